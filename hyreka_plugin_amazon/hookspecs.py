@@ -1,0 +1,361 @@
+"""The host contract: pluggy markers, hook specifications and the host's objects.
+
+No host package is published, so this module carries what the Hyreka Warenwirtschaft
+implements: the markers for project ``hyreka``, the four hooks this connector answers, and the
+plain objects that cross the boundary (accounts, orders, addresses, results, host services).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+import pluggy
+
+PROJECT = "hyreka"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets
+
+
+class Secret:
+    """A string that never shows itself in a repr, str or f-string; ``reveal()`` gives it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, format_spec: str) -> str:
+        return repr(self)
+
+    def __reduce__(self) -> Any:  # pickling would be a way out of the repr protection
+        raise TypeError("Secret values cannot be pickled")
+
+
+# --------------------------------------------------------------------------------------------
+# Accounts
+
+
+@dataclass(frozen=True)
+class Account:
+    """A seller's Amazon account as the host stores it (secrets decrypted only in memory)."""
+
+    id: str
+    name: str
+    connector: str
+    region: str  # "eu", "na" or "fe"
+    marketplace_ids: tuple[str, ...]
+    client_id: str
+    client_secret: Secret
+    refresh_token: Secret
+    endpoint: str | None = None  # override of the regional SP-API host (the simulator)
+    token_url: str | None = None  # override of the LWA token endpoint (the simulator)
+    settings: Mapping[str, str] = field(default_factory=dict)
+    locale: str = "de"  # the host's language for messages: "de" or "en"
+
+
+# --------------------------------------------------------------------------------------------
+# Orders
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order stands, from the seller's point of view."""
+
+    PENDING = "pending"  # placed, payment not yet authorised: waits, not imported
+    OPEN = "open"  # ready to ship and not (fully) shipped: Unshipped or PartiallyShipped
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address; ``lines`` are the street lines without empty ones."""
+
+    name: str | None
+    lines: tuple[str, ...]
+    postal_code: str | None
+    city: str | None
+    country_code: str | None
+    state: str | None = None
+    company: str | None = None
+    phone: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "company": self.company,
+            "lines": list(self.lines),
+            "postal_code": self.postal_code,
+            "city": self.city,
+            "state": self.state,
+            "country_code": self.country_code,
+            "phone": self.phone,
+        }
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order item; money amounts are totals for the quantity, as Amazon reports them."""
+
+    order_item_id: str
+    sku: str | None
+    title: str | None
+    quantity: int
+    item_price: Decimal
+    item_tax: Decimal = Decimal("0")
+    shipping_price: Decimal = Decimal("0")
+    shipping_tax: Decimal = Decimal("0")
+    item_promotion_discount: Decimal = Decimal("0")  # negative, as in the report
+    ship_promotion_discount: Decimal = Decimal("0")  # negative, as in the report
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order_item_id": self.order_item_id,
+            "sku": self.sku,
+            "title": self.title,
+            "quantity": self.quantity,
+            "item_price": _money(self.item_price),
+            "item_tax": _money(self.item_tax),
+            "shipping_price": _money(self.shipping_price),
+            "shipping_tax": _money(self.shipping_tax),
+            "item_promotion_discount": _money(self.item_promotion_discount),
+            "ship_promotion_discount": _money(self.ship_promotion_discount),
+        }
+
+
+@dataclass(frozen=True)
+class Order:
+    """An Amazon order as the host stores it."""
+
+    amazon_order_id: str
+    status: OrderStatus
+    marketplace_id: str | None
+    sales_channel: str | None
+    fulfillment_channel: Literal["MFN", "AFN"] | None
+    currency: str | None
+    purchase_date: datetime | None
+    lines: tuple[OrderLine, ...]
+    billing_address: Address | None
+    shipping_address: Address | None
+    buyer_email: str | None = None
+    is_business_order: bool = False
+    purchase_order_number: str | None = None
+    buyer_company_name: str | None = None
+    buyer_tax_registration_id: str | None = None
+    last_updated: datetime | None = None
+    billing_address_missing: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The order in the JSON shape of ``hyreka-amazon orders --json`` and the simulator."""
+        return {
+            "amazon_order_id": self.amazon_order_id,
+            "marketplace_id": self.marketplace_id,
+            "sales_channel": self.sales_channel,
+            "status": self.status.value,
+            "fulfillment_channel": self.fulfillment_channel,
+            "currency": self.currency,
+            "purchase_date": self.purchase_date.isoformat() if self.purchase_date else None,
+            "is_business_order": self.is_business_order,
+            "purchase_order_number": self.purchase_order_number,
+            "buyer_company_name": self.buyer_company_name,
+            "buyer_tax_registration_id": self.buyer_tax_registration_id,
+            "buyer_email": self.buyer_email,
+            "lines": [line.as_dict() for line in self.lines],
+            "billing_address": self.billing_address.as_dict() if self.billing_address else None,
+            "shipping_address": (
+                self.shipping_address.as_dict() if self.shipping_address else None
+            ),
+        }
+
+    @property
+    def total(self) -> Decimal:
+        """What the buyer pays: items, shipping and their taxes less promotions."""
+        return sum(
+            (
+                line.item_price
+                + line.shipping_price
+                + line.item_promotion_discount
+                + line.ship_promotion_discount
+                for line in self.lines
+            ),
+            Decimal("0"),
+        )
+
+
+def _money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The answer to "Anmeldung testen": ok, or failed with a message the seller can act on."""
+
+    ok: bool
+    message: str
+    code: str = "ok"  # a stable message id, e.g. "login.invalid_client"
+    marketplaces: tuple[str, ...] = ()  # marketplace ids the seller participates in
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row or order that could not be imported; never carries personal data."""
+
+    reason: str
+    amazon_order_id: str | None = None
+    row: int | None = None  # data row number in the report, counted from 1
+    column: str | None = None
+
+
+@dataclass
+class SyncResult:
+    """What one sync did; ``ok`` is False when the window was not fully handed over."""
+
+    ok: bool
+    message: str
+    code: str = "ok"
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    waiting: int = 0  # pending orders (payment not authorised) left for a later sync
+    skipped: int = 0  # closed orders the host never had
+    failed_rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(self.api_calls.values())
+
+
+UpsertOutcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A step of a running sync, for the host's progress display."""
+
+    account_id: str
+    phase: Literal["requesting", "processing", "downloading", "importing", "done"]
+    message: str
+    done: int = 0
+    total: int | None = None
+
+
+class HostServices(Protocol):
+    """What the host gives a running sync: order storage, state, progress, cancellation."""
+
+    def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
+        """Store or update one order and commit it; say whether anything changed."""
+        ...
+
+    def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:
+        """The order as the host has it, or None."""
+        ...
+
+    def get_state(self, account_id: str, key: str) -> str | None:
+        """A value the connector stored for this account (the cursor, for one)."""
+        ...
+
+    def set_state(self, account_id: str, key: str, value: str | None) -> None:
+        """Store (or with None remove) a value for this account, committed at once."""
+        ...
+
+    def record_problems(self, account_id: str, problems: Sequence[Problem]) -> None:
+        """Replace the account's open import problems with these."""
+        ...
+
+    def report_progress(self, progress: Progress) -> None:
+        """Show the sync's progress to the seller."""
+        ...
+
+    def cancel_requested(self, account_id: str) -> bool:
+        """True when the seller or the host asked the running sync to stop."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Connector description
+
+
+@dataclass(frozen=True)
+class AccountField:
+    """A field the host renders in "Zugangsdaten"."""
+
+    key: str
+    label: Mapping[str, str]  # language -> label
+    help: Mapping[str, str] = field(default_factory=dict)
+    secret: bool = False
+    required: bool = True
+    kind: Literal["text", "choice", "multichoice"] = "text"
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    """What a connector tells the host about itself."""
+
+    id: str
+    label: Mapping[str, str]
+    fields: tuple[AccountField, ...]
+    capabilities: tuple[str, ...]
+    actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Hook specifications
+
+
+@hookspec
+def register_connector() -> ConnectorInfo:  # type: ignore[empty-body]
+    """Return this plugin's ConnectorInfo; every plugin answers (one item each)."""
+
+
+@hookspec(firstresult=True)
+def test_login(account: Account) -> LoginResult | None:
+    """Return a LoginResult for the account, or None when it is another connector's (firstresult)."""
+
+
+@hookspec(firstresult=True)
+def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
+    """Return the SyncResult of importing the account's open orders, or None if not ours (firstresult)."""
+
+
+@hookspec(firstresult=True)
+def map_address(
+    row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
+) -> Address | None:
+    """Return the Address for one report row's billing or shipping columns, or None (firstresult)."""
