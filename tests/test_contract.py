@@ -1,0 +1,38 @@
+"""The host contract: secrets never show, orders serialise to the documented JSON shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus, Secret
+
+
+def test_secret_hides_its_value_everywhere() -> None:
+    secret = Secret("Atzr|made-up-refresh-token")
+    assert "made-up" not in repr(secret)
+    assert "made-up" not in str(secret)
+    assert "made-up" not in f"{secret}"
+    assert secret.reveal() == "Atzr|made-up-refresh-token"
+
+
+def test_order_as_dict_has_the_documented_shape() -> None:
+    order = Order(
+        amazon_order_id="302-1234567-1234567",
+        status=OrderStatus.OPEN,
+        marketplace_id="A1PA6795UKMFR9",
+        sales_channel="Amazon.de",
+        fulfillment_channel="MFN",
+        currency="EUR",
+        purchase_date=datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+        lines=(OrderLine("1", "SKU-1", "Tasse", 2, Decimal("19.80"), Decimal("3.16")),),
+        billing_address=Address("Jürgen Groß", ("Hauptstraße 1",), "10115", "Berlin", "DE"),
+        shipping_address=None,
+    )
+    data = order.as_dict()
+    assert data["status"] == "open"
+    assert data["purchase_date"] == "2026-11-20T10:00:00+00:00"
+    assert data["lines"][0]["item_price"] == "19.80"
+    assert data["billing_address"]["city"] == "Berlin"
+    assert data["shipping_address"] is None
+    assert order.total == Decimal("19.80")
