@@ -118,6 +118,19 @@ class Address:
             "phone": self.phone,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Address:
+        return cls(
+            name=data.get("name"),
+            company=data.get("company"),
+            lines=tuple(data.get("lines") or ()),
+            postal_code=data.get("postal_code"),
+            city=data.get("city"),
+            state=data.get("state"),
+            country_code=data.get("country_code"),
+            phone=data.get("phone"),
+        )
+
 
 @dataclass(frozen=True)
 class OrderLine:
@@ -147,6 +160,21 @@ class OrderLine:
             "item_promotion_discount": _money(self.item_promotion_discount),
             "ship_promotion_discount": _money(self.ship_promotion_discount),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OrderLine:
+        return cls(
+            order_item_id=str(data["order_item_id"]),
+            sku=data.get("sku"),
+            title=data.get("title"),
+            quantity=int(data["quantity"]),
+            item_price=Decimal(data["item_price"]),
+            item_tax=Decimal(data.get("item_tax") or "0"),
+            shipping_price=Decimal(data.get("shipping_price") or "0"),
+            shipping_tax=Decimal(data.get("shipping_tax") or "0"),
+            item_promotion_discount=Decimal(data.get("item_promotion_discount") or "0"),
+            ship_promotion_discount=Decimal(data.get("ship_promotion_discount") or "0"),
+        )
 
 
 @dataclass(frozen=True)
@@ -192,6 +220,40 @@ class Order:
                 self.shipping_address.as_dict() if self.shipping_address else None
             ),
         }
+
+    def as_record(self) -> dict[str, Any]:
+        """``as_dict`` plus the fields the host keeps but does not show (for storage)."""
+        data = self.as_dict()
+        data["last_updated"] = self.last_updated.isoformat() if self.last_updated else None
+        data["billing_address_missing"] = self.billing_address_missing
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Order:
+        """Read ``as_dict`` or ``as_record`` output back."""
+        billing = data.get("billing_address")
+        shipping = data.get("shipping_address")
+        purchase = data.get("purchase_date")
+        updated = data.get("last_updated")
+        return cls(
+            amazon_order_id=str(data["amazon_order_id"]),
+            status=OrderStatus(data["status"]),
+            marketplace_id=data.get("marketplace_id"),
+            sales_channel=data.get("sales_channel"),
+            fulfillment_channel=data.get("fulfillment_channel"),
+            currency=data.get("currency"),
+            purchase_date=datetime.fromisoformat(purchase) if purchase else None,
+            lines=tuple(OrderLine.from_dict(line) for line in data.get("lines") or ()),
+            billing_address=Address.from_dict(billing) if billing else None,
+            shipping_address=Address.from_dict(shipping) if shipping else None,
+            buyer_email=data.get("buyer_email"),
+            is_business_order=bool(data.get("is_business_order")),
+            purchase_order_number=data.get("purchase_order_number"),
+            buyer_company_name=data.get("buyer_company_name"),
+            buyer_tax_registration_id=data.get("buyer_tax_registration_id"),
+            last_updated=datetime.fromisoformat(updated) if updated else None,
+            billing_address_missing=bool(data.get("billing_address_missing")),
+        )
 
     @property
     def total(self) -> Decimal:
@@ -346,16 +408,16 @@ def register_connector() -> ConnectorInfo:  # type: ignore[empty-body]
 
 @hookspec(firstresult=True)
 def test_login(account: Account) -> LoginResult | None:
-    """Return a LoginResult for the account, or None when it is another connector's (firstresult)."""
+    """Return the LoginResult for the account, or None for another connector's (firstresult)."""
 
 
 @hookspec(firstresult=True)
 def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
-    """Return the SyncResult of importing the account's open orders, or None if not ours (firstresult)."""
+    """Return the SyncResult of importing the account's open orders, or None (firstresult)."""
 
 
 @hookspec(firstresult=True)
 def map_address(
     row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
 ) -> Address | None:
-    """Return the Address for one report row's billing or shipping columns, or None (firstresult)."""
+    """Return the Address of a report row's billing or shipping columns, or None (firstresult)."""

@@ -36,3 +36,27 @@ def test_order_as_dict_has_the_documented_shape() -> None:
     assert data["billing_address"]["city"] == "Berlin"
     assert data["shipping_address"] is None
     assert order.total == Decimal("19.80")
+
+
+def test_order_round_trips_through_its_record() -> None:
+    order = Order(
+        amazon_order_id="028-0000001-0000001",
+        status=OrderStatus.CANCELLED,
+        marketplace_id="A13V1IB3VIYZZH",
+        sales_channel="Amazon.fr",
+        fulfillment_channel="AFN",
+        currency="EUR",
+        purchase_date=datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        lines=(
+            OrderLine(
+                "0012", "S", "Crème", 1, Decimal("17"), item_promotion_discount=Decimal("-1.5")
+            ),
+        ),
+        billing_address=None,
+        shipping_address=Address(
+            "Hélène", ("1 rue de la Paix", "bâtiment K"), "75002", "Paris", "FR"
+        ),
+        billing_address_missing=True,
+        last_updated=datetime(2026, 11, 2, tzinfo=UTC),
+    )
+    assert Order.from_dict(order.as_record()) == order
