@@ -368,6 +368,16 @@ class HostServices(Protocol):
         """True when the seller or the host asked the running sync to stop."""
         ...
 
+    def map_address(
+        self,
+        *,
+        row: Mapping[str, str | None],
+        kind: Literal["billing", "shipping"],
+        account: Account,
+    ) -> Address | None:
+        """Ask the host's ``map_address`` hook, so that other plugins can override mapping."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------
 # Connector description
