@@ -1,0 +1,143 @@
+"""Background polling with APScheduler 3.x: one job per enabled account, ids only as arguments.
+
+The host owns the scheduler (it starts and stops it); this module builds one with the right
+defaults and keeps its jobs in step with the accounts: added, disabled, interval changed,
+removed, backed off after failures, paused after an authentication failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from hyreka_plugin_amazon.hookspecs import Account
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX: Final = "hyreka-amazon:"
+DEFAULT_INTERVAL_MINUTES: Final = 15
+# Each sync creates two reports; Amazon refills createReport at one a minute (burst 15), so
+# polling more often than every 5 minutes would eat the burst and end in throttling.
+MIN_INTERVAL_MINUTES: Final = 5
+MAX_BACKOFF_MINUTES: Final = 240
+DEFAULT_JITTER_S: Final = 60
+MISFIRE_GRACE_S: Final = 300
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """How one account is polled: its job's interval, or no job at all."""
+
+    account_id: str
+    interval_minutes: int
+    enabled: bool = True
+    paused: bool = False  # authentication failed: wait for the seller
+
+
+def interval_minutes(account: Account) -> int:
+    """The account's polling interval (setting ``poll_minutes``), bounded by Amazon's limits."""
+    raw = account.settings.get("poll_minutes", str(DEFAULT_INTERVAL_MINUTES))
+    try:
+        minutes = int(raw)
+    except ValueError:
+        minutes = DEFAULT_INTERVAL_MINUTES
+    return max(MIN_INTERVAL_MINUTES, minutes)
+
+
+def plan_for(account: Account, *, consecutive_failures: int = 0, paused: bool = False) -> PollPlan:
+    """The account's plan: enabled unless its setting ``polling`` is off; backed off on failure."""
+    enabled = account.settings.get("polling", "on").lower() not in ("off", "false", "0", "no")
+    return PollPlan(
+        account_id=account.id,
+        interval_minutes=backoff_minutes(interval_minutes(account), consecutive_failures),
+        enabled=enabled,
+        paused=paused,
+    )
+
+
+def backoff_minutes(base: int, consecutive_failures: int) -> int:
+    """Double the interval per failure in a row, up to a cap; the base again once one succeeds."""
+    if consecutive_failures <= 0:
+        return base
+    return min(MAX_BACKOFF_MINUTES, base << min(consecutive_failures, 10))
+
+
+def job_id(account_id: str) -> str:
+    return f"{JOB_PREFIX}{account_id}"
+
+
+def make_scheduler(*, misfire_grace_time: int = MISFIRE_GRACE_S) -> BackgroundScheduler:
+    """A scheduler with one-at-a-time, coalescing jobs; not started (the host starts it)."""
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": misfire_grace_time,
+        },
+    )
+    scheduler.add_listener(_log_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def apply_plans(
+    scheduler: BackgroundScheduler,
+    plans: Iterable[PollPlan],
+    func: Callable[[str], Any],
+    *,
+    jitter_s: int = DEFAULT_JITTER_S,
+    now: datetime | None = None,
+) -> None:
+    """Make the scheduler's account jobs match the plans (idempotent; call on every change)."""
+    wanted = {job_id(p.account_id): p for p in plans if p.enabled}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+            scheduler.remove_job(job.id)
+    for jid, plan in wanted.items():
+        trigger = IntervalTrigger(minutes=plan.interval_minutes, jitter=jitter_s, timezone=UTC)
+        existing = scheduler.get_job(jid)
+        if existing is None:
+            first = (now or datetime.now(UTC)) + timedelta(
+                seconds=_spread(plan.account_id, jitter_s)
+            )
+            scheduler.add_job(
+                func,
+                trigger=trigger,
+                args=[plan.account_id],
+                id=jid,
+                name=f"Amazon sync {plan.account_id}",
+                replace_existing=True,
+                next_run_time=None if plan.paused else first,
+            )
+        else:
+            current = existing.trigger
+            if not isinstance(current, IntervalTrigger) or current.interval != trigger.interval:
+                scheduler.reschedule_job(jid, trigger=trigger)
+            if plan.paused and existing.next_run_time is not None:
+                scheduler.pause_job(jid)
+            elif not plan.paused and existing.next_run_time is None:
+                scheduler.resume_job(jid)
+
+
+def next_run(scheduler: BackgroundScheduler, account_id: str) -> datetime | None:
+    job = scheduler.get_job(job_id(account_id))
+    return None if job is None else job.next_run_time
+
+
+def _spread(account_id: str, jitter_s: int) -> int:
+    """A stable offset per account so that many accounts do not start in the same second."""
+    return sum(account_id.encode()) % max(1, jitter_s)
+
+
+def _log_job_event(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.warning("scheduled sync %s missed its run time", event.job_id)
+    else:
+        log.error("scheduled sync %s raised %s", event.job_id, type(event.exception).__name__)
