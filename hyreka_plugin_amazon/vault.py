@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -47,7 +48,7 @@ class Vault:
     @classmethod
     def open(
         cls, data_dir: Path, *, env: Mapping[str, str] = os.environ, create: bool = True
-    ) -> Vault:
+    ) -> Self:
         """The vault of ``data_dir``: keys from the environment, else from its key file.
 
         With ``create`` a missing key file is made with a new key; without, it is an error.

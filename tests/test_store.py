@@ -1,0 +1,589 @@
+"""The reference host's store: accounts, orders, state, problems, runs, retention, rotation."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from hyreka_plugin_amazon.hookspecs import (
+    Account,
+    Address,
+    HostServices,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Problem,
+    Progress,
+    Secret,
+    SyncResult,
+)
+from hyreka_plugin_amazon.refhost import paths
+from hyreka_plugin_amazon.refhost.store import (
+    DB_FILE,
+    AccountExistsError,
+    AccountNotFoundError,
+    HostAdapter,
+    Store,
+    StoreError,
+)
+from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CLIENT_SECRET = "amzn1.oa2-cs.v1.geheim0815"
+REFRESH_TOKEN = "Atzr|IwEBIrefreshtokenvalue4711"
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_account(account_id: str = "acc-1", name: str = "Shop DE") -> Account:
+    return Account(
+        id=account_id,
+        name=name,
+        connector="amazon",
+        region="eu",
+        marketplace_ids=("A1PA6795UKMFR9", "A13V1IB3VIYZZH"),
+        client_id="amzn1.application-oa2-client.abc",
+        client_secret=Secret(CLIENT_SECRET),
+        refresh_token=Secret(REFRESH_TOKEN),
+        endpoint="http://127.0.0.1:8080",
+        settings={"report_type": "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"},
+    )
+
+
+def make_order(
+    order_id: str = "302-0000001-0000001",
+    status: OrderStatus = OrderStatus.OPEN,
+    name: str = "Jürgen Großmann",
+    street: str = "Königsallee 27",
+    *,
+    last_updated: datetime | None = T0,
+) -> Order:
+    billing = Address(
+        name,
+        (street, "Hinterhaus"),
+        "40212",
+        "Düsseldorf",
+        "DE",
+        company="Müller & Söhne GmbH",
+        phone="+49 170 5551234",
+    )
+    shipping = Address("Bärbel Schüßler", ("Packstation 105",), "80331", "München", "DE")
+    return Order(
+        amazon_order_id=order_id,
+        status=status,
+        marketplace_id="A1PA6795UKMFR9",
+        sales_channel="Amazon.de",
+        fulfillment_channel="MFN",
+        currency="EUR",
+        purchase_date=datetime(2026, 11, 19, 9, 30, tzinfo=UTC),
+        lines=(
+            OrderLine("11", "SKU-TASSE", "Kaffeetasse", 2, Decimal("19.80"), Decimal("3.16")),
+            OrderLine(
+                "12",
+                "SKU-SEIFE",
+                "Seife",
+                1,
+                Decimal("4.90"),
+                shipping_price=Decimal("3.90"),
+                ship_promotion_discount=Decimal("-3.90"),
+            ),
+        ),
+        billing_address=billing,
+        shipping_address=shipping,
+        buyer_email="k7x3mqz0815@marketplace.amazon.de",
+        is_business_order=True,
+        purchase_order_number="PO-77",
+        buyer_company_name="Müller & Söhne GmbH",
+        buyer_tax_registration_id="DE123456789",
+        last_updated=last_updated,
+    )
+
+
+PERSONAL = (
+    "Jürgen Großmann",
+    "Großmann",
+    "Bärbel Schüßler",
+    "Schüßler",
+    "Königsallee",
+    "Hinterhaus",
+    "Packstation 105",
+    "Düsseldorf",
+    "München",
+    "40212",
+    "+49 170 5551234",
+    "5551234",
+    "k7x3mqz0815",
+    "DE123456789",
+    "Müller & Söhne",
+)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    with Store.open(tmp_path, env={}, clock=clock) as opened:
+        opened.add_account(make_account())
+        yield opened
+
+
+def _raw_files(data_dir: Path) -> dict[str, bytes]:
+    return {
+        path.name: path.read_bytes()
+        for path in data_dir.iterdir()
+        if path.name.startswith(DB_FILE) and path.is_file()
+    }
+
+
+def _raw_order_row(store: Store, order_id: str) -> tuple[object, ...]:
+    with sqlite3.connect(store.path) as db:
+        row = db.execute(
+            "SELECT payload, payload_mac, updated_at, purged_at FROM orders"
+            " WHERE amazon_order_id = ?",
+            (order_id,),
+        ).fetchone()
+    db.close()
+    return tuple(row)
+
+
+# --------------------------------------------------------------------------------------------
+# Data folder
+
+
+def test_data_dir_prefers_explicit_then_environment_then_the_user_folder(tmp_path: Path) -> None:
+    env = {paths.DATA_ENV: str(tmp_path / "from-env"), "HOME": str(tmp_path / "home")}
+    assert paths.data_dir(tmp_path / "explicit", env) == tmp_path / "explicit"
+    assert paths.data_dir(None, env) == tmp_path / "from-env"
+    default = paths.data_dir(None, {"HOME": str(tmp_path / "home")})
+    assert default == tmp_path / "home" / ".local" / "share" / "hyreka-amazon"
+    assert default.is_dir()
+    if os.name == "posix":
+        assert stat.S_IMODE(default.stat().st_mode) == 0o700
+
+
+def test_default_data_dir_per_platform(tmp_path: Path) -> None:
+    home = str(tmp_path)
+    assert paths.default_data_dir({"HOME": home, "XDG_DATA_HOME": "/xdg"}, "linux") == Path(
+        "/xdg/hyreka-amazon"
+    )
+    assert paths.default_data_dir({"HOME": home, "XDG_DATA_HOME": "rel"}, "linux") == (
+        tmp_path / ".local" / "share" / "hyreka-amazon"
+    )
+    assert paths.default_data_dir({"HOME": home}, "darwin") == (
+        tmp_path / "Library" / "Application Support" / "hyreka-amazon"
+    )
+    assert paths.default_data_dir({"HOME": home, "LOCALAPPDATA": "/lad"}, "win32") == Path(
+        "/lad/hyreka-amazon"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Opening, keys
+
+
+def test_a_new_store_has_a_0600_database_and_key(tmp_path: Path) -> None:
+    with Store.open(tmp_path, env={}) as store:
+        assert store.path == tmp_path / DB_FILE
+        assert "geheim" not in repr(store)
+    if os.name == "posix":
+        assert stat.S_IMODE((tmp_path / DB_FILE).stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    Store.open(tmp_path, env={}).close()
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        db.execute("UPDATE schema_version SET version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(tmp_path, env={})
+
+
+def test_a_wrong_key_is_refused_at_open_and_changes_nothing(tmp_path: Path, store: Store) -> None:
+    store.upsert_order("acc-1", make_order())
+    store.close()
+    before = (tmp_path / DB_FILE).read_bytes()
+    with pytest.raises(VaultError) as caught:
+        Store.open(tmp_path, env={KEY_ENV: Vault.generate_key()})
+    assert "cannot decrypt" in str(caught.value)
+    assert "restore vault.key" in str(caught.value)
+    assert (tmp_path / DB_FILE).read_bytes() == before
+    with Store.open(tmp_path, env={}) as reopened:
+        assert reopened.get_order("acc-1", "302-0000001-0000001") == make_order()
+
+
+def test_a_lost_key_file_is_not_replaced_by_a_new_key(tmp_path: Path, store: Store) -> None:
+    store.close()
+    (tmp_path / KEY_FILE).rename(tmp_path / "backup.key")
+    with pytest.raises(VaultError, match="restore the key file"):
+        Store.open(tmp_path, env={})
+    assert not (tmp_path / KEY_FILE).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Accounts
+
+
+def test_accounts_round_trip_with_secrets(store: Store) -> None:
+    account = make_account()
+    assert store.get_account("acc-1") == account
+    assert store.get_account("Shop DE") == account
+    assert store.get_account("Shop DE").client_secret.reveal() == CLIENT_SECRET
+    with pytest.raises(AccountExistsError):
+        store.add_account(make_account("acc-2", "Shop DE"))
+    with pytest.raises(AccountExistsError):
+        store.add_account(make_account("acc-1", "Another"))
+    store.add_account(make_account("acc-2", "Alpha"))
+    assert [a.name for a in store.list_accounts()] == ["Alpha", "Shop DE"]
+    with pytest.raises(AccountNotFoundError):
+        store.get_account("nope")
+
+
+def test_update_and_remove_account(store: Store) -> None:
+    changed = dataclasses.replace(
+        make_account(), name="Shop EU", refresh_token=Secret("Atzr|new"), settings={"a": "b"}
+    )
+    store.update_account(changed)
+    assert store.get_account("acc-1") == changed
+    store.add_account(make_account("acc-2", "Other"))
+    with pytest.raises(AccountExistsError):
+        store.update_account(dataclasses.replace(changed, name="Other"))
+    with pytest.raises(AccountNotFoundError):
+        store.update_account(make_account("acc-9", "Ghost"))
+
+    store.upsert_order("acc-1", make_order())
+    store.set_state("acc-1", "cursor", "x")
+    store.start_run("acc-1", "manual")
+    store.remove_account("Shop EU")
+    with pytest.raises(AccountNotFoundError):
+        store.get_account("acc-1")
+    assert store.list_orders() == []
+    assert store.get_state("acc-1", "cursor") is None
+    assert store.list_runs() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Orders
+
+
+def test_upsert_says_created_updated_unchanged(store: Store, clock: Clock) -> None:
+    order = make_order()
+    assert store.upsert_order("acc-1", order) == "created"
+    assert store.get_order("acc-1", order.amazon_order_id) == order
+    before = _raw_order_row(store, order.amazon_order_id)
+
+    clock.now += timedelta(hours=1)
+    assert store.upsert_order("acc-1", make_order()) == "unchanged"
+    assert _raw_order_row(store, order.amazon_order_id) == before  # nothing written
+
+    shipped = dataclasses.replace(order, status=OrderStatus.SHIPPED)
+    assert store.upsert_order("acc-1", shipped) == "updated"
+    assert store.get_order("acc-1", order.amazon_order_id) == shipped
+    assert store.get_order("acc-1", "missing") is None
+    assert store.get_order("acc-2", order.amazon_order_id) is None
+
+
+def test_upsert_for_an_unknown_account_fails_clearly(store: Store) -> None:
+    with pytest.raises(AccountNotFoundError, match="acc-9"):
+        store.upsert_order("acc-9", make_order())
+
+
+def test_listing_and_ids_by_status(store: Store) -> None:
+    store.add_account(make_account("acc-2", "Shop FR"))
+    statuses = [OrderStatus.OPEN, OrderStatus.SHIPPED, OrderStatus.OPEN, OrderStatus.CANCELLED]
+    for n, status in enumerate(statuses):
+        store.upsert_order("acc-1", make_order(f"302-000000{n}-0000000", status))
+    store.upsert_order("acc-2", make_order("999-0000000-0000000"))
+
+    assert [o.amazon_order_id for o in store.list_orders(account_id="acc-1")] == [
+        f"302-000000{n}-0000000" for n in range(4)
+    ]
+    assert len(store.list_orders()) == 5
+    assert [o.amazon_order_id for o in store.list_orders(status=OrderStatus.OPEN)] == [
+        "302-0000000-0000000",
+        "302-0000002-0000000",
+        "999-0000000-0000000",
+    ]
+    streamed = list(store.iter_orders(account_id="acc-1", batch_size=3))
+    assert streamed == store.list_orders(account_id="acc-1")
+    assert store.order_ids_by_status("acc-1", {OrderStatus.SHIPPED, OrderStatus.CANCELLED}) == {
+        "302-0000001-0000000",
+        "302-0000003-0000000",
+    }
+    assert store.order_ids_by_status("acc-1", []) == set()
+
+
+def test_concurrent_upserts_from_threads(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def work(thread: int) -> None:
+        try:
+            for n in range(25):
+                store.upsert_order("acc-1", make_order(f"{thread}-{n}"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.order_ids_by_status("acc-1", [OrderStatus.OPEN])) == 100
+
+
+# --------------------------------------------------------------------------------------------
+# State, problems, runs
+
+
+def test_state_is_per_account_and_removable(store: Store) -> None:
+    store.add_account(make_account("acc-2", "Other"))
+    store.set_state("acc-1", "cursor", "2026-11-20T12:00:00+00:00")
+    store.set_state("acc-2", "cursor", "other")
+    store.set_state("acc-1", "cursor", "2026-11-21T12:00:00+00:00")
+    assert store.get_state("acc-1", "cursor") == "2026-11-21T12:00:00+00:00"
+    assert store.get_state("acc-2", "cursor") == "other"
+    store.set_state("acc-1", "cursor", None)
+    assert store.get_state("acc-1", "cursor") is None
+    assert store.get_state("acc-2", "cursor") == "other"
+
+
+def test_problems_are_replaced_listed_and_dismissed(store: Store) -> None:
+    store.record_problems("acc-1", [Problem("old", "1")])
+    problems = [
+        Problem("unknown currency 'XYZ'", "302-1", row=7, column="currency"),
+        Problem("quantity is not a number", "302-2", row=9, column="quantity-purchased"),
+        Problem("header lacks order-id", row=None),
+    ]
+    store.record_problems("acc-1", problems)
+    assert store.list_problems("acc-1") == problems
+    store.dismiss_problem("acc-1", "302-1")
+    assert store.list_problems("acc-1") == problems[1:]
+    store.record_problems("acc-1", [])
+    assert store.list_problems("acc-1") == []
+
+
+def test_sync_runs_record_their_outcome(store: Store, clock: Clock) -> None:
+    first = store.start_run("acc-1", "manual")
+    clock.now += timedelta(seconds=42)
+    store.finish_run(
+        first,
+        SyncResult(
+            ok=True,
+            message="3 new, 1 updated",
+            created=3,
+            updated=1,
+            unchanged=5,
+            failed_rows=2,
+            api_calls={"createReport": 2, "getReport": 6},
+        ),
+    )
+    second = store.start_run("acc-1", "schedule")
+    runs = store.list_runs("acc-1")
+    assert [r.id for r in runs] == [second, first]
+    running, done = runs
+    assert running.finished_at is None
+    assert running.ok is None
+    assert running.trigger == "schedule"
+    assert done.started_at == T0
+    assert done.finished_at == T0 + timedelta(seconds=42)
+    assert (done.ok, done.code, done.message) == (True, "ok", "3 new, 1 updated")
+    assert (done.created, done.updated, done.unchanged, done.failed_rows) == (3, 1, 5, 2)
+    assert done.api_calls == {"createReport": 2, "getReport": 6}
+    assert store.list_runs(limit=1) == [running]
+    with pytest.raises(StoreError):
+        store.finish_run(999, SyncResult(ok=False, message="x"))
+
+
+# --------------------------------------------------------------------------------------------
+# Retention
+
+
+def test_purge_removes_personal_data_of_long_closed_orders(store: Store, clock: Clock) -> None:
+    old = T0 - timedelta(days=31)
+    store.upsert_order("acc-1", make_order("old-shipped", OrderStatus.SHIPPED, last_updated=old))
+    store.upsert_order("acc-1", make_order("old-cancel", OrderStatus.CANCELLED, last_updated=old))
+    store.upsert_order("acc-1", make_order("old-open", OrderStatus.OPEN, last_updated=old))
+    store.upsert_order("acc-1", make_order("new-shipped", OrderStatus.SHIPPED))
+    clock.now = old  # the host saw this one closed 31 days ago; Amazon gave no time
+    store.upsert_order("acc-1", make_order("seen-closed", OrderStatus.SHIPPED, last_updated=None))
+    clock.now = T0
+    expected = ["old-shipped", "old-cancel", "seen-closed"]
+
+    raw_before = {oid: _raw_order_row(store, oid) for oid in expected}
+    assert store.purge_personal_data(now=T0, dry_run=True) == expected
+    assert {oid: _raw_order_row(store, oid) for oid in expected} == raw_before
+
+    assert store.purge_personal_data(now=T0) == expected
+    purged = store.get_order("acc-1", "old-shipped")
+    original = make_order("old-shipped", OrderStatus.SHIPPED, last_updated=old)
+    assert purged is not None
+    assert purged.billing_address == Address(None, (), None, None, "DE")
+    assert purged.shipping_address == Address(None, (), None, None, "DE")
+    assert (purged.buyer_email, purged.buyer_company_name, purged.buyer_tax_registration_id) == (
+        None,
+        None,
+        None,
+    )
+    assert purged.lines == original.lines
+    assert purged.total == original.total == Decimal("24.70")
+    assert (purged.status, purged.purchase_date, purged.last_updated) == (
+        original.status,
+        original.purchase_date,
+        original.last_updated,
+    )
+    assert purged.purchase_order_number == "PO-77"
+    assert store.get_order("acc-1", "old-open") == make_order("old-open", last_updated=old)
+    assert store.get_order("acc-1", "new-shipped") == make_order("new-shipped", OrderStatus.SHIPPED)
+    assert store.purge_personal_data(now=T0) == []  # done once
+
+    # A report overlap delivering the order again does not bring its personal data back.
+    assert store.upsert_order("acc-1", original) == "unchanged"
+    assert store.get_order("acc-1", "old-shipped") == purged
+
+    store.close()
+    raw = b"".join(_raw_files(store.path.parent).values())
+    for text in PERSONAL:
+        assert text.encode() not in raw  # trivially: never stored in plain
+
+
+# --------------------------------------------------------------------------------------------
+# Key rotation
+
+
+class FlakyVault(Vault):
+    """Fails (like a power cut) after a number of decryptions."""
+
+    decryptions_left = 10**9
+
+    def decrypt(self, token: bytes) -> bytes:
+        if self.decryptions_left == 0:
+            raise RuntimeError("power cut")
+        self.decryptions_left -= 1
+        return super().decrypt(token)
+
+
+def test_rotation_interrupted_half_way_resumes(tmp_path: Path, clock: Clock) -> None:
+    with Store.open(tmp_path, env={}, clock=clock) as store:
+        store.add_account(make_account())
+        orders = [make_order(f"302-{n:07d}-0000000") for n in range(10)]
+        for order in orders:
+            store.upsert_order("acc-1", order)
+    old_key = (tmp_path / KEY_FILE).read_text().strip()
+
+    vault = FlakyVault.open(tmp_path, env={})
+    vault.add_new_primary_key()
+    new_key = (tmp_path / KEY_FILE).read_text().split()[0]
+    store = Store(tmp_path / DB_FILE, vault, clock=clock)
+    vault.decryptions_left = 6  # the first batch of 4 commits, the second fails
+    with pytest.raises(RuntimeError, match="power cut"):
+        store.rotate_key(vault, batch_size=4)
+    store.close()
+
+    # Half-rotated: only the old and new keys together read everything.
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        key_ids = [row[0] for row in db.execute("SELECT key_id FROM orders ORDER BY rowid")]
+    db.close()
+    assert key_ids.count(vault.key_id) == 4
+    only_new = Store(tmp_path / DB_FILE, Vault.open(tmp_path, env={KEY_ENV: new_key}))
+    with pytest.raises(VaultError, match="cannot decrypt"):
+        only_new.list_orders()
+    with pytest.raises(VaultError):
+        only_new.upsert_order("acc-1", orders[-1])  # compares, cannot read, writes nothing
+    only_new.close()
+
+    vault = FlakyVault.open(tmp_path, env={})
+    with Store(tmp_path / DB_FILE, vault, clock=clock) as store:
+        assert store.upsert_order("acc-1", orders[-1]) == "unchanged"  # mid-rotation
+        assert store.rotate_key(vault, batch_size=4) == 6
+        assert store.rotate_key(vault) == 0
+        vault.drop_old_keys()
+    assert (tmp_path / KEY_FILE).read_text().split() == [new_key]
+
+    with Store.open(tmp_path, env={}) as store:
+        assert store.list_orders() == orders
+        assert store.get_account("acc-1") == make_account()
+        assert store.upsert_order("acc-1", orders[0]) == "unchanged"
+    with pytest.raises(VaultError):
+        Store.open(tmp_path, env={KEY_ENV: old_key})
+
+
+# --------------------------------------------------------------------------------------------
+# Nothing personal or secret in plain text on disk
+
+
+def test_no_personal_data_or_secret_in_the_database_files(store: Store) -> None:
+    for n in range(50):
+        store.upsert_order("acc-1", make_order(f"302-{n:07d}-0000001"))
+    store.upsert_order("acc-1", make_order("rue", name="Hélène Pâquerette", street="Rue Ça 5"))
+    files = _raw_files(store.path.parent)
+    assert {DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm"} <= set(files)
+    assert len(files[f"{DB_FILE}-wal"]) > 0
+    raw = b"".join(files.values())
+    assert b"302-0000049-0000001" in raw  # the ids are plain: the check reads the right bytes
+    for text in (*PERSONAL, "Hélène", "Pâquerette", "Rue Ça", CLIENT_SECRET, REFRESH_TOKEN):
+        for encoding in ("utf-8", "utf-16-le", "cp1252"):
+            assert text.encode(encoding) not in raw, (text, encoding)
+    key = (store.path.parent / KEY_FILE).read_bytes().strip()
+    assert key not in raw
+
+
+# --------------------------------------------------------------------------------------------
+# Host services
+
+
+class SyncHost(HostAdapter):
+    """A host completes the adapter with its plugin manager's address mapping."""
+
+    def map_address(
+        self,
+        *,
+        row: Mapping[str, str | None],
+        kind: Literal["billing", "shipping"],
+        account: Account,
+    ) -> Address | None:
+        return None
+
+
+def test_host_adapter_serves_a_sync(store: Store) -> None:
+    seen: list[Progress] = []
+    cancel = threading.Event()
+    host: HostServices = SyncHost(store, on_progress=seen.append, cancel_event=cancel)
+    assert host.upsert_order("acc-1", make_order()) == "created"
+    assert host.upsert_order("acc-1", make_order()) == "unchanged"
+    assert host.get_order("acc-1", "302-0000001-0000001") == make_order()
+    host.set_state("acc-1", "cursor", "c")
+    assert host.get_state("acc-1", "cursor") == "c"
+    host.record_problems("acc-1", [Problem("bad", "302-1", row=3)])
+    assert store.list_problems("acc-1") == [Problem("bad", "302-1", row=3)]
+    host.report_progress(Progress("acc-1", "importing", "1 of 2", 1, 2))
+    assert seen == [Progress("acc-1", "importing", "1 of 2", 1, 2)]
+    assert host.cancel_requested("acc-1") is False
+    cancel.set()
+    assert host.cancel_requested("acc-1") is True
+    plain: HostServices = SyncHost(store)
+    plain.report_progress(Progress("acc-1", "done", "ok"))
+    assert plain.cancel_requested("acc-1") is False
