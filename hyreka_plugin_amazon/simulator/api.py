@@ -1,0 +1,331 @@
+"""The simulated endpoints: LWA, Sellers, Reports, Tokens, downloads and the admin API."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from hyreka_plugin_amazon.simulator import flatfiles
+from hyreka_plugin_amazon.simulator.reports import Document
+from hyreka_plugin_amazon.simulator.server import (
+    ApiError,
+    Request,
+    Response,
+    Route,
+    json_response,
+    route,
+)
+from hyreka_plugin_amazon.spapi.regions import Marketplace
+
+if TYPE_CHECKING:
+    from hyreka_plugin_amazon.simulator.core import Simulator
+
+LANGUAGES = {"GB": "en_GB", "IE": "en_GB", "US": "en_US", "CA": "en_CA", "AU": "en_AU",
+             "IN": "en_IN", "SG": "en_SG", "AE": "ar_AE", "SA": "ar_SA", "EG": "ar_EG",
+             "BE": "fr_BE", "MX": "es_MX", "BR": "pt_BR", "JP": "ja_JP", "SE": "sv_SE",
+             "ZA": "en_ZA"}  # fmt: skip
+DOCUMENT_PATH = "/reports/2021-06-30/documents/{}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Login with Amazon
+
+
+def lwa_token(sim: Simulator, req: Request) -> Response:
+    """POST /auth/o2/token: exchange a refresh token for an access token."""
+    form = _lwa_form(req)
+    grant = form.get("grant_type")
+    if not grant:
+        return _lwa_error(
+            400, "invalid_request", "The request is missing a required parameter : grant_type"
+        )
+    if grant != "refresh_token":
+        return _lwa_error(
+            400,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server",
+        )
+    seller = sim.seller_by_client(form.get("client_id", ""), form.get("client_secret", ""))
+    if seller is None:
+        return _lwa_error(401, "invalid_client", "Client authentication failed")
+    refresh = form.get("refresh_token")
+    if not refresh:
+        return _lwa_error(
+            400, "invalid_request", "The request is missing a required parameter : refresh_token"
+        )
+    seller = sim.seller_by_refresh_token(form.get("client_id", ""), refresh)
+    if seller is None:
+        return _lwa_error(
+            400, "invalid_grant", "The request has an invalid grant parameter : refresh_token"
+        )
+    token = sim.tokens.issue_access_token(seller.seller_id, sim.clock.now())
+    body = {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": 3600,
+        "refresh_token": refresh,
+    }
+    return json_response(200, body, _NO_STORE)
+
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _lwa_form(req: Request) -> dict[str, str]:
+    if req.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(req.body or b"{}")
+        except ValueError:
+            data = {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    form = parse_qs(req.body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in form.items()}
+
+
+def _lwa_error(status: int, error: str, description: str) -> Response:
+    return json_response(status, {"error_description": description, "error": error}, _NO_STORE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sellers
+
+
+def marketplace_participations(sim: Simulator, req: Request) -> Response:
+    """GET /sellers/v1/marketplaceParticipations."""
+    seller = sim.sellers[req.seller_id]
+    payload = [
+        {
+            "marketplace": _marketplace_json(m),
+            "storeName": seller.store_name,
+            "participation": {"isParticipating": True, "hasSuspendedListings": False},
+        }
+        for m in seller.marketplaces
+    ]
+    return json_response(200, {"payload": payload})
+
+
+def _marketplace_json(m: Marketplace) -> dict[str, str]:
+    return {
+        "id": m.id,
+        "name": m.domain,
+        "countryCode": m.country_code,
+        "defaultCurrencyCode": m.currency,
+        "defaultLanguageCode": LANGUAGES.get(m.country_code, _language(m.country_code)),
+        "domainName": "www." + m.domain.lower(),
+    }
+
+
+def _language(country: str) -> str:
+    return f"{country.lower()}_{country}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports 2021-06-30
+
+
+def create_report(sim: Simulator, req: Request) -> Response:
+    """POST /reports/2021-06-30/reports: 202 with the new report id."""
+    spec = req.json()
+    if not isinstance(spec, dict):
+        raise _invalid("The request body must be a CreateReportSpecification object.")
+    report_type = spec.get("reportType")
+    if not isinstance(report_type, str) or not report_type:
+        raise _invalid("reportType is required.")
+    if report_type not in flatfiles.REPORT_TYPES:
+        raise _invalid(f"Report type {report_type} is not valid.")
+    seller = sim.sellers[req.seller_id]
+    marketplace_ids = spec.get("marketplaceIds")
+    own = {m.id for m in seller.marketplaces}
+    if (
+        not isinstance(marketplace_ids, list)
+        or not 1 <= len(marketplace_ids) <= 25
+        or not all(isinstance(m, str) for m in marketplace_ids)
+    ):
+        raise _invalid("marketplaceIds must list 1 to 25 marketplace ids.")
+    unknown = [m for m in marketplace_ids if m not in own]
+    if unknown:
+        raise _invalid(f"Invalid marketplaceIds: {', '.join(unknown)}.")
+    options = spec.get("reportOptions", {})
+    if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
+        raise _invalid("reportOptions must map names to strings.")
+    now = sim.clock.now()
+    end = _date_field(spec, "dataEndTime", now)
+    start = _date_field(spec, "dataStartTime", now)
+    if end > now:
+        raise _invalid("dataEndTime must not be later than the current time.")
+    if start > end:
+        raise _invalid("dataStartTime must not be later than dataEndTime.")
+    report = sim.create_report(seller.seller_id, report_type, tuple(marketplace_ids), start, end)
+    return json_response(202, {"reportId": report.report_id})
+
+
+def _date_field(spec: dict[str, Any], name: str, default: datetime) -> datetime:
+    value = spec.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _invalid(f"{name} must be an ISO 8601 date-time.")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid(f"{name} must be an ISO 8601 date-time.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def get_report(sim: Simulator, req: Request) -> Response:
+    """GET /reports/2021-06-30/reports/{reportId}."""
+    report = sim.reports.report(req.seller_id, req.params["reportId"])
+    if report is None:
+        raise ApiError(404, "NotFound", "The requested report was not found.")
+    return json_response(200, report.as_json(sim.clock.now()))
+
+
+def get_report_document(sim: Simulator, req: Request) -> Response:
+    """GET /reports/2021-06-30/documents/{reportDocumentId}: a pre-signed URL, 5 minutes."""
+    now = sim.clock.now()
+    document = sim.reports.document(req.seller_id, req.params["reportDocumentId"], now)
+    if document is None:
+        raise ApiError(404, "NotFound", "The requested report document was not found.")
+    if document.report_type in flatfiles.RESTRICTED_REPORT_TYPES:
+        path = DOCUMENT_PATH.format(document.document_id)
+        if ("GET", path) not in req.token_paths:
+            raise unauthorized()
+    token = sim.reports.presign(document, now)
+    body: dict[str, str] = {
+        "reportDocumentId": document.document_id,
+        "url": f"{sim.url}/_download/{token}",
+    }
+    if document.compression:
+        body["compressionAlgorithm"] = document.compression
+    return json_response(200, body)
+
+
+def download(sim: Simulator, req: Request) -> Response:
+    """GET /_download/{token}: the pre-signed document URL, S3-like (no SP-API headers)."""
+    found = sim.reports.download(req.params["token"])
+    now = sim.clock.now()
+    if found is None:
+        return _s3_error(req, "Access Denied", {})
+    if now >= found.expires:
+        extra = {"X-Amz-Expires": "300", "Expires": _z(found.expires), "ServerTime": _z(now)}
+        return _s3_error(req, "Request has expired", extra)
+    return _document_response(found.document)
+
+
+def _document_response(document: Document) -> Response:
+    return Response(200, document.body, document.content_type)
+
+
+def _s3_error(req: Request, message: str, extra: dict[str, str]) -> Response:
+    parts = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in extra.items())
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>AccessDenied</Code><Message>{message}</Message>{parts}"
+        f"<RequestId>{req.request_id[:16].upper()}</RequestId></Error>"
+    )
+    return Response(403, body.encode(), "application/xml")
+
+
+def _z(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokens 2021-03-01
+
+
+def create_restricted_data_token(sim: Simulator, req: Request) -> Response:
+    """POST /tokens/2021-03-01/restrictedDataToken."""
+    spec = req.json()
+    resources = spec.get("restrictedResources") if isinstance(spec, dict) else None
+    if not isinstance(resources, list) or not resources:
+        raise _rdt_invalid("Resource not provided.")
+    if len(resources) > 50:
+        raise _rdt_invalid("At most 50 restricted resources are allowed.")
+    paths = set()
+    for resource in resources:
+        if not isinstance(resource, dict):
+            raise _rdt_invalid("Resource not provided.")
+        method, path = resource.get("method"), resource.get("path")
+        if method not in ("GET", "PUT", "POST", "DELETE"):
+            raise _rdt_invalid(f"Invalid method: {method}.")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise _rdt_invalid("Invalid path.")
+        paths.add((method, path))
+    token = sim.tokens.issue_rdt(req.seller_id, frozenset(paths), sim.clock.now())
+    return json_response(200, {"restrictedDataToken": token, "expiresIn": 3600})
+
+
+def _rdt_invalid(details: str) -> ApiError:
+    return ApiError(400, "InvalidInput", "Request is missing or has invalid parameters", details)
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin API
+
+
+def admin_orders(sim: Simulator, req: Request) -> Response:
+    """GET /_simulator/orders: the ground truth."""
+    return json_response(200, {"orders": sim.ground_truth(req.arg("seller_id"))})
+
+
+def admin_cancel(sim: Simulator, req: Request) -> Response:
+    return json_response(200, {"order": sim.cancel_order(req.params["orderId"])})
+
+
+def admin_ship(sim: Simulator, req: Request) -> Response:
+    return json_response(200, {"order": sim.ship_order(req.params["orderId"])})
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and routes
+
+
+def unauthorized() -> ApiError:
+    return ApiError(
+        403,
+        "Unauthorized",
+        "Access to requested resource is denied.",
+        "The access token you provided is revoked, malformed or invalid.",
+    )
+
+
+def _invalid(details: str) -> ApiError:
+    return ApiError(400, "InvalidInput", "Invalid Input", details)
+
+
+ROUTES: tuple[Route, ...] = (
+    route("POST", "/auth/o2/token", "lwaToken", lwa_token, auth=False),
+    route(
+        "GET",
+        "/sellers/v1/marketplaceParticipations",
+        "getMarketplaceParticipations",
+        marketplace_participations,
+        auth=True,
+    ),
+    route("POST", "/reports/2021-06-30/reports", "createReport", create_report, auth=True),
+    route("GET", "/reports/2021-06-30/reports/{reportId}", "getReport", get_report, auth=True),
+    route(
+        "GET",
+        "/reports/2021-06-30/documents/{reportDocumentId}",
+        "getReportDocument",
+        get_report_document,
+        auth=True,
+    ),
+    route(
+        "POST",
+        "/tokens/2021-03-01/restrictedDataToken",
+        "createRestrictedDataToken",
+        create_restricted_data_token,
+        auth=True,
+    ),
+    route("GET", "/_download/{token}", "_download", download, auth=False),
+    route("GET", "/_simulator/orders", "_orders", admin_orders, auth=False),
+    route("POST", "/_simulator/orders/{orderId}/cancel", "_cancel", admin_cancel, auth=False),
+    route("POST", "/_simulator/orders/{orderId}/ship", "_ship", admin_ship, auth=False),
+)

@@ -1,0 +1,63 @@
+"""``hyreka-amazon simulator``: run the simulator in the foreground for a demo or a manual test."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from types import FrameType
+
+from hyreka_plugin_amazon.simulator.core import Simulator
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--orders", type=int, default=200, help="orders to generate")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the order generator")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="simulated seconds per wall-clock second"
+    )
+    parser.add_argument(
+        "--marketplace",
+        action="append",
+        metavar="CODE",
+        help="marketplace code or id, repeatable (default: DE FR IT ES UK)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the simulator, print its settings as shell assignments, serve until a signal."""
+    sim = Simulator(
+        orders=args.orders,
+        seed=args.seed,
+        marketplaces=args.marketplace or ("DE", "FR", "IT", "ES", "UK"),
+        time_scale=args.time_scale,
+        port=args.port,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with sim:
+            creds = sim.credentials
+            settings = {
+                "SPAPI_ENDPOINT": sim.url,
+                "LWA_TOKEN_URL": sim.token_url,
+                "AMAZON_LWA_CLIENT_ID": creds.client_id,
+                "AMAZON_LWA_CLIENT_SECRET": creds.client_secret,
+                "AMAZON_REFRESH_TOKEN": creds.refresh_token,
+            }
+            for key, value in settings.items():
+                sys.stdout.write(f"{key}={shlex.quote(value)}\n")
+            sys.stdout.flush()
+            while not stop.wait(0.2):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

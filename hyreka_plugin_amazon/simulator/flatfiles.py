@@ -1,0 +1,265 @@
+"""Flat-file report content: the order reports (with and without billing) and all-orders report.
+
+Layouts follow spapi-notes 5.2: the EU invoicing layout (b) with the B2B columns appended,
+the shipping layout without ``bill-*``, and the real 91-column all-orders header (whose last
+name carries a trailing space, as Amazon writes it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
+
+INVOICING = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
+SHIPPING = "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
+ALL_ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+ORDER_REPORT_TYPES = frozenset({INVOICING, SHIPPING})
+REPORT_TYPES = frozenset({INVOICING, SHIPPING, ALL_ORDERS})
+RESTRICTED_REPORT_TYPES = ORDER_REPORT_TYPES
+
+BILL_COLUMNS = (
+    "bill-address-1", "bill-address-2", "bill-address-3", "bill-city", "bill-state",
+    "bill-postal-code", "bill-country",
+)  # fmt: skip
+INVOICING_HEADER = (
+    "order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name",
+    "buyer-phone-number", "sku", "product-name", "quantity-purchased", "currency", "item-price",
+    "item-tax", "shipping-price", "shipping-tax", "ship-service-level", "recipient-name",
+    "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
+    "ship-postal-code", "ship-country", "ship-phone-number", *BILL_COLUMNS,
+    "item-promotion-discount", "item-promotion-id", "ship-promotion-discount",
+    "ship-promotion-id", "delivery-start-date", "delivery-end-date", "delivery-time-zone",
+    "delivery-Instructions", "sales-channel", "is-business-order", "purchase-order-number",
+    "price-designation", "buyer-company-name", "buyer-tax-registration-id",
+    "buyer-tax-registration-country",
+)  # fmt: skip
+SHIPPING_HEADER = tuple(c for c in INVOICING_HEADER if c not in BILL_COLUMNS)
+ALL_ORDERS_HEADER = (
+    "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status",
+    "fulfillment-channel", "sales-channel", "order-channel", "url", "ship-service-level",
+    "product-name", "sku", "asin", "number-of-items", "item-status", "tax-collection-model",
+    "tax-collection-responsible-party", "quantity", "currency", "item-price", "item-tax",
+    "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax",
+    "item-promotion-discount", "ship-promotion-discount", "address-type", "ship-city",
+    "ship-state", "ship-postal-code", "ship-country", "promotion-ids", "payment-method-details",
+    "item-extensions-data", "is-business-order", "purchase-order-number", "price-designation",
+    "fulfilled-by", "buyer-company-name", "buyer-cst-number", "buyer-vat-number",
+    "buyer-tax-registration-id", "buyer-tax-registration-country",
+    "buyer-tax-registration-type", "customized-url", "customized-page", "is-heavy-or-bulky",
+    "is-replacement-order", "is-exchange-order", "original-order-id", "is-amazon-invoiced",
+    "vat-exclusive-item-price", "vat-exclusive-shipping-price", "vat-exclusive-giftwrap-price",
+    "licensee-name", "license-number", "license-state", "license-expiration-date", "is-iba",
+    "buyer-citizen-name", "buyer-citizen-id", "is-transparency",
+    "default-ship-from-address-name", "default-ship-from-address-field-1",
+    "default-ship-from-address-field-2", "default-ship-from-address-field-3",
+    "default-ship-from-city", "default-ship-from-state", "default-ship-from-country",
+    "default-ship-from-postal-code", "actual-ship-from-address-name",
+    "actual-ship-from-address-field-1", "actual-ship-from-address-field-2",
+    "actual-ship-from-address-field-3", "actual-ship-from-city", "actual-ship-from-state",
+    "actual-ship-from-country", "actual-ship-from-postal-code", "is-ispu-order",
+    "store-chain-store-id", "is-pickup-point-order", "pickup-point-type",
+    "is-buyer-requested-cancellation", "buyer-requested-cancel-reason", "ioss-number",
+    "order-invoice-type", "invoice-business-legal-name", "invoice-business-address",
+    "invoice-business-tax-id", "invoice-business-tax-office ",
+)  # fmt: skip
+
+Row = dict[str, str]
+
+
+def header(report_type: str, *, billing: bool = True) -> tuple[str, ...]:
+    if report_type == ALL_ORDERS:
+        return ALL_ORDERS_HEADER
+    if report_type == INVOICING and billing:
+        return INVOICING_HEADER
+    return SHIPPING_HEADER
+
+
+def select(
+    report_type: str,
+    orders: Iterable[SimOrder],
+    start: datetime,
+    end: datetime,
+    marketplace_ids: Sequence[str],
+    now: datetime,
+) -> list[SimOrder]:
+    """The orders a report over ``[start, end]`` lists, as of ``now``.
+
+    Order reports select by the moment payment was authorised and leave cancelled orders out;
+    the all-orders report selects by last update.
+    """
+    chosen = []
+    for order in orders:
+        if order.marketplace.id not in marketplace_ids or order.purchase_date > now:
+            continue
+        if report_type == ALL_ORDERS:
+            if start <= order.last_updated(now) <= end:
+                chosen.append(order)
+        elif (
+            order.payments_date is not None
+            and start <= order.payments_date <= end
+            and order.state(now) is not AmazonState.CANCELED
+        ):
+            chosen.append(order)
+    return chosen
+
+
+def rows(report_type: str, orders: Iterable[SimOrder], now: datetime) -> Iterator[Row]:
+    """The report's data rows: one per item (plus promotion continuation rows)."""
+    for order in orders:
+        for item in order.items:
+            if report_type == ALL_ORDERS:
+                yield _all_orders_row(order, item, now)
+            else:
+                yield from _order_report_rows(order, item)
+
+
+def render(columns: Sequence[str], data: Iterable[Row], *, newline: str = "\n") -> str:
+    """Tab-separated text, header first, no quoting (as Amazon writes flat files)."""
+    lines = ["\t".join(columns)]
+    lines.extend("\t".join(row.get(c, "") for c in columns) for row in data)
+    return newline.join(lines) + newline
+
+
+def _order_report_rows(order: SimOrder, item: SimItem) -> Iterator[Row]:
+    ship, bill = order.ship_address, order.bill_address
+    first_promo = item.promotions[0] if item.promotions else None
+    row: Row = {
+        "order-id": order.order_id,
+        "order-item-id": item.order_item_id,
+        "purchase-date": _date(order.purchase_date),
+        "payments-date": _date(order.payments_date),
+        "buyer-email": order.buyer_email,
+        "buyer-name": order.buyer_name,
+        "buyer-phone-number": order.buyer_phone,
+        "sku": item.sku,
+        "product-name": item.title,
+        "quantity-purchased": str(item.quantity),
+        "currency": order.currency,
+        "item-price": _money(item.item_price),
+        "item-tax": _money(item.item_tax),
+        "shipping-price": _money(item.shipping_price),
+        "shipping-tax": _money(item.shipping_tax),
+        "ship-service-level": order.ship_service_level,
+        "recipient-name": order.recipient_name,
+        **_lines("ship-address-", ship.lines),
+        "ship-city": ship.city,
+        "ship-state": ship.state,
+        "ship-postal-code": ship.postal_code,
+        "ship-country": ship.country_code,
+        "ship-phone-number": order.ship_phone,
+        **_lines("bill-address-", bill.lines),
+        "bill-city": bill.city,
+        "bill-state": bill.state,
+        "bill-postal-code": bill.postal_code,
+        "bill-country": bill.country_code,
+        "item-promotion-discount": _money(first_promo.discount) if first_promo else "",
+        "item-promotion-id": first_promo.promotion_id if first_promo else "",
+        "ship-promotion-discount": (
+            _money(item.ship_promotion.discount) if item.ship_promotion else ""
+        ),
+        "ship-promotion-id": item.ship_promotion.promotion_id if item.ship_promotion else "",
+        "sales-channel": order.marketplace.domain,
+        "is-business-order": _bool(order.is_business_order),
+        "purchase-order-number": order.purchase_order_number,
+        "price-designation": item.price_designation,
+        "buyer-company-name": order.buyer_company_name,
+        "buyer-tax-registration-id": order.buyer_tax_registration_id,
+        "buyer-tax-registration-country": order.buyer_tax_registration_country,
+    }
+    yield row
+    for promo in item.promotions[1:]:
+        yield {
+            "order-id": order.order_id,
+            "order-item-id": item.order_item_id,
+            "item-promotion-discount": _money(promo.discount),
+            "item-promotion-id": promo.promotion_id,
+        }
+
+
+def _all_orders_row(order: SimOrder, item: SimItem, now: datetime) -> Row:
+    state = order.state(now)
+    afn = order.fulfillment_channel == "AFN"
+    priced = state not in (AmazonState.PENDING, AmazonState.CANCELED)
+    if state is AmazonState.CANCELED:
+        order_status, item_status = "Cancelled", "Cancelled" if afn else ""
+    elif state is AmazonState.SHIPPED:
+        order_status, item_status = "Shipped", "Shipped"
+    elif item.shipped(now):
+        order_status, item_status = "Pending", "Shipped"
+    else:
+        partly = state is AmazonState.PARTIALLY_SHIPPED
+        order_status, item_status = "Pending", "Shipping" if partly else "Unshipped"
+    promotions = [p.promotion_id for p in item.promotions]
+    if item.ship_promotion:
+        promotions.append(item.ship_promotion.promotion_id)
+    ship = order.ship_address
+    return {
+        "amazon-order-id": order.order_id,
+        "merchant-order-id": order.order_id if afn else "",
+        "purchase-date": _date(order.purchase_date),
+        "last-updated-date": _date(order.last_updated(now)),
+        "order-status": order_status,
+        "fulfillment-channel": "Amazon" if afn else "Merchant",
+        "sales-channel": order.marketplace.domain,
+        "order-channel": "" if afn else "WebsiteOrderChannel",
+        "ship-service-level": order.ship_service_level,
+        "product-name": item.title,
+        "sku": item.sku,
+        "asin": item.asin,
+        "number-of-items": "" if afn else str(len(order.items)),
+        "item-status": item_status,
+        "quantity": "0" if state is AmazonState.CANCELED else str(item.quantity),
+        "currency": order.currency if priced else "",
+        "item-price": _money(item.item_price) if priced else "",
+        "item-tax": _money(item.item_tax) if priced else "",
+        "shipping-price": _money(item.shipping_price) if priced and item.shipping_price else "",
+        "shipping-tax": _money(item.shipping_tax) if priced and item.shipping_price else "",
+        # the all-orders report writes discounts as positive amounts (real files do)
+        "item-promotion-discount": (
+            _money(-item.item_promotion_discount) if priced and item.promotions else ""
+        ),
+        "ship-promotion-discount": (
+            _money(-item.ship_promotion.discount) if priced and item.ship_promotion else ""
+        ),
+        "address-type": "Commercial" if order.is_business_order else "Residential",
+        "ship-city": ship.city,
+        "ship-state": ship.state,
+        "ship-postal-code": ship.postal_code,
+        "ship-country": ship.country_code,
+        "promotion-ids": ",".join(promotions),
+        "payment-method-details": "Standard",
+        "is-business-order": _bool(order.is_business_order),
+        "purchase-order-number": order.purchase_order_number,
+        "price-designation": item.price_designation,
+        "buyer-company-name": order.buyer_company_name,
+        "buyer-tax-registration-id": order.buyer_tax_registration_id,
+        "buyer-tax-registration-country": order.buyer_tax_registration_country,
+        "is-heavy-or-bulky": "false",
+        "is-replacement-order": "false",
+        "is-exchange-order": "false",
+        "is-amazon-invoiced": "true",
+        "is-iba": "false",
+        "is-transparency": "false",
+        "is-ispu-order": "false",
+        "is-pickup-point-order": "false",
+        "is-buyer-requested-cancellation": "false",
+    }
+
+
+def _lines(prefix: str, lines: Sequence[str]) -> Row:
+    return {f"{prefix}{n}": lines[n - 1] if n <= len(lines) else "" for n in (1, 2, 3)}
+
+
+def _date(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+def _money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"

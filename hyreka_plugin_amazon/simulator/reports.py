@@ -1,0 +1,159 @@
+"""Requested reports, their documents and pre-signed downloads, on the simulator clock."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+DOWNLOAD_LIFETIME = timedelta(minutes=5)
+
+
+@dataclass
+class Document:
+    document_id: str
+    seller_id: str
+    report_type: str
+    body: bytes  # what the download serves (gzip-compressed unless compression is None)
+    content_type: str
+    compression: str | None = "GZIP"
+
+
+@dataclass
+class Report:
+    report_id: str
+    seller_id: str
+    report_type: str
+    marketplace_ids: tuple[str, ...]
+    data_start: datetime
+    data_end: datetime
+    created: datetime
+    delay: timedelta
+    outcome: str  # the terminal status once processed: DONE, CANCELLED or FATAL
+    document: Document | None
+
+    def status(self, now: datetime) -> str:
+        elapsed = now - self.created
+        if elapsed >= self.delay:
+            return self.outcome
+        return "IN_QUEUE" if elapsed < self.delay / 4 else "IN_PROGRESS"
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        """The ``Report`` object of the Reports API 2021-06-30."""
+        status = self.status(now)
+        data: dict[str, Any] = {
+            "reportId": self.report_id,
+            "reportType": self.report_type,
+            "marketplaceIds": list(self.marketplace_ids),
+            "dataStartTime": iso(self.data_start),
+            "dataEndTime": iso(self.data_end),
+            "createdTime": iso(self.created),
+            "processingStatus": status,
+        }
+        if status != "IN_QUEUE":
+            data["processingStartTime"] = iso(self.created + self.delay / 4)
+        if status in ("DONE", "CANCELLED", "FATAL"):
+            data["processingEndTime"] = iso(self.created + self.delay)
+            if self.document is not None and status != "CANCELLED":
+                data["reportDocumentId"] = self.document.document_id
+        return data
+
+
+@dataclass
+class Download:
+    document: Document
+    expires: datetime
+
+
+class ReportStore:
+    """Reports, documents and download links of all sellers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(50_173_019_000)
+        self._reports: dict[str, Report] = {}
+        self._documents: dict[str, Document] = {}
+        self._downloads: dict[str, Download] = {}
+
+    def add(
+        self,
+        *,
+        seller_id: str,
+        report_type: str,
+        marketplace_ids: tuple[str, ...],
+        data_start: datetime,
+        data_end: datetime,
+        now: datetime,
+        delay: timedelta,
+        outcome: str,
+        document: Document | None,
+    ) -> Report:
+        with self._lock:
+            report = Report(
+                report_id=str(next(self._ids)),
+                seller_id=seller_id,
+                report_type=report_type,
+                marketplace_ids=marketplace_ids,
+                data_start=data_start,
+                data_end=data_end,
+                created=now,
+                delay=delay,
+                outcome=outcome,
+                document=document,
+            )
+            self._reports[report.report_id] = report
+            if document is not None:
+                self._documents[document.document_id] = document
+        return report
+
+    def report(self, seller_id: str, report_id: str) -> Report | None:
+        with self._lock:
+            found = self._reports.get(report_id)
+        return found if found is not None and found.seller_id == seller_id else None
+
+    def document(self, seller_id: str, document_id: str, now: datetime) -> Document | None:
+        """The document of a processed report of this seller, or None."""
+        with self._lock:
+            found = self._documents.get(document_id)
+            reports = [r for r in self._reports.values() if r.document is found]
+        if found is None or found.seller_id != seller_id:
+            return None
+        if not any(r.status(now) in ("DONE", "FATAL") for r in reports):
+            return None
+        return found
+
+    def presign(self, document: Document, now: datetime) -> str:
+        """A new download token for the document, valid for five minutes."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._downloads[token] = Download(document, now + DOWNLOAD_LIFETIME)
+        return token
+
+    def download(self, token: str) -> Download | None:
+        with self._lock:
+            return self._downloads.get(token)
+
+
+def new_document(
+    seller_id: str, report_type: str, text: str, charset: str, region: str
+) -> Document:
+    """A GZIP document of ``text`` encoded like Amazon does (unmappable characters as ``?``)."""
+    codec = "cp1252" if charset == "Cp1252" else "utf-8"
+    raw = text.encode(codec, errors="replace")
+    return Document(
+        document_id=f"amzn1.spdoc.1.4.{region}.{uuid.uuid4()}.T{secrets.randbelow(10**14)}",
+        seller_id=seller_id,
+        report_type=report_type,
+        body=gzip.compress(raw, mtime=0),
+        content_type=f"text/plain; charset={charset}",
+    )
+
+
+def iso(value: datetime) -> str:
+    """Amazon's date-time form: seconds and a UTC offset."""
+    return value.isoformat(timespec="seconds")

@@ -1,0 +1,99 @@
+"""Simulated seller accounts, their LWA credentials, access tokens and restricted data tokens."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from hyreka_plugin_amazon.spapi.regions import Marketplace
+
+ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
+RDT_LIFETIME = timedelta(seconds=3600)
+
+
+@dataclass(frozen=True)
+class SellerCredentials:
+    """What a seller enters in the connector: the app's LWA client and the seller's token."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+
+    def __repr__(self) -> str:
+        return f"SellerCredentials(client_id={self.client_id!r}, client_secret=***, ...)"
+
+
+@dataclass
+class Seller:
+    """A selling partner account in one region."""
+
+    seller_id: str
+    name: str
+    region: str
+    marketplaces: tuple[Marketplace, ...]
+    credentials: SellerCredentials
+    professional: bool = True
+    store_name: str = "Hyreka Sim Store"
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        region: str,
+        marketplaces: tuple[Marketplace, ...],
+        *,
+        professional: bool = True,
+    ) -> Seller:
+        return cls(
+            seller_id="A" + "".join(secrets.choice(_ID_CHARS) for _ in range(13)),
+            name=name,
+            region=region,
+            marketplaces=marketplaces,
+            credentials=SellerCredentials(
+                client_id="amzn1.application-oa2-client.sim" + secrets.token_hex(16),
+                client_secret="amzn1.oa2-cs.v1.sim" + secrets.token_hex(32),
+                refresh_token="Atzr|sim" + secrets.token_urlsafe(96),
+            ),
+            professional=professional,
+        )
+
+
+_ID_CHARS = string.ascii_uppercase + string.digits
+
+
+@dataclass
+class _Token:
+    seller_id: str
+    expires: datetime
+    paths: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # RDT: (method, path)
+
+
+class TokenStore:
+    """Issued access tokens and RDTs with their expiry on the simulator clock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, _Token] = {}
+
+    def issue_access_token(self, seller_id: str, now: datetime) -> str:
+        token = "Atza|sim" + secrets.token_urlsafe(64)
+        with self._lock:
+            self._tokens[token] = _Token(seller_id, now + ACCESS_TOKEN_LIFETIME)
+        return token
+
+    def issue_rdt(self, seller_id: str, paths: frozenset[tuple[str, str]], now: datetime) -> str:
+        token = "Atz.sprdt|sim" + secrets.token_urlsafe(64)
+        with self._lock:
+            self._tokens[token] = _Token(seller_id, now + RDT_LIFETIME, paths)
+        return token
+
+    def lookup(self, token: str, now: datetime) -> tuple[str, frozenset[tuple[str, str]]] | None:
+        """The seller id and the RDT's paths (empty for an access token), or None if invalid."""
+        with self._lock:
+            found = self._tokens.get(token)
+        if found is None or found.expires <= now:
+            return None
+        return found.seller_id, found.paths

@@ -1,0 +1,129 @@
+"""A small HTTP client for the simulator tests: token exchange, report flow, TSV parsing."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from hyreka_plugin_amazon.simulator import Simulator
+
+DE, FR, IT, ES, UK = (
+    "A1PA6795UKMFR9",
+    "A13V1IB3VIYZZH",
+    "APJ6JRA9NG5V4",
+    "A1RKKUPIHCS9HS",
+    "A1F83G8C2ARO7P",
+)
+EU5 = [DE, FR, IT, ES, UK]
+INVOICING = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
+SHIPPING = "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
+ALL_ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+LONG_AGO = "2000-01-01T00:00:00Z"
+TIMEOUT = 5
+
+
+@dataclass
+class Download:
+    content_type: str
+    text: str
+
+    def table(self) -> tuple[list[str], list[dict[str, str]]]:
+        """Header and rows of the tab-separated text, without any quoting (as Amazon writes)."""
+        reader = csv.reader(io.StringIO(self.text), delimiter="\t", quoting=csv.QUOTE_NONE)
+        lines = list(reader)
+        header = lines[0]
+        return header, [dict(zip(header, line, strict=True)) for line in lines[1:]]
+
+
+class SimClient:
+    """Talks to a running simulator over real HTTP, as one seller."""
+
+    def __init__(self, sim: Simulator, seller: str | None = None) -> None:
+        self.sim = sim
+        self.session = requests.Session()
+        self.creds = sim.credentials if seller is None else sim.sellers[seller].credentials
+        self._token: str | None = None
+
+    def lwa(self, **override: str) -> requests.Response:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.creds.refresh_token,
+            "client_id": self.creds.client_id,
+            "client_secret": self.creds.client_secret,
+        } | override
+        return self.session.post(self.sim.token_url, data=form, timeout=TIMEOUT)
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            response = self.lwa()
+            assert response.status_code == 200, response.text
+            self._token = str(response.json()["access_token"])
+        return self._token
+
+    def call(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        headers = {"x-amz-access-token": token or self.token}
+        return self.session.request(
+            method, self.sim.url + path, headers=headers, timeout=TIMEOUT, **kwargs
+        )
+
+    def create_report(
+        self,
+        report_type: str,
+        marketplaces: list[str] | None = None,
+        start: str = LONG_AGO,
+        end: str | None = None,
+    ) -> str:
+        body: dict[str, Any] = {"reportType": report_type, "marketplaceIds": marketplaces or EU5}
+        body["dataStartTime"] = start
+        if end is not None:
+            body["dataEndTime"] = end
+        response = self.call("POST", "/reports/2021-06-30/reports", json=body)
+        assert response.status_code == 202, response.text
+        return str(response.json()["reportId"])
+
+    def wait_report(self, report_id: str) -> dict[str, Any]:
+        """Poll the report, moving the simulator clock, until it is processed."""
+        for _ in range(10):
+            response = self.call("GET", f"/reports/2021-06-30/reports/{report_id}")
+            assert response.status_code == 200, response.text
+            report: dict[str, Any] = response.json()
+            if report["processingStatus"] in ("DONE", "CANCELLED", "FATAL"):
+                return report
+            self.sim.clock.advance(1)
+        raise AssertionError("the report never finished")
+
+    def rdt(self, path: str) -> str:
+        body = {"restrictedResources": [{"method": "GET", "path": path}]}
+        response = self.call("POST", "/tokens/2021-03-01/restrictedDataToken", json=body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["restrictedDataToken"])
+
+    def document(self, document_id: str, restricted: bool = True) -> dict[str, Any]:
+        path = f"/reports/2021-06-30/documents/{document_id}"
+        token = self.rdt(path) if restricted else None
+        response = self.call("GET", path, token=token)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def fetch(self, report_type: str, **kwargs: Any) -> Download:
+        """The whole flow: create, poll, RDT, document, download, gunzip, decode."""
+        report = self.wait_report(self.create_report(report_type, **kwargs))
+        assert report["processingStatus"] == "DONE", report
+        document = self.document(report["reportDocumentId"], report_type != ALL_ORDERS)
+        response = requests.get(document["url"], timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+        content_type = response.headers["Content-Type"]
+        charset = content_type.split("charset=")[1]
+        raw = response.content
+        if document.get("compressionAlgorithm") == "GZIP":
+            raw = gzip.decompress(raw)
+        return Download(content_type, raw.decode("cp1252" if charset == "Cp1252" else charset))
