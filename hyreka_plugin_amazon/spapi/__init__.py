@@ -1,0 +1,55 @@
+"""Amazon Selling Partner API client: LWA, Sellers, Reports, Tokens, Orders v2026-01-01."""
+
+from hyreka_plugin_amazon.spapi.client import SpApiClient
+from hyreka_plugin_amazon.spapi.documents import DocumentStream
+from hyreka_plugin_amazon.spapi.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    BadRequestError,
+    DocumentDecodeError,
+    DocumentError,
+    DocumentExpiredError,
+    DocumentTruncatedError,
+    InvalidClientError,
+    InvalidGrantError,
+    NotFoundError,
+    ReportError,
+    ReportFatalError,
+    ReportTimeoutError,
+    ServerError,
+    SpApiError,
+    ThrottledError,
+    TransportError,
+)
+from hyreka_plugin_amazon.spapi.models import (
+    RESTRICTED_REPORT_TYPES,
+    MarketplaceParticipation,
+    Report,
+    ReportDocument,
+)
+
+__all__ = [
+    "RESTRICTED_REPORT_TYPES",
+    "AccessDeniedError",
+    "AuthenticationError",
+    "BadRequestError",
+    "DocumentDecodeError",
+    "DocumentError",
+    "DocumentExpiredError",
+    "DocumentStream",
+    "DocumentTruncatedError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "MarketplaceParticipation",
+    "NotFoundError",
+    "Report",
+    "ReportDocument",
+    "ReportError",
+    "ReportFatalError",
+    "ReportTimeoutError",
+    "ServerError",
+    "SpApiClient",
+    "SpApiError",
+    "ThrottledError",
+    "TransportError",
+]

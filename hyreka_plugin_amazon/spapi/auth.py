@@ -1,0 +1,152 @@
+"""Login with Amazon: refresh-token exchange and a process-wide access-token cache."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from hyreka_plugin_amazon.hookspecs import Secret
+from hyreka_plugin_amazon.spapi.errors import (
+    AuthenticationError,
+    InvalidClientError,
+    InvalidGrantError,
+    redact,
+)
+from hyreka_plugin_amazon.spapi.transport import Transport, error_for_response, request_id
+
+OPERATION = "lwaToken"
+EXPIRY_MARGIN = 60.0  # seconds before expires_in at which a cached token counts as expired
+_DEFAULT_EXPIRES_IN = 3600.0
+
+
+@dataclass(frozen=True)
+class _CachedToken:
+    token: Secret
+    expires_at: float  # in the monotonic clock of the client that fetched it
+
+
+_cache: dict[tuple[str, str, str], _CachedToken] = {}
+_key_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_cache_lock = threading.Lock()
+
+
+class LwaAuth:
+    """Access tokens for one set of credentials, exchanged at most once per token lifetime.
+
+    The cache is shared by all clients of the process with the same token URL, client id and
+    refresh token; one lock per key keeps concurrent clients from exchanging in parallel.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        token_url: str,
+        client_id: str,
+        client_secret: Secret,
+        refresh_token: Secret,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._transport = transport
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self._monotonic = monotonic
+        digest = hashlib.sha256(refresh_token.reveal().encode()).hexdigest()
+        self._key = (token_url, client_id, digest)
+
+    def access_token(self, *, stale: Secret | None = None) -> Secret:
+        """A valid access token; ``stale`` is one Amazon refused, so it is not handed out again."""
+        with _cache_lock:
+            key_lock = _key_locks.setdefault(self._key, threading.Lock())
+        with key_lock:
+            cached = _cache.get(self._key)
+            fresh = cached is not None and self._monotonic() < cached.expires_at
+            if cached is not None and fresh and cached.token != stale:
+                return cached.token
+            token, expires_in = self._exchange()
+            expires_at = self._monotonic() + max(0.0, expires_in - EXPIRY_MARGIN)
+            _cache[self._key] = _CachedToken(token, expires_at)
+            return token
+
+    def _exchange(self) -> tuple[Secret, float]:
+        form = urlencode(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token.reveal(),
+                "client_id": self._client_id,
+                "client_secret": self._client_secret.reveal(),
+            }
+        )
+        response = self._transport.send(
+            OPERATION,
+            "POST",
+            self._token_url,
+            log_path=urlsplit(self._token_url).path,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+                "Accept": "application/json",
+            },
+            data=form,
+        )
+        secrets = (self._client_secret.reveal(), self._refresh_token.reveal())
+        if response.status_code == 429 or response.status_code >= 500:
+            raise error_for_response(response, OPERATION, secrets)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code != 200:
+            raise _lwa_error(response, body, secrets)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise AuthenticationError(
+                "Login with Amazon answered without an access token",
+                operation=OPERATION,
+                status=response.status_code,
+                code="invalid_response",
+                request_id=request_id(response),
+            )
+        expires_in = body.get("expires_in", _DEFAULT_EXPIRES_IN)
+        if not isinstance(expires_in, int | float) or isinstance(expires_in, bool):
+            expires_in = _DEFAULT_EXPIRES_IN
+        return Secret(token), float(expires_in)
+
+
+def _lwa_error(
+    response: requests.Response, body: dict[str, object], secrets: tuple[str, ...]
+) -> AuthenticationError:
+    code = str(body.get("error") or "") or None
+    description = redact(str(body.get("error_description") or response.reason or ""), secrets)
+    description = description[:300]
+    kind: type[AuthenticationError] = AuthenticationError
+    if code == "invalid_client":
+        kind = InvalidClientError
+        advice = (
+            "Check the LWA client id and client secret; a secret must be rotated every 180 days"
+        )
+    elif code == "invalid_grant":
+        kind = InvalidGrantError
+        advice = (
+            "The refresh token is invalid, revoked or belongs to another app or region; "
+            "authorise the app again in Seller Central"
+        )
+    else:
+        advice = "Login with Amazon refused the token exchange"
+    message = f"{advice} (Amazon: {description or 'no description'})"
+    request = request_id(response) or _str_or_none(body.get("request_id"))
+    return kind(
+        message, operation=OPERATION, status=response.status_code, code=code, request_id=request
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

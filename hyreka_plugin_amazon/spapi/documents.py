@@ -1,0 +1,447 @@
+"""Streaming download of report documents: gunzip, charset, lines; never whole, never on disk.
+
+The wire bytes are read undecoded and every gzip layer is peeled by its magic bytes, so a
+document that is gzip (``compressionAlgorithm``), served with ``Content-Encoding: gzip``, or
+both (gzip twice) comes out once as text, and an unfinished gzip stream is seen as truncation.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+
+import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from hyreka_plugin_amazon.spapi.errors import (
+    DocumentDecodeError,
+    DocumentError,
+    DocumentExpiredError,
+    DocumentTruncatedError,
+)
+from hyreka_plugin_amazon.spapi.models import ReportDocument
+from hyreka_plugin_amazon.spapi.transport import Transport, checked_url, error_for_response
+
+logger = logging.getLogger("hyreka_plugin_amazon.spapi")
+
+OPERATION = "download"
+CHUNK_SIZE = 64 * 1024
+SNIFF_SIZE = 64 * 1024  # decompressed bytes used to guess a missing charset
+_GZIP_MAGIC = b"\x1f\x8b"
+_MAX_GZIP_LAYERS = 3
+_LOG_PATH = "<report document download>"  # the pre-signed URL is never logged
+
+# Java and IANA names Amazon uses in Content-Type, mapped to Python codecs.
+_CHARSETS = {
+    "cp1252": "cp1252",
+    "windows-1252": "cp1252",
+    "x-cp1252": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "x-sjis": "cp932",
+    "sjis": "cp932",
+    "ms932": "cp932",
+    "windows-31j": "cp932",
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+}
+
+
+def content_type_charset(content_type: str | None) -> str | None:
+    """The ``charset=`` parameter of a Content-Type header, unquoted, or None."""
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
+
+
+def python_codec(charset: str | None) -> str | None:
+    """The Python codec for a charset name (``Cp1252`` -> ``cp1252``), None if unknown."""
+    if not charset:
+        return None
+    known = _CHARSETS.get(charset.lower())
+    if known:
+        return known
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+def _decoder(codec: str) -> codecs.IncrementalDecoder:
+    # utf-8-sig strips a BOM at the start and is utf-8 otherwise
+    return codecs.getincrementaldecoder("utf-8-sig" if codec == "utf-8" else codec)("strict")
+
+
+class _Gunzip:
+    """Incremental gunzip of one layer, multi-member aware; ``finish`` detects truncation."""
+
+    def __init__(self) -> None:
+        self._inflater: zlib._Decompress | None = None  # None: between members
+        self._pending = b""
+        self._members = 0
+
+    def feed(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        data = self._pending + data
+        self._pending = b""
+        while data:
+            if self._inflater is None:
+                if len(data) < 2:
+                    self._pending = data
+                    break
+                if data[:2] != _GZIP_MAGIC:
+                    if data.strip(b"\0"):
+                        raise DocumentDecodeError("data after the end of the gzip stream")
+                    break  # zero padding after the last member
+                self._inflater = zlib.decompressobj(wbits=47)
+            try:
+                out.append(self._inflater.decompress(data))
+            except zlib.error as exc:
+                raise DocumentDecodeError(f"corrupt gzip data ({exc})") from None
+            if self._inflater.eof:
+                data = self._inflater.unused_data
+                self._inflater = None
+                self._members += 1
+            else:
+                data = b""
+        return b"".join(out)
+
+    def finish(self) -> None:
+        if self._inflater is not None or self._members == 0 or self._pending:
+            raise DocumentTruncatedError("the gzip stream ends before its end marker")
+
+
+class _Unwrap:
+    """Peels as many gzip layers as the data has (up to three), sniffing the magic bytes."""
+
+    def __init__(self, depth: int = 0) -> None:
+        self._depth = depth
+        self._head = b""
+        self._decided = False
+        self._layer: tuple[_Gunzip, _Unwrap] | None = None  # this layer and what it wraps
+
+    @property
+    def layers(self) -> int | None:
+        """Gzip layers found so far; None while too few bytes have arrived to tell."""
+        if not self._decided:
+            return None
+        if self._layer is None:
+            return 0
+        inner = self._layer[1].layers
+        return None if inner is None else inner + 1
+
+    def feed(self, data: bytes) -> bytes:
+        if not self._decided:
+            self._head += data
+            if len(self._head) < len(_GZIP_MAGIC):
+                return b""
+            data = self._decide()
+        return self._pass(data)
+
+    def finish(self) -> bytes:
+        out = b"" if self._decided else self._pass(self._decide())
+        if self._layer is None:
+            return out
+        gunzip, inner = self._layer
+        gunzip.finish()
+        return out + inner.finish()
+
+    def _decide(self) -> bytes:
+        data, self._head = self._head, b""
+        self._decided = True
+        if data.startswith(_GZIP_MAGIC) and self._depth < _MAX_GZIP_LAYERS:
+            self._layer = (_Gunzip(), _Unwrap(self._depth + 1))
+        return data
+
+    def _pass(self, data: bytes) -> bytes:
+        if self._layer is None:
+            return data
+        gunzip, inner = self._layer
+        return inner.feed(gunzip.feed(data))
+
+
+class _LineSplitter:
+    """Splits text into lines at ``\\n``, each keeping its terminator (``\\r\\n`` or ``\\n``)."""
+
+    def __init__(self) -> None:
+        self._partial = ""
+        self.count = 0
+
+    def feed(self, text: str) -> list[str]:
+        if "\n" not in text:
+            self._partial += text
+            return []
+        pieces = (self._partial + text).split("\n")
+        self._partial = pieces.pop()
+        self.count += len(pieces)
+        return [piece + "\n" for piece in pieces]
+
+    def finish(self) -> list[str]:
+        rest, self._partial = self._partial, ""
+        if not rest:
+            return []
+        self.count += 1
+        return [rest]
+
+
+class DocumentStream:
+    """A report document as an iterator of decoded text lines, read while it downloads.
+
+    Opening fetches the document's pre-signed URL (``fetch`` = getReportDocument), starts the
+    download and reads ahead at most ``SNIFF_SIZE`` decompressed bytes to settle the charset.
+    A 403 from the download host (URL expired) fetches a fresh URL once. A truncated download
+    is restarted once from the beginning as long as no line has been handed out; after that
+    DocumentTruncatedError ends the iteration (the unfinished last line is never yielded).
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        fetch: Callable[[], ReportDocument],
+        fallback_charsets: Sequence[str] = ("cp1252",),
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._fetch = fetch
+        self._fallback_charsets = tuple(fallback_charsets)
+        self._on_bytes = on_bytes
+        self.charset = ""  # the Python codec in use, set when the stream is open
+        self.bytes_downloaded = 0  # wire bytes over all attempts (compressed if gzip)
+        self._document = fetch()
+        self._refetched = False
+        self._restarted = False
+        self._yielded = False
+        self._response: requests.Response | None = None
+        self._chunks: Iterator[bytes] = iter(())
+        self._head_text = ""
+        self._text_decoder: codecs.IncrementalDecoder = _decoder("utf-8")
+        self._lines: Iterator[str] | None = None
+        try:
+            try:
+                self._start()
+            except DocumentTruncatedError:
+                self._restart()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> DocumentStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._lines is None:
+            self._lines = self._iterate()
+        return self._lines
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+
+    def _restart(self) -> None:
+        if self._restarted or self._yielded:
+            raise DocumentTruncatedError(
+                f"download of report document {self._document.document_id} ended early",
+                operation=OPERATION,
+            )
+        self._restarted = True
+        logger.warning(
+            "report document %s: download ended early, starting it again",
+            self._document.document_id,
+        )
+        self.close()
+        self._start()
+
+    def _iterate(self) -> Iterator[str]:
+        while True:
+            try:
+                yield from self._lines_of_current_download()
+                return
+            except DocumentTruncatedError:
+                self._restart()  # raises once lines were handed out or after one restart
+
+    def _lines_of_current_download(self) -> Iterator[str]:
+        splitter = _LineSplitter()
+
+        def decode(data: bytes, final: bool = False) -> str:
+            try:
+                text = self._text_decoder.decode(data, final)
+            except UnicodeDecodeError as exc:
+                raise DocumentDecodeError(
+                    f"report document {self._document.document_id} is not valid "
+                    f"{self.charset}: byte 0x{exc.object[exc.start]:02x} in line "
+                    f"{splitter.count + 1}",
+                    operation=OPERATION,
+                ) from None
+            return text
+
+        for line in splitter.feed(self._head_text):
+            self._yielded = True
+            yield line
+        for chunk in self._chunks:
+            for line in splitter.feed(decode(chunk)):
+                self._yielded = True
+                yield line
+        for line in splitter.feed(decode(b"", final=True)) + splitter.finish():
+            self._yielded = True
+            yield line
+        self.close()
+
+    def _start(self) -> None:
+        """Open the download and read ahead until the charset is settled."""
+        response = self._open_response()
+        self._response = response
+        self._chunks = self._decompressed(response)
+        head: list[bytes] = []
+        size = 0
+        for chunk in self._chunks:
+            head.append(chunk)
+            size += len(chunk)
+            if size >= SNIFF_SIZE:
+                break
+        self._settle_charset(response, b"".join(head))
+
+    def _open_response(self) -> requests.Response:
+        while True:
+            try:
+                url = checked_url(self._document.url, "a report document URL")
+            except ValueError as exc:
+                raise DocumentError(str(exc), operation=OPERATION) from None
+            response = self._transport.send(
+                OPERATION,
+                "GET",
+                url,
+                log_path=_LOG_PATH,
+                headers={"Accept-Encoding": "gzip"},
+                stream=True,
+            )
+            if response.status_code == 200:
+                return response
+            response.close()
+            if response.status_code == 403 and not self._refetched:
+                self._refetched = True
+                logger.info(
+                    "report document %s: download URL refused (expired?), fetching a new one",
+                    self._document.document_id,
+                )
+                self._document = self._fetch()
+                continue
+            if response.status_code == 403:
+                raise DocumentExpiredError(
+                    f"report document {self._document.document_id}: the download URL was "
+                    "refused twice",
+                    operation=OPERATION,
+                    status=403,
+                )
+            error = error_for_response(response, OPERATION, ())
+            if error.status is not None and error.status < 500:
+                raise DocumentError(
+                    f"report document {self._document.document_id}: download refused",
+                    operation=OPERATION,
+                    status=response.status_code,
+                )
+            raise error
+
+    def _decompressed(self, response: requests.Response) -> Iterator[bytes]:
+        """The document's bytes with all gzip layers removed; raises on truncation."""
+        document = self._document
+        unwrap = _Unwrap()
+        expected = _content_length(response)
+        received = 0
+        try:
+            for raw in response.raw.stream(CHUNK_SIZE, decode_content=False):
+                received += len(raw)
+                self.bytes_downloaded += len(raw)
+                if self._on_bytes is not None:
+                    self._on_bytes(len(raw))
+                data = unwrap.feed(raw)
+                self._check_declared_gzip(unwrap.layers)
+                if data:
+                    yield data
+        except (Urllib3Error, OSError, requests.RequestException) as exc:
+            raise DocumentTruncatedError(
+                f"download of report document {document.document_id} broke off after "
+                f"{received} bytes ({type(exc).__name__})",
+                operation=OPERATION,
+            ) from None
+        if expected is not None and received != expected:
+            raise DocumentTruncatedError(
+                f"download of report document {document.document_id} has {received} of "
+                f"{expected} bytes",
+                operation=OPERATION,
+            )
+        try:
+            if received == 0 and document.compression_algorithm == "GZIP":
+                raise DocumentTruncatedError("empty body")
+            tail = unwrap.finish()
+        except DocumentTruncatedError:
+            raise DocumentTruncatedError(
+                f"report document {document.document_id}: the gzip stream is cut short "
+                f"after {received} bytes",
+                operation=OPERATION,
+            ) from None
+        self._check_declared_gzip(unwrap.layers)
+        if tail:
+            yield tail
+
+    def _check_declared_gzip(self, layers: int | None) -> None:
+        if layers == 0 and self._document.compression_algorithm == "GZIP":
+            raise DocumentDecodeError(
+                f"report document {self._document.document_id} is declared GZIP but is not gzip",
+                operation=OPERATION,
+            )
+
+    def _settle_charset(self, response: requests.Response, head: bytes) -> None:
+        declared = content_type_charset(response.headers.get("Content-Type"))
+        codec = python_codec(declared)
+        if declared and codec is None:
+            logger.warning(
+                "report document %s: unknown charset %r, guessing",
+                self._document.document_id,
+                declared,
+            )
+        candidates = (codec,) if codec else ("utf-8", *self._fallback_charsets)
+        for candidate in candidates:
+            decoder = _decoder(candidate)
+            try:
+                self._head_text = decoder.decode(head)
+            except UnicodeDecodeError as exc:
+                if codec:
+                    raise DocumentDecodeError(
+                        f"report document {self._document.document_id} is not valid {codec}: "
+                        f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
+                        operation=OPERATION,
+                    ) from None
+                continue
+            self.charset = codecs.lookup(candidate).name
+            self._text_decoder = decoder
+            return
+        raise DocumentDecodeError(
+            f"report document {self._document.document_id} has no charset and is neither "
+            f"UTF-8 nor {', '.join(self._fallback_charsets) or 'a fallback charset'}",
+            operation=OPERATION,
+        )
+
+
+def _content_length(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Length")
+    if value is None or "chunked" in response.headers.get("Transfer-Encoding", "").lower():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None

@@ -1,0 +1,148 @@
+"""Typed SP-API errors: operation, HTTP status, Amazon's error code, request id; no secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class SpApiError(Exception):
+    """Base of every error the SP-API client raises.
+
+    ``str()`` gives the message followed by what support needs (operation, HTTP status, Amazon's
+    error code, ``x-amzn-RequestId``); messages are built by the client and never carry tokens,
+    secrets, pre-signed URLs or document content beyond what a subclass documents.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        if retryable is not None:
+            self.retryable = retryable
+
+    def __str__(self) -> str:
+        facts = [
+            self.operation,
+            None if self.status is None else f"HTTP {self.status}",
+            self.code,
+            None if self.request_id is None else f"request id {self.request_id}",
+        ]
+        shown = ", ".join(fact for fact in facts if fact)
+        return f"{self.message} [{shown}]" if shown else self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, operation={self.operation!r}, "
+            f"status={self.status!r}, code={self.code!r}, request_id={self.request_id!r})"
+        )
+
+
+class AuthenticationError(SpApiError):
+    """Login with Amazon refused the token exchange; ``code`` is LWA's error code."""
+
+
+class InvalidClientError(AuthenticationError):
+    """``invalid_client``: wrong LWA client id or secret, or a secret past its 180-day rotation."""
+
+
+class InvalidGrantError(AuthenticationError):
+    """``invalid_grant``: the refresh token is invalid, revoked or belongs to another app."""
+
+
+class AccessDeniedError(SpApiError):
+    """403 after one token refresh: app not authorised, wrong region, missing restricted role."""
+
+
+class ThrottledError(SpApiError):
+    """429 after the retry budget, or a rate-limit wait longer than the client accepts."""
+
+    retryable = True
+
+
+class ServerError(SpApiError):
+    """500/502/503/504 after the retry budget."""
+
+    retryable = True
+
+
+class TransportError(SpApiError):
+    """Connection error or timeout after the retry budget (or where a retry was unsafe)."""
+
+    retryable = True
+
+
+class NotFoundError(SpApiError):
+    """404: the report, document or order does not exist (for these credentials)."""
+
+
+class BadRequestError(SpApiError):
+    """400 (``InvalidInput``, ``InvalidRequest``): Amazon rejected the parameters."""
+
+
+class ReportError(SpApiError):
+    """A report did not finish as DONE or CANCELLED."""
+
+
+class ReportFatalError(ReportError):
+    """processingStatus FATAL; ``document_text`` holds Amazon's error document, if any (capped)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        report_id: str,
+        document_text: str | None,
+        operation: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, code="FATAL", request_id=request_id)
+        self.report_id = report_id
+        self.document_text = document_text
+
+
+class ReportTimeoutError(ReportError):
+    """The report was still processing when the wait's deadline passed."""
+
+    retryable = True
+
+
+class DocumentError(SpApiError):
+    """A report document could not be downloaded or read."""
+
+
+class DocumentTruncatedError(DocumentError):
+    """The download ended early (short body, unfinished gzip stream, dropped connection)."""
+
+    retryable = True
+
+
+class DocumentDecodeError(DocumentError):
+    """The document is not valid gzip or not valid text in its charset."""
+
+
+class DocumentExpiredError(DocumentError):
+    """The pre-signed download URL was refused even after fetching a fresh one."""
+
+    retryable = True
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each (non-empty) secret value replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,310 @@
+"""HTTP transport: one session, timeouts, the single retry decision, request logging.
+
+Every HTTP request of the SP-API client (LWA, SP-API operations, document downloads) goes
+through ``Transport.send``; nothing else retries (no urllib3 ``Retry`` adapter underneath).
+"""
+
+from __future__ import annotations
+
+import collections
+import ipaddress
+import json
+import logging
+import platform
+import random
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from hyreka_plugin_amazon import __version__
+from hyreka_plugin_amazon.spapi.errors import (
+    AccessDeniedError,
+    BadRequestError,
+    NotFoundError,
+    ServerError,
+    SpApiError,
+    ThrottledError,
+    TransportError,
+    redact,
+)
+from hyreka_plugin_amazon.spapi.ratelimit import TokenBucket, parse_rate_header
+
+logger = logging.getLogger("hyreka_plugin_amazon.spapi")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A 429 or 503 is given before the request is processed, so even a POST may be repeated.
+RETRY_STATUSES_UNSAFE = frozenset({429, 503})
+
+BACKOFF_BASE = 1.0  # seconds; attempt n waits uniform(0, min(cap, base * 2**(n-1)))
+BACKOFF_CAP = 32.0
+MAX_USER_AGENT = 500
+_MESSAGE_LIMIT = 300
+
+
+def default_user_agent() -> str:
+    """Amazon's User-Agent format: ``AppName/Version (Language=...; Platform=...)``."""
+    return (
+        f"hyreka-plugin-amazon/{__version__} "
+        f"(Language=Python/{platform.python_version()}; Platform={platform.system() or 'unknown'})"
+    )
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_url(url: str, what: str) -> str:
+    """``url`` without a trailing slash; ValueError unless https (http only for loopback)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return url.rstrip("/")
+    raise ValueError(
+        f"{what} must be an https URL (plain http only for loopback hosts), got "
+        f"{parts.scheme or 'no'} scheme for host {parts.hostname!r}"
+    )
+
+
+def request_id(response: requests.Response) -> str | None:
+    return response.headers.get("x-amzn-RequestId")
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds (HTTP dates are ignored)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < float("inf") else None
+
+
+def amazon_error(response: requests.Response) -> tuple[str | None, str | None]:
+    """Amazon's error code and ``message (details)`` from an ``{"errors": [...]}`` body."""
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        body = None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    code = response.headers.get("x-amzn-ErrorType")
+    if not isinstance(first, dict):
+        return code, None
+    code = str(first.get("code") or code or "") or None
+    message = str(first.get("message") or "")
+    details = str(first.get("details") or "")
+    text = f"{message} ({details})" if message and details else message or details
+    return code, text or None
+
+
+def error_for_response(
+    response: requests.Response, operation: str, secrets: Iterable[str], *, hint: str = ""
+) -> SpApiError:
+    """The typed error for a non-2xx SP-API response (``hint`` is appended for 401/403)."""
+    status = response.status_code
+    code, text = amazon_error(response)
+    message = redact(f"{operation} failed: {text or response.reason or 'no details'}", secrets)
+    message = message[:_MESSAGE_LIMIT]
+    kind: type[SpApiError] = SpApiError
+    if status == 400:
+        kind = BadRequestError
+    elif status in (401, 403):
+        kind, message = AccessDeniedError, message + hint
+    elif status == 404:
+        kind = NotFoundError
+    elif status == 429:
+        kind = ThrottledError
+    elif status >= 500:
+        kind = ServerError
+    return kind(
+        message, operation=operation, status=status, code=code, request_id=request_id(response)
+    )
+
+
+def _describe(exc: requests.RequestException) -> str:
+    """The failure without its URL (a download URL's query is a credential)."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    text = str(reason) if isinstance(reason, BaseException) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the request never reached the server (the connection was not established)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(reason, MaxRetryError) and isinstance(reason.reason, NewConnectionError)
+
+
+class Transport:
+    """Sends requests with timeouts, client-side rate limits and the one retry policy."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None,
+        timeout: tuple[float, float],
+        sleep: Callable[[float], None],
+        monotonic: Callable[[], float],
+        max_attempts: int,
+        max_wait: float,
+        user_agent: str,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if len(user_agent) > MAX_USER_AGENT:
+            raise ValueError(f"Amazon rejects a User-Agent longer than {MAX_USER_AGENT} characters")
+        self.session = session or requests.Session()
+        self.session.verify = True
+        self.timeout = timeout
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.user_agent = user_agent
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._random = random.Random()
+
+    def send(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        log_path: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        data: str | None = None,
+        json_body: Any = None,
+        bucket: TokenBucket | None = None,
+        retry_statuses: Collection[int] = RETRY_STATUSES,
+        retry_after_send: bool = True,
+        stream: bool = False,
+    ) -> requests.Response:
+        """Send with retries; return the final response (any status) or raise TransportError.
+
+        ``retry_after_send=False`` marks a request that must not be repeated once it may have
+        reached the server (createReport): then only failures to connect are retried.
+        A rate-limit wait or a backoff longer than ``max_wait`` ends the retries early.
+        """
+        all_headers = {"User-Agent": self.user_agent, **(headers or {})}
+        for attempt in range(1, self.max_attempts + 1):
+            if bucket is not None:
+                self._wait_for_token(bucket, operation)
+            self.calls[operation] += 1
+            started = time.perf_counter()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    headers=all_headers,
+                    params=params,
+                    data=data,
+                    json=json_body,
+                    timeout=self.timeout,
+                    stream=stream,
+                    verify=True,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                failure = type(exc).__name__
+                self._log(method, log_path, failure, None, started, attempt)
+                retryable = isinstance(exc, (requests.ConnectionError, requests.Timeout)) and (
+                    retry_after_send or _not_sent(exc)
+                )
+                delay = self._backoff(attempt, None)
+                if not retryable or attempt == self.max_attempts or delay is None:
+                    why = "" if retryable else " (not repeated: the server may have acted on it)"
+                    # from None: the chained exception's text would carry the full URL
+                    raise TransportError(
+                        f"{operation} failed after {attempt} attempt(s){why}: {_describe(exc)}",
+                        operation=operation,
+                    ) from None
+                self._log_retry(method, log_path, failure, delay, attempt)
+                self.sleep(delay)
+                continue
+            self._log(
+                method, log_path, response.status_code, request_id(response), started, attempt
+            )
+            if bucket is not None:
+                rate = parse_rate_header(response.headers.get("x-amzn-RateLimit-Limit"))
+                if rate is not None and rate != bucket.rate:
+                    bucket.set_rate(rate, self.monotonic())
+            if response.status_code not in retry_statuses or attempt == self.max_attempts:
+                return response
+            delay = self._backoff(attempt, retry_after(response))
+            if delay is None:
+                return response
+            response.close()
+            self._log_retry(method, log_path, response.status_code, delay, attempt)
+            self.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _wait_for_token(self, bucket: TokenBucket, operation: str) -> None:
+        wait = bucket.reserve(self.monotonic(), self.max_wait)
+        if wait is None:
+            raise ThrottledError(
+                f"{operation}: the client-side rate limit ({bucket.rate:g} requests/s) has no "
+                f"token within {self.max_wait:g} s; try again later",
+                operation=operation,
+            )
+        if wait > 0:
+            logger.debug("%s: waiting %.2f s for the rate limit", operation, wait)
+            self.sleep(wait)
+
+    def _backoff(self, attempt: int, server_wait: float | None) -> float | None:
+        """Full-jitter exponential backoff, at least ``Retry-After``; None if above max_wait."""
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        delay = self._random.uniform(0.0, ceiling)
+        if server_wait is not None:
+            delay = max(delay, server_wait)
+        return None if delay > self.max_wait else delay
+
+    def _log(
+        self,
+        method: str,
+        path: str,
+        outcome: int | str,
+        req_id: str | None,
+        started: float,
+        attempt: int,
+    ) -> None:
+        logger.debug(
+            "%s %s -> %s (request id %s, %.0f ms, attempt %d/%d)",
+            method,
+            path,
+            outcome,
+            req_id or "-",
+            (time.perf_counter() - started) * 1000.0,
+            attempt,
+            self.max_attempts,
+        )
+
+    def _log_retry(
+        self, method: str, path: str, outcome: int | str, delay: float, attempt: int
+    ) -> None:
+        logger.warning(
+            "%s %s -> %s; retrying in %.1f s (attempt %d/%d)",
+            method,
+            path,
+            outcome,
+            delay,
+            attempt,
+            self.max_attempts,
+        )
