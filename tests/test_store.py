@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import sqlite3
 import stat
 import threading
+import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from cryptography.fernet import Fernet
 
 from hyreka_plugin_amazon.hookspecs import (
     Account,
@@ -531,6 +534,14 @@ def test_rotation_interrupted_half_way_resumes(tmp_path: Path, clock: Clock) -> 
         Store.open(tmp_path, env={KEY_ENV: old_key})
 
 
+def test_rotation_to_an_unrelated_key_is_refused(tmp_path: Path, store: Store) -> None:
+    store.upsert_order("acc-1", make_order())
+    stranger = Vault.open(tmp_path / "elsewhere", env={})
+    with pytest.raises(VaultError, match="cannot decrypt"):
+        store.rotate_key(stranger)
+    assert store.get_order("acc-1", "302-0000001-0000001") == make_order()
+
+
 # --------------------------------------------------------------------------------------------
 # Nothing personal or secret in plain text on disk
 
@@ -549,6 +560,14 @@ def test_no_personal_data_or_secret_in_the_database_files(store: Store) -> None:
             assert text.encode(encoding) not in raw, (text, encoding)
     key = (store.path.parent / KEY_FILE).read_bytes().strip()
     assert key not in raw
+
+    # The payload is encrypted, not merely compressed: only the key opens it.
+    payload = _raw_order_row(store, "rue")[0]
+    assert isinstance(payload, bytes)
+    with pytest.raises(zlib.error):
+        zlib.decompress(payload)
+    plain = zlib.decompress(Fernet(key).decrypt(base64.urlsafe_b64encode(payload)))
+    assert "Hélène Pâquerette".encode() in plain
 
 
 # --------------------------------------------------------------------------------------------

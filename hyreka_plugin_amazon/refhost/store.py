@@ -1,19 +1,21 @@
 """The reference host's storage: one SQLite file, secrets and personal data encrypted.
 
 Plain columns hold only what is not personal (ids, status, marketplace, amounts, dates,
-country); each order's full record is one Fernet-encrypted JSON payload, with an HMAC of it
+country); each order's full record is one encrypted JSON payload, with an HMAC of it
 (keyed from the vault) so an unchanged order is recognised without decrypting. Every
 encrypted row names the id of the key it is under, which makes key rotation resumable.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hmac
 import json
 import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,7 +81,7 @@ CREATE TABLE orders (
     line_count INTEGER NOT NULL,
     country_code TEXT,
     billing_address_missing INTEGER NOT NULL,
-    payload BLOB NOT NULL,          -- encrypted Order.as_record() JSON
+    payload BLOB NOT NULL,          -- Order.as_record() JSON, compressed, encrypted
     payload_mac BLOB NOT NULL,      -- HMAC-SHA256 of the plaintext payload
     key_id TEXT NOT NULL,
     closed_at TEXT,                 -- when the host first saw it shipped or cancelled
@@ -403,7 +405,7 @@ class Store:
                     if row["key_id"] == vault.key_id:
                         if hmac.compare_digest(row["payload_mac"], mac):
                             return "unchanged"
-                    elif json.loads(vault.decrypt(row["payload"])) == json.loads(payload):
+                    elif json.loads(self._unseal(row["payload"])) == json.loads(payload):
                         return "unchanged"  # stored under an older key, mid-rotation
                 now = self._now()
                 closed_at = None
@@ -416,7 +418,7 @@ class Store:
                         order.amazon_order_id,
                         now,
                         *_order_values(order),
-                        vault.encrypt(payload),
+                        self._seal(payload),
                         mac,
                         vault.key_id,
                         closed_at,
@@ -477,8 +479,15 @@ class Store:
         )
         return {row["amazon_order_id"] for row in rows}
 
-    def _order(self, payload: bytes) -> Order:
-        return Order.from_dict(json.loads(self._vault.decrypt(payload)))
+    def _order(self, sealed: bytes) -> Order:
+        return Order.from_dict(json.loads(self._unseal(sealed)))
+
+    def _seal(self, payload: bytes) -> bytes:
+        """Compress and encrypt an order payload; keep the Fernet token as bytes, not base64."""
+        return base64.urlsafe_b64decode(self._vault.encrypt(zlib.compress(payload, 1)))
+
+    def _unseal(self, sealed: bytes) -> bytes:
+        return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
 
     # ----------------------------------------------------------------------------------------
     # Per-account state and problems
@@ -636,9 +645,8 @@ class Store:
 
         Each batch commits; after an interruption, call again: rows already under the primary
         key are skipped, the others still decrypt with the old key. The store uses ``vault``
-        from now on.
+        from now on (once it proved it reads this store).
         """
-        self._vault = vault
         key_id = vault.key_id
         with self._write() as db:
             (check,) = db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
@@ -646,6 +654,7 @@ class Store:
                 "UPDATE meta SET value = ?, key_id = ? WHERE name = 'key_check'",
                 (vault.rotate(check), key_id),
             )
+        self._vault = vault
         rotated = 0
         with self._write() as db:
             for row in db.execute(
@@ -667,7 +676,7 @@ class Store:
                     (last, key_id, batch_size),
                 ).fetchall()
                 for rowid, payload in rows:
-                    self._rewrite_payload(db, rowid, vault.decrypt(payload))
+                    self._rewrite_payload(db, rowid, self._unseal(payload))
             if not rows:
                 break
             rotated += len(rows)
@@ -680,7 +689,7 @@ class Store:
         db.execute(
             "UPDATE orders SET payload = ?, payload_mac = ?, key_id = ?, updated_at = ?"
             " WHERE rowid = ?",
-            (vault.encrypt(payload), vault.mac(payload), vault.key_id, self._now(), rowid),
+            (self._seal(payload), vault.mac(payload), vault.key_id, self._now(), rowid),
         )
 
     def _checkpoint(self) -> None:
@@ -772,7 +781,7 @@ def _ts(value: datetime) -> str:
     """A sortable UTC text form of an aware datetime."""
     if value.tzinfo is None:
         raise ValueError("datetimes given to the store must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _dt(value: str) -> datetime:
