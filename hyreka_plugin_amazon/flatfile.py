@@ -1,0 +1,256 @@
+"""Streaming reader of Amazon's tab-separated flat-file order reports, by header name.
+
+Amazon's files are TAB-separated without any quoting (values hold literal double quotes), one
+order item per line, the header first; the column set varies with the report type, the seller's
+settings and Amazon's additions, so columns are found by name, never by position.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class Layout(enum.StrEnum):
+    """The report a header belongs to (the id column, quantity column and status differ)."""
+
+    ORDERS_INVOICING = "orders-invoicing"  # GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING (bill-*)
+    ORDERS = "orders"  # GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING / _TAX, no bill-* columns
+    UNSHIPPED = "unshipped"  # GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING
+    ALL_ORDERS = "all-orders"  # GET_FLAT_FILE_ALL_ORDERS_DATA_BY_{LAST_UPDATE,ORDER_DATE}_GENERAL
+    FBA_SHIPMENTS = "fba-shipments"  # GET_AMAZON_FULFILLED_SHIPMENTS_DATA_*
+
+    @property
+    def order_id_column(self) -> str:
+        if self in (Layout.ALL_ORDERS, Layout.FBA_SHIPMENTS):
+            return "amazon-order-id"
+        return "order-id"
+
+
+_ORDER_REPORT = ("order-id", "order-item-id", "purchase-date", "sku", "quantity-purchased")
+_PRICES = ("currency", "item-price")
+
+# Columns without which a layout's orders cannot be built (a subset check: Amazon adds columns).
+REQUIRED_COLUMNS: Mapping[Layout, tuple[str, ...]] = {
+    Layout.ORDERS_INVOICING: (
+        *_ORDER_REPORT,
+        *_PRICES,
+        "bill-address-1",
+        "bill-city",
+        "bill-postal-code",
+        "bill-country",
+    ),
+    Layout.ORDERS: (*_ORDER_REPORT, *_PRICES),
+    Layout.UNSHIPPED: _ORDER_REPORT,
+    Layout.ALL_ORDERS: (
+        "amazon-order-id",
+        "purchase-date",
+        "last-updated-date",
+        "order-status",
+        "fulfillment-channel",
+        "sku",
+        "item-status",
+        "quantity",
+        *_PRICES,
+    ),
+    Layout.FBA_SHIPMENTS: (
+        "amazon-order-id",
+        "amazon-order-item-id",
+        "purchase-date",
+        "sku",
+        "quantity-shipped",
+        *_PRICES,
+    ),
+}
+
+
+class HeaderError(ValueError):
+    """The first line is not the header of an Amazon order report this reader knows."""
+
+
+class CharsetError(ValueError):
+    """The file cannot be decoded with the charset given or detected."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why a row (or one of its cells) was not imported.
+
+    ``row`` is the data row number counted from 1 (the line after the header is row 1; blank
+    and duplicate lines keep their numbers, so row N is line N + 1 in a text editor).
+    ``reason`` never quotes a cell: a shifted row can put a name or street into any column.
+    """
+
+    row: int | None
+    column: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One data line: cells keyed by header name, stripped, empty cells None."""
+
+    number: int
+    values: Mapping[str, str | None]
+    errors: tuple[RowError, ...] = ()
+
+
+def detect_layout(header: Iterable[str]) -> Layout:
+    """The layout of a header, checked for its required columns (raises HeaderError)."""
+    columns = set(header)
+    if "amazon-order-id" in columns:
+        if "amazon-order-item-id" in columns or "shipment-id" in columns:
+            layout = Layout.FBA_SHIPMENTS
+        else:
+            layout = Layout.ALL_ORDERS
+    elif "order-id" in columns:
+        if "quantity-to-ship" in columns or "days-past-promise" in columns:
+            layout = Layout.UNSHIPPED
+        elif any(name.startswith("bill-") for name in columns):
+            layout = Layout.ORDERS_INVOICING
+        else:
+            layout = Layout.ORDERS
+    else:
+        raise HeaderError(
+            "not an Amazon order report: the header has neither an order-id nor an "
+            "amazon-order-id column"
+        )
+    missing = [name for name in REQUIRED_COLUMNS[layout] if name not in columns]
+    if missing:
+        raise HeaderError(
+            f"the header of this {layout} report lacks the column(s) {', '.join(missing)}"
+        )
+    return layout
+
+
+class ReportReader:
+    """Reads a report's lines: the header at once, then one Row per data line.
+
+    ``lines`` are the file's lines split on LF (a trailing CR or LF is removed). Cells are split
+    on TAB only (quotes are literal text); a line with fewer cells than the header is padded
+    with empty cells (Amazon omits trailing empty columns), one with more is reported as an
+    error. Blank lines are skipped; a line byte-identical to an earlier line of the same order
+    is skipped and counted in ``duplicates_skipped``.
+    """
+
+    header: tuple[str, ...]
+    layout: Layout
+    has_billing_columns: bool
+    duplicates_skipped: int
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        first = next(self._lines, None)
+        if first is None or not first.strip("\ufeff \t\r\n"):
+            raise HeaderError("the file is empty: no header line")
+        header = tuple(name.strip() for name in first.lstrip("\ufeff").rstrip("\r\n").split("\t"))
+        named = [name for name in header if name]
+        if len(set(named)) != len(named):
+            twice = sorted({name for name in named if named.count(name) > 1})
+            raise HeaderError(f"the header names the column(s) {', '.join(twice)} twice")
+        self.header = header
+        self.layout = detect_layout(header)
+        self.has_billing_columns = any(name.startswith("bill-") for name in header)
+        self.duplicates_skipped = 0
+
+    def __iter__(self) -> Iterator[Row]:
+        header = self.header
+        width = len(header)
+        id_index = header.index(self.layout.order_id_column)
+        order_id: str | None = None
+        order_lines: set[str] = set()
+        number = 0
+        for line in self._lines:
+            number += 1
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue
+            cells = text.split("\t")
+            errors: tuple[RowError, ...] = ()
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            elif len(cells) > width:
+                reason = f"row has {len(cells)} fields, header has {width}"
+                errors = (RowError(number, None, reason),)
+            cell_id = cells[id_index].strip()
+            if cell_id != order_id:
+                order_id = cell_id
+                order_lines.clear()
+            elif text in order_lines:
+                self.duplicates_skipped += 1
+                continue
+            order_lines.add(text)
+            values = dict(zip(header, [cell.strip() or None for cell in cells], strict=False))
+            yield Row(number, values, errors)
+
+
+_CODEC_ALIASES = {  # Java charset names Amazon sends that Python spells differently
+    "x-sjis": "cp932",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "windows-31j": "cp932",
+}
+
+
+def python_codec(charset: str) -> str:
+    """The Python codec for a charset name from Amazon (Java names: Cp1252, Shift_JIS ...)."""
+    name = charset.strip().strip('"').lower()
+    try:
+        return codecs.lookup(_CODEC_ALIASES.get(name, name)).name
+    except LookupError:
+        raise CharsetError(f"unknown charset {charset!r}") from None
+
+
+_CHUNK = 1 << 16
+
+
+def detect_charset(path: Path) -> str:
+    """The codec of a report file: a byte-order mark decides (utf-8-sig, utf-16); without one
+    the file is read once through an incremental UTF-8 decoder: utf-8 when all of it decodes,
+    else cp1252 (Amazon's EU files and spreadsheet re-saves on Windows)."""
+    with path.open("rb") as file:
+        start = file.read(4)
+        if start.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        chunk = start
+        try:
+            while chunk:
+                decoder.decode(chunk)
+                chunk = file.read(_CHUNK)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def open_report_file(path: Path, charset: str | None = None) -> tuple[Iterator[str], str]:
+    """The lines of a report file and the codec used to decode them.
+
+    ``charset`` (Amazon's name from a Content-Type, or the seller's choice) is used as given;
+    when None, ``detect_charset`` decides: a BOM (utf-8-sig / utf-16), else utf-8 when the whole
+    file decodes as UTF-8, else cp1252. Detection reads the file once before it is read again
+    for the rows; the rows are read streaming either way. A byte that the codec cannot decode
+    raises CharsetError when its line is reached.
+    """
+    codec = python_codec(charset) if charset else detect_charset(path)
+    path.stat()  # a missing file fails here, not at the first line
+    return _read_lines(path, codec), codec
+
+
+def _read_lines(path: Path, codec: str) -> Iterator[str]:
+    with path.open(encoding=codec, newline="\n") as file:
+        try:
+            yield from file
+        except UnicodeDecodeError:
+            raise CharsetError(f"the file is not valid {codec}; name its charset") from None
