@@ -283,8 +283,7 @@ class DocumentStream:
             except UnicodeDecodeError as exc:
                 raise DocumentDecodeError(
                     f"report document {self._document.document_id} is not valid "
-                    f"{self.charset}: byte 0x{exc.object[exc.start]:02x} in line "
-                    f"{splitter.count + 1}",
+                    f"{self.charset}: {_where(exc, splitter.count)}",
                     operation=OPERATION,
                 ) from None
             return text
@@ -423,7 +422,7 @@ class DocumentStream:
                 if codec:
                     raise DocumentDecodeError(
                         f"report document {self._document.document_id} is not valid {codec}: "
-                        f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
+                        f"{_where(exc, 0)}",
                         operation=OPERATION,
                     ) from None
                 continue
@@ -435,6 +434,12 @@ class DocumentStream:
             f"UTF-8 nor {', '.join(self._fallback_charsets) or 'a fallback charset'}",
             operation=OPERATION,
         )
+
+
+def _where(exc: UnicodeDecodeError, lines_before: int) -> str:
+    """Names the offending byte and its line, never the text around it (it may be PII)."""
+    line = lines_before + 1 + exc.object[: exc.start].count(b"\n")
+    return f"byte 0x{exc.object[exc.start]:02x} in line {line}"
 
 
 def _content_length(response: requests.Response) -> int | None:
