@@ -255,8 +255,9 @@ class SpApiClient:
     ) -> Iterator[dict[str, Any]]:
         """Orders API v2026-01-01 searchOrders, page after page (``pagination.nextToken``).
 
-        Exactly one of ``created_after`` / ``last_updated_after`` is required. Yields Amazon's
-        order objects as they are (they hold PII when BUYER/RECIPIENT data is included).
+        Exactly one of ``created_after`` / ``last_updated_after`` is required (checked at once;
+        pages are fetched while iterating). Yields Amazon's order objects as they are (with PII
+        when BUYER/RECIPIENT data is included).
         """
         if (created_after is None) == (last_updated_after is None):
             raise ValueError("give exactly one of created_after and last_updated_after")
@@ -276,6 +277,9 @@ class SpApiClient:
         params.update({name: ",".join(values) for name, values in lists.items() if values})
         if max_results_per_page is not None:
             params["maxResultsPerPage"] = str(max_results_per_page)
+        return self._order_pages(params)
+
+    def _order_pages(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         while True:
             body = self._call("searchOrders", "GET", "/orders/2026-01-01/orders", params=params)
             yield from body.get("orders") or ()
