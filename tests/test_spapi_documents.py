@@ -19,6 +19,7 @@ from hyreka_plugin_amazon.spapi import (
     DocumentError,
     DocumentExpiredError,
     DocumentTruncatedError,
+    ServerError,
 )
 from hyreka_plugin_amazon.spapi.documents import SNIFF_SIZE
 
@@ -331,6 +332,21 @@ def test_restricted_document_uses_an_rdt_and_the_download_carries_no_token(
         message = record.getMessage()
         for secret in (rdt, ACCESS_TOKEN, SIGNATURE, "/s3/", *seller.secrets):
             assert secret not in message
+
+
+def test_download_host_failing_is_retried_then_a_server_error(httpserver: HTTPServer) -> None:
+    expect_token(httpserver)
+    url = f"{httpserver.url_for(DOWNLOAD)}?{SIGNATURE}"
+    httpserver.expect_request(DOC_PATH).respond_with_json(document_json(url, "GZIP"))
+    httpserver.expect_request(DOWNLOAD).respond_with_data(
+        f"<Error><CanonicalRequest>{SIGNATURE}</CanonicalRequest></Error>", status=503
+    )
+    seller = make_seller(httpserver, max_attempts=3)
+    with pytest.raises(ServerError) as caught:
+        read_all(seller)
+    assert caught.value.status == 503
+    assert SIGNATURE not in str(caught.value)
+    assert seller.client.calls["download"] == 3
 
 
 def test_plain_http_download_url_off_loopback_is_refused(httpserver: HTTPServer) -> None:

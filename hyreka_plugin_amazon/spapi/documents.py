@@ -21,9 +21,11 @@ from hyreka_plugin_amazon.spapi.errors import (
     DocumentError,
     DocumentExpiredError,
     DocumentTruncatedError,
+    ServerError,
+    ThrottledError,
 )
 from hyreka_plugin_amazon.spapi.models import ReportDocument
-from hyreka_plugin_amazon.spapi.transport import Transport, checked_url, error_for_response
+from hyreka_plugin_amazon.spapi.transport import Transport, checked_url
 
 logger = logging.getLogger("hyreka_plugin_amazon.spapi")
 
@@ -346,14 +348,11 @@ class DocumentStream:
                     operation=OPERATION,
                     status=403,
                 )
-            error = error_for_response(response, OPERATION, ())
-            if error.status is not None and error.status < 500:
-                raise DocumentError(
-                    f"report document {self._document.document_id}: download refused",
-                    operation=OPERATION,
-                    status=response.status_code,
-                )
-            raise error
+            # the body is not read: the download host's error XML may echo the signed request
+            status = response.status_code
+            kind = ServerError if status >= 500 else ThrottledError if status == 429 else None
+            message = f"report document {self._document.document_id}: download answered {status}"
+            raise (kind or DocumentError)(message, operation=OPERATION, status=status)
 
     def _decompressed(self, response: requests.Response) -> Iterator[bytes]:
         """The document's bytes with all gzip layers removed; raises on truncation."""

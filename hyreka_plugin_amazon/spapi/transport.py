@@ -144,6 +144,15 @@ def _describe(exc: requests.RequestException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _transient(exc: requests.RequestException) -> bool:
+    """Connection failures, timeouts and broken bodies; not TLS failures (configuration)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    return isinstance(
+        exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+    )
+
+
 def _not_sent(exc: requests.RequestException) -> bool:
     """True when the request never reached the server (the connection was not established)."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -225,9 +234,7 @@ class Transport:
             except requests.RequestException as exc:
                 failure = type(exc).__name__
                 self._log(method, log_path, failure, None, started, attempt)
-                retryable = isinstance(exc, (requests.ConnectionError, requests.Timeout)) and (
-                    retry_after_send or _not_sent(exc)
-                )
+                retryable = _transient(exc) and (retry_after_send or _not_sent(exc))
                 delay = self._backoff(attempt, None)
                 if not retryable or attempt == self.max_attempts or delay is None:
                     why = "" if retryable else " (not repeated: the server may have acted on it)"
