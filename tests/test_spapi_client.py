@@ -604,3 +604,46 @@ def test_no_secret_or_token_reaches_the_log(
     for record in ours:
         for secret in forbidden:
             assert secret not in record.getMessage()
+
+
+def test_concurrent_clients_share_one_token_exchange(httpserver: HTTPServer) -> None:
+    def slow_token(_: Request) -> Response:
+        time.sleep(0.05)  # keeps the other threads waiting on the exchange in flight
+        return Response(
+            json.dumps({"access_token": "Atza|shared", "expires_in": 3600}),
+            content_type="application/json",
+        )
+
+    httpserver.expect_request(TOKEN_PATH).respond_with_handler(slow_token)
+    httpserver.expect_request(REPORT).respond_with_json(REPORT_JSON)
+    first = make_seller(httpserver)
+    sellers = [first] + [
+        make_seller(httpserver, refresh_token=first.refresh_token) for _ in range(3)
+    ]
+    failures: list[BaseException] = []
+
+    def work(client: SpApiClient) -> None:
+        try:
+            client.get_report("R1")
+        except BaseException as exc:  # reported below, a thread cannot raise into the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s.client,)) for s in sellers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5.0)
+    assert failures == []
+    assert token_requests(httpserver) == 1
+
+
+def test_an_error_message_echoing_the_token_is_redacted(httpserver: HTTPServer) -> None:
+    expect_token(httpserver, "Atza|echoed-token")
+    httpserver.expect_request(REPORT).respond_with_response(
+        amazon_errors("InvalidInput", "bad token Atza|echoed-token for this call", 400)
+    )
+    with pytest.raises(BadRequestError) as caught:
+        make_seller(httpserver).client.get_report("R1")
+    assert "echoed-token" not in str(caught.value)
+    assert "echoed-token" not in repr(caught.value)
+    assert "bad token *** for this call" in str(caught.value)
