@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from test_spapi_support import (
     CLIENT_ID,
     TOKEN_PATH,
     FakeClock,
     expect_token,
+    free_port,
     make_seller,
     token_requests,
 )
@@ -74,13 +75,6 @@ def amazon_errors(code: str, message: str, status: int, request_id: str = "rid-1
         headers={"x-amzn-RequestId": request_id},
         content_type="application/json",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # ------------------------------------------------------------------------------------- LWA
@@ -437,6 +431,7 @@ def test_refused_connections_are_retried_then_a_transport_error(httpserver: HTTP
     with pytest.raises(TransportError) as caught:
         seller.client.create_report("GET_X", ["A1PA6795UKMFR9"])  # never sent: safe to retry
     assert "Connection refused" in str(caught.value)
+    assert isinstance(caught.value.__cause__, requests.ConnectionError)
     assert seller.client.calls["createReport"] == 3
     assert len(seller.clock.sleeps) == 2
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from test_spapi_support import ACCESS_TOKEN, Seller, expect_token, make_seller
+from test_spapi_support import ACCESS_TOKEN, Seller, expect_token, free_port, make_seller
 from werkzeug import Request, Response
 
 from hyreka_plugin_amazon.spapi import (
@@ -20,6 +20,7 @@ from hyreka_plugin_amazon.spapi import (
     DocumentExpiredError,
     DocumentTruncatedError,
     ServerError,
+    TransportError,
 )
 from hyreka_plugin_amazon.spapi.documents import SNIFF_SIZE
 
@@ -347,6 +348,19 @@ def test_download_host_failing_is_retried_then_a_server_error(httpserver: HTTPSe
     assert caught.value.status == 503
     assert SIGNATURE not in str(caught.value)
     assert seller.client.calls["download"] == 3
+
+
+def test_unreachable_download_host_hides_the_url(httpserver: HTTPServer) -> None:
+    expect_token(httpserver)
+    dead = f"http://127.0.0.1:{free_port()}/s3/doc?{SIGNATURE}"
+    httpserver.expect_request(DOC_PATH).respond_with_json(document_json(dead, "GZIP"))
+    seller = make_seller(httpserver, max_attempts=2)
+    with pytest.raises(TransportError) as caught:
+        read_all(seller)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+    assert SIGNATURE not in str(caught.value)
+    assert seller.client.calls["download"] == 2
 
 
 def test_plain_http_download_url_off_loopback_is_refused(httpserver: HTTPServer) -> None:

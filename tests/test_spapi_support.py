@@ -6,6 +6,7 @@ refresh token so the process-wide token cache never carries over between tests.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,3 +91,11 @@ def expect_token(httpserver: HTTPServer, token: str = ACCESS_TOKEN) -> None:
 
 def token_requests(httpserver: HTTPServer) -> int:
     return sum(1 for request, _ in httpserver.log if request.path == TOKEN_PATH)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -329,6 +329,7 @@ class DocumentStream:
                 log_path=_LOG_PATH,
                 headers={"Accept-Encoding": "gzip"},
                 stream=True,
+                secret_url=True,
             )
             if response.status_code == 200:
                 return response

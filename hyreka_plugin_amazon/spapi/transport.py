@@ -205,12 +205,14 @@ class Transport:
         retry_statuses: Collection[int] = RETRY_STATUSES,
         retry_after_send: bool = True,
         stream: bool = False,
+        secret_url: bool = False,
     ) -> requests.Response:
         """Send with retries; return the final response (any status) or raise TransportError.
 
         ``retry_after_send=False`` marks a request that must not be repeated once it may have
         reached the server (createReport): then only failures to connect are retried.
         A rate-limit wait or a backoff longer than ``max_wait`` ends the retries early.
+        ``secret_url`` (pre-signed downloads) keeps the URL out of a TransportError's chain.
         """
         all_headers = {"User-Agent": self.user_agent, **(headers or {})}
         for attempt in range(1, self.max_attempts + 1):
@@ -234,15 +236,18 @@ class Transport:
             except requests.RequestException as exc:
                 failure = type(exc).__name__
                 self._log(method, log_path, failure, None, started, attempt)
-                retryable = _transient(exc) and (retry_after_send or _not_sent(exc))
+                unsafe = _transient(exc) and not (retry_after_send or _not_sent(exc))
+                retryable = _transient(exc) and not unsafe
                 delay = self._backoff(attempt, None)
                 if not retryable or attempt == self.max_attempts or delay is None:
-                    why = "" if retryable else " (not repeated: the server may have acted on it)"
-                    # from None: the chained exception's text would carry the full URL
-                    raise TransportError(
+                    why = " (not repeated: the server may have acted on it)" if unsafe else ""
+                    error = TransportError(
                         f"{operation} failed after {attempt} attempt(s){why}: {_describe(exc)}",
                         operation=operation,
-                    ) from None
+                    )
+                    if secret_url:  # the chained exception's text would show the whole URL
+                        raise error from None
+                    raise error from exc
                 self._log_retry(method, log_path, failure, delay, attempt)
                 self.sleep(delay)
                 continue
