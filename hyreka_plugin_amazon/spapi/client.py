@@ -113,7 +113,7 @@ class SpApiClient:
         )
         self._secrets = (client_secret, refresh_token)
         self._limiter = rate_limiter
-        self._credentials = credentials_key(client_id, refresh_token.reveal())
+        self._credentials = credentials_key(client_id, refresh_token.reveal(), self._endpoint)
 
     @property
     def calls(self) -> collections.Counter[str]:

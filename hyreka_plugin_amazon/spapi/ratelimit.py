@@ -88,9 +88,9 @@ def parse_rate_header(value: str | None) -> float | None:
     return rate
 
 
-def credentials_key(client_id: str, refresh_token: str) -> str:
-    """A non-secret key for the application-seller pair the limits apply to."""
-    return hashlib.sha256(f"{client_id}\0{refresh_token}".encode()).hexdigest()
+def credentials_key(client_id: str, refresh_token: str, endpoint: str) -> str:
+    """A non-secret key for the application-seller pair (per regional endpoint) limits apply to."""
+    return hashlib.sha256(f"{client_id}\0{refresh_token}\0{endpoint}".encode()).hexdigest()
 
 
 class RateLimiter:
