@@ -10,7 +10,6 @@ from typing import Any
 DONE = "DONE"
 CANCELLED = "CANCELLED"
 FATAL = "FATAL"
-TERMINAL_STATUSES = frozenset({DONE, CANCELLED, FATAL})
 
 # Report types whose documents need a Restricted Data Token (spapi-notes 5.1).
 RESTRICTED_REPORT_TYPES = frozenset(
@@ -70,10 +69,6 @@ class Report:
     data_end_time: datetime | None
     created_time: datetime | None
     marketplace_ids: tuple[str, ...]
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.processing_status in TERMINAL_STATUSES
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Report:
