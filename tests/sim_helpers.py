@@ -127,3 +127,13 @@ class SimClient:
         if document.get("compressionAlgorithm") == "GZIP":
             raw = gzip.decompress(raw)
         return Download(content_type, raw.decode("cp1252" if charset == "Cp1252" else charset))
+
+
+def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
+    """Switch a fault on through the admin API."""
+    response = requests.post(
+        f"{sim.url}/_simulator/faults", json={"name": name, **spec}, timeout=TIMEOUT
+    )
+    assert response.status_code == 201, response.text
+    fault: dict[str, Any] = response.json()["fault"]
+    return fault

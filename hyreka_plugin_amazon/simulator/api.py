@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from hyreka_plugin_amazon.simulator import flatfiles
+from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
+from hyreka_plugin_amazon.simulator.faults import Fault
 from hyreka_plugin_amazon.simulator.reports import Document
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,
     Request,
     Response,
     Route,
+    invalid_input,
     json_response,
     route,
 )
@@ -49,7 +53,9 @@ def lwa_token(sim: Simulator, req: Request) -> Response:
             "The authorization grant type is not supported by the authorization server",
         )
     seller = sim.seller_by_client(form.get("client_id", ""), form.get("client_secret", ""))
-    if seller is None:
+    if seller is not None:
+        req.seller_id = seller.seller_id
+    if seller is None or sim.faults.fire("lwa_invalid_client", seller_id=req.seller_id):
         return _lwa_error(401, "invalid_client", "Client authentication failed")
     refresh = form.get("refresh_token")
     if not refresh:
@@ -57,10 +63,11 @@ def lwa_token(sim: Simulator, req: Request) -> Response:
             400, "invalid_request", "The request is missing a required parameter : refresh_token"
         )
     seller = sim.seller_by_refresh_token(form.get("client_id", ""), refresh)
-    if seller is None:
+    if seller is None or sim.faults.fire("lwa_invalid_grant", seller_id=req.seller_id):
         return _lwa_error(
             400, "invalid_grant", "The request has an invalid grant parameter : refresh_token"
         )
+    req.seller_id = seller.seller_id
     token = sim.tokens.issue_access_token(seller.seller_id, sim.clock.now())
     body = {
         "access_token": token,
@@ -130,12 +137,16 @@ def create_report(sim: Simulator, req: Request) -> Response:
     """POST /reports/2021-06-30/reports: 202 with the new report id."""
     spec = req.json()
     if not isinstance(spec, dict):
-        raise _invalid("The request body must be a CreateReportSpecification object.")
+        raise invalid_input("The request body must be a CreateReportSpecification object.")
     report_type = spec.get("reportType")
     if not isinstance(report_type, str) or not report_type:
-        raise _invalid("reportType is required.")
+        raise invalid_input("reportType is required.")
     if report_type not in flatfiles.REPORT_TYPES:
-        raise _invalid(f"Report type {report_type} is not valid.")
+        raise invalid_input(f"Report type {report_type} is not valid.")
+    if report_type in flatfiles.RESTRICTED_REPORT_TYPES and sim.faults.fire(
+        "restricted_role_missing", seller_id=req.seller_id, report_type=report_type, on="create"
+    ):
+        raise ApiError(403, "Unauthorized", "Access to the resource is forbidden", "")
     seller = sim.sellers[req.seller_id]
     marketplace_ids = spec.get("marketplaceIds")
     own = {m.id for m in seller.marketplaces}
@@ -144,20 +155,20 @@ def create_report(sim: Simulator, req: Request) -> Response:
         or not 1 <= len(marketplace_ids) <= 25
         or not all(isinstance(m, str) for m in marketplace_ids)
     ):
-        raise _invalid("marketplaceIds must list 1 to 25 marketplace ids.")
+        raise invalid_input("marketplaceIds must list 1 to 25 marketplace ids.")
     unknown = [m for m in marketplace_ids if m not in own]
     if unknown:
-        raise _invalid(f"Invalid marketplaceIds: {', '.join(unknown)}.")
+        raise invalid_input(f"Invalid marketplaceIds: {', '.join(unknown)}.")
     options = spec.get("reportOptions", {})
     if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
-        raise _invalid("reportOptions must map names to strings.")
+        raise invalid_input("reportOptions must map names to strings.")
     now = sim.clock.now()
     end = _date_field(spec, "dataEndTime", now)
     start = _date_field(spec, "dataStartTime", now)
     if end > now:
-        raise _invalid("dataEndTime must not be later than the current time.")
+        raise invalid_input("dataEndTime must not be later than the current time.")
     if start > end:
-        raise _invalid("dataStartTime must not be later than dataEndTime.")
+        raise invalid_input("dataStartTime must not be later than dataEndTime.")
     report = sim.create_report(seller.seller_id, report_type, tuple(marketplace_ids), start, end)
     return json_response(202, {"reportId": report.report_id})
 
@@ -167,14 +178,11 @@ def _date_field(spec: dict[str, Any], name: str, default: datetime) -> datetime:
     if value is None:
         return default
     if not isinstance(value, str):
-        raise _invalid(f"{name} must be an ISO 8601 date-time.")
+        raise invalid_input(f"{name} must be an ISO 8601 date-time.")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError:
-        raise _invalid(f"{name} must be an ISO 8601 date-time.") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        raise invalid_input(f"{name} must be an ISO 8601 date-time.") from None
 
 
 def get_report(sim: Simulator, req: Request) -> Response:
@@ -195,6 +203,13 @@ def get_report_document(sim: Simulator, req: Request) -> Response:
         path = DOCUMENT_PATH.format(document.document_id)
         if ("GET", path) not in req.token_paths:
             raise unauthorized()
+        if sim.faults.fire(
+            "restricted_role_missing",
+            seller_id=req.seller_id,
+            report_type=document.report_type,
+            on="document",
+        ):
+            raise missing_role()
     token = sim.reports.presign(document, now)
     body: dict[str, str] = {
         "reportDocumentId": document.document_id,
@@ -211,14 +226,29 @@ def download(sim: Simulator, req: Request) -> Response:
     now = sim.clock.now()
     if found is None:
         return _s3_error(req, "Access Denied", {})
-    if now >= found.expires:
-        extra = {"X-Amz-Expires": "300", "Expires": _z(found.expires), "ServerTime": _z(now)}
+    document = found.document
+    req.seller_id = document.seller_id
+    if now >= found.expires or _download_fault(sim, "url_expired", document):
+        extra = {"X-Amz-Expires": "300", "Expires": zulu(found.expires), "ServerTime": zulu(now)}
         return _s3_error(req, "Request has expired", extra)
-    return _document_response(found.document)
+    response = Response(200, document.body, document.content_type)
+    if _download_fault(sim, "charset_missing", document):
+        response.content_type = "text/plain"
+    wrong = _download_fault(sim, "charset_wrong", document)
+    if wrong is not None:
+        response.content_type = f"text/plain; charset={wrong.params['charset']}"
+    if _download_fault(sim, "double_gzip", document):
+        response.body = gzip.compress(response.body, mtime=0)
+        response.headers["Content-Encoding"] = "gzip"
+    if _download_fault(sim, "truncated_gzip", document):
+        response.body = response.body[: len(response.body) // 2]
+    return response
 
 
-def _document_response(document: Document) -> Response:
-    return Response(200, document.body, document.content_type)
+def _download_fault(sim: Simulator, name: str, document: Document) -> Fault | None:
+    return sim.faults.fire(
+        name, seller_id=document.seller_id, operation="download", report_type=document.report_type
+    )
 
 
 def _s3_error(req: Request, message: str, extra: dict[str, str]) -> Response:
@@ -231,16 +261,14 @@ def _s3_error(req: Request, message: str, extra: dict[str, str]) -> Response:
     return Response(403, body.encode(), "application/xml")
 
 
-def _z(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # ---------------------------------------------------------------------------------------------
 # Tokens 2021-03-01
 
 
 def create_restricted_data_token(sim: Simulator, req: Request) -> Response:
     """POST /tokens/2021-03-01/restrictedDataToken."""
+    if sim.faults.fire("restricted_role_missing", seller_id=req.seller_id, on="rdt"):
+        raise missing_role()
     spec = req.json()
     resources = spec.get("restrictedResources") if isinstance(spec, dict) else None
     if not isinstance(resources, list) or not resources:
@@ -266,23 +294,6 @@ def _rdt_invalid(details: str) -> ApiError:
 
 
 # ---------------------------------------------------------------------------------------------
-# Admin API
-
-
-def admin_orders(sim: Simulator, req: Request) -> Response:
-    """GET /_simulator/orders: the ground truth."""
-    return json_response(200, {"orders": sim.ground_truth(req.arg("seller_id"))})
-
-
-def admin_cancel(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"order": sim.cancel_order(req.params["orderId"])})
-
-
-def admin_ship(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"order": sim.ship_order(req.params["orderId"])})
-
-
-# ---------------------------------------------------------------------------------------------
 # Errors and routes
 
 
@@ -295,8 +306,13 @@ def unauthorized() -> ApiError:
     )
 
 
-def _invalid(details: str) -> ApiError:
-    return ApiError(400, "InvalidInput", "Invalid Input", details)
+def missing_role() -> ApiError:
+    return ApiError(
+        403,
+        "Unauthorized",
+        "Access to requested resource is denied.",
+        "The application is not authorized for the restricted role this resource requires.",
+    )
 
 
 ROUTES: tuple[Route, ...] = (
@@ -324,8 +340,5 @@ ROUTES: tuple[Route, ...] = (
         create_restricted_data_token,
         auth=True,
     ),
-    route("GET", "/_download/{token}", "_download", download, auth=False),
-    route("GET", "/_simulator/orders", "_orders", admin_orders, auth=False),
-    route("POST", "/_simulator/orders/{orderId}/cancel", "_cancel", admin_cancel, auth=False),
-    route("POST", "/_simulator/orders/{orderId}/ship", "_ship", admin_ship, auth=False),
+    route("GET", "/_download/{token}", "download", download, auth=False),
 )

@@ -10,6 +10,7 @@ import threading
 from types import FrameType
 
 from hyreka_plugin_amazon.simulator.core import Simulator
+from hyreka_plugin_amazon.simulator.faults import FaultError, parse_cli_fault
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,17 +26,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CODE",
         help="marketplace code or id, repeatable (default: DE FR IT ES UK)",
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        metavar="NAME[:k=v,...]",
+        help="switch a fault on, repeatable, e.g. throttle:count=3,operation=getReport",
+    )
+    parser.add_argument(
+        "--lifecycle", action="store_true", help="let orders move on as simulated time passes"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the simulator, print its settings as shell assignments, serve until a signal."""
-    sim = Simulator(
-        orders=args.orders,
-        seed=args.seed,
-        marketplaces=args.marketplace or ("DE", "FR", "IT", "ES", "UK"),
-        time_scale=args.time_scale,
-        port=args.port,
-    )
+    try:
+        sim = Simulator(
+            orders=args.orders,
+            seed=args.seed,
+            marketplaces=args.marketplace or ("DE", "FR", "IT", "ES", "UK"),
+            time_scale=args.time_scale,
+            port=args.port,
+            lifecycle=args.lifecycle,
+            faults=[parse_cli_fault(text) for text in args.fault or ()],
+        )
+    except (FaultError, ValueError) as exc:
+        sys.stderr.write(f"simulator: {exc}\n")
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -53,3 +53,14 @@ class SimClock:
     def _now_locked(self) -> datetime:
         elapsed = (time.monotonic() - self._anchor) * self._scale
         return self._base + timedelta(seconds=elapsed)
+
+
+def parse_iso(value: str) -> datetime:
+    """An ISO 8601 date-time as aware UTC (a trailing Z and a missing offset mean UTC)."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def zulu(value: datetime) -> str:
+    """``2026-08-03T12:00:00Z``, the form the newer APIs and S3 use."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -123,6 +123,28 @@ def render(columns: Sequence[str], data: Iterable[Row], *, newline: str = "\n") 
     return newline.join(lines) + newline
 
 
+def malform(data: list[Row], kinds: set[str], id_column: str) -> list[Row]:
+    """Break the first priced rows, one fault kind per row, as a sloppy export would."""
+    broken = [dict(row) for row in data]
+    targets = iter(row for row in broken if row.get("item-price"))
+    for kind in ("missing_order_id", "bad_number", "bad_date", "extra_tab"):
+        row = next(targets, None) if kind in kinds else None
+        if row is None:
+            continue
+        if kind == "missing_order_id":
+            row[id_column] = ""
+        elif kind == "bad_number":
+            row["item-price"] = row["item-price"].replace(".", ",")
+        elif kind == "bad_date":
+            row["purchase-date"] = datetime.fromisoformat(row["purchase-date"]).strftime(
+                "%d.%m.%Y %H:%M:%S"
+            )
+        else:
+            title = row["product-name"]
+            row["product-name"] = f"{title[:10]}\t{title[10:]}"
+    return broken
+
+
 def _order_report_rows(order: SimOrder, item: SimItem) -> Iterator[Row]:
     ship, bill = order.ship_address, order.bill_address
     first_promo = item.promotions[0] if item.promotions else None

@@ -355,29 +355,32 @@ class OrderGenerator:
         marketplaces: Sequence[Marketplace],
         now: datetime,
         days: float = 14.0,
+        *,
+        settle: bool = True,
     ) -> list[SimOrder]:
         """``count`` orders placed in the ``days`` before ``now``, oldest first.
 
-        Life-cycle events (payment, shipping, cancellation) that would fall after ``now`` are
-        dropped, so the orders stand still until a test moves them on.
+        With ``settle``, life-cycle events (payment, shipping, cancellation) that would fall
+        after ``now`` are dropped, so the orders stand still until a test moves them on;
+        without, they happen when the simulator clock passes them.
         """
-        orders = [
-            self.order(seller_id, self._rng.choice(marketplaces), now, days) for _ in range(count)
-        ]
-        for order in orders:
-            _drop_future(order, now)
+        rng = self._rng
+        orders = []
+        for _ in range(count):
+            market = rng.choice(marketplaces)
+            pending = rng.random() < 0.10
+            age = rng.uniform(0, 6 * 3600) if pending else rng.uniform(0, days * 86400)
+            order = self.order(seller_id, market, now - timedelta(seconds=age))
+            self._plan_life_cycle(order, pending)
+            if settle:
+                _drop_future(order, now)
+            orders.append(order)
         orders.sort(key=lambda o: (o.purchase_date, o.order_id))
         return orders
 
-    def order(
-        self, seller_id: str, marketplace: Marketplace, now: datetime, days: float = 14.0
-    ) -> SimOrder:
-        """One order placed within ``days`` before ``now`` with its whole life cycle planned."""
+    def order(self, seller_id: str, marketplace: Marketplace, placed: datetime) -> SimOrder:
+        """One order placed at ``placed`` (to the second), payment not yet authorised."""
         rng = self._rng
-        pending = rng.random() < 0.10
-        age = rng.uniform(0, 6 * 3600) if pending else rng.uniform(0, days * 86400)
-        purchase = (now - timedelta(seconds=age)).replace(microsecond=0)
-        payments = None if pending else purchase + timedelta(seconds=rng.randint(30, 2400))
         home = marketplace.country_code if marketplace.country_code in LOCALES else "DE"
         country = CROSS_BORDER.get(home, home) if rng.random() < 0.08 else home
         loc = LOCALES[country]
@@ -397,13 +400,14 @@ class OrderGenerator:
         items = [self._item(marketplace, loc, business) for _ in range(self._item_count())]
         if not afn and rng.random() < 0.3:  # merchant shipping charged on the first item
             self._charge_shipping(items[0], marketplace, loc)
-        order = SimOrder(
+        purchase = placed.replace(microsecond=0)
+        return SimOrder(
             order_id=self._order_id(),
             seller_id=seller_id,
             marketplace=marketplace,
             fulfillment_channel="AFN" if afn else "MFN",
             purchase_date=purchase,
-            payments_date=payments,
+            payments_date=None,
             buyer_email=self._relay_email(marketplace),
             buyer_name=buyer_name,
             buyer_phone=self._phone(loc) if rng.random() < 0.4 else "",
@@ -423,19 +427,19 @@ class OrderGenerator:
             buyer_tax_registration_id=self._pattern(loc.vat_id) if business else "",
             buyer_tax_registration_country=country if business else "",
         )
-        self._plan_life_cycle(order)
-        return order
 
-    def _plan_life_cycle(self, order: SimOrder) -> None:
+    def _plan_life_cycle(self, order: SimOrder, pending: bool) -> None:
+        """Payment, shipping (sometimes in two parts) or cancellation, as event times."""
         rng = self._rng
-        start = order.payments_date or order.purchase_date
+        wait = rng.randint(3600, 86400) if pending else rng.randint(30, 2400)
+        order.payments_date = order.purchase_date + timedelta(seconds=wait)
         if rng.random() < 0.06:
+            start = order.purchase_date if pending else order.payments_date
             order.cancelled_at = start + timedelta(seconds=rng.randint(600, 2 * 86400))
+            if order.cancelled_at < order.payments_date:
+                order.payments_date = None
             return
-        if order.payments_date is None:
-            order.payments_date = order.purchase_date + timedelta(seconds=rng.randint(3600, 86400))
-            start = order.payments_date
-        shipped = start + timedelta(seconds=rng.randint(2 * 3600, 3 * 86400))
+        shipped = order.payments_date + timedelta(seconds=rng.randint(2 * 3600, 3 * 86400))
         partly = len(order.items) > 1 and rng.random() < 0.15
         for index, item in enumerate(order.items):
             later = timedelta(days=2) if partly and index > 0 else timedelta(0)

@@ -97,3 +97,12 @@ class TokenStore:
         if found is None or found.expires <= now:
             return None
         return found.seller_id, found.paths
+
+    def revoke_access_tokens(self, seller_id: str) -> None:
+        """Let the seller's access tokens (not its RDTs) expire now."""
+        with self._lock:
+            self._tokens = {
+                token: found
+                for token, found in self._tokens.items()
+                if found.seller_id != seller_id or found.paths
+            }

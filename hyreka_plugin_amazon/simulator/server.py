@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ class Request:
         try:
             return json.loads(self.body or b"null")
         except ValueError:
-            raise ApiError(400, "InvalidInput", "Invalid Input", "Malformed JSON body.") from None
+            raise invalid_input("Malformed JSON body.") from None
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -82,6 +83,10 @@ class ApiError(Exception):
         return json_response(self.status, {"errors": [error]}, self.headers)
 
 
+def invalid_input(details: str) -> ApiError:
+    return ApiError(400, "InvalidInput", "Invalid Input", details)
+
+
 Handler = Callable[["Simulator", Request], Response]
 
 
@@ -107,6 +112,11 @@ class SimHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
         self.sim = sim
         super().__init__(address, RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeouts, dropped connections) is no server error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class RequestHandler(BaseHTTPRequestHandler):

@@ -1,0 +1,95 @@
+"""Amazon's usage plans as token buckets per seller and operation, and call statistics."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    rate: float  # tokens (requests) per second
+    burst: int
+
+
+# spapi-notes 3.1, 4, 6.5, 6.6 (Amazon's published default plans)
+USAGE_PLANS: dict[str, UsagePlan] = {
+    "createReport": UsagePlan(0.0167, 15),
+    "getReport": UsagePlan(2.0, 15),
+    "getReportDocument": UsagePlan(0.0167, 15),
+    "createRestrictedDataToken": UsagePlan(1.0, 10),
+    "getMarketplaceParticipations": UsagePlan(0.016, 15),
+    "searchOrders": UsagePlan(0.0056, 20),
+    "getOrder": UsagePlan(0.5, 30),
+}
+
+
+def limit_header(operation: str) -> str | None:
+    """The ``x-amzn-RateLimit-Limit`` value of an operation, e.g. ``0.0167``."""
+    plan = USAGE_PLANS.get(operation)
+    return None if plan is None else f"{plan.rate:g}"
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: datetime
+
+
+class RateLimiter:
+    """One bucket per (seller, operation), starting full and refilled on the simulator clock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self.enabled = True
+
+    def allow(self, seller_id: str, operation: str, now: datetime) -> bool:
+        """Take a token if the operation has a plan; False means answer 429."""
+        plan = USAGE_PLANS.get(operation)
+        if plan is None or not self.enabled:
+            return True
+        with self._lock:
+            bucket = self._buckets.get((seller_id, operation))
+            if bucket is None:
+                bucket = self._buckets[(seller_id, operation)] = _Bucket(plan.burst, now)
+            elapsed = max(0.0, (now - bucket.updated).total_seconds())
+            bucket.tokens = min(plan.burst, bucket.tokens + elapsed * plan.rate)
+            bucket.updated = now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return True
+            return False
+
+
+class Stats:
+    """Calls and answers per seller and operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, dict[str, int]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(int))
+        )
+
+    def record(self, seller_id: str, operation: str, status: int) -> None:
+        with self._lock:
+            counts = self._counts[seller_id or "anonymous"][operation]
+            counts["calls"] += 1
+            counts[str(status)] += 1
+            if status == 429:
+                counts["throttled"] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """``{seller: {operation: {"calls": n, "throttled": k, "200": ...}}}``."""
+        with self._lock:
+            return {
+                seller: {op: {"throttled": 0, **counts} for op, counts in ops.items()}
+                for seller, ops in self._counts.items()
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
