@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -48,6 +49,7 @@ class SimClient:
         self.session = requests.Session()
         self.creds = sim.credentials if seller is None else sim.sellers[seller].credentials
         self._token: str | None = None
+        self._expires = datetime.min.replace(tzinfo=UTC)
 
     def lwa(self, **override: str) -> requests.Response:
         form = {
@@ -61,10 +63,19 @@ class SimClient:
     @property
     def token(self) -> str:
         if self._token is None:
-            response = self.lwa()
-            assert response.status_code == 200, response.text
-            self._token = str(response.json()["access_token"])
+            self.refresh()
+        assert self._token is not None
         return self._token
+
+    def refresh(self) -> None:
+        """A new access token, valid for an hour of simulator time."""
+        response = self.lwa()
+        assert response.status_code == 200, response.text
+        self._token = str(response.json()["access_token"])
+        self._expires = self.sim.clock.now() + timedelta(seconds=response.json()["expires_in"])
+
+    def token_expires_soon(self) -> bool:
+        return self._token is None or self.sim.clock.now() >= self._expires - timedelta(seconds=60)
 
     def call(
         self, method: str, path: str, *, token: str | None = None, **kwargs: Any

@@ -1,0 +1,130 @@
+"""Amazon's usage plans in the simulator: token buckets on the simulated clock, stats, clock API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sim_helpers import ALL_ORDERS, DE, TIMEOUT, SimClient
+
+from hyreka_plugin_amazon.simulator import Simulator
+
+START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
+PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(orders=30, seed=2, time_scale=0, start_time=START) as running:
+        yield running
+
+
+@pytest.fixture
+def client(sim: Simulator) -> SimClient:
+    return SimClient(sim)
+
+
+def _stats(sim: Simulator) -> dict[str, dict[str, dict[str, int]]]:
+    response = requests.get(f"{sim.url}/_simulator/stats", timeout=TIMEOUT)
+    assert response.status_code == 200
+    sellers: dict[str, dict[str, dict[str, int]]] = response.json()["sellers"]
+    return sellers
+
+
+def test_get_report_burst_then_refill(sim: Simulator, client: SimClient) -> None:
+    report_id = client.create_report(ALL_ORDERS)
+    path = f"/reports/2021-06-30/reports/{report_id}"
+    statuses = [client.call("GET", path).status_code for _ in range(20)]
+    assert statuses == [200] * 15 + [429] * 5  # burst 15
+    sim.clock.advance(2.5)  # rate 2/s: five tokens
+    statuses = [client.call("GET", path).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+
+
+def test_rate_limit_header_only_on_success_and_client_errors(client: SimClient) -> None:
+    ok = client.call("GET", PARTICIPATIONS)
+    assert ok.headers["x-amzn-RateLimit-Limit"] == "0.016"
+    created = client.call(
+        "POST",
+        "/reports/2021-06-30/reports",
+        json={"reportType": ALL_ORDERS, "marketplaceIds": [DE]},
+    )
+    assert (created.status_code, created.headers["x-amzn-RateLimit-Limit"]) == (202, "0.0167")
+    bad = client.call("POST", "/reports/2021-06-30/reports", json={"reportType": "NOPE"})
+    assert (bad.status_code, bad.headers["x-amzn-RateLimit-Limit"]) == (400, "0.0167")
+    missing = client.call("GET", "/reports/2021-06-30/reports/1")
+    assert (missing.status_code, missing.headers["x-amzn-RateLimit-Limit"]) == (404, "2")
+    forbidden = client.call("GET", PARTICIPATIONS, token="Atza|forged")
+    assert forbidden.status_code == 403
+    assert "x-amzn-RateLimit-Limit" not in forbidden.headers
+    assert "x-amzn-RateLimit-Limit" not in client.lwa().headers
+
+
+def test_buckets_are_per_operation(client: SimClient) -> None:
+    for _ in range(15):
+        assert client.call("GET", PARTICIPATIONS).status_code == 200
+    assert client.call("GET", PARTICIPATIONS).status_code == 429
+    body = {"restrictedResources": [{"method": "GET", "path": "/x"}]}
+    assert (
+        client.call("POST", "/tokens/2021-03-01/restrictedDataToken", json=body).status_code == 200
+    )
+
+
+def test_rate_limits_can_be_switched_off() -> None:
+    with Simulator(orders=5, time_scale=0, rate_limits=False) as sim:
+        client = SimClient(sim)
+        assert {client.call("GET", PARTICIPATIONS).status_code for _ in range(20)} == {200}
+
+
+def test_a_simulated_day_of_polling(sim: Simulator, client: SimClient) -> None:
+    """Poll every simulated minute for 24 hours; the buckets decide what Amazon would allow."""
+    requests.delete(f"{sim.url}/_simulator/stats", timeout=TIMEOUT)
+    minutes = 24 * 60
+    for _ in range(minutes):
+        sim.clock.advance(60)
+        if client.token_expires_soon():
+            client.refresh()
+        start = (sim.clock.now() - timedelta(minutes=10)).isoformat()
+        body = {"reportType": ALL_ORDERS, "marketplaceIds": [DE], "dataStartTime": start}
+        client.call("POST", "/reports/2021-06-30/reports", json=body)
+        since = (sim.clock.now() - timedelta(minutes=30)).isoformat()
+        client.call("GET", "/orders/2026-01-01/orders", params={"lastUpdatedAfter": since})
+    stats = _stats(sim)[sim.default_seller.seller_id]
+    # createReport: 0.0167/s gives 1.002 tokens a minute, so a poll a minute is never throttled
+    assert stats["createReport"]["calls"] == minutes
+    assert stats["createReport"]["throttled"] == 0
+    # searchOrders: 0.0056/s with burst 20 allows 20 + 86400 * 0.0056 = 503 calls a day
+    search = stats["searchOrders"]
+    assert search["calls"] == minutes
+    assert 500 <= search["200"] <= 505
+    assert search["throttled"] == minutes - search["200"]
+    assert stats["lwaToken"]["calls"] in (24, 25)  # a new access token about every hour
+
+
+def test_stats_count_per_seller_and_operation(sim: Simulator, client: SimClient) -> None:
+    client.call("GET", PARTICIPATIONS)
+    client.call("GET", PARTICIPATIONS, token="Atza|forged")
+    stats = _stats(sim)
+    mine = stats[sim.default_seller.seller_id]
+    assert mine["getMarketplaceParticipations"] == {"calls": 1, "200": 1, "throttled": 0}
+    assert mine["lwaToken"]["200"] == 1
+    assert stats["anonymous"]["getMarketplaceParticipations"]["403"] == 1
+    assert requests.delete(f"{sim.url}/_simulator/stats", timeout=TIMEOUT).json() == {"sellers": {}}
+    assert _stats(sim) == {}
+
+
+def test_clock_admin_api(sim: Simulator) -> None:
+    url = f"{sim.url}/_simulator/clock"
+    assert requests.get(url, timeout=TIMEOUT).json() == {
+        "now": "2026-08-03T12:00:00Z",
+        "time_scale": 0.0,
+    }
+    moved = requests.post(url, json={"advance_seconds": 3600}, timeout=TIMEOUT).json()
+    assert moved["now"] == "2026-08-03T13:00:00Z"
+    scaled = requests.post(url, json={"time_scale": 60}, timeout=TIMEOUT).json()
+    assert scaled["time_scale"] == 60.0
+    assert sim.clock.time_scale == 60.0
+    assert requests.post(url, json={"advance_seconds": -5}, timeout=TIMEOUT).status_code == 400
+    assert requests.post(url, json={"time_scale": "fast"}, timeout=TIMEOUT).status_code == 400
