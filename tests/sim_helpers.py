@@ -5,11 +5,17 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
+from jsonschema import Draft4Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -148,3 +154,127 @@ def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     fault: dict[str, Any] = response.json()["fault"]
     return fault
+
+
+# ---------------------------------------------------------------------------------------------
+# Amazon's models (Swagger 2.0) as a conformance check
+
+MODELS = Path("/work/shared/spapi-models")
+MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
+               "orders_2026-01-01.json")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelOperation:
+    operation_id: str
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    spec: dict[str, Any]
+    uri: str  # of the model document in the registry
+
+
+class SpapiModels:
+    """Amazon's models from MODELS: look up operations, validate requests and responses.
+
+    Objects are checked strictly: a property the model does not declare is an error (the
+    models leave ``additionalProperties`` open, which would let typos through).
+    """
+
+    def __init__(self, folder: Path = MODELS) -> None:
+        self.operations: dict[str, ModelOperation] = {}
+        registry: Registry[Any] = Registry()
+        for name in MODEL_FILES:
+            model = json.loads((folder / name).read_text(encoding="utf-8"))
+            uri = f"urn:spapi:{name}"
+            resource = Resource.from_contents(_strict(model), default_specification=DRAFT4)
+            registry = registry.with_resource(uri, resource)
+            for template, methods in model["paths"].items():
+                regex = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
+                for method, spec in methods.items():
+                    if method == "parameters":
+                        continue
+                    spec = {
+                        **spec,
+                        "parameters": methods.get("parameters", []) + spec.get("parameters", []),
+                    }
+                    pattern = re.compile(f"^{regex}$")
+                    self.operations[spec["operationId"]] = ModelOperation(
+                        spec["operationId"], method.upper(), template, pattern, spec, uri
+                    )
+        self._registry = registry
+
+    def find(self, method: str, path: str) -> ModelOperation:
+        for operation in self.operations.values():
+            if operation.method == method and operation.pattern.match(path):
+                return operation
+        raise AssertionError(f"{method} {path} is no operation of Amazon's models")
+
+    def check_request(
+        self, operation: ModelOperation, params: dict[str, Any] | None, body: Any
+    ) -> None:
+        declared = {p["name"]: p for p in operation.spec["parameters"]}
+        for name, value in (params or {}).items():
+            parameter = declared.get(name)
+            assert parameter is not None, f"undeclared parameter {name}"
+            assert parameter["in"] == "query", f"{name} is no query parameter"
+            values = str(value).split(",") if parameter["type"] == "array" else [str(value)]
+            if parameter["type"] == "array":
+                assert len(values) <= parameter.get("maxItems", len(values)), name
+                enum = parameter["items"].get("enum")
+            else:
+                enum = parameter.get("enum")
+            for item in values:
+                assert enum is None or item in enum, f"{name}={item} not in {enum}"
+                if parameter["type"] == "integer":
+                    assert item.isdigit(), f"{name} must be an integer"
+        bodies = [p for p in declared.values() if p["in"] == "body"]
+        if bodies:
+            self._validate(operation, bodies[0]["schema"], body)
+        else:
+            assert body is None, f"{operation.operation_id} takes no body"
+
+    def check_response(self, operation: ModelOperation, response: requests.Response) -> None:
+        status = str(response.status_code)
+        declared = operation.spec["responses"].get(status)
+        assert declared is not None, f"{operation.operation_id} declares no {status} response"
+        assert response.headers.get("x-amzn-RequestId"), "every response carries a request id"
+        if "schema" in declared:
+            self._validate(operation, declared["schema"], response.json())
+
+    def _validate(self, operation: ModelOperation, schema: dict[str, Any], instance: Any) -> None:
+        assert set(schema) == {"$ref"}, "the models refer to named definitions"
+        root = {"$ref": operation.uri + schema["$ref"]}
+        validator = Draft4Validator(root, registry=self._registry)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    strict = {key: _strict(value) for key, value in node.items()}
+    if strict.get("type") == "object" and "properties" in strict:
+        strict.setdefault("additionalProperties", False)
+    return strict
+
+
+class ConformingClient(SimClient):
+    """A SimClient whose every SP-API call is checked against Amazon's models."""
+
+    def __init__(self, sim: Simulator, models: SpapiModels, seller: str | None = None) -> None:
+        super().__init__(sim, seller)
+        self.models = models
+        self.checked: list[tuple[str, int]] = []
+
+    def call(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        operation = self.models.find(method, path)
+        self.models.check_request(operation, kwargs.get("params"), kwargs.get("json"))
+        response = super().call(method, path, token=token, **kwargs)
+        self.models.check_response(operation, response)
+        self.checked.append((operation.operation_id, response.status_code))
+        return response

@@ -210,7 +210,10 @@ def get_report_document(sim: Simulator, req: Request) -> Response:
             on="document",
         ):
             raise missing_role()
-    token = sim.reports.presign(document, now)
+    encoding = req.arg("enableContentEncodingUrlHeader")
+    if encoding not in (None, "true", "false"):
+        raise invalid_input("enableContentEncodingUrlHeader must be true or false.")
+    token = sim.reports.presign(document, now, content_encoding=encoding == "true")
     body: dict[str, str] = {
         "reportDocumentId": document.document_id,
         "url": f"{sim.url}/_download/{token}",
@@ -232,6 +235,8 @@ def download(sim: Simulator, req: Request) -> Response:
         extra = {"X-Amz-Expires": "300", "Expires": zulu(found.expires), "ServerTime": zulu(now)}
         return _s3_error(req, "Request has expired", extra)
     response = Response(200, document.body, document.content_type)
+    if found.content_encoding and document.compression == "GZIP":
+        response.headers["Content-Encoding"] = "gzip"
     if _download_fault(sim, "charset_missing", document):
         response.content_type = "text/plain"
     wrong = _download_fault(sim, "charset_wrong", document)

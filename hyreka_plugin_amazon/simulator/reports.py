@@ -68,6 +68,7 @@ class Report:
 class Download:
     document: Document
     expires: datetime
+    content_encoding: bool = False  # getReportDocument's enableContentEncodingUrlHeader
 
 
 class ReportStore:
@@ -127,11 +128,11 @@ class ReportStore:
             return None
         return found
 
-    def presign(self, document: Document, now: datetime) -> str:
+    def presign(self, document: Document, now: datetime, *, content_encoding: bool = False) -> str:
         """A new download token for the document, valid for five minutes."""
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._downloads[token] = Download(document, now + DOWNLOAD_LIFETIME)
+            self._downloads[token] = Download(document, now + DOWNLOAD_LIFETIME, content_encoding)
         return token
 
     def download(self, token: str) -> Download | None:

@@ -1,0 +1,220 @@
+"""The simulator's requests and responses against Amazon's models (../shared/spapi-models/).
+
+Every call below goes through ConformingClient, which checks the request (path, method, query
+parameters, body) and the response (declared status, body schema, strict properties, request
+id) against the Swagger 2.0 model of the operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from sim_helpers import (
+    ALL_ORDERS,
+    DE,
+    FR,
+    INVOICING,
+    LONG_AGO,
+    MODELS,
+    TIMEOUT,
+    ConformingClient,
+    SpapiModels,
+    add_fault,
+)
+
+from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.simulator.core import ROUTES
+
+pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+
+START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
+PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
+REPORTS = "/reports/2021-06-30/reports"
+RDT = "/tokens/2021-03-01/restrictedDataToken"
+ORDERS = "/orders/2026-01-01/orders"
+EVERYTHING = ",".join(
+    ("BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT",
+     "PACKAGES", "TAX", "PAYMENT", "FULFILLMENT_ORDERS")
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def models() -> SpapiModels:
+    return SpapiModels()
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(orders=60, seed=21, time_scale=0, start_time=START) as running:
+        yield running
+
+
+@pytest.fixture
+def client(sim: Simulator, models: SpapiModels) -> ConformingClient:
+    return ConformingClient(sim, models)
+
+
+def test_routes_are_the_models_operations(models: SpapiModels) -> None:
+    amazon = [
+        r
+        for r in ROUTES
+        if not r.operation.startswith("_") and r.operation not in ("lwaToken", "download")
+    ]
+    assert {r.operation for r in amazon} == {
+        "getMarketplaceParticipations", "createReport", "getReport", "getReportDocument",
+        "createRestrictedDataToken", "searchOrders", "getOrder",
+    }  # fmt: skip
+    for route in amazon:
+        operation = models.operations[route.operation]
+        assert operation.method == route.method
+        assert route.pattern.match(operation.template), operation.template
+
+
+def test_sellers(sim: Simulator, client: ConformingClient) -> None:
+    assert client.call("GET", PARTICIPATIONS).status_code == 200
+    assert client.call("GET", PARTICIPATIONS, token="Atza|forged").status_code == 403
+    add_fault(sim, "internal_error")
+    assert client.call("GET", PARTICIPATIONS).status_code == 500
+    add_fault(sim, "unavailable")
+    assert client.call("GET", PARTICIPATIONS).status_code == 503
+    statuses = [client.call("GET", PARTICIPATIONS).status_code for _ in range(15)]
+    assert statuses[-1] == 429
+
+
+def test_missing_token_answer_conforms(sim: Simulator, models: SpapiModels) -> None:
+    response = requests.get(sim.url + PARTICIPATIONS, timeout=TIMEOUT)
+    models.check_response(models.operations["getMarketplaceParticipations"], response)
+    assert response.status_code == 403
+
+
+def test_reports_and_tokens(sim: Simulator, client: ConformingClient) -> None:
+    _reports_flow(sim, client)
+
+
+def _reports_flow(sim: Simulator, client: ConformingClient) -> None:
+    report_id = client.create_report(INVOICING, [DE, FR])
+    path = f"{REPORTS}/{report_id}"
+    seen = set()
+    for _ in range(5):
+        seen.add(client.call("GET", path).json()["processingStatus"])
+        sim.clock.advance(0.6)
+    assert seen == {"IN_QUEUE", "IN_PROGRESS", "DONE"}
+    document_id = client.call("GET", path).json()["reportDocumentId"]
+    document_path = f"/reports/2021-06-30/documents/{document_id}"
+    assert client.call("GET", document_path).status_code == 403  # no RDT
+    rdt = client.rdt(document_path)
+    assert client.call("GET", document_path, token=rdt).status_code == 200
+    encoded = client.call(
+        "GET", document_path, token=rdt, params={"enableContentEncodingUrlHeader": "true"}
+    )
+    download = requests.get(encoded.json()["url"], timeout=TIMEOUT)
+    assert download.headers["Content-Encoding"] == "gzip"
+    assert download.content.decode("cp1252").startswith("order-id\t")  # requests gunzipped it
+    assert client.call("GET", "/reports/2021-06-30/documents/amzn1.spdoc.nope").status_code == 404
+    assert client.call("GET", f"{REPORTS}/999").status_code == 404
+    assert (
+        client.call(
+            "POST", REPORTS, json={"reportType": INVOICING, "marketplaceIds": ["X"]}
+        ).status_code
+        == 400
+    )
+    assert client.call("POST", RDT, json={"restrictedResources": []}).status_code == 400
+    add_fault(sim, "restricted_role_missing", on="rdt")
+    assert (
+        client.call(
+            "POST", RDT, json={"restrictedResources": [{"method": "GET", "path": document_path}]}
+        ).status_code
+        == 403
+    )
+    add_fault(sim, "restricted_role_missing", on="create")
+    assert (
+        client.call(
+            "POST", REPORTS, json={"reportType": INVOICING, "marketplaceIds": [DE]}
+        ).status_code
+        == 403
+    )
+
+
+def test_terminal_report_statuses(sim: Simulator, client: ConformingClient) -> None:
+    add_fault(sim, "report_fatal")
+    fatal = client.wait_report(client.create_report(ALL_ORDERS))
+    assert (fatal["processingStatus"], "reportDocumentId" in fatal) == ("FATAL", True)
+    assert (
+        client.call("GET", f"/reports/2021-06-30/documents/{fatal['reportDocumentId']}").status_code
+        == 200
+    )
+    cancelled = client.wait_report(
+        client.create_report(INVOICING, start="2020-01-01T00:00:00Z", end="2020-01-02T00:00:00Z")
+    )
+    assert cancelled["processingStatus"] == "CANCELLED"
+
+
+def test_create_report_throttled(client: ConformingClient) -> None:
+    body = {
+        "reportType": ALL_ORDERS,
+        "marketplaceIds": [DE],
+        "dataStartTime": LONG_AGO,
+        "reportOptions": {"ShowSalesChannel": "true"},
+    }
+    statuses = [client.call("POST", REPORTS, json=body).status_code for _ in range(16)]
+    assert statuses == [202] * 15 + [429]
+
+
+def test_orders(client: ConformingClient) -> None:
+    _orders_flow(client)
+
+
+def _orders_flow(client: ConformingClient) -> None:
+    params = {"createdAfter": LONG_AGO, "includedData": EVERYTHING, "maxResultsPerPage": "25"}
+    page = client.call("GET", ORDERS, params=params).json()
+    orders = page["orders"]
+    while "pagination" in page:
+        page = client.call(
+            "GET",
+            ORDERS,
+            params={"paginationToken": page["pagination"]["nextToken"], "includedData": EVERYTHING},
+        ).json()
+        orders += page["orders"]
+    assert len(orders) == 60
+    statuses = {o["fulfillment"]["fulfillmentStatus"] for o in orders}
+    assert {"PENDING", "UNSHIPPED", "SHIPPED", "CANCELLED"} <= statuses
+    for order in orders[:10]:
+        single = client.call(
+            "GET", f"{ORDERS}/{order['orderId']}", params={"includedData": EVERYTHING}
+        )
+        assert single.json()["order"] == order
+    filtered = {
+        "lastUpdatedAfter": LONG_AGO,
+        "fulfillmentStatuses": "UNSHIPPED,PARTIALLY_SHIPPED",
+        "fulfilledBy": "MERCHANT",
+        "marketplaceIds": f"{DE},{FR}",
+    }
+    assert client.call("GET", ORDERS, params=filtered).status_code == 200
+    assert client.call("GET", ORDERS, params={"createdAfter": "soon"}).status_code == 400
+    assert client.call("GET", f"{ORDERS}/302-0000000-0000000").status_code == 404
+    statuses_seen = [
+        client.call("GET", ORDERS, params={"createdAfter": LONG_AGO}).status_code for _ in range(20)
+    ]
+    assert statuses_seen[-1] == 429
+
+
+def test_every_operation_and_answer_was_checked(sim: Simulator, models: SpapiModels) -> None:
+    """One pass over the connector's operations with the answers each must handle."""
+    client = ConformingClient(sim, models)
+    _reports_flow(sim, client)
+    requests.delete(f"{sim.url}/_simulator/faults", timeout=TIMEOUT)
+    _orders_flow(client)
+    checked = set(client.checked)
+    for expected in [
+        ("createReport", 202), ("createReport", 400), ("createReport", 403),
+        ("getReport", 200), ("getReport", 404),
+        ("getReportDocument", 200), ("getReportDocument", 403), ("getReportDocument", 404),
+        ("createRestrictedDataToken", 200), ("createRestrictedDataToken", 400),
+        ("createRestrictedDataToken", 403),
+        ("searchOrders", 200), ("searchOrders", 400), ("searchOrders", 429),
+        ("getOrder", 200), ("getOrder", 404),
+    ]:  # fmt: skip
+        assert expected in checked, expected
