@@ -1,0 +1,106 @@
+"""Importing a report file a seller downloaded by hand from Seller Central.
+
+``hyreka-amazon import-report FILE`` reads any of the order report layouts (see
+``flatfile.Layout``) into the host's orders. What a status the orders get depends on the
+report: the order reports (with or without billing columns) and the unshipped report list only
+orders ready to ship (open), FBA shipments are shipped, and the all-orders report says it per
+order (``imported_status``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hyreka_plugin_amazon.flatfile import Layout, ReportReader, RowError, open_report_file
+from hyreka_plugin_amazon.hookspecs import Order, OrderStatus
+from hyreka_plugin_amazon.schemas import (
+    AddressMapper,
+    OrderErrors,
+    ReportOrder,
+    default_map_address,
+    read_orders,
+)
+
+_LAYOUT_STATUS = {
+    Layout.ORDERS_INVOICING: OrderStatus.OPEN,
+    Layout.ORDERS: OrderStatus.OPEN,
+    Layout.UNSHIPPED: OrderStatus.OPEN,
+    Layout.FBA_SHIPMENTS: OrderStatus.SHIPPED,
+}
+
+# all-orders order-status -> host status. "Pending" is every order not yet shipped, paid or
+# not: the all-orders report alone cannot tell payment-pending from ready-to-ship (its
+# item-status says Unshipped either way), so a Pending order stays pending; the sync learns
+# "ready" from the order report, which lists only orders eligible for fulfilment.
+_ALL_ORDERS_STATUS = {
+    "pending": OrderStatus.PENDING,
+    "pendingavailability": OrderStatus.PENDING,
+    "unshipped": OrderStatus.OPEN,
+    "partiallyshipped": OrderStatus.OPEN,
+    "shipped": OrderStatus.SHIPPED,
+    "invoiceunconfirmed": OrderStatus.SHIPPED,
+    "cancelled": OrderStatus.CANCELLED,
+    "canceled": OrderStatus.CANCELLED,
+}
+
+
+def imported_status(layout: Layout, order: ReportOrder) -> OrderStatus | None:
+    """The host status of an order read from a report of this layout; None when the
+    all-orders report gives a status this connector does not know (or none)."""
+    status = _LAYOUT_STATUS.get(layout)
+    if status is not None:
+        return status
+    return _ALL_ORDERS_STATUS.get((order.order_status or "").lower())
+
+
+@dataclass
+class ImportedReport:
+    """A report file read: its orders, and one error (at least) for each row not imported."""
+
+    layout: Layout
+    charset: str
+    orders: list[Order] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    duplicates_skipped: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "layout": self.layout.value,
+            "charset": self.charset,
+            "orders": [order.as_dict() for order in self.orders],
+            "errors": [error.as_dict() for error in self.errors],
+            "duplicates_skipped": self.duplicates_skipped,
+        }
+
+
+def read_report_file(
+    path: Path,
+    *,
+    charset: str | None = None,
+    default_marketplace_id: str | None = None,
+    map_address: AddressMapper = default_map_address,
+) -> ImportedReport:
+    """Read a report file into orders and row errors (see ``open_report_file`` for charsets).
+
+    Raises HeaderError when the file is not an order report, CharsetError when it cannot be
+    decoded. Every row of an order that is not imported has an error: the row's own, or "not
+    imported: row N of this order failed".
+    """
+    lines, codec = open_report_file(path, charset)
+    reader = ReportReader(lines)
+    report = ImportedReport(reader.layout, codec)
+    for item in read_orders(
+        reader, default_marketplace_id=default_marketplace_id, map_address=map_address
+    ):
+        if isinstance(item, ReportOrder):
+            status = imported_status(reader.layout, item)
+            if status is not None:
+                report.orders.append(item.to_order(status))
+                continue
+            unknown = RowError(item.rows[0], "order-status", "unknown order status")
+            item = OrderErrors(item.amazon_order_id, item.rows, (unknown,))
+        report.errors.extend(item.row_errors())
+    report.duplicates_skipped = reader.duplicates_skipped
+    return report
