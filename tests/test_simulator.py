@@ -33,7 +33,7 @@ from sim_helpers import (
 
 from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.simulator import SellerCredentials, SimClock, Simulator
-from hyreka_plugin_amazon.simulator.cli import add_arguments
+from hyreka_plugin_amazon.simulator.cli import add_arguments, run
 from hyreka_plugin_amazon.spapi.regions import marketplace_by_sales_channel
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
@@ -575,6 +575,7 @@ def test_cli_prints_settings_and_stops_on_sigterm() -> None:
         "sys.exit(cli.run(p.parse_args(sys.argv[1:])))\n"
     )
     command = [sys.executable, "-c", script, "--orders", "5", "--marketplace", "DE"]
+    command += ["--fault", "lwa_invalid_client:count=1"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
@@ -589,19 +590,32 @@ def test_cli_prints_settings_and_stops_on_sigterm() -> None:
             ]
             assert settings["AMAZON_REFRESH_TOKEN"].startswith("'Atzr|")  # shell-quoted
             assert settings["SPAPI_ENDPOINT"].startswith("http://127.0.0.1:")
-            response = requests.post(
-                settings["LWA_TOKEN_URL"],
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": shlex.split(settings["AMAZON_REFRESH_TOKEN"])[0],
-                    "client_id": shlex.split(settings["AMAZON_LWA_CLIENT_ID"])[0],
-                    "client_secret": shlex.split(settings["AMAZON_LWA_CLIENT_SECRET"])[0],
-                },
-                timeout=TIMEOUT,
-            )
-            assert response.status_code == 200
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": shlex.split(settings["AMAZON_REFRESH_TOKEN"])[0],
+                "client_id": shlex.split(settings["AMAZON_LWA_CLIENT_ID"])[0],
+                "client_secret": shlex.split(settings["AMAZON_LWA_CLIENT_SECRET"])[0],
+            }
+            url = settings["LWA_TOKEN_URL"]
+            assert requests.post(url, data=form, timeout=TIMEOUT).status_code == 401  # --fault
+            assert requests.post(url, data=form, timeout=TIMEOUT).status_code == 200
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_cli_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert run(parser.parse_args(["--fault", "earthquake"])) == 2
+    assert run(parser.parse_args(["--marketplace", "DE", "--marketplace", "US"])) == 2
+    assert "unknown fault 'earthquake'" in capsys.readouterr().err
+
+
+def test_reprs_carry_no_personal_data(sim: Simulator) -> None:
+    order = next(iter(sim.orders.values()))
+    assert repr(order) == f"SimOrder({order.order_id!r})"
+    assert order.buyer_name not in repr(order.ship_address) + repr(sim.default_seller)
+    assert sim.credentials.refresh_token not in repr(sim.default_seller)

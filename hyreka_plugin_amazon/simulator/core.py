@@ -422,7 +422,7 @@ class Simulator:
 
     def _order(self, order_id: str) -> SimOrder:
         order = self.orders.get(order_id)
-        if order is None:
+        if order is None or order.purchase_date > self.clock.now():  # not yet placed
             raise ApiError(404, "NotFound", "No order with this id.")
         return order
 

@@ -36,7 +36,7 @@ HOST_STATUS = {
 }
 
 
-@dataclass
+@dataclass(repr=False)  # addresses are personal data: no repr
 class PostalAddress:
     """Street lines (non-empty, at most three), city, state, postal code, country."""
 
@@ -79,9 +79,9 @@ class SimItem:
         return sum((p.discount for p in self.promotions), Decimal("0"))
 
 
-@dataclass
+@dataclass(repr=False)
 class SimOrder:
-    """An order as Amazon holds it."""
+    """An order as Amazon holds it; its repr shows the id only (the rest is personal data)."""
 
     order_id: str
     seller_id: str
@@ -105,6 +105,9 @@ class SimOrder:
     buyer_tax_registration_country: str = ""
     cancelled_at: datetime | None = None
     touched_at: datetime | None = None  # a change without a state change (admin API)
+
+    def __repr__(self) -> str:
+        return f"SimOrder({self.order_id!r})"
 
     def state(self, now: datetime) -> AmazonState:
         if self.cancelled_at is not None and self.cancelled_at <= now:
