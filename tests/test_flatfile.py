@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hyreka_plugin_amazon.flatfile import (
     Row,
     RowError,
     detect_charset,
+    detect_layout,
     open_report_file,
     python_codec,
 )
@@ -240,3 +242,23 @@ def test_real_cp1252_order_report() -> None:
     text = " ".join(str(value) for row in rows for value in row.values.values())
     for word in ("Orléans", "Hélène", "bâtiment K"):
         assert word in text
+
+
+@needs_real
+def test_every_header_line_recorded_in_the_manifest_has_its_layout() -> None:
+    manifest = (REAL / "MANIFEST.md").read_text("utf-8")
+    blocks = re.findall(r"```\n(.*?)```", manifest, re.S)
+    headers = [block.strip("\n").split("\t") for block in blocks if "\t" in block]
+    expected = [
+        Layout.ORDERS,
+        Layout.ORDERS,
+        Layout.ALL_ORDERS,
+        Layout.UNSHIPPED,
+        Layout.FBA_SHIPMENTS,
+        Layout.ORDERS_INVOICING,
+        *[Layout.UNSHIPPED] * 5,
+        *[Layout.ALL_ORDERS] * 3,
+        Layout.ORDERS,
+        Layout.ORDERS,
+    ]
+    assert [detect_layout(name.strip() for name in header) for header in headers] == expected
