@@ -1,0 +1,50 @@
+"""The hook implementations: thin, each calling a plain function that tests call directly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
+from hyreka_plugin_amazon.hookspecs import (
+    Account,
+    Address,
+    ConnectorInfo,
+    HostServices,
+    LoginResult,
+    SyncResult,
+    hookimpl,
+)
+from hyreka_plugin_amazon.login import check_login
+from hyreka_plugin_amazon.schemas import default_map_address
+from hyreka_plugin_amazon.sync import sync_account
+
+
+@hookimpl
+def register_connector() -> ConnectorInfo:
+    return connector_info()
+
+
+@hookimpl
+def test_login(account: Account) -> LoginResult | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return check_login(account)
+
+
+@hookimpl
+def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return sync_account(
+        account,
+        host,
+        map_address=lambda row, kind: host.map_address(row=row, kind=kind, account=account),
+    )
+
+
+@hookimpl(trylast=True)
+def map_address(
+    row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
+) -> Address | None:
+    return default_map_address(row, kind)

@@ -1,0 +1,123 @@
+"""The reference host: store, plugins and the actions a seller triggers, in one object."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal
+
+from hyreka_plugin_amazon.hookspecs import Account, Address, LoginResult, Progress, SyncResult
+from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
+from hyreka_plugin_amazon.refhost.manager import PluginHost
+from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
+from hyreka_plugin_amazon.schemas import default_map_address
+
+
+class SyncHost(HostAdapter):
+    """The host services of one sync, with address mapping through the plugin manager."""
+
+    def __init__(
+        self,
+        store: Store,
+        plugins: PluginHost,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> None:
+        super().__init__(store, on_progress=on_progress, cancel_event=cancel_event)
+        self._plugins = plugins
+
+    def map_address(
+        self,
+        *,
+        row: Mapping[str, str | None],
+        kind: Literal["billing", "shipping"],
+        account: Account,
+    ) -> Address | None:
+        return self._plugins.map_address(row=row, kind=kind, account=account)
+
+
+class ReferenceHost:
+    """A small but real stand-in for the Warenwirtschaft around this connector."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        plugins: PluginHost | None = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.store = Store.open(data_dir, env=env)
+        self.plugins = plugins if plugins is not None else PluginHost()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> ReferenceHost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def test_login(self, name: str) -> LoginResult:
+        return self.plugins.test_login(self.store.get_account(name))
+
+    def sync(
+        self,
+        name: str,
+        *,
+        trigger: str = "manual",
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> SyncResult:
+        """Run one sync of the account and record it in the sync history."""
+        account = self.store.get_account(name)
+        run_id = self.store.start_run(account.id, trigger)
+        host = SyncHost(
+            self.store, self.plugins, on_progress=on_progress, cancel_event=cancel_event
+        )
+        result = SyncResult(ok=False, message="interrupted", code="sync.error")
+        try:
+            result = self.plugins.sync_orders(account, host)
+        finally:
+            self.store.finish_run(run_id, result)
+        return result
+
+    def import_report(
+        self,
+        path: Path,
+        *,
+        account_name: str | None,
+        charset: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[ImportedReport, dict[str, int]]:
+        """Read a report downloaded by hand; unless ``dry_run``, hand its orders to the store."""
+        account = self.store.get_account(account_name) if account_name else None
+        if account is None and not dry_run:
+            accounts = self.store.list_accounts()
+            if len(accounts) != 1:
+                raise ValueError("--account NAME is needed: say which account the report is of")
+            account = accounts[0]
+        default_marketplace = None
+        if account is not None and account.marketplace_ids:
+            default_marketplace = account.marketplace_ids[0]
+
+        def mapper(
+            row: Mapping[str, str | None], kind: Literal["billing", "shipping"]
+        ) -> Address | None:
+            if account is None:
+                return default_map_address(row, kind)
+            return self.plugins.map_address(row=row, kind=kind, account=account)
+
+        report = read_report_file(
+            path, charset=charset, default_marketplace_id=default_marketplace, map_address=mapper
+        )
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        if not dry_run and account is not None:
+            for order in report.orders:
+                counts[self.store.upsert_order(account.id, order)] += 1
+        return report, counts

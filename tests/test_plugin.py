@@ -1,0 +1,125 @@
+"""The plugin as the host sees it: discovered through the entry point, every hook answered."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import entry_points
+
+import pluggy
+import pytest
+
+from hyreka_plugin_amazon import hookspecs, plugin
+from hyreka_plugin_amazon.hookspecs import Account, Address, Secret
+from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
+
+HOOKS = ("register_connector", "test_login", "sync_orders", "map_address")
+
+
+def other_account() -> Account:
+    return Account(
+        id="x",
+        name="x",
+        connector="ebay",
+        region="eu",
+        marketplace_ids=(),
+        client_id="c",
+        client_secret=Secret("s"),
+        refresh_token=Secret("r"),
+    )
+
+
+def test_entry_point_is_installed() -> None:
+    found = [ep for ep in entry_points(group="hyreka") if ep.name == "amazon"]
+    assert len(found) == 1
+    assert found[0].value == "hyreka_plugin_amazon.plugin"
+
+
+def test_plugin_manager_discovers_all_four_hooks() -> None:
+    pm = make_plugin_manager()
+    assert pm.get_plugin("amazon") is plugin
+    for name in HOOKS:
+        impls = getattr(pm.hook, name).get_hookimpls()
+        assert [i.plugin_name for i in impls] == ["amazon"], name
+    pm.check_pending()
+
+
+def test_check_pending_catches_a_misspelled_hook() -> None:
+    class Typo:
+        @hookspecs.hookimpl
+        def sync_order(self) -> None:  # missing "s"
+            """Not a hook of ours."""
+
+    pm = make_plugin_manager()
+    pm.register(Typo())
+    with pytest.raises(pluggy.PluginValidationError):
+        pm.check_pending()
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hookspec_is_documented_and_tested(name: str) -> None:
+    spec = getattr(hookspecs, name)
+    assert inspect.getdoc(spec), f"hookspec {name} has no docstring"
+    assert "Return" in (inspect.getdoc(spec) or "")
+    assert f"test_hook_{name}" in globals(), f"no test_hook_{name}"
+
+
+def test_hook_register_connector() -> None:
+    infos = PluginHost().connectors()
+    assert [i.id for i in infos] == ["amazon"]
+    info = infos[0]
+    assert info.label["de"]
+    assert info.label["en"]
+    secret_fields = {f.key for f in info.fields if f.secret}
+    assert secret_fields == {"client_secret", "refresh_token"}
+    for field in info.fields:
+        assert field.label.keys() >= {"de", "en"}
+    assert info.actions["test_login"]["de"] == "Anmeldung testen"
+
+
+def test_hook_test_login() -> None:
+    host = PluginHost()
+    with pytest.raises(NoConnectorError):  # not ours: the plugin answers None
+        host.test_login(other_account())
+    assert plugin.test_login(account=other_account()) is None
+
+
+def test_hook_sync_orders() -> None:
+    assert plugin.sync_orders(account=other_account(), host=None) is None  # type: ignore[arg-type]
+
+
+def test_hook_map_address() -> None:
+    row = {
+        "recipient-name": "Jürgen Groß",
+        "ship-address-1": "Hauptstraße 5",
+        "ship-address-2": None,
+        "ship-address-3": None,
+        "ship-postal-code": "80331",
+        "ship-city": "München",
+        "ship-state": None,
+        "ship-country": "DE",
+        "ship-phone-number": None,
+    }
+    host = PluginHost()
+    address = host.map_address(row=row, kind="shipping", account=other_account())
+    assert address == Address(
+        name="Jürgen Groß",
+        lines=("Hauptstraße 5",),
+        postal_code="80331",
+        city="München",
+        country_code="DE",
+    )
+
+
+def test_a_host_plugin_overrides_address_mapping() -> None:
+    class Packstation:
+        @hookspecs.hookimpl
+        def map_address(self, row: dict[str, str | None], kind: str, account: Account) -> Address:
+            return Address(
+                name="Packstation 123", lines=(), postal_code=None, city=None, country_code="DE"
+            )
+
+    pm = make_plugin_manager()
+    pm.register(Packstation())
+    address = PluginHost(pm).map_address(row={}, kind="shipping", account=other_account())
+    assert address is not None
+    assert address.name == "Packstation 123"

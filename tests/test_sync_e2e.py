@@ -1,0 +1,53 @@
+"""End to end: the simulator's open orders land in the reference host exactly, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hyreka_plugin_amazon.hookspecs import Account, OrderStatus
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.simulator import Simulator
+
+
+def host_open(refhost: ReferenceHost) -> dict[str, dict[str, Any]]:
+    orders = refhost.store.list_orders(status=OrderStatus.OPEN)
+    return {o.amazon_order_id: o.as_dict() for o in orders}
+
+
+def sim_open(sim: Simulator) -> dict[str, dict[str, Any]]:
+    return {o["amazon_order_id"]: o for o in sim.ground_truth() if o["status"] == "open"}
+
+
+def test_open_orders_land_exactly_once_and_follow_amazon(
+    simulator: Simulator, refhost: ReferenceHost, account: Account
+) -> None:
+    truth = sim_open(simulator)
+    marketplaces = {o["marketplace_id"] for o in truth.values()}
+    assert len(truth) > 25
+    assert len(marketplaces) >= 3
+
+    first = refhost.sync(account.name)
+    assert first.ok, first.message
+    assert host_open(refhost) == truth
+    assert first.created == len(truth)
+    umlauts = [o for o in truth.values() if any(c in str(o) for c in "äöüßÄÖÜéè")]
+    assert umlauts, "the simulator should produce accented names"
+    assert first.total_api_calls <= 20
+
+    second = refhost.sync(account.name)
+    assert second.ok, second.message
+    assert (second.created, second.updated) == (0, 0)
+    assert host_open(refhost) == truth
+
+    cancelled = sorted(truth)[0]
+    shipped = sorted(truth)[1]
+    simulator.cancel_order(cancelled)
+    simulator.ship_order(shipped)
+    third = refhost.sync(account.name)
+    assert third.ok, third.message
+    assert third.created == 0
+    assert third.updated == 2
+    assert refhost.store.get_order(account.id, cancelled).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    assert refhost.store.get_order(account.id, shipped).status is OrderStatus.SHIPPED  # type: ignore[union-attr]
+    assert host_open(refhost) == sim_open(simulator)
+    assert len(refhost.store.list_orders()) == len(truth)  # updated, never duplicated
