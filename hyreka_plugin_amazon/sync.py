@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from hyreka_plugin_amazon import messages
+from hyreka_plugin_amazon import diagnostics, messages
 from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader
 from hyreka_plugin_amazon.hookspecs import (
     Account,
@@ -171,55 +171,30 @@ class _SyncRun:
         self.settings = settings
         self.now = now
         self.tally = _Tally()
+        self.locale = account.locale
         self.window_start: datetime | None = None
         self.window_end: datetime | None = None
 
     # ---------------------------------------------------------------- the flow
 
     def run(self) -> SyncResult:
-        locale = self.account.locale
         try:
             self._run()
         except SyncCancelled:
-            return self._result(
-                False, "sync.cancelled", messages.translate("sync.cancelled", locale)
-            )
-        except errors.ReportFatalError as exc:
-            detail = (exc.document_text or str(exc)).strip()[:500]
-            return self._failed("sync.report_fatal", detail=detail)
-        except errors.ReportTimeoutError:
-            return self._failed("sync.report_timeout")
-        except errors.ThrottledError:
-            return self._failed("sync.throttled")
-        except errors.AuthenticationError as exc:
-            login_id = "login.invalid_client"
-            if isinstance(exc, errors.InvalidGrantError):
-                login_id = "login.invalid_grant"
-            detail = messages.translate(login_id, locale)
-            return self._failed("sync.auth_failed", detail=detail)
-        except errors.AccessDeniedError:
-            return self._failed("sync.access_denied")
-        except errors.DocumentError as exc:
-            return self._failed("sync.document_error", detail=type(exc).__name__)
-        except (errors.ServerError, errors.TransportError) as exc:
-            return self._failed("sync.unavailable", detail=_short(exc))
-        except HeaderError as exc:
-            return self._failed("sync.header_error", detail=str(exc))
-        except errors.SpApiError as exc:
-            return self._failed("sync.error", detail=_short(exc))
-        result = self._result(
-            True,
+            return self._failed("sync.cancelled", messages.translate("sync.cancelled", self.locale))
+        except (errors.SpApiError, HeaderError) as exc:
+            diagnosis = diagnostics.sync_failure(exc, self.account)
+            return self._failed(diagnosis.code, diagnosis.message)
+        tally = self.tally
+        message = messages.translate(
             "sync.ok",
-            messages.translate(
-                "sync.ok",
-                locale,
-                created=self.tally.created,
-                updated=self.tally.updated,
-                unchanged=self.tally.unchanged,
-                failed=sum(1 for p in self.tally.problems if p.row is not None),
-            ),
+            self.locale,
+            created=tally.created,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
+            failed=len({p.row for p in tally.problems if p.row is not None}),
         )
-        return result
+        return self._result(True, "sync.ok", message)
 
     def _run(self) -> None:
         account_id = self.account.id
@@ -306,9 +281,7 @@ class _SyncRun:
         ) as lines:
             reader = ReportReader(lines)
             if not reader.has_billing_columns:
-                self.tally.warnings.append(
-                    messages.translate("sync.billing_missing", self.account.locale)
-                )
+                self.tally.warnings.append(messages.translate("sync.billing_missing", self.locale))
             imported = 0
             for item in read_orders(
                 reader,
@@ -399,9 +372,8 @@ class _SyncRun:
     ) -> None:
         self.host.report_progress(Progress(self.account.id, phase, message, done, total))
 
-    def _failed(self, code: str, **params: object) -> SyncResult:
-        message = messages.translate(code, self.account.locale, **params)
-        log.warning("sync of account %s failed: %s", self.account.id, code)
+    def _failed(self, code: str, message: str) -> SyncResult:
+        log.warning("sync of account %s ended early: %s", self.account.id, code)
         return self._result(False, code, message)
 
     def _result(self, ok: bool, code: str, message: str) -> SyncResult:
@@ -410,9 +382,7 @@ class _SyncRun:
         if tally.problems:
             orders_with_problems = {p.amazon_order_id for p in tally.problems}
             warnings.append(
-                messages.translate(
-                    "sync.problems", self.account.locale, count=len(orders_with_problems)
-                )
+                messages.translate("sync.problems", self.locale, count=len(orders_with_problems))
             )
         return SyncResult(
             ok=ok,
@@ -435,7 +405,3 @@ class _SyncRun:
 def _window_end(status: Report, orders: Report, fallback: datetime) -> datetime:
     ends = [r.data_end_time for r in (status, orders) if r.data_end_time is not None]
     return min(ends) if ends else fallback
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
