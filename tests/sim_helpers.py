@@ -7,13 +7,15 @@ import gzip
 import io
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
@@ -162,6 +164,30 @@ def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
 MODELS = Path("/work/shared/spapi-models")
 MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
                "orders_2026-01-01.json")  # fmt: skip
+LIMIT_HEADER = "x-amzn-RateLimit-Limit"
+LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # spapi-notes 3.7: 20x, 400, 404
+_PARAMETER_KEYWORDS = ("type", "format", "enum", "items", "minItems", "maxItems", "minimum",
+                       "maximum", "minLength", "maxLength", "pattern")  # fmt: skip
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    """RFC 3339 ``date-time`` (what Swagger 2.0 means), not any ISO 8601 form."""
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.fullmatch(value):
+        return False
+    datetime.fromisoformat(value.replace("Z", "+00:00"))  # a real calendar date and time
+    return True
+
+
+@FORMATS.checks("date", raises=ValueError)
+def _date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None and bool(date.fromisoformat(value))
 
 
 @dataclass(frozen=True)
@@ -169,16 +195,20 @@ class ModelOperation:
     operation_id: str
     method: str
     template: str
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str]  # with a named group per path parameter
     spec: dict[str, Any]
     uri: str  # of the model document in the registry
+
+    def parameters(self, where: str) -> dict[str, dict[str, Any]]:
+        return {p["name"]: p for p in self.spec["parameters"] if p["in"] == where}
 
 
 class SpapiModels:
     """Amazon's models from MODELS: look up operations, validate requests and responses.
 
     Objects are checked strictly: a property the model does not declare is an error (the
-    models leave ``additionalProperties`` open, which would let typos through).
+    models leave ``additionalProperties`` open, which would let typos through). Formats
+    (``date-time``, ``date``) are checked too.
     """
 
     def __init__(self, folder: Path = MODELS) -> None:
@@ -190,7 +220,7 @@ class SpapiModels:
             resource = Resource.from_contents(_strict(model), default_specification=DRAFT4)
             registry = registry.with_resource(uri, resource)
             for template, methods in model["paths"].items():
-                regex = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template))
+                regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
                 for method, spec in methods.items():
                     if method == "parameters":
                         continue
@@ -210,44 +240,101 @@ class SpapiModels:
                 return operation
         raise AssertionError(f"{method} {path} is no operation of Amazon's models")
 
+    def check_exchange(self, response: requests.Response) -> ModelOperation:
+        """Check the request that was sent and the response that came back; the operation."""
+        request = response.request
+        assert request.method is not None
+        assert request.url is not None
+        split = urlsplit(request.url)
+        operation = self.find(request.method, split.path)
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        self.check_request(
+            operation,
+            split.path,
+            parse_qs(split.query, keep_blank_values=True),
+            request.headers,
+            body,
+        )
+        self.check_response(operation, response)
+        return operation
+
     def check_request(
-        self, operation: ModelOperation, params: dict[str, Any] | None, body: Any
+        self,
+        operation: ModelOperation,
+        path: str,
+        query: Mapping[str, Sequence[str]],
+        headers: Mapping[str, str],
+        body: bytes | None,
     ) -> None:
-        declared = {p["name"]: p for p in operation.spec["parameters"]}
-        for name, value in (params or {}).items():
-            parameter = declared.get(name)
-            assert parameter is not None, f"undeclared parameter {name}"
-            assert parameter["in"] == "query", f"{name} is no query parameter"
-            values = str(value).split(",") if parameter["type"] == "array" else [str(value)]
-            if parameter["type"] == "array":
-                assert len(values) <= parameter.get("maxItems", len(values)), name
-                enum = parameter["items"].get("enum")
-            else:
-                enum = parameter.get("enum")
-            for item in values:
-                assert enum is None or item in enum, f"{name}={item} not in {enum}"
-                if parameter["type"] == "integer":
-                    assert item.isdigit(), f"{name} must be an integer"
-        bodies = [p for p in declared.values() if p["in"] == "body"]
-        if bodies:
-            self._validate(operation, bodies[0]["schema"], body)
-        else:
-            assert body is None, f"{operation.operation_id} takes no body"
+        """Path and query parameters (declared, once each, typed, required) and the body."""
+        name = operation.operation_id
+        assert headers.get("x-amz-access-token"), f"{name}: no x-amz-access-token header"
+        match = operation.pattern.match(path)
+        assert match is not None, f"{path} is no path of {name}"
+        for param, raw in match.groupdict().items():
+            self._check_parameter(name, operation.parameters("path")[param], unquote(raw))
+        declared = operation.parameters("query")
+        for param, values in query.items():
+            assert param in declared, f"{name}: undeclared query parameter {param}"
+            assert len(values) == 1, f"{name}: {param} sent {len(values)} times (csv expected)"
+            self._check_parameter(name, declared[param], values[0])
+        for param, spec in declared.items():
+            assert not spec.get("required") or param in query, f"{name}: {param} missing"
+        bodies = list(operation.parameters("body").values())
+        if not bodies:
+            assert not body, f"{name} takes no body"
+            return
+        if not body:
+            assert not bodies[0].get("required"), f"{name}: the body is required"
+            return
+        content_type = headers.get("Content-Type", "")
+        assert content_type.startswith("application/json"), f"{name}: body as {content_type}"
+        self._validate(operation, bodies[0]["schema"], json.loads(body))
 
     def check_response(self, operation: ModelOperation, response: requests.Response) -> None:
-        status = str(response.status_code)
-        declared = operation.spec["responses"].get(status)
-        assert declared is not None, f"{operation.operation_id} declares no {status} response"
+        """Declared status, request id, rate-limit header (20x, 400, 404 only), JSON body."""
+        name, status = operation.operation_id, response.status_code
+        declared = operation.spec["responses"].get(str(status))
+        assert declared is not None, f"{name} declares no {status} response"
         assert response.headers.get("x-amzn-RequestId"), "every response carries a request id"
+        limit = response.headers.get(LIMIT_HEADER)
+        if status in LIMIT_HEADER_STATUSES:
+            assert limit is not None, f"{name} {status}: no {LIMIT_HEADER}"
+            assert float(limit) > 0, f"{name} {status}: {LIMIT_HEADER}: {limit}"
+            assert LIMIT_HEADER in declared.get("headers", {}), f"{name} {status}: undeclared"
+        else:
+            assert limit is None, f"{name} {status} must not carry {LIMIT_HEADER}"
+        assert response.headers["Content-Type"].startswith("application/json")
         if "schema" in declared:
             self._validate(operation, declared["schema"], response.json())
+
+    def _check_parameter(self, operation: str, parameter: dict[str, Any], raw: str) -> None:
+        assert parameter.get("collectionFormat", "csv") == "csv"
+        schema = {k: v for k, v in parameter.items() if k in _PARAMETER_KEYWORDS}
+        if parameter["type"] == "array":
+            value: Any = [_scalar(parameter["items"], item) for item in raw.split(",")]
+        else:
+            value = _scalar(parameter, raw)
+        errors = [
+            e.message for e in Draft4Validator(schema, format_checker=FORMATS).iter_errors(value)
+        ]
+        assert not errors, f"{operation}: {parameter['name']}={raw!r}: {errors}"
 
     def _validate(self, operation: ModelOperation, schema: dict[str, Any], instance: Any) -> None:
         assert set(schema) == {"$ref"}, "the models refer to named definitions"
         root = {"$ref": operation.uri + schema["$ref"]}
-        validator = Draft4Validator(root, registry=self._registry)
+        validator = Draft4Validator(root, registry=self._registry, format_checker=FORMATS)
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
         assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
+
+
+def _scalar(schema: dict[str, Any], raw: str) -> Any:
+    """A query or path value as the JSON value its Swagger type means (left as text if not)."""
+    if schema.get("type") == "integer" and re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    if schema.get("type") == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
 
 
 def _strict(node: Any) -> Any:
@@ -272,9 +359,7 @@ class ConformingClient(SimClient):
     def call(
         self, method: str, path: str, *, token: str | None = None, **kwargs: Any
     ) -> requests.Response:
-        operation = self.models.find(method, path)
-        self.models.check_request(operation, kwargs.get("params"), kwargs.get("json"))
         response = super().call(method, path, token=token, **kwargs)
-        self.models.check_response(operation, response)
+        operation = self.models.check_exchange(response)
         self.checked.append((operation.operation_id, response.status_code))
         return response

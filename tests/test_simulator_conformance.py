@@ -1,14 +1,18 @@
 """The simulator's requests and responses against Amazon's models (../shared/spapi-models/).
 
-Every call below goes through ConformingClient, which checks the request (path, method, query
-parameters, body) and the response (declared status, body schema, strict properties, request
-id) against the Swagger 2.0 model of the operation.
+Every call below goes through ConformingClient, which checks the request (path, method, path and
+query parameters with their types, formats and csv arrays, body) and the response (declared
+status, rate-limit header, body schema with strict properties and formats, request id) against
+the Swagger 2.0 model of the operation. The checks themselves are tested first.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -17,6 +21,7 @@ from sim_helpers import (
     DE,
     FR,
     INVOICING,
+    LIMIT_HEADER,
     LONG_AGO,
     MODELS,
     TIMEOUT,
@@ -71,6 +76,66 @@ def test_routes_are_the_models_operations(models: SpapiModels) -> None:
         operation = models.operations[route.operation]
         assert operation.method == route.method
         assert route.pattern.match(operation.template), operation.template
+
+
+DOCUMENT = "/reports/2021-06-30/documents/amzn1.spdoc.1.4.eu.x"
+SPEC = {"reportType": INVOICING, "marketplaceIds": [DE]}
+
+
+@pytest.mark.parametrize(
+    ("operation", "path", "query", "body", "problem"),
+    [
+        ("searchOrders", ORDERS, {"createdAfter": ["soon"]}, None, "is not a 'date-time'"),
+        ("searchOrders", ORDERS, {"createdAfter": ["2026-08-03"]}, None, "date-time"),
+        ("searchOrders", ORDERS, {"includedData": ["BUYER", "TAX"]}, None, "csv expected"),
+        ("searchOrders", ORDERS, {"fulfillmentStatuses": ["OPEN"]}, None, "not one of"),
+        ("searchOrders", ORDERS, {"nextToken": ["x"]}, None, "undeclared"),
+        ("searchOrders", ORDERS, {"maxResultsPerPage": ["ten"]}, None, "of type 'integer'"),
+        ("getReportDocument", DOCUMENT, {"enableContentEncodingUrlHeader": ["1"]}, None, "bool"),
+        ("getReport", f"{REPORTS}/1", {}, {}, "takes no body"),
+        ("createReport", REPORTS, {}, None, "body is required"),
+        ("createReport", REPORTS, {}, {"reportType": INVOICING}, "'marketplaceIds' is a required"),
+        ("createReport", REPORTS, {}, {**SPEC, "dataStartTime": "yesterday"}, "date-time"),
+        ("createReport", REPORTS, {}, {**SPEC, "reportOption": {}}, "'reportOption' was unexp"),
+        ("createRestrictedDataToken", RDT, {}, {"restrictedResources": [{}]}, "'method' is a"),
+    ],
+)
+def test_the_request_check_refuses_what_the_models_forbid(
+    models: SpapiModels,
+    operation: str,
+    path: str,
+    query: dict[str, list[str]],
+    body: Any,
+    problem: str,
+) -> None:
+    headers = {"x-amz-access-token": "Atza|x", "Content-Type": "application/json"}
+    raw = None if body is None else json.dumps(body).encode()
+    with pytest.raises(AssertionError, match=re.escape(problem)):
+        models.check_request(models.operations[operation], path, query, headers, raw)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "problem"),
+    [
+        (429, {LIMIT_HEADER: "2"}, {"errors": []}, "must not carry"),
+        (403, {LIMIT_HEADER: "2"}, {"errors": []}, "must not carry"),
+        (200, {}, {"reportId": "1"}, "no x-amzn-RateLimit-Limit"),
+        (404, {LIMIT_HEADER: "2"}, {"errors": [{"code": "NotFound"}]}, "'message' is a required"),
+        (200, {LIMIT_HEADER: "2"}, {"reportId": "1"}, "'reportType' is a required"),
+        (418, {}, {}, "declares no 418"),
+    ],
+)
+def test_the_response_check_refuses_what_the_models_forbid(
+    models: SpapiModels, status: int, headers: dict[str, str], body: Any, problem: str
+) -> None:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(
+        {"x-amzn-RequestId": "r", "Content-Type": "application/json", **headers}
+    )
+    response._content = json.dumps(body).encode()
+    with pytest.raises(AssertionError, match=re.escape(problem)):
+        models.check_response(models.operations["getReport"], response)
 
 
 def test_sellers(sim: Simulator, client: ConformingClient) -> None:
@@ -193,7 +258,8 @@ def _orders_flow(client: ConformingClient) -> None:
         "marketplaceIds": f"{DE},{FR}",
     }
     assert client.call("GET", ORDERS, params=filtered).status_code == 200
-    assert client.call("GET", ORDERS, params={"createdAfter": "soon"}).status_code == 400
+    too_recent = {"createdAfter": "2026-08-03T11:59:00Z"}  # later than the default "before"
+    assert client.call("GET", ORDERS, params=too_recent).status_code == 400
     assert client.call("GET", f"{ORDERS}/302-0000000-0000000").status_code == 404
     statuses_seen = [
         client.call("GET", ORDERS, params={"createdAfter": LONG_AGO}).status_code for _ in range(20)
