@@ -1,180 +1,108 @@
-"""What the seller reads: one catalog per language, keyed by a stable message id.
+"""What the seller reads: gettext-style catalogs, one ``locale/<language>.po`` per language.
 
-German is the host's language and the default; English is the second catalog. Every id exists
-in both (a test checks it). Placeholders use ``str.format`` names; values filled in are never
-secrets or buyers' personal data.
+Each entry's ``msgid`` is a stable message id (``sync.billing_missing``), its ``msgstr`` the
+text, with ``str.format`` placeholders; values filled in are never secrets or buyers' personal
+data. German is the host's language and the default; every id exists in every catalog (a test
+checks it). The catalogs are read at runtime by the small parser below (no compile step).
 """
 
 from __future__ import annotations
 
+import functools
+import re
+from importlib import resources
 from typing import Final
 
 DEFAULT_LOCALE: Final = "de"
+LANGUAGES: Final = ("de", "en")
 
-DE: Final[dict[str, str]] = {
-    "login.ok": "Anmeldung erfolgreich. Amazon-Marktplätze des Verkäuferkontos: {marketplaces}.",
-    "login.not_participating": (
-        "Der konfigurierte Marktplatz {marketplace} gehört nicht zu diesem Verkäuferkonto; "
-        "entfernen Sie ihn in den Zugangsdaten oder melden Sie sich dort bei Amazon an."
-    ),
-    "login.invalid_client": (
-        "Amazon lehnt die App-Zugangsdaten ab (LWA-Client-ID oder Client-Secret falsch oder "
-        "abgelaufen). Prüfen Sie beide im Solution Provider Portal unter „Develop Apps“ > "
-        "„LWA-Anmeldedaten anzeigen“; ein Client-Secret muss alle 180 Tage erneuert werden."
-    ),
-    "login.invalid_grant": (
-        "Amazon lehnt das Refresh-Token ab: es ist ungültig, widerrufen oder gehört zu einer "
-        "anderen App. Autorisieren Sie die App in Seller Central neu (Apps und Services > "
-        "Apps verwalten) und tragen Sie das neue Refresh-Token ein."
-    ),
-    "login.access_denied": (
-        "Amazon verweigert den Zugriff (HTTP 403). Meist gehört das Refresh-Token zu einer "
-        "anderen Region als „{region}“ oder die App ist für dieses Verkäuferkonto nicht "
-        "autorisiert. Prüfen Sie die Region und autorisieren Sie die App erneut."
-    ),
-    "login.throttled": (
-        "Amazon drosselt die Anfragen gerade. Bitte versuchen Sie es in einigen Minuten erneut."
-    ),
-    "login.unreachable": (
-        "Amazon ist nicht erreichbar ({detail}). Prüfen Sie die Internetverbindung und "
-        "Proxy-/Firewall-Einstellungen."
-    ),
-    "login.unavailable": (
-        "Amazon ist vorübergehend nicht verfügbar. Bitte versuchen Sie es später erneut."
-    ),
-    "login.error": "Die Anmeldung ist fehlgeschlagen: {detail}",
-    "sync.ok": (
-        "Synchronisierung abgeschlossen: {created} neu, {updated} aktualisiert, "
-        "{unchanged} unverändert, {failed} fehlerhafte Zeilen."
-    ),
-    "sync.report_fatal": (
-        "Amazon konnte den Bestellbericht nicht erstellen. Amazons Meldung: {detail}. "
-        "Falls Bestellberichte im TXT-Format für Ihr Konto nicht freigeschaltet sind, bitten "
-        "Sie den Amazon-Verkäuferservice, die Bestellberichte (Flat File/TXT) freizuschalten."
-    ),
-    "sync.report_timeout": (
-        "Amazon hat den Bericht nicht rechtzeitig fertiggestellt. Die nächste Synchronisierung "
-        "holt die Bestellungen nach; es geht nichts verloren."
-    ),
-    "sync.throttled": (
-        "Amazon drosselt die Anfragen. Die Synchronisierung wird beim nächsten Lauf "
-        "fortgesetzt; es geht nichts verloren."
-    ),
-    "sync.auth_failed": (
-        "Die Anmeldung bei Amazon ist fehlgeschlagen: {detail} Die automatische "
-        "Synchronisierung dieses Kontos pausiert, bis die Zugangsdaten korrigiert sind."
-    ),
-    "sync.access_denied": (
-        "Amazon verweigert den Zugriff auf die Bestellberichte (HTTP 403). Der App fehlt "
-        "vermutlich die eingeschränkte Rolle „Tax Invoicing (Restricted)“ bzw. "
-        "„Direct-to-Consumer Shipping (Restricted)“. Beantragen Sie die Rolle in der "
-        "App-Registrierung und autorisieren Sie die App danach neu."
-    ),
-    "sync.unavailable": (
-        "Amazon ist vorübergehend nicht erreichbar ({detail}). Die nächste Synchronisierung "
-        "holt alles nach; es geht nichts verloren."
-    ),
-    "sync.document_error": (
-        "Der Bestellbericht konnte nicht vollständig gelesen werden ({detail}). Die nächste "
-        "Synchronisierung lädt ihn erneut; es geht nichts verloren."
-    ),
-    "sync.cancelled": (
-        "Die Synchronisierung wurde abgebrochen. Bereits übernommene Bestellungen bleiben "
-        "erhalten; der nächste Lauf setzt fort."
-    ),
-    "sync.header_error": "Der Bestellbericht hat ein unerwartetes Format: {detail}",
-    "sync.billing_missing": (
-        "Der Bestellbericht enthält keine Rechnungsadressen. Bestellungen wurden ohne "
-        "Rechnungsadresse übernommen. Schalten Sie in Seller Central unter Bestellungen > "
-        "Bestellberichte > „Spalten im Bestellbericht hinzufügen oder entfernen“ die Spalten "
-        "„Fakturierung“ ein."
-    ),
-    "sync.problems": (
-        "{count} Bestellung(en) konnten nicht übernommen werden; sie werden bei jeder "
-        "Synchronisierung erneut versucht."
-    ),
-    "sync.busy": "Für dieses Konto läuft bereits eine Synchronisierung.",
-    "sync.error": "Die Synchronisierung ist fehlgeschlagen: {detail}",
-}
+_ESCAPES: Final = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+_LINE: Final = re.compile(r'^(?:(msgid|msgstr)\s+)?"((?:[^"\\]|\\.)*)"$')
 
-EN: Final[dict[str, str]] = {
-    "login.ok": "Login successful. Amazon marketplaces of this seller account: {marketplaces}.",
-    "login.not_participating": (
-        "The configured marketplace {marketplace} does not belong to this seller account; "
-        "remove it from the credentials or register for it on Amazon."
-    ),
-    "login.invalid_client": (
-        "Amazon rejects the app credentials (LWA client id or client secret wrong or expired). "
-        "Check both in the Solution Provider Portal under 'Develop Apps' > 'View LWA "
-        "credentials'; a client secret must be rotated every 180 days."
-    ),
-    "login.invalid_grant": (
-        "Amazon rejects the refresh token: it is invalid, revoked or belongs to another app. "
-        "Authorise the app again in Seller Central (Apps and Services > Manage Your Apps) and "
-        "enter the new refresh token."
-    ),
-    "login.access_denied": (
-        "Amazon denies access (HTTP 403). Usually the refresh token belongs to a region other "
-        "than '{region}' or the app is not authorised for this seller account. Check the "
-        "region and authorise the app again."
-    ),
-    "login.throttled": (
-        "Amazon is throttling requests right now. Please try again in a few minutes."
-    ),
-    "login.unreachable": (
-        "Amazon cannot be reached ({detail}). Check the internet connection and proxy/firewall "
-        "settings."
-    ),
-    "login.unavailable": "Amazon is temporarily unavailable. Please try again later.",
-    "login.error": "Login failed: {detail}",
-    "sync.ok": (
-        "Sync finished: {created} new, {updated} updated, {unchanged} unchanged, "
-        "{failed} failed rows."
-    ),
-    "sync.report_fatal": (
-        "Amazon could not create the order report. Amazon says: {detail}. If flat-file (TXT) "
-        "order reports are not enabled for your account, ask Amazon Seller Support to enable "
-        "order reports in TXT format."
-    ),
-    "sync.report_timeout": (
-        "Amazon did not finish the report in time. The next sync catches up; nothing is lost."
-    ),
-    "sync.throttled": "Amazon is throttling requests. The next run resumes; nothing is lost.",
-    "sync.auth_failed": (
-        "Signing in to Amazon failed: {detail} Background sync of this account is paused until "
-        "the credentials are fixed."
-    ),
-    "sync.access_denied": (
-        "Amazon denies access to the order reports (HTTP 403). The app most likely lacks the "
-        "restricted role 'Tax Invoicing (Restricted)' or 'Direct-to-Consumer Shipping "
-        "(Restricted)'. Request the role in the app registration, then authorise the app again."
-    ),
-    "sync.unavailable": (
-        "Amazon is temporarily unreachable ({detail}). The next sync catches up; nothing is lost."
-    ),
-    "sync.document_error": (
-        "The order report could not be read completely ({detail}). The next sync downloads it "
-        "again; nothing is lost."
-    ),
-    "sync.cancelled": (
-        "The sync was cancelled. Orders already imported stay; the next run continues."
-    ),
-    "sync.header_error": "The order report has an unexpected format: {detail}",
-    "sync.billing_missing": (
-        "The order report carries no billing addresses. Orders were imported without a billing "
-        "address. In Seller Central, switch on the 'Billing' columns under Orders > Order "
-        "Reports > 'Add or remove order report columns'."
-    ),
-    "sync.problems": ("{count} order(s) could not be imported; they are retried at every sync."),
-    "sync.busy": "A sync is already running for this account.",
-    "sync.error": "The sync failed: {detail}",
-}
 
-CATALOGS: Final[dict[str, dict[str, str]]] = {"de": DE, "en": EN}
+class CatalogError(ValueError):
+    """A ``.po`` file this parser does not accept (with the line that broke it)."""
+
+
+def parse_po(text: str, source: str = "<catalog>") -> dict[str, str]:
+    """``msgid -> msgstr`` of a ``.po`` text; the header entry and fuzzy entries are left out.
+
+    Accepts what this project writes: comments, ``#, fuzzy`` flags, ``msgid``/``msgstr`` with
+    continuation lines, and the escapes ``\\n \\t \\" \\\\``. Plural forms and contexts are
+    not used here and are refused.
+    """
+    entries: dict[str, str] = {}
+    current: dict[str, list[str]] = {}
+    field: str | None = None
+    fuzzy = False
+
+    def finish() -> None:
+        if "msgid" not in current:
+            return
+        if "msgstr" not in current:
+            raise CatalogError(f"{source}: msgid {''.join(current['msgid'])!r} has no msgstr")
+        key, value = "".join(current["msgid"]), "".join(current["msgstr"])
+        if key in entries:
+            raise CatalogError(f"{source}: msgid {key!r} appears twice")
+        if key and not fuzzy:
+            entries[key] = value
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            if line.startswith("#,") and "fuzzy" in line:
+                finish()
+                current, field, fuzzy = {}, None, True
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise CatalogError(f"{source}, line {number}: cannot read {line[:40]!r}")
+        keyword, value = match.groups()
+        if keyword == "msgid" and "msgstr" in current:
+            finish()
+            current, fuzzy = {}, False
+        if keyword is not None:
+            if keyword in current:
+                raise CatalogError(f"{source}, line {number}: a second {keyword}")
+            field = keyword
+            current[field] = []
+        elif field is None:
+            raise CatalogError(f"{source}, line {number}: a string outside an entry")
+        current[field].append(_unescape(value, f"{source}, line {number}"))
+    finish()
+    return entries
+
+
+def _unescape(value: str, where: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        char = match.group(1)
+        if char not in _ESCAPES:
+            raise CatalogError(f"{where}: unknown escape \\{char}")
+        return _ESCAPES[char]
+
+    return re.sub(r"\\(.)", replace, value)
+
+
+@functools.cache
+def catalog(language: str) -> dict[str, str]:
+    """The messages of ``language`` (one of LANGUAGES), read from the package's ``.po`` file."""
+    if language not in LANGUAGES:
+        raise LookupError(f"no catalog for language {language!r}")
+    source = resources.files("hyreka_plugin_amazon").joinpath("locale", f"{language}.po")
+    return parse_po(source.read_text(encoding="utf-8"), f"locale/{language}.po")
+
+
+def language_of(locale: str | None) -> str:
+    """``de_DE``, ``en-GB``, ``EN`` -> a language of LANGUAGES (German when unknown)."""
+    language = (locale or DEFAULT_LOCALE).split("_")[0].split("-")[0].lower()
+    return language if language in LANGUAGES else DEFAULT_LOCALE
 
 
 def translate(message_id: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:
     """The message in the locale's language (German when the locale is unknown)."""
-    language = (locale or DEFAULT_LOCALE).split("_")[0].split("-")[0].lower()
-    catalog = CATALOGS.get(language, CATALOGS[DEFAULT_LOCALE])
-    return catalog[message_id].format(**params)
+    return catalog(language_of(locale))[message_id].format(**params)
+
+
+def labels(message_id: str, **params: object) -> dict[str, str]:
+    """The message in every language, e.g. for the connector description: ``{"de": ..., ...}``."""
+    return {language: translate(message_id, language, **params) for language in LANGUAGES}

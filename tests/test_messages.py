@@ -1,31 +1,101 @@
-"""Every message the seller can see exists in German and English, with the same placeholders."""
+"""Every message the seller can see exists in German and English, with the same placeholders,
+and every message id the code uses is in the catalogs."""
 
 from __future__ import annotations
 
+import ast
+import re
 import string
+from pathlib import Path
 
 import pytest
 
+import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
+from hyreka_plugin_amazon.messages import CatalogError, parse_po
+
+PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
+DE, EN = messages.catalog("de"), messages.catalog("en")
 
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def ids_used_in_code() -> dict[str, str]:
+    """Every string literal of the package that looks like a message id -> where it is."""
+    namespaces = "|".join(sorted({mid.split(".")[0] for mid in DE}))
+    pattern = re.compile(rf"^(?:{namespaces})\.[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
+    found: dict[str, str] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+                continue
+            if pattern.match(node.value):
+                found.setdefault(node.value, f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return found
+
+
 def test_both_catalogs_have_the_same_ids() -> None:
-    assert set(messages.DE) == set(messages.EN)
+    assert set(DE) - set(EN) == set(), "missing in en.po"
+    assert set(EN) - set(DE) == set(), "missing in de.po"
+    assert len(DE) > 20
 
 
-@pytest.mark.parametrize("message_id", sorted(messages.DE))
-def test_translations_use_the_same_placeholders(message_id: str) -> None:
-    assert placeholders(messages.DE[message_id]) == placeholders(messages.EN[message_id])
+def test_every_id_the_code_uses_is_in_the_catalogs() -> None:
+    used = ids_used_in_code()
+    assert "sync.billing_missing" in used  # the scan finds ids
+    missing = {mid: where for mid, where in used.items() if mid not in DE}
+    assert missing == {}
+
+
+@pytest.mark.parametrize("message_id", sorted(DE))
+def test_translations_are_filled_and_use_the_same_placeholders(message_id: str) -> None:
+    assert DE[message_id].strip()
+    assert EN[message_id].strip()
+    assert placeholders(DE[message_id]) == placeholders(EN[message_id])
 
 
 def test_german_is_the_default_and_english_is_chosen_by_locale() -> None:
-    assert messages.translate("sync.busy") == messages.DE["sync.busy"]
-    assert messages.translate("sync.busy", "en_GB") == messages.EN["sync.busy"]
-    assert messages.translate("sync.busy", "fr") == messages.DE["sync.busy"]
+    assert messages.translate("sync.busy") == DE["sync.busy"]
+    assert messages.translate("sync.busy", "en_GB") == EN["sync.busy"]
+    assert messages.translate("sync.busy", "EN") == EN["sync.busy"]
+    assert messages.translate("sync.busy", "fr") == DE["sync.busy"]
+    assert messages.labels("sync.busy") == {"de": DE["sync.busy"], "en": EN["sync.busy"]}
+
+
+def test_the_catalogs_are_real_po_files() -> None:
+    """msgfmt-compatible text: a header entry, then msgid/msgstr pairs in UTF-8."""
+    for language in messages.LANGUAGES:
+        text = (PACKAGE / "locale" / f"{language}.po").read_text(encoding="utf-8")
+        assert 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"' in text
+        assert f'"Language: {language}\\n"' in text
+
+
+def test_the_parser_joins_lines_unescapes_and_skips_header_and_fuzzy_entries() -> None:
+    text = (
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n\n'
+        "# a comment\n"
+        'msgid "a.one"\nmsgstr ""\n"Erste "\n"Zeile\\n\\"zwei\\"\\t\\\\"\n\n'
+        '#, fuzzy\nmsgid "a.two"\nmsgstr "unsicher"\n\n'
+        'msgid "a.three"\nmsgstr "drei"\n'
+    )
+    assert parse_po(text) == {"a.one": 'Erste Zeile\n"zwei"\t\\', "a.three": "drei"}
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ('msgid "a"\nmsgstr "x"\nmsgid "a"\nmsgstr "y"\n', "appears twice"),
+        ('msgid "a"\n', "has no msgstr"),
+        ('msgid "a"\nmsgstr "x\\q"\n', "unknown escape"),
+        ('msgid "a"\nmsgid_plural "b"\n', "line 2"),
+        ('"loose"\n', "outside an entry"),
+    ],
+)
+def test_the_parser_refuses_what_it_does_not_understand(text: str, complaint: str) -> None:
+    with pytest.raises(CatalogError, match=complaint):
+        parse_po(text)
 
 
 def test_billing_message_says_where_to_switch_the_columns_on() -> None:
