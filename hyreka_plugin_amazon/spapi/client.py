@@ -373,6 +373,7 @@ class SpApiClient:
             f"report {report.report_id} ({report.report_type}) failed at Amazon (FATAL)"
             + (f": {summary}" if summary else "; Amazon gave no error document"),
             report_id=report.report_id,
+            report_type=report.report_type,
             document_text=text,
             operation="getReport",
         )

@@ -106,11 +106,13 @@ class ReportFatalError(ReportError):
         *,
         report_id: str,
         document_text: str | None,
+        report_type: str | None = None,
         operation: str | None = None,
         request_id: str | None = None,
     ) -> None:
         super().__init__(message, operation=operation, code="FATAL", request_id=request_id)
         self.report_id = report_id
+        self.report_type = report_type
         self.document_text = document_text
 
 
