@@ -12,7 +12,12 @@ import requests
 from sim_helpers import ALL_ORDERS, DE, INVOICING, SHIPPING, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.faults import FaultError, parse_cli_fault
+from hyreka_plugin_amazon.simulator.faults import (
+    FAULT_PARAMS,
+    FaultError,
+    FaultStore,
+    parse_cli_fault,
+)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -115,6 +120,27 @@ def test_unavailable(sim: Simulator, client: SimClient) -> None:
     )
     assert failed.status_code == 503
     assert _error(failed)["code"] == "ServiceUnavailable"
+
+
+def test_invalid_input(sim: Simulator, client: SimClient) -> None:
+    add_fault(sim, "invalid_input", operation="getMarketplaceParticipations")
+    refused = client.call("GET", PARTICIPATIONS)
+    assert refused.status_code == 400
+    assert _error(refused) == {"code": "InvalidInput", "message": "Invalid Input", "details": ""}
+    assert refused.headers["x-amzn-RateLimit-Limit"] == "0.016"  # Amazon sends it on 400
+    assert client.call("GET", PARTICIPATIONS).status_code == 200
+
+
+def test_not_found(sim: Simulator, client: SimClient) -> None:
+    add_fault(sim, "not_found", operation="searchOrders", count=2)
+    search = "/orders/2026-01-01/orders"
+    params = {"createdAfter": "2026-08-01T00:00:00Z"}
+    for _ in range(2):
+        missing = client.call("GET", search, params=params)
+        assert missing.status_code == 404
+        assert _error(missing)["code"] == "NotFound"
+        assert missing.headers["x-amzn-RateLimit-Limit"] == "0.0056"
+    assert client.call("GET", search, params=params).status_code == 200
 
 
 def test_drop_connection(sim: Simulator, client: SimClient) -> None:
@@ -338,6 +364,22 @@ def test_cli_fault_syntax() -> None:
     assert kinds == {"name": "malformed_rows", "kinds": "crlf+bom"}
     with pytest.raises(FaultError, match="key=value"):
         parse_cli_fault("throttle:count")
+
+
+def test_every_fault_has_a_test_here() -> None:
+    tests = [name for name in globals() if name.startswith("test_")]
+    untested = [f for f in FAULT_PARAMS if not any(t.startswith(f"test_{f}") for t in tests)]
+    assert not untested
+
+
+@pytest.mark.parametrize("name", sorted(FAULT_PARAMS))
+def test_every_fault_can_be_switched_on_from_the_command_line(name: str) -> None:
+    store = FaultStore()
+    once = store.add(parse_cli_fault(f"{name}:count=2,seller_id=A1"))
+    assert (once.count, once.rate, once.seller_id) == (2, 1.0, "A1")
+    sometimes = store.add(parse_cli_fault(f"{name}:rate=0.25"))
+    assert (sometimes.count, sometimes.rate) == (None, 0.25)
+    assert [f["name"] for f in store.active()] == [name, name]
 
 
 def test_faults_from_the_constructor() -> None:

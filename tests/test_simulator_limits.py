@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, DE, TIMEOUT, SimClient
+from sim_helpers import ALL_ORDERS, DE, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -43,7 +43,9 @@ def test_get_report_burst_then_refill(sim: Simulator, client: SimClient) -> None
     assert statuses == [200] * 5 + [429]
 
 
-def test_rate_limit_header_only_on_success_and_client_errors(client: SimClient) -> None:
+def test_rate_limit_header_only_on_success_and_client_errors(
+    sim: Simulator, client: SimClient
+) -> None:
     ok = client.call("GET", PARTICIPATIONS)
     assert ok.headers["x-amzn-RateLimit-Limit"] == "0.016"
     created = client.call(
@@ -60,6 +62,15 @@ def test_rate_limit_header_only_on_success_and_client_errors(client: SimClient) 
     assert forbidden.status_code == 403
     assert "x-amzn-RateLimit-Limit" not in forbidden.headers
     assert "x-amzn-RateLimit-Limit" not in client.lwa().headers
+    for fault, status in (("internal_error", 500), ("unavailable", 503)):
+        add_fault(sim, fault)
+        failed = client.call("GET", PARTICIPATIONS)
+        assert failed.status_code == status
+        assert "x-amzn-RateLimit-Limit" not in failed.headers
+    answers = [client.call("GET", PARTICIPATIONS) for _ in range(15)]
+    # one token went to the first call; the faults were answered before the bucket
+    assert [a.status_code for a in answers] == [200] * 14 + [429]
+    assert "x-amzn-RateLimit-Limit" not in answers[-1].headers
 
 
 def test_buckets_are_per_operation(client: SimClient) -> None:

@@ -452,6 +452,8 @@ _FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
         "ServiceUnavailable",
         "Service temporarily unavailable. Please try again.",
     ),
+    "invalid_input": (400, "InvalidInput", "Invalid Input"),
+    "not_found": (404, "NotFound", "Resource not found."),
 }
 
 

@@ -21,6 +21,10 @@ throttle                                                429 ``QuotaExceeded`` "Y
 internal_error                                          500 ``InternalFailure`` "We encountered an
                                                         internal error. Please try again."
 unavailable                                             503 ``ServiceUnavailable``
+invalid_input                                           400 ``InvalidInput`` "Invalid Input" (a
+                                                        request Amazon refuses, e.g. for a client
+                                                        error path of any operation)
+not_found                                               404 ``NotFound`` "Resource not found."
 drop_connection                                         the connection closes without a response
 slow_response            ``delay`` s (wall, default 2)  the answer comes after ``delay`` seconds
 report_fatal             ``message``                    the next report ends ``FATAL`` with an
@@ -71,6 +75,8 @@ FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "throttle": {},
     "internal_error": {},
     "unavailable": {},
+    "invalid_input": {},
+    "not_found": {},
     "drop_connection": {},
     "slow_response": {"delay": 2.0},
     "report_fatal": {"message": "Report processing failed. Please request the report again."},
@@ -93,6 +99,8 @@ REQUEST_FAULTS = (
     "internal_error",
     "throttle",
     "token_expired",
+    "invalid_input",
+    "not_found",
 )
 _COMMON = ("count", "rate", "seller_id", "operation", "report_type")
 
