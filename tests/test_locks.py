@@ -60,3 +60,17 @@ def test_a_killed_process_does_not_block_forever(tmp_path: Path) -> None:
     clock = FakeClock()
     clock.now = 10**10  # far beyond the child's lease
     assert AccountLocks(db, clock=clock).try_acquire("shop", "parent")
+
+
+def test_a_lease_taken_over_after_a_stall_says_it_is_lost(tmp_path: Path) -> None:
+    db = tmp_path / "host.sqlite3"
+    clock = FakeClock()
+    stalled = AccountLocks(db, ttl_s=0.3, clock=clock)
+    lease = stalled.acquire("shop")
+    assert lease is not None
+    assert stalled.acquire("shop") is None
+    clock.now += 1  # the holder stalled beyond its lease ...
+    assert AccountLocks(db, clock=clock).try_acquire("shop", "newcomer")  # ... and lost it
+    assert lease.lost.wait(5)
+    lease.release()  # releasing a lost lease leaves the new holder alone
+    assert stalled.holder("shop") == "newcomer"

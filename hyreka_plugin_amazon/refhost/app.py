@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
+from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.hookspecs import Account, Address, LoginResult, Progress, SyncResult
 from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
+from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
 from hyreka_plugin_amazon.schemas import default_map_address
@@ -25,9 +27,16 @@ class SyncHost(HostAdapter):
         *,
         on_progress: Callable[[Progress], None] | None = None,
         cancel_event: threading.Event | None = None,
+        lease: Lease | None = None,
     ) -> None:
         super().__init__(store, on_progress=on_progress, cancel_event=cancel_event)
         self._plugins = plugins
+        self._lease = lease
+
+    def cancel_requested(self, account_id: str) -> bool:
+        """Asked to stop, or the account's lease was lost (another sync may have taken over)."""
+        lost = self._lease is not None and self._lease.lost.is_set()
+        return lost or super().cancel_requested(account_id)
 
     def map_address(
         self,
@@ -52,6 +61,7 @@ class ReferenceHost:
         self.data_dir = data_dir
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store.open(data_dir, env=env)
+        self.locks = AccountLocks(self.store.path)
         self.plugins = plugins if plugins is not None else PluginHost()
 
     def close(self) -> None:
@@ -74,17 +84,31 @@ class ReferenceHost:
         on_progress: Callable[[Progress], None] | None = None,
         cancel_event: threading.Event | None = None,
     ) -> SyncResult:
-        """Run one sync of the account and record it in the sync history."""
+        """Run one sync of the account and record it in the sync history.
+
+        Holds the account's lease meanwhile: while another sync of the account runs (in this
+        process or another on the same database), returns at once with code ``sync.busy``,
+        without asking Amazon and without a history entry.
+        """
         account = self.store.get_account(name)
-        run_id = self.store.start_run(account.id, trigger)
-        host = SyncHost(
-            self.store, self.plugins, on_progress=on_progress, cancel_event=cancel_event
-        )
-        result = SyncResult(ok=False, message="interrupted", code="sync.error")
-        try:
-            result = self.plugins.sync_orders(account, host)
-        finally:
-            self.store.finish_run(run_id, result)
+        lease = self.locks.acquire(account.id)
+        if lease is None:
+            busy = messages.translate("sync.busy", account.locale)
+            return SyncResult(ok=False, message=busy, code="sync.busy")
+        with lease:
+            run_id = self.store.start_run(account.id, trigger)
+            host = SyncHost(
+                self.store,
+                self.plugins,
+                on_progress=on_progress,
+                cancel_event=cancel_event,
+                lease=lease,
+            )
+            result = SyncResult(ok=False, message="interrupted", code="sync.error")
+            try:
+                result = self.plugins.sync_orders(account, host)
+            finally:
+                self.store.finish_run(run_id, result)
         return result
 
     def import_report(

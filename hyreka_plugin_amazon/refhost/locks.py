@@ -13,8 +13,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+from types import TracebackType
 
 DEFAULT_TTL_S = 120.0
 
@@ -25,6 +26,47 @@ class AccountBusyError(RuntimeError):
     def __init__(self, account_id: str) -> None:
         super().__init__(f"a sync of account {account_id!r} is already running")
         self.account_id = account_id
+
+
+class Lease:
+    """A held lease, renewed in the background until ``release``; ``lost`` is set when a
+    renewal finds it taken over (its holder stalled longer than the lease lasts)."""
+
+    def __init__(self, locks: AccountLocks, account_id: str, token: str) -> None:
+        self.account_id = account_id
+        self.token = token
+        self.lost = threading.Event()
+        self._locks = locks
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(
+            target=self._keep_alive, name=f"lease-{account_id}", daemon=True
+        )
+        self._renewer.start()
+
+    def _keep_alive(self) -> None:
+        while not self._stop.wait(self._locks.ttl_s / 3):
+            if not self._locks.renew(self.account_id, self.token):
+                self.lost.set()
+                return
+
+    def release(self) -> None:
+        self._stop.set()
+        self._renewer.join(timeout=5)
+        self._locks.release(self.account_id, self.token)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"Lease({self.account_id!r})"
 
 
 class AccountLocks:
@@ -41,7 +83,7 @@ class AccountLocks:
         self.ttl_s = ttl_s
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        with self._connect() as db:
+        with closing(self._connect()) as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS sync_locks ("
                 " account_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)"
@@ -55,8 +97,7 @@ class AccountLocks:
     def try_acquire(self, account_id: str, token: str) -> bool:
         """Take the lease if it is free or expired; True when ``token`` now holds it."""
         now = self.clock()
-        db = self._connect()
-        try:
+        with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT owner, expires_at FROM sync_locks WHERE account_id = ?", (account_id,)
@@ -72,11 +113,10 @@ class AccountLocks:
             )
             db.execute("COMMIT")
             return True
-        finally:
-            db.close()
 
     def renew(self, account_id: str, token: str) -> bool:
-        with self._connect() as db:
+        """Extend the lease; False when ``token`` no longer holds it."""
+        with closing(self._connect()) as db:
             cursor = db.execute(
                 "UPDATE sync_locks SET expires_at = ? WHERE account_id = ? AND owner = ?",
                 (self.clock() + self.ttl_s, account_id, token),
@@ -84,14 +124,14 @@ class AccountLocks:
             return cursor.rowcount == 1
 
     def release(self, account_id: str, token: str) -> None:
-        with self._connect() as db:
+        with closing(self._connect()) as db:
             db.execute(
                 "DELETE FROM sync_locks WHERE account_id = ? AND owner = ?", (account_id, token)
             )
 
     def holder(self, account_id: str) -> str | None:
         """Who holds an unexpired lease on the account, or None."""
-        with self._connect() as db:
+        with closing(self._connect()) as db:
             row = db.execute(
                 "SELECT owner, expires_at FROM sync_locks WHERE account_id = ?", (account_id,)
             ).fetchone()
@@ -99,23 +139,18 @@ class AccountLocks:
             return None
         return str(row[0])
 
-    @contextmanager
-    def hold(self, account_id: str) -> Iterator[str]:
-        """Hold the account's lease for the block, renewing it; AccountBusyError if taken."""
+    def acquire(self, account_id: str) -> Lease | None:
+        """The account's lease, renewed until released; None when another holder has it."""
         token = f"{self.owner}:{uuid.uuid4().hex[:8]}"
         if not self.try_acquire(account_id, token):
+            return None
+        return Lease(self, account_id, token)
+
+    @contextmanager
+    def hold(self, account_id: str) -> Iterator[Lease]:
+        """Hold the account's lease for the block; AccountBusyError if it is taken."""
+        lease = self.acquire(account_id)
+        if lease is None:
             raise AccountBusyError(account_id)
-        stop = threading.Event()
-
-        def keep_alive() -> None:
-            while not stop.wait(self.ttl_s / 3):
-                self.renew(account_id, token)
-
-        renewer = threading.Thread(target=keep_alive, name=f"lease-{account_id}", daemon=True)
-        renewer.start()
-        try:
-            yield token
-        finally:
-            stop.set()
-            renewer.join(timeout=5)
-            self.release(account_id, token)
+        with lease:
+            yield lease
