@@ -84,6 +84,11 @@ class Vault:
     def key_count(self) -> int:
         return len(self._keys)
 
+    @property
+    def key_file(self) -> Path | None:
+        """The key file the keys come from; None when they come from ``HYREKA_AMAZON_KEY``."""
+        return self._key_file
+
     def encrypt(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
 

@@ -23,6 +23,7 @@ def test_first_open_creates_a_0600_key_file_that_later_opens_reuse(tmp_path: Pat
     data = tmp_path / "data"
     vault = Vault.open(data, env={})
     key_file = data / KEY_FILE
+    assert vault.key_file == key_file
     assert _mode(key_file) == 0o600
     assert _mode(data) == 0o700
     token = vault.encrypt_text("Jürgen Groß")
@@ -53,6 +54,7 @@ def test_a_key_file_open_to_group_or_others_is_refused(tmp_path: Path, mode: int
 def test_the_environment_key_wins_and_no_file_is_written(tmp_path: Path) -> None:
     key = Vault.generate_key()
     vault = Vault.open(tmp_path, env={KEY_ENV: key})
+    assert vault.key_file is None
     assert not (tmp_path / KEY_FILE).exists()
     assert Fernet(key.encode()).decrypt(vault.encrypt(b"refresh-token")) == b"refresh-token"
 

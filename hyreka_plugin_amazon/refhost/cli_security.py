@@ -1,0 +1,164 @@
+"""``hyreka-amazon rotate-key`` and ``hyreka-amazon purge``: the vault key and retention.
+
+Both open the store only with the key its data was encrypted with (a wrong or missing key
+stops them before anything is written) and print counts and order ids, never personal data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+
+from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
+from hyreka_plugin_amazon.vault import KEY_ENV, Vault, VaultError
+
+RETENTION_DAYS = 30
+_MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
+
+ENV_ROTATION_HELP = f"""\
+The vault key comes from {KEY_ENV}, so it is rotated there:
+  1. make a new key:
+       python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+  2. set {KEY_ENV}=NEW,OLD (the new key first, a comma, the current key) and run
+       hyreka-amazon rotate-key
+     again: it re-encrypts everything under the new key (safe to interrupt and run again);
+  3. set {KEY_ENV}=NEW and keep the new key where the old one was kept."""
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register ``rotate-key`` and ``purge`` on the ``hyreka-amazon`` parser."""
+    rotate = sub.add_parser(
+        "rotate-key",
+        parents=[common],
+        help="re-encrypt all stored secrets and orders under a new vault key",
+        description=(
+            "Adds a new key to the key file, re-encrypts every stored value under it and then "
+            "drops the old key. Safe to interrupt: run it again to finish. Stop the host's "
+            f"background polling first. With {KEY_ENV} set, explains how to rotate there."
+        ),
+    )
+    rotate.set_defaults(func=cmd_rotate_key)
+    purge = sub.add_parser(
+        "purge",
+        parents=[common],
+        help="remove buyers' personal data of orders closed longer than the retention period",
+        description=(
+            "Anonymises shipped and cancelled orders closed more than --days days ago: names, "
+            "addresses, phones, e-mails and VAT ids go; ids, amounts, dates, country and lines "
+            "stay for accounting."
+        ),
+    )
+    purge.add_argument(
+        "--days",
+        type=_days,
+        default=RETENTION_DAYS,
+        help=f"retention period after shipment or cancellation (default: {RETENTION_DAYS})",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="only show which orders it would anonymise"
+    )
+    purge.set_defaults(func=cmd_purge)
+
+
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    folder = data_dir(args.data)
+    if not (folder / DB_FILE).exists():
+        return _fail(f"no store in {folder}: nothing to rotate")
+    try:
+        vault = Vault.open(folder, env=os.environ, create=False)
+        with Store(folder / DB_FILE, vault) as store:  # proves the key before any change
+            if vault.key_file is None:
+                return _rotate_from_environment(store, vault)
+            resuming = vault.key_count > 1
+            if resuming:
+                print(f"{vault.key_file} holds {vault.key_count} keys: finishing that rotation")
+            else:
+                vault.add_new_primary_key()
+            rotated = _rotate(store, vault)
+            vault.drop_old_keys()
+    except (VaultError, StoreError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the key file holds the new and the old key, and the stored data is "
+            "partly under each; run `hyreka-amazon rotate-key` again to finish",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"{rotated} stored values re-encrypted; {vault.key_file} now holds only the new key. "
+        "Back up the key file; backups made before today still need the old key."
+    )
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    folder = data_dir(args.data)
+    if not (folder / DB_FILE).exists():
+        print(f"no store in {folder}: nothing to purge")
+        return 0
+    try:
+        with Store.open(folder, env=os.environ) as store:
+            ids = store.purge_personal_data(
+                now=_utcnow(), after_days=args.days, dry_run=args.dry_run
+            )
+    except (VaultError, StoreError) as exc:
+        return _fail(str(exc))
+    closed = f"shipped or cancelled more than {args.days} days ago"
+    if args.dry_run:
+        print(f"dry run: would remove the personal data of {len(ids)} orders {closed}")
+    else:
+        print(f"removed the personal data of {len(ids)} orders {closed}")
+    for amazon_order_id in ids:
+        print(f"  {amazon_order_id}")
+    return 0
+
+
+def _rotate_from_environment(store: Store, vault: Vault) -> int:
+    if vault.key_count == 1:
+        print(ENV_ROTATION_HELP, file=sys.stderr)
+        return 2
+    rotated = _rotate(store, vault)
+    print(
+        f"{rotated} stored values re-encrypted under the first key of {KEY_ENV}; now set "
+        f"{KEY_ENV} to that key alone."
+    )
+    return 0
+
+
+def _rotate(store: Store, vault: Vault) -> int:
+    """Rotate until a pass finds nothing left under an old key; the count of values rewritten."""
+    total = 0
+    for _ in range(_MAX_PASSES):
+        rotated = store.rotate_key(vault)
+        total += rotated
+        if rotated == 0:
+            return total
+    raise StoreError(
+        "values keep appearing under the old key (is the host still running?); stop the "
+        "host's other processes and run `hyreka-amazon rotate-key` again"
+    )
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if days < 0:
+        raise argparse.ArgumentTypeError("the number of days cannot be negative")
+    return days
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fail(message: str) -> int:
+    print(f"hyreka-amazon: {message}", file=sys.stderr)
+    return 2
