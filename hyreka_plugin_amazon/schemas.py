@@ -520,6 +520,20 @@ class _Loaders:
 class _Group:
     """The rows of one order while they are read."""
 
+    __slots__ = (
+        "adjacent",
+        "billing",
+        "errors",
+        "head",
+        "item_statuses",
+        "items",
+        "loaders",
+        "order_id",
+        "rows",
+        "shipping",
+        "skus",
+    )
+
     def __init__(self, order_id: str, loaders: _Loaders, adjacent: bool) -> None:
         self.order_id = order_id
         self.loaders = loaders
