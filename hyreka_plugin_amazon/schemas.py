@@ -664,7 +664,7 @@ def read_orders(
     later rows ("rows of this order are not adjacent"); its earlier rows were already yielded
     as an order (a limitation of streaming: the file is never held whole). If any row of an
     order fails, the whole order is yielded as OrderErrors, never in part. A row without an
-    order id is an OrderErrors of its own.
+    order id is an OrderErrors of its own, yielded at once (it does not end the open order).
 
     One line per item id (order-item-id; FBA amazon-order-item-id). A later row of the same
     item without a quantity is a promotion continuation row: its discounts are added to the
