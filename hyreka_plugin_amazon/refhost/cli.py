@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hyreka_plugin_amazon import __version__
+from hyreka_plugin_amazon import __version__, redaction
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.hookspecs import Account, Order, OrderStatus, Progress, Secret, SyncResult
 from hyreka_plugin_amazon.refhost import cli_security
@@ -38,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        code: int = args.func(args)
+        with redaction.installed():  # second line of defence; urllib3 kept at INFO
+            code: int = args.func(args)
     except KeyboardInterrupt:
         print("abgebrochen / interrupted", file=sys.stderr)
         return 130
