@@ -26,6 +26,7 @@ from sim_helpers import (
     EU5,
     FR,
     INVOICING,
+    LONG_AGO,
     SHIPPING,
     TIMEOUT,
     SimClient,
@@ -563,7 +564,7 @@ def test_clock_scales_and_advances() -> None:
         clock.advance(-1)
 
 
-def test_cli_prints_settings_and_stops_on_sigterm() -> None:
+def test_cli_prints_settings_follows_its_options_and_stops_on_sigterm() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(["--orders", "5", "--marketplace", "DE", "--marketplace", "FR"])
@@ -575,7 +576,8 @@ def test_cli_prints_settings_and_stops_on_sigterm() -> None:
         "sys.exit(cli.run(p.parse_args(sys.argv[1:])))\n"
     )
     command = [sys.executable, "-c", script, "--orders", "5", "--marketplace", "DE"]
-    command += ["--fault", "lwa_invalid_client:count=1"]
+    command += ["--fault", "lwa_invalid_client:count=1", "--time-scale", "0"]
+    command += ["--report-delay", "600", "--no-rate-limits"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
@@ -598,7 +600,9 @@ def test_cli_prints_settings_and_stops_on_sigterm() -> None:
             }
             url = settings["LWA_TOKEN_URL"]
             assert requests.post(url, data=form, timeout=TIMEOUT).status_code == 401  # --fault
-            assert requests.post(url, data=form, timeout=TIMEOUT).status_code == 200
+            token = requests.post(url, data=form, timeout=TIMEOUT).json()["access_token"]
+            base = shlex.split(settings["SPAPI_ENDPOINT"])[0]
+            _cli_simulator_follows_its_options(base, {"x-amz-access-token": token})
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
         finally:
@@ -606,11 +610,32 @@ def test_cli_prints_settings_and_stops_on_sigterm() -> None:
                 proc.kill()
 
 
+def _cli_simulator_follows_its_options(base: str, headers: dict[str, str]) -> None:
+    """``--no-rate-limits``: no 429 past the burst; ``--report-delay 600`` on a stopped clock."""
+    participations = f"{base}/sellers/v1/marketplaceParticipations"
+    statuses = {requests.get(participations, headers=headers, timeout=TIMEOUT).status_code}
+    statuses |= {requests.get(participations, headers=headers, timeout=TIMEOUT).status_code
+                 for _ in range(15)}  # fmt: skip
+    assert statuses == {200}
+    spec = {"reportType": ALL_ORDERS, "marketplaceIds": [DE], "dataStartTime": LONG_AGO}
+    created = requests.post(
+        f"{base}/reports/2021-06-30/reports", json=spec, headers=headers, timeout=TIMEOUT
+    )
+    report = f"{base}/reports/2021-06-30/reports/{created.json()['reportId']}"
+    seen = []
+    for advance in (0, 599, 1):
+        requests.post(f"{base}/_simulator/clock", json={"advance_seconds": advance}, timeout=5)
+        answer = requests.get(report, headers=headers, timeout=TIMEOUT).json()
+        seen.append(answer["processingStatus"])
+    assert seen == ["IN_QUEUE", "IN_PROGRESS", "DONE"]
+
+
 def test_cli_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert run(parser.parse_args(["--fault", "earthquake"])) == 2
     assert run(parser.parse_args(["--marketplace", "DE", "--marketplace", "US"])) == 2
+    assert run(parser.parse_args(["--report-delay", "-1"])) == 2
     assert "unknown fault 'earthquake'" in capsys.readouterr().err
 
 

@@ -21,6 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-scale", type=float, default=1.0, help="simulated seconds per wall-clock second"
     )
     parser.add_argument(
+        "--report-delay",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="simulated seconds a report takes from IN_QUEUE to its final status",
+    )
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="switch Amazon's usage plans off"
+    )
+    parser.add_argument(
         "--marketplace",
         action="append",
         metavar="CODE",
@@ -45,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             marketplaces=args.marketplace or ("DE", "FR", "IT", "ES", "UK"),
             time_scale=args.time_scale,
+            report_delay_s=args.report_delay,
+            rate_limits=not args.no_rate_limits,
             port=args.port,
             lifecycle=args.lifecycle,
             faults=[parse_cli_fault(text) for text in args.fault or ()],

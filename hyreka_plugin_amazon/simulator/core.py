@@ -62,6 +62,8 @@ class Simulator:
     ) -> None:
         if not marketplaces:
             raise ValueError("a seller needs at least one marketplace")
+        if report_delay_s < 0:
+            raise ValueError("report_delay_s must not be negative")
         self.clock = SimClock(start_time, time_scale)
         self.report_delay = timedelta(seconds=report_delay_s)
         self.lifecycle = lifecycle
