@@ -38,8 +38,9 @@ _cache_lock = threading.Lock()
 class LwaAuth:
     """Access tokens for one set of credentials, exchanged at most once per token lifetime.
 
-    The cache is shared by all clients of the process with the same token URL, client id and
-    refresh token; one lock per key keeps concurrent clients from exchanging in parallel.
+    The cache is shared by all clients of the process with the same token URL, client id,
+    client secret and refresh token; one lock per key keeps concurrent clients from exchanging
+    in parallel.
     """
 
     def __init__(
@@ -58,7 +59,9 @@ class LwaAuth:
         self._client_secret = client_secret
         self._refresh_token = refresh_token
         self._monotonic = monotonic
-        digest = hashlib.sha256(refresh_token.reveal().encode()).hexdigest()
+        # the secret is part of the key: a wrong one must not be answered from the cache
+        pair = f"{client_secret.reveal()}\0{refresh_token.reveal()}"
+        digest = hashlib.sha256(pair.encode()).hexdigest()
         self._key = (token_url, client_id, digest)
 
     def access_token(self, *, stale: Secret | None = None) -> Secret:
