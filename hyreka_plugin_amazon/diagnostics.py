@@ -5,12 +5,34 @@ Login and sync share this mapping, so that the same cause always gets the same a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
 
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.flatfile import HeaderError
 from hyreka_plugin_amazon.hookspecs import Account
 from hyreka_plugin_amazon.spapi import errors
+from hyreka_plugin_amazon.spapi.regions import (
+    LWA_TOKEN_URL,
+    REGIONS,
+    UnknownMarketplaceError,
+    marketplace,
+)
+
+# The restricted role each order report needs (Amazon's "Order reports" page; spapi-notes 5.1).
+RESTRICTED_ROLES: Final = {
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING": "Tax Invoicing (Restricted)",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING": "Direct-to-Consumer Shipping (Restricted)",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX": "Tax Remittance (Restricted)",
+    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING": "Direct-to-Consumer Shipping (Restricted)",
+}
+_EITHER_ROLE: Final = "Tax Invoicing (Restricted) / Direct-to-Consumer Shipping (Restricted)"
+# Operations that touch a restricted order report: a 403 there means the role is missing.
+_RESTRICTED_OPERATIONS: Final = frozenset(
+    {"createReport", "createRestrictedDataToken", "getReportDocument"}
+)
 
 
 @dataclass(frozen=True)
@@ -32,20 +54,36 @@ def login_failure(exc: errors.SpApiError, account: Account) -> Diagnosis:
     if isinstance(exc, errors.InvalidGrantError):
         return _diagnosis(account, "login.invalid_grant")
     if isinstance(exc, errors.AccessDeniedError):
+        if is_basic_account(exc):
+            return _diagnosis(account, "login.basic_account")
         return _diagnosis(account, "login.access_denied", region=account.region)
     if isinstance(exc, errors.ThrottledError):
         return _diagnosis(account, "login.throttled")
     if isinstance(exc, errors.TransportError):
-        return _diagnosis(account, "login.unreachable", detail=_short(exc))
+        return _diagnosis(account, "login.unreachable", host=_host(exc, account))
     if isinstance(exc, errors.ServerError):
-        return _diagnosis(account, "login.unavailable")
+        return _diagnosis(account, "login.unavailable", status=exc.status or "5xx")
     return _diagnosis(account, "login.error", detail=_short(exc))
 
 
-def sync_failure(exc: Exception, account: Account) -> Diagnosis:
-    """The message for a sync that ended before the window was handed over."""
+def wrong_region(account: Account, found: str, marketplace_ids: Sequence[str]) -> Diagnosis:
+    """The refresh token works in region ``found``, not in the account's region."""
+    names = ", ".join(marketplace_label(m) for m in marketplace_ids) or "-"
+    return _diagnosis(
+        account, "login.wrong_region", found=found, region=account.region, marketplaces=names
+    )
+
+
+def sync_failure(exc: Exception, account: Account, *, order_report: str | None = None) -> Diagnosis:
+    """The message for a sync that ended before the window was handed over.
+
+    ``order_report`` is the type of the order report the sync requested: it names the
+    restricted role a 403 asks for.
+    """
     if isinstance(exc, errors.ReportFatalError):
-        detail = (exc.document_text or exc.message).strip()[:500]
+        if exc.document_text is None and exc.report_type in RESTRICTED_ROLES:
+            return _diagnosis(account, "sync.order_reports_not_enabled")
+        detail = " ".join((exc.document_text or exc.message).split())[:500]
         return _diagnosis(account, "sync.report_fatal", detail=detail)
     if isinstance(exc, errors.ReportTimeoutError):
         return _diagnosis(account, "sync.report_timeout")
@@ -55,6 +93,12 @@ def sync_failure(exc: Exception, account: Account) -> Diagnosis:
         detail = login_failure(exc, account).message
         return _diagnosis(account, "sync.auth_failed", detail=detail)
     if isinstance(exc, errors.AccessDeniedError):
+        if is_basic_account(exc):
+            detail = login_failure(exc, account).message
+            return _diagnosis(account, "sync.auth_failed", detail=detail)
+        if exc.operation in _RESTRICTED_OPERATIONS:
+            role = RESTRICTED_ROLES.get(order_report or "", _EITHER_ROLE)
+            return _diagnosis(account, "sync.restricted_role_missing", role=role)
         return _diagnosis(account, "sync.access_denied")
     if isinstance(exc, errors.DocumentError):
         return _diagnosis(account, "sync.document_error", detail=type(exc).__name__)
@@ -63,6 +107,30 @@ def sync_failure(exc: Exception, account: Account) -> Diagnosis:
     if isinstance(exc, HeaderError):
         return _diagnosis(account, "sync.header_error", detail=str(exc))
     return _diagnosis(account, "sync.error", detail=_short(exc))
+
+
+def is_basic_account(exc: errors.AccessDeniedError) -> bool:
+    """Amazon refuses an Individual (basic) selling account with a 403 that says so."""
+    return "individual account" in exc.message.lower()
+
+
+def marketplace_label(marketplace_id: str) -> str:
+    """``A1PA6795UKMFR9`` -> ``Amazon.de (DE)``; unknown ids stay as they are."""
+    try:
+        found = marketplace(marketplace_id)
+    except UnknownMarketplaceError:
+        return marketplace_id
+    return f"{found.domain} ({found.code})"
+
+
+def _host(exc: errors.SpApiError, account: Account) -> str:
+    """The host a transport error could not reach: LWA's for the token exchange, else SP-API's."""
+    if exc.operation == "lwaToken":
+        url = account.token_url or LWA_TOKEN_URL
+    else:
+        region = REGIONS.get(account.region.lower())
+        url = account.endpoint or (region.endpoint if region else "")
+    return urlsplit(url).netloc or url
 
 
 def _short(exc: BaseException) -> str:
