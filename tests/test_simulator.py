@@ -269,6 +269,18 @@ def test_restricted_document_needs_an_rdt_for_exactly_its_path(client: SimClient
     assert client.call("GET", "/sellers/v1/marketplaceParticipations", token=rdt).status_code == 403
 
 
+def test_restricted_data_token_expires_after_an_hour(sim: Simulator, client: SimClient) -> None:
+    report = client.wait_report(client.create_report(SHIPPING, [DE]))
+    document_path = f"/reports/2021-06-30/documents/{report['reportDocumentId']}"
+    rdt = client.rdt(document_path)
+    sim.clock.advance(3599)
+    assert client.call("GET", document_path, token=rdt).status_code == 200
+    sim.clock.advance(1)
+    expired = client.call("GET", document_path, token=rdt)
+    assert expired.status_code == 403
+    assert expired.json()["errors"][0]["code"] == "Unauthorized"
+
+
 def test_all_orders_document_is_not_restricted(client: SimClient) -> None:
     report = client.wait_report(client.create_report(ALL_ORDERS))
     response = client.call("GET", f"/reports/2021-06-30/documents/{report['reportDocumentId']}")

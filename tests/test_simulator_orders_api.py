@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
-from sim_helpers import FR, INVOICING, LONG_AGO, TIMEOUT, SimClient
+from sim_helpers import ALL_ORDERS, FR, INVOICING, LONG_AGO, TIMEOUT, SimClient
 
 from hyreka_plugin_amazon.hookspecs import Order
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.simulator.clock import zulu
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 SEARCH = "/orders/2026-01-01/orders"
@@ -229,3 +230,37 @@ def test_orders_stand_still_by_default(sim: Simulator) -> None:
     before = sim.ground_truth()
     sim.clock.advance(5 * 86400)
     assert sim.ground_truth() == before
+
+
+def test_orders_api_and_reports_agree_as_orders_move_on() -> None:
+    """At each moment, searchOrders by last update lists what the all-orders report lists,
+    with the same status, and every order the order report lists is ready to ship (or shipped)."""
+    report_status = {"PENDING": "Pending", "UNSHIPPED": "Pending", "PARTIALLY_SHIPPED": "Pending",
+                     "SHIPPED": "Shipped", "CANCELLED": "Cancelled"}  # fmt: skip
+    with Simulator(
+        orders=40, seed=12, time_scale=0, start_time=START, lifecycle=True, rate_limits=False
+    ) as sim:
+        client = SimClient(sim)
+        seen = set()
+        for _ in range(4):
+            sim.clock.advance(8 * 3600)
+            client.refresh()
+            before = sim.clock.now() - timedelta(minutes=2)
+            after = before - timedelta(days=1)
+            window = {"lastUpdatedAfter": zulu(after), "lastUpdatedBefore": zulu(before)}
+            api = {
+                o["orderId"]: report_status[o["fulfillment"]["fulfillmentStatus"]]
+                for o in _search(client, **window, includedData="FULFILLMENT")
+            }
+            start, end = zulu(after), zulu(before)
+            _, rows = client.fetch(ALL_ORDERS, start=start, end=end).table()
+            assert api == {r["amazon-order-id"]: r["order-status"] for r in rows}
+            seen |= set(api.values())
+            _, paid = client.fetch(INVOICING, start=start, end=end).table()
+            for order_id in sorted({r["order-id"] for r in paid})[:5]:
+                order = client.call(
+                    "GET", f"{SEARCH}/{order_id}", params={"includedData": "FULFILLMENT"}
+                ).json()["order"]
+                status = order["fulfillment"]["fulfillmentStatus"]
+                assert status in ("UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED")
+    assert seen == {"Pending", "Shipped", "Cancelled"}
