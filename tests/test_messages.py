@@ -12,6 +12,7 @@ import pytest
 
 import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
+from hyreka_plugin_amazon.connector import connector_info
 from hyreka_plugin_amazon.messages import CatalogError, parse_po
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
@@ -103,3 +104,22 @@ def test_billing_message_says_where_to_switch_the_columns_on() -> None:
     assert "Spalten im Bestellbericht hinzufügen oder entfernen" in german
     assert "Fakturierung" in german
     assert "Add or remove order report columns" in messages.translate("sync.billing_missing", "en")
+
+
+def test_the_connector_describes_every_field_and_action_in_both_languages() -> None:
+    info = connector_info()
+    assert info.label == {"de": "Amazon (Seller Central)", "en": "Amazon (Seller Central)"}
+    keys = [f.key for f in info.fields]
+    assert keys == ["client_id", "client_secret", "refresh_token", "region", "marketplaces"]
+    for account_field in info.fields:
+        for texts in (account_field.label, account_field.help):
+            assert set(texts) == set(messages.LANGUAGES)
+            assert all(text.strip() for text in texts.values())
+            assert texts["de"] != texts["en"] or account_field.key == "region"
+    assert {f.key for f in info.fields if f.secret} == {"client_secret", "refresh_token"}
+    region = next(f for f in info.fields if f.key == "region")
+    assert (region.kind, region.choices) == ("choice", ("na", "eu", "fe"))
+    assert info.actions == {
+        "test_login": {"de": "Anmeldung testen", "en": "Test login"},
+        "sync_orders": {"de": "Synchronisieren", "en": "Synchronise"},
+    }
