@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, DE, TIMEOUT, SimClient, add_fault
+from sim_helpers import ALL_ORDERS, DE, INVOICING, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -59,6 +59,37 @@ def test_sellers_in_several_regions(sim: Simulator) -> None:
         f"{sim.url}/_simulator/orders", params={"seller_id": jp["seller_id"]}, timeout=TIMEOUT
     )
     assert len(by_seller.json()["orders"]) == 5
+
+
+def test_regional_hosts_refuse_other_regions_tokens(sim: Simulator) -> None:
+    us = _add_seller(sim, marketplaces=["US"], orders=3)
+    assert us["endpoint"] == sim.region_url("na") == f"{sim.url}/na"
+    eu_client, us_client = SimClient(sim), SimClient(sim, us["seller_id"])
+    for client, home, abroad in ((eu_client, "eu", "na"), (us_client, "na", "fe")):
+        at_home = requests.get(
+            f"{sim.region_url(home)}{PARTICIPATIONS}",
+            headers={"x-amz-access-token": client.token},
+            timeout=TIMEOUT,
+        )
+        assert at_home.status_code == 200
+        away = requests.get(
+            f"{sim.region_url(abroad)}{PARTICIPATIONS}",
+            headers={"x-amz-access-token": client.token},
+            timeout=TIMEOUT,
+        )
+        assert away.status_code == 403
+        assert away.json()["errors"][0]["code"] == "Unauthorized"
+    # an RDT names the operation's path, the same at every host
+    report = eu_client.wait_report(eu_client.create_report(INVOICING, [DE]))
+    document_path = f"/reports/2021-06-30/documents/{report['reportDocumentId']}"
+    document = requests.get(
+        f"{sim.region_url('eu')}{document_path}",
+        headers={"x-amz-access-token": eu_client.rdt(document_path)},
+        timeout=TIMEOUT,
+    )
+    assert document.status_code == 200
+    with pytest.raises(ValueError, match="unknown region"):
+        sim.region_url("mars")
 
 
 def test_each_seller_has_its_own_buckets(sim: Simulator) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,8 @@ from hyreka_plugin_amazon.spapi import regions
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
 ROUTES: tuple[Route, ...] = api.ROUTES + ordersapi.ROUTES + admin.ROUTES
+# ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
+REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")
 LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # never on 429, 401 or 403
 
 
@@ -39,7 +42,8 @@ class Simulator:
     """A loopback SP-API: LWA, Sellers, Reports, Tokens, Orders, downloads and an admin API.
 
     ``with Simulator(orders=50, time_scale=0) as sim:`` starts it on a free port of 127.0.0.1;
-    ``sim.url``, ``sim.token_url`` and ``sim.credentials`` are what a client needs.
+    ``sim.url``, ``sim.token_url`` and ``sim.credentials`` are what a client needs;
+    ``sim.region_url("na")`` is a regional host that serves only that region's sellers.
     ``lifecycle=True`` lets orders move on as the clock runs (payments, shipments,
     cancellations, new orders over the next 14 days); by default they stand still.
     ``rate_limits=False`` switches Amazon's usage plans off; ``faults`` are specifications
@@ -126,6 +130,13 @@ class Simulator:
             raise RuntimeError("the simulator is not running; call start() first")
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def region_url(self, region: str) -> str:
+        """The SP-API base URL of one region (``eu``, ``na``, ``fe``): like Amazon's regional
+        hosts it refuses tokens of sellers of another region. ``url`` serves every region."""
+        if region not in regions.REGIONS:
+            raise ValueError(f"unknown region {region!r}")
+        return f"{self.url}/{region}"
+
     @property
     def token_url(self) -> str:
         return f"{self.url}/auth/o2/token"
@@ -139,6 +150,9 @@ class Simulator:
 
     def dispatch(self, req: Request) -> Response | None:
         """Answer one request (None drops the connection)."""
+        regional = REGION_PREFIX.match(req.path)
+        if regional is not None:
+            req.region, req.path = regional.group(1), regional.group(2)
         allowed = False
         for candidate in ROUTES:
             match = candidate.pattern.match(req.path)
@@ -198,6 +212,8 @@ class Simulator:
         seller_id, paths = found
         if paths and (req.method, req.path) not in paths:  # an RDT opens only its resources
             raise unauthorized()
+        if req.region and req.region != self.sellers[seller_id].region:
+            raise unauthorized()  # e.g. a European seller's token at the North American host
         req.seller_id, req.token_paths = seller_id, paths
         if not self.sellers[seller_id].professional:
             raise ApiError(
@@ -258,6 +274,7 @@ class Simulator:
             "region": seller.region,
             "marketplace_ids": [m.id for m in seller.marketplaces],
             "professional": seller.professional,
+            "endpoint": self.region_url(seller.region),
             "credentials": {
                 "client_id": creds.client_id,
                 "client_secret": creds.client_secret,

@@ -28,6 +28,7 @@ class Request:
     request_id: str = ""
     seller_id: str = ""  # set once the access token is checked
     token_paths: frozenset[tuple[str, str]] = frozenset()  # what an RDT was issued for
+    region: str = ""  # the regional host asked (``/eu/...``), empty for any region
 
     def json(self) -> Any:
         """The JSON body, or an ``InvalidInput`` error when it is not JSON."""
