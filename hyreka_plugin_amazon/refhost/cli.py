@@ -1,6 +1,7 @@
 """``hyreka-amazon``: the reference host's command line.
 
 Secrets come from the environment or a hidden prompt, never from argv, and are never printed.
+What the seller reads comes from the message catalogs, in ``--lang`` (or ``$HYREKA_LANG``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import getpass
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from typing import Any, TextIO
 from hyreka_plugin_amazon import __version__, redaction
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.hookspecs import Account, Order, OrderStatus, Progress, Secret, SyncResult
+from hyreka_plugin_amazon.messages import DEFAULT_LOCALE, LANGUAGES, translate
 from hyreka_plugin_amazon.refhost import cli_security
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
@@ -29,11 +32,16 @@ SECRET_ENV = {
     "client_secret": "AMAZON_LWA_CLIENT_SECRET",
     "refresh_token": "AMAZON_REFRESH_TOKEN",
 }
+LANG_ENV = "HYREKA_LANG"
+MAX_PROBLEMS_SHOWN = 20
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
+    # value given before the subcommand); their real defaults come in with the namespace
+    defaults = argparse.Namespace(data=None, lang=_default_language())
+    args = parser.parse_args(argv, namespace=defaults)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -41,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with redaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
     except KeyboardInterrupt:
-        print("abgebrochen / interrupted", file=sys.stderr)
+        print(translate("cli.interrupted", args.lang), file=sys.stderr)
         return 130
     except (LookupError, ValueError) as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
@@ -54,13 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--data",
         metavar="DIR",
+        default=argparse.SUPPRESS,
         help="the host's data folder (default: $HYREKA_AMAZON_DATA or a per-user folder)",
     )
     common.add_argument(
         "--lang",
-        choices=("de", "en"),
-        default=os.environ.get("HYREKA_LANG", "de"),
-        help="language of messages (default: de, or $HYREKA_LANG)",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,
+        help=f"language of messages (default: ${LANG_ENV} or {DEFAULT_LOCALE})",
     )
     parser = argparse.ArgumentParser(
         prog="hyreka-amazon",
@@ -149,21 +158,32 @@ def _host(args: argparse.Namespace) -> ReferenceHost:
 
 
 def cmd_account_add(args: argparse.Namespace) -> int:
-    region(args.region)  # validates
+    home = region(args.region).code  # validates
     try:
-        marketplace_ids = tuple(marketplace(m).id for m in args.marketplace)
+        chosen = [marketplace(m) for m in args.marketplace]
     except UnknownMarketplaceError as exc:
         raise ValueError(str(exc)) from None
+    for market in chosen:
+        if market.region != home:
+            raise ValueError(
+                translate(
+                    "cli.marketplace_region",
+                    args.lang,
+                    marketplace=market.code,
+                    found=market.region,
+                    region=home,
+                )
+            )
     settings = dict(_parse_setting(s) for s in args.setting)
     account = Account(
         id=args.name,
         name=args.name,
         connector=CONNECTOR_ID,
-        region=args.region.lower(),
-        marketplace_ids=marketplace_ids,
-        client_id=_secret_input("client_id", "LWA client id"),
-        client_secret=Secret(_secret_input("client_secret", "LWA client secret")),
-        refresh_token=Secret(_secret_input("refresh_token", "refresh token")),
+        region=home,
+        marketplace_ids=tuple(m.id for m in chosen),
+        client_id=_secret_input("client_id", args.lang),
+        client_secret=Secret(_secret_input("client_secret", args.lang)),
+        refresh_token=Secret(_secret_input("refresh_token", args.lang)),
         endpoint=args.endpoint,
         token_url=args.token_url,
         settings=settings,
@@ -171,15 +191,22 @@ def cmd_account_add(args: argparse.Namespace) -> int:
     )
     with _host(args) as host:
         host.store.add_account(account)
-    print(f"account {args.name} added ({args.region}, {', '.join(args.marketplace)})")
+    codes = ", ".join(m.code for m in chosen)
+    print(
+        translate("cli.account_added", args.lang, name=args.name, region=home, marketplaces=codes)
+    )
     return 0
 
 
 def cmd_account_list(args: argparse.Namespace) -> int:
     with _host(args) as host:
-        for account in host.store.list_accounts():
-            codes = ", ".join(_marketplace_code(m) for m in account.marketplace_ids)
-            print(f"{account.name}\t{account.region}\t{codes}")
+        accounts = host.store.list_accounts()
+    if not accounts:
+        print(translate("cli.no_accounts", args.lang))
+    for account in accounts:
+        codes = ", ".join(_marketplace_code(m) for m in account.marketplace_ids)
+        where = f"\t{account.endpoint}" if account.endpoint else ""
+        print(f"{account.name}\t{account.region}\t{codes}{where}")
     return 0
 
 
@@ -187,19 +214,24 @@ def cmd_test_login(args: argparse.Namespace) -> int:
     with _host(args) as host:
         account = host.store.get_account(args.name)
         result = host.plugins.test_login(_with_locale(account, args.lang))
-    print(("OK: " if result.ok else "FEHLER/ERROR: ") + result.message)
+    status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
+    print(f"{status}: {result.message}")
     for warning in result.warnings:
         print(f"  ! {warning}")
     return 0 if result.ok else 1
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    display = ProgressDisplay(sys.stderr, args.lang)
     with _host(args) as host:
         account = host.store.get_account(args.name)
         if account.locale != args.lang:
             host.store.update_account(_with_locale(account, args.lang))
-        result = host.sync(args.name, on_progress=_progress_printer(sys.stderr))
-    print_sync_summary(result, sys.stdout)
+        try:
+            result = host.sync(args.name, on_progress=display)
+        finally:
+            display.close()
+    print_sync_result(result, sys.stdout, args.lang)
     return 0 if result.ok else 1
 
 
@@ -212,7 +244,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
         json.dump([o.as_dict() for o in orders], sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        print_orders(orders, sys.stdout)
+        print_orders(orders, sys.stdout, args.lang)
     return 0
 
 
@@ -228,29 +260,34 @@ def cmd_import_report(args: argparse.Namespace) -> int:
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         print()
-    else:
-        print(
-            f"{args.file.name}: layout {report.layout.value}, charset {report.charset}, "
-            f"{len(report.orders)} orders, {len(report.errors)} row errors, "
-            f"{report.duplicates_skipped} duplicate lines skipped"
+        return 0
+    lang = args.lang
+    print(
+        translate(
+            "cli.import_read",
+            lang,
+            file=args.file.name,
+            layout=report.layout.value,
+            charset=report.charset,
+            orders=len(report.orders),
+            errors=len(report.errors),
+            duplicates=report.duplicates_skipped,
         )
-        for error in report.errors:
-            column = f" [{error.column}]" if error.column else ""
-            print(f"  row {error.row}{column}: {error.reason}")
-        if not args.dry_run:
-            print(
-                f"stored: {counts['created']} new, {counts['updated']} updated, "
-                f"{counts['unchanged']} unchanged"
-            )
+    )
+    for error in report.errors:
+        print("  " + _problem_line(error.row, error.column, error.reason, lang))
+    if not args.dry_run:
+        print(translate("cli.import_stored", lang, **counts))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hyreka_plugin_amazon.simulator import Simulator
 
-    out = sys.stdout
+    lang, out = args.lang, sys.stdout
     marketplaces = ("DE", "FR", "IT")
-    print(f"Starte SP-API-Simulator ({args.orders} Bestellungen, {', '.join(marketplaces)}) ...")
+    names = ", ".join(marketplaces)
+    print(translate("cli.demo_start", lang, orders=args.orders, marketplaces=names), file=out)
     with (
         Simulator(
             orders=args.orders, seed=args.seed, marketplaces=marketplaces, report_delay_s=1
@@ -272,90 +309,161 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 endpoint=sim.url,
                 token_url=sim.token_url,
                 settings={"poll_interval": "0.5", "max_poll_interval": "1"},
-                locale=args.lang,
+                locale=lang,
             )
             host.store.add_account(account)
-            print(f"Konto 'demo' angelegt (Daten in {tmp}, verschlüsselt).")
+            print(translate("cli.demo_account", lang, folder=tmp), file=out)
             login = host.test_login("demo")
-            print(
-                ("Anmeldung testen: OK - " if login.ok else "Anmeldung testen: FEHLER - ")
-                + login.message
-            )
+            status = translate("cli.ok" if login.ok else "cli.failed", lang)
+            print(translate("cli.demo_login", lang, status=status, message=login.message), file=out)
             if not login.ok:
                 return 1
-            result = host.sync("demo", on_progress=_progress_printer(sys.stderr))
+            display = ProgressDisplay(sys.stderr, lang)
+            try:
+                result = host.sync("demo", on_progress=display)
+            finally:
+                display.close()
             orders = host.store.list_orders(account_id="demo")
-        print()
-        print_orders(orders, out)
-        print()
-        print_sync_summary(result, out)
-        truth = [o for o in sim.ground_truth() if o["status"] == "open"]
-        print(
-            f"Offene Bestellungen laut Simulator: {len(truth)}, im Host: "
-            f"{sum(1 for o in orders if o.status is OrderStatus.OPEN)}"
-        )
+        print(file=out)
+        print_orders(orders, out, lang)
+        print(file=out)
+        print_sync_result(result, out, lang)
+        truth = sum(1 for o in sim.ground_truth() if o["status"] == "open")
+        held = sum(1 for o in orders if o.status is OrderStatus.OPEN)
+        print(translate("cli.demo_truth", lang, truth=truth, host=held), file=out)
     return 0 if result.ok else 1
 
 
 # ------------------------------------------------------------------------------ output
 
 
-def print_orders(orders: Sequence[Order], out: TextIO) -> None:
-    """One block per order: id, marketplace, status, lines, totals, billing city/country."""
+def print_orders(orders: Sequence[Order], out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
+    """One block per order: id, marketplace, status, total, billing city; then its lines."""
     for order in orders:
         billing = order.billing_address
-        where = f"{billing.city}, {billing.country_code}" if billing else "keine Rechnungsadresse"
+        if billing is None:
+            where = translate("cli.no_billing", lang)
+        else:
+            where = translate(
+                "cli.bill_to", lang, city=billing.city or "-", country=billing.country_code or "-"
+            )
+        currency = order.currency or ""
         print(
             f"{order.amazon_order_id}  {_marketplace_code(order.marketplace_id)}  "
-            f"{order.status.value:<9}  {order.total} {order.currency or ''}  Rechnung: {where}",
+            f"{order.status.value:<9}  {order.total} {currency}  {where}",
             file=out,
         )
         for line in order.lines:
-            price = f"{line.item_price} {order.currency or ''}"
-            print(f"    {line.quantity} x {line.sku or '-'}  {price}", file=out)
-    print(f"{len(orders)} Bestellungen / orders", file=out)
+            print(
+                f"    {line.quantity} x {line.sku or '-'}  {line.item_price} {currency}", file=out
+            )
+    print(translate("cli.orders", lang, count=len(orders)), file=out)
 
 
-def print_sync_summary(result: SyncResult, out: TextIO) -> None:
+def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
+    """The seller's message, warnings and problems, then the one-line summary."""
     print(result.message, file=out)
-    print(
-        f"created={result.created} updated={result.updated} unchanged={result.unchanged} "
-        f"waiting={result.waiting} failed_rows={result.failed_rows} "
-        f"api_calls={result.total_api_calls} "
-        f"({', '.join(f'{k}={v}' for k, v in sorted(result.api_calls.items()))})",
-        file=out,
-    )
     for warning in result.warnings:
         print(f"  ! {warning}", file=out)
-    for problem in result.problems[:20]:
-        where = f"row {problem.row}" if problem.row is not None else "order"
-        column = f" [{problem.column}]" if problem.column else ""
-        print(f"  {where}{column} {problem.amazon_order_id or ''}: {problem.reason}", file=out)
+    for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
+        line = _problem_line(
+            problem.row, problem.column, problem.reason, lang, order=problem.amazon_order_id
+        )
+        print(f"  {line}", file=out)
+    if len(result.problems) > MAX_PROBLEMS_SHOWN:
+        hidden = len(result.problems) - MAX_PROBLEMS_SHOWN
+        print("  " + translate("cli.more_problems", lang, count=hidden), file=out)
+    print(summary_line(result, lang), file=out)
 
 
-def _progress_printer(out: TextIO) -> Any:
-    last: list[str] = [""]
+def summary_line(result: SyncResult, lang: str = DEFAULT_LOCALE) -> str:
+    calls = ", ".join(f"{name}={count}" for name, count in sorted(result.api_calls.items()))
+    return translate(
+        "cli.summary",
+        lang,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        waiting=result.waiting,
+        failed=result.failed_rows,
+        calls=result.total_api_calls,
+    ) + (f" ({calls})" if calls else "")
 
-    def show(progress: Progress) -> None:
-        text = f"[{progress.phase}] {progress.message}"
-        if progress.done:
+
+class ProgressDisplay:
+    """A sync's progress on ``out``: one updating line on a terminal, plain lines otherwise.
+
+    Plain lines show the first and the last report of each step (phase and message), so a
+    download or an import shows where it started and where it ended without a line per chunk.
+    """
+
+    def __init__(self, out: TextIO, lang: str, *, tty: bool | None = None) -> None:
+        self._out = out
+        self._lang = lang
+        self._tty = out.isatty() if tty is None else tty
+        self._step: tuple[str, str] | None = None
+        self._pending: str | None = None  # the step's latest text, not yet printed
+        self._width = 0  # of the updating line on a terminal
+
+    def __call__(self, progress: Progress) -> None:
+        text = self.describe(progress)
+        if self._tty:
+            shown = text[: max(20, shutil.get_terminal_size().columns - 1)]
+            self._out.write("\r" + shown + "\x1b[K")
+            self._out.flush()
+            self._width = len(shown)
+            return
+        step = (progress.phase, progress.message)
+        if step == self._step:
+            self._pending = text
+            return
+        self._flush()
+        self._step = step
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def close(self) -> None:
+        """End the display: the terminal line stays, a pending plain line is printed."""
+        if self._tty:
+            if self._width:
+                self._out.write("\n")
+                self._out.flush()
+            return
+        self._flush()
+
+    def describe(self, progress: Progress) -> str:
+        label = translate(f"cli.phase.{progress.phase}", self._lang)
+        if progress.phase == "done":
+            return label
+        text = f"{label}: {progress.message}"
+        if progress.phase == "downloading" and progress.done:
+            text += f" – {_size(progress.done)}"
+        elif progress.done or progress.total:
             text += f" {progress.done}" + (f"/{progress.total}" if progress.total else "")
-        if text != last[0]:
-            print(text, file=out, flush=True)
-            last[0] = text
+        return text
 
-    return show
+    def _flush(self) -> None:
+        if self._pending is not None:
+            self._out.write(self._pending + "\n")
+            self._out.flush()
+            self._pending = None
 
 
 # ------------------------------------------------------------------------------ helpers
 
 
-def _secret_input(key: str, label: str) -> str:
+def _default_language() -> str:
+    wanted = os.environ.get(LANG_ENV, DEFAULT_LOCALE)
+    return wanted if wanted in LANGUAGES else DEFAULT_LOCALE
+
+
+def _secret_input(key: str, lang: str) -> str:
     value = os.environ.get(SECRET_ENV[key])
     if value:
         return value
+    label = translate(f"connector.field.{key}.label", lang)
     if not sys.stdin.isatty():
-        raise ValueError(f"{label} missing: set {SECRET_ENV[key]} or run in a terminal")
+        raise ValueError(translate("cli.secret_missing", lang, label=label, env=SECRET_ENV[key]))
     return getpass.getpass(f"{label}: ")
 
 
@@ -364,6 +472,23 @@ def _parse_setting(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise ValueError(f"--setting wants KEY=VALUE, got {text!r}")
     return key.strip(), value.strip()
+
+
+def _problem_line(
+    row: int | None, column: str | None, reason: str, lang: str, *, order: str | None = None
+) -> str:
+    where = {"row": "-" if row is None else row, "column": f" [{column}]" if column else ""}
+    if order is None:
+        return translate("cli.row_error", lang, reason=reason, **where)
+    return translate("cli.problem", lang, order=order, reason=reason, **where)
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count / (1024 * 1024):.1f} MB"
 
 
 def _marketplace_code(marketplace_id: str | None) -> str:
