@@ -16,6 +16,7 @@ from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.sellers import Seller
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
+from hyreka_plugin_amazon.spapi.regions import REGIONS
 
 
 @pytest.fixture(scope="module")
@@ -133,27 +134,27 @@ def test_revoked_or_wrong_refresh_token(sim: Simulator) -> None:
 
 def test_token_of_another_region_found_by_asking_the_other_regions_host(sim: Simulator) -> None:
     """Amazon's EU host refuses a North American seller's token (403) like an app without
-    access; the NA host accepts it. Two simulators play the two regional hosts; LWA is global."""
-    with Simulator(orders=2, seed=5, marketplaces=("US", "CA"), time_scale=0) as america:
-        account = dataclasses.replace(
-            as_seller(simulator_account(sim, marketplaces=("DE",)), america.default_seller),
-            token_url=america.token_url,
-        )
-        hosts = {"eu": sim.url, "na": america.url}
-        german = login(account, "de", region_endpoints=hosts)
-        assert (german.ok, german.code) == (False, "login.wrong_region")
-        assert german.message == (
-            "Das Refresh-Token gehört zu einem Verkäuferkonto der Region „na“ (Marktplätze: "
-            "Amazon.com (US), Amazon.ca (CA)), eingestellt ist aber „eu“. Stellen Sie unter "
-            "„Region“ „na“ ein, oder tragen Sie das Refresh-Token Ihres Kontos der Region „eu“ ein."
-        )
-        assert login(account, "en", region_endpoints=hosts).message == (
-            "The refresh token belongs to a seller account of region 'na' (marketplaces: "
-            "Amazon.com (US), Amazon.ca (CA)), but 'eu' is configured. Set 'Region' to 'na', or "
-            "enter the refresh token of your account in region 'eu'."
-        )
-        # without the other regions' hosts the 403 cannot be told apart from missing access
-        assert login(account, "de").code == "login.access_denied"
+    access; the NA host accepts it. The simulator's regional hosts behave the same."""
+    america = sim.add_seller(marketplaces=["US", "CA"], orders=1)
+    account = dataclasses.replace(
+        as_seller(simulator_account(sim, marketplaces=("DE",)), america),
+        endpoint=sim.region_url("eu"),
+    )
+    hosts = {region: sim.region_url(region) for region in REGIONS}
+    german = login(account, "de", region_endpoints=hosts)
+    assert (german.ok, german.code) == (False, "login.wrong_region")
+    assert german.message == (
+        "Das Refresh-Token gehört zu einem Verkäuferkonto der Region „na“ (Marktplätze: "
+        "Amazon.com (US), Amazon.ca (CA)), eingestellt ist aber „eu“. Stellen Sie unter "
+        "„Region“ „na“ ein, oder tragen Sie das Refresh-Token Ihres Kontos der Region „eu“ ein."
+    )
+    assert login(account, "en", region_endpoints=hosts).message == (
+        "The refresh token belongs to a seller account of region 'na' (marketplaces: "
+        "Amazon.com (US), Amazon.ca (CA)), but 'eu' is configured. Set 'Region' to 'na', or "
+        "enter the refresh token of your account in region 'eu'."
+    )
+    # without the other regions' hosts the 403 cannot be told apart from missing access
+    assert login(account, "de").code == "login.access_denied"
 
 
 def test_token_of_another_region_answered_with_that_regions_marketplaces(sim: Simulator) -> None:
@@ -169,8 +170,9 @@ def test_app_without_access(sim: Simulator) -> None:
     sim.faults.add(
         {"name": "token_expired", "rate": 1.0, "operation": "getMarketplaceParticipations"}
     )
-    account = simulator_account(sim)
-    german = login(account, "de", region_endpoints={"eu": sim.url, "fe": sim.url})
+    account = dataclasses.replace(simulator_account(sim), endpoint=sim.region_url("eu"))
+    hosts = {region: sim.region_url(region) for region in REGIONS}
+    german = login(account, "de", region_endpoints=hosts)
     assert (german.ok, german.code) == (False, "login.access_denied")
     assert german.message == (
         "Amazon verweigert der App den Zugriff auf dieses Verkäuferkonto (HTTP 403). Die App ist "
