@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hyreka_plugin_amazon.hookspecs import Account
@@ -88,7 +89,7 @@ def make_scheduler(*, misfire_grace_time: int = MISFIRE_GRACE_S) -> BackgroundSc
 
 
 def apply_plans(
-    scheduler: BackgroundScheduler,
+    scheduler: BaseScheduler,
     plans: Iterable[PollPlan],
     func: Callable[[str], Any],
     *,
@@ -96,37 +97,68 @@ def apply_plans(
     now: datetime | None = None,
 ) -> None:
     """Make the scheduler's account jobs match the plans (idempotent; call on every change)."""
-    wanted = {job_id(p.account_id): p for p in plans if p.enabled}
+    plans = list(plans)
+    wanted = {job_id(p.account_id) for p in plans if p.enabled}
     for job in scheduler.get_jobs():
         if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
             scheduler.remove_job(job.id)
-    for jid, plan in wanted.items():
-        trigger = IntervalTrigger(minutes=plan.interval_minutes, jitter=jitter_s, timezone=UTC)
-        existing = scheduler.get_job(jid)
-        if existing is None:
-            first = (now or datetime.now(UTC)) + timedelta(
-                seconds=_spread(plan.account_id, jitter_s)
-            )
-            scheduler.add_job(
-                func,
-                trigger=trigger,
-                args=[plan.account_id],
-                id=jid,
-                name=f"Amazon sync {plan.account_id}",
-                replace_existing=True,
-                next_run_time=None if plan.paused else first,
-            )
-        else:
-            current = existing.trigger
-            if not isinstance(current, IntervalTrigger) or current.interval != trigger.interval:
-                scheduler.reschedule_job(jid, trigger=trigger)
-            if plan.paused and existing.next_run_time is not None:
-                scheduler.pause_job(jid)
-            elif not plan.paused and existing.next_run_time is None:
-                scheduler.resume_job(jid)
+    for plan in plans:
+        apply_plan(scheduler, plan, func, jitter_s=jitter_s, now=now)
 
 
-def next_run(scheduler: BackgroundScheduler, account_id: str) -> datetime | None:
+def apply_plan(
+    scheduler: BaseScheduler,
+    plan: PollPlan,
+    func: Callable[[str], Any],
+    *,
+    jitter_s: int = DEFAULT_JITTER_S,
+    now: datetime | None = None,
+) -> None:
+    """Make one account's job match its plan: added, removed, rescheduled, paused or resumed.
+
+    Times count from ``now`` (default: the wall clock), so that a host driving the scheduler
+    in its own time gets consistent next runs.
+    """
+    jid = job_id(plan.account_id)
+    existing = scheduler.get_job(jid)
+    if not plan.enabled:
+        if existing is not None:
+            scheduler.remove_job(jid)
+        return
+    now = now or datetime.now(UTC)
+    interval = timedelta(minutes=plan.interval_minutes)
+    soon = now + timedelta(seconds=_spread(plan.account_id, jitter_s))
+    if existing is None:
+        scheduler.add_job(
+            func,
+            trigger=_trigger(interval, now, jitter_s),
+            args=[plan.account_id],
+            id=jid,
+            name=f"Amazon sync {plan.account_id}",
+            replace_existing=True,
+            next_run_time=None if plan.paused else soon,
+        )
+        return
+    was_paused = existing.next_run_time is None
+    current = existing.trigger
+    if not isinstance(current, IntervalTrigger) or current.interval != interval:
+        # the next run moves to one new interval from now (backing off, or back to normal)
+        trigger = _trigger(interval, now, jitter_s)
+        first = trigger.get_next_fire_time(None, now)
+        scheduler.modify_job(jid, trigger=trigger, next_run_time=first)
+    if plan.paused:
+        scheduler.pause_job(jid)
+    elif was_paused:
+        scheduler.modify_job(jid, next_run_time=soon)  # resumed: run soon, not in an interval
+
+
+def _trigger(interval: timedelta, now: datetime, jitter_s: int) -> IntervalTrigger:
+    return IntervalTrigger(
+        seconds=interval.total_seconds(), start_date=now + interval, jitter=jitter_s, timezone=UTC
+    )
+
+
+def next_run(scheduler: BaseScheduler, account_id: str) -> datetime | None:
     job = scheduler.get_job(job_id(account_id))
     return None if job is None else job.next_run_time
 

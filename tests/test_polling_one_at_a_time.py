@@ -15,6 +15,7 @@ import requests
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.hookspecs import Account, Address, SyncResult, hookimpl
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.simulator import Simulator
 
 WAIT_S = 30
@@ -59,21 +60,26 @@ def run_in_thread(refhost: ReferenceHost, name: str) -> tuple[threading.Thread, 
     return thread, results
 
 
-def test_a_manual_sync_during_a_running_sync_is_refused_without_asking_amazon(
+def test_a_manual_sync_during_a_running_background_sync_is_refused_without_asking_amazon(
     simulator: Simulator, refhost: ReferenceHost, account: Account, gate: Gate
 ) -> None:
-    background, results = run_in_thread(refhost, account.name)
-    assert gate.entered.wait(WAIT_S)
-    calls = amazon_calls(simulator)
+    finished: list[FinishedSync] = []
+    poller = Poller(refhost, jitter_s=0, on_finished=finished.append)
+    poller.start()  # the background sync of the account starts at once
+    try:
+        assert gate.entered.wait(WAIT_S)
+        calls = amazon_calls(simulator)
 
-    pressed = refhost.sync(account.name)  # "Synchronisieren" while the background sync runs
+        pressed = refhost.sync(account.name)  # "Synchronisieren" while the background sync runs
 
-    assert (pressed.ok, pressed.code) == (False, "sync.busy")
-    assert pressed.message == messages.translate("sync.busy", account.locale)
-    assert amazon_calls(simulator) == calls
-    gate.opened.set()
-    background.join(WAIT_S)
-    assert results[0].ok, results[0].message
+        assert (pressed.ok, pressed.code) == (False, "sync.busy")
+        assert pressed.message == messages.translate("sync.busy", account.locale)
+        assert amazon_calls(simulator) == calls
+        gate.opened.set()
+        assert poller.join(WAIT_S)
+    finally:
+        assert poller.stop(timeout_s=WAIT_S)
+    assert [f.result.ok for f in finished] == [True]
     runs = refhost.store.list_runs(account.id)
     assert [(r.trigger, r.ok) for r in runs] == [("schedule", True)]  # one sync, not two
     assert refhost.locks.holder(account.id) is None
@@ -144,6 +150,7 @@ import os, sys
 from pathlib import Path
 from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 
 class Hold:
     held = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -93,3 +93,18 @@ def test_applying_the_same_plans_twice_changes_nothing(scheduler: BackgroundSche
     first = scheduling.next_run(scheduler, "a")
     scheduling.apply_plans(scheduler, plans, noop)
     assert scheduling.next_run(scheduler, "a") == first
+
+
+def test_times_count_from_the_hosts_now(scheduler: BackgroundScheduler) -> None:
+    now = datetime(2020, 1, 1, 12, 0, tzinfo=UTC)  # a host clock far from the wall clock
+    scheduling.apply_plans(scheduler, [scheduling.plan_for(account("a"))], noop, now=now)
+    assert scheduling.next_run(scheduler, "a") == now + timedelta(
+        seconds=scheduling._spread("a", 60)
+    )
+    backed_off = scheduling.plan_for(account("a"), consecutive_failures=1)
+    scheduling.apply_plan(scheduler, backed_off, noop, jitter_s=0, now=now)
+    assert scheduling.next_run(scheduler, "a") == now + timedelta(minutes=30)
+    scheduling.apply_plan(scheduler, scheduling.plan_for(account("a"), paused=True), noop, now=now)
+    later = now + timedelta(hours=3)
+    scheduling.apply_plan(scheduler, backed_off, noop, jitter_s=0, now=later)
+    assert scheduling.next_run(scheduler, "a") == later  # resumed: at once, not an interval later
