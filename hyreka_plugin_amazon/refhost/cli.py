@@ -22,7 +22,7 @@ from hyreka_plugin_amazon import __version__, redaction
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.hookspecs import Account, Order, OrderStatus, Progress, Secret, SyncResult
 from hyreka_plugin_amazon.messages import DEFAULT_LOCALE, LANGUAGES, translate
-from hyreka_plugin_amazon.refhost import cli_security
+from hyreka_plugin_amazon.refhost import cli_poll, cli_security
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError, marketplace, region
@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import_report)
     cli_security.add_commands(sub, common)
+    cli_poll.add_commands(sub, common)
     return parser
 
 

@@ -1,0 +1,216 @@
+"""``hyreka-amazon run`` and ``hyreka-amazon status``: background polling and what it did.
+
+``run`` keeps the host polling in the foreground until SIGINT or SIGTERM, printing one line
+per finished sync (account, outcome, counts, next run; never personal data), then stops within
+``--stop-timeout`` seconds. ``status`` shows every account's polling, from any process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TextIO
+
+from hyreka_plugin_amazon import scheduling
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.runner import (
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_STOP_TIMEOUT_S,
+    AccountStatus,
+    FinishedSync,
+    Poller,
+)
+from hyreka_plugin_amazon.refhost.store import DB_FILE, SyncRun
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register ``run`` and ``status`` on the ``hyreka-amazon`` parser."""
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="poll every enabled account in the background until Ctrl+C (or SIGTERM)",
+        description=(
+            "Runs the host's background polling in the foreground: each enabled account is "
+            "synchronised every poll_minutes (account setting, default "
+            f"{scheduling.DEFAULT_INTERVAL_MINUTES}), less often after failures, not at all "
+            "after an authentication failure until the credentials change. Account changes "
+            "are picked up within a minute. Ctrl+C or SIGTERM stops it: running syncs are "
+            "cancelled (what they imported stays) and it exits within --stop-timeout seconds."
+        ),
+    )
+    run.add_argument(
+        "--jitter",
+        type=_non_negative_int,
+        default=scheduling.DEFAULT_JITTER_S,
+        metavar="SECONDS",
+        help="spread of the accounts' run times (default: %(default)s)",
+    )
+    run.add_argument(
+        "--retention-days",
+        type=_non_negative_int,
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="DAYS",
+        help="the daily purge removes personal data of orders closed longer ago "
+        "(default: %(default)s)",
+    )
+    run.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=DEFAULT_STOP_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long a stop waits for running syncs (default: %(default)s)",
+    )
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser(
+        "status", parents=[common], help="per account: last sync, next sync, backoff, history"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON (with the history)")
+    status.add_argument(
+        "--history",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="also list the last N syncs of each account",
+    )
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():  # asked twice: do not wait any longer
+            os._exit(130)
+        stop.set()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    host = ReferenceHost(data_dir(args.data))
+    printing = threading.Lock()  # syncs of several accounts finish in parallel
+
+    def on_finished(done: FinishedSync) -> None:
+        with printing:
+            print_finished(done, sys.stdout)
+
+    poller = Poller(
+        host, jitter_s=args.jitter, retention_days=args.retention_days, on_finished=on_finished
+    )
+    try:
+        poller.start()
+        accounts = sum(1 for s in poller.status(history=0) if s.polling)
+        print(f"polling {accounts} account(s); Ctrl+C stops", file=sys.stderr, flush=True)
+        stop.wait()
+        print("stopping ...", file=sys.stderr, flush=True)
+        if not poller.stop(timeout_s=args.stop_timeout):
+            # A sync did not end in time: it is abandoned (its lease expires, the next sync
+            # repeats its window); exit now instead of waiting for its thread.
+            print("a running sync was abandoned; stopped", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(0)
+        print("stopped", file=sys.stderr, flush=True)
+    finally:
+        if poller.scheduler.running:
+            poller.stop(timeout_s=args.stop_timeout)
+        host.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    folder = data_dir(args.data)
+    if not (folder / DB_FILE).exists():
+        raise LookupError(f"no host data in {folder}: add an account first")
+    with ReferenceHost(folder) as host:
+        statuses = Poller(host).status(history=max(args.history, 10 if args.json else 1))
+    if args.json:
+        json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print_status(statuses, sys.stdout, history=args.history)
+    return 0
+
+
+# ------------------------------------------------------------------------------ output
+
+
+def print_finished(done: FinishedSync, out: TextIO) -> None:
+    """One line for a finished scheduled sync: no personal data, the seller's message if any."""
+    result = done.result
+    if done.paused:
+        then = "paused"
+    elif done.next_run is not None:
+        then = f"next {_time(done.next_run)}"
+    else:
+        then = "not scheduled"
+    line = (
+        f"{_time(done.finished)}  {done.account_name}  {result.code}  "
+        f"created={result.created} updated={result.updated} unchanged={result.unchanged} "
+        f"failed_rows={result.failed_rows}  {then}"
+    )
+    if not result.ok:
+        line += f"  {result.message}"
+    print(line, file=out, flush=True)
+
+
+def print_status(statuses: Sequence[AccountStatus], out: TextIO, *, history: int = 0) -> None:
+    if not statuses:
+        print("no accounts", file=out)
+    for status in statuses:
+        print(f"{status.account_name}  {_polling(status)}", file=out)
+        last = status.last_run
+        print(f"  last sync: {_run_line(last) if last else 'none yet'}", file=out)
+        if status.message:
+            print(f"  ! {status.message}", file=out)
+        for run in status.history[:history]:
+            print(f"  - {_run_line(run)}", file=out)
+
+
+def _polling(status: AccountStatus) -> str:
+    if not status.polling:
+        text = "polling off"
+    elif status.paused:
+        text = "polling PAUSED: authentication failed, waiting for new credentials"
+    else:
+        text = f"every {status.effective_minutes} min"
+        if status.effective_minutes != status.interval_minutes:
+            text += (
+                f" (backed off after {status.consecutive_failures} failed syncs in a row; "
+                f"normally {status.interval_minutes} min)"
+            )
+        text += f", next {_time(status.next_run)}" if status.next_run else ", poller not running"
+    return text + ("  [sync running]" if status.running else "")
+
+
+def _run_line(run: SyncRun) -> str:
+    if run.finished_at is None:
+        return f"{_time(run.started_at)} ({run.trigger}) not finished"
+    counts = (
+        f"created={run.created} updated={run.updated} unchanged={run.unchanged} "
+        f"failed_rows={run.failed_rows}"
+    )
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    return f"{_time(run.started_at)} ({run.trigger}, {seconds:.0f} s) {run.code}  {counts}"
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
