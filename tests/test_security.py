@@ -238,7 +238,7 @@ def test_key_rotation_interrupted_and_resumed_with_the_cli(
 
     assert main(["rotate-key", "--data", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "finishing that rotation" in out
+    assert "finishing a rotation" in out
     assert (data / KEY_FILE).read_text().split() == [keys[0]]
     assert set(_key_ids(data)) == {new_id}
     with ReferenceHost(data, env={}) as host:

@@ -14,6 +14,7 @@ from hyreka_plugin_amazon.hookspecs import Account, Order, OrderStatus, Secret
 from hyreka_plugin_amazon.refhost import cli_security
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
+from hyreka_plugin_amazon.refhost.locks import AccountLocks
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
@@ -234,3 +235,18 @@ def test_purge_refuses_a_negative_period(
         main(["purge", "--days", "-1", "--data", str(tmp_path)])
     assert caught.value.code == 2
     assert "cannot be negative" in capsys.readouterr().err
+
+
+def test_rotate_key_waits_for_no_sync_and_changes_nothing_while_one_runs(
+    data: Path, filled: tuple[list[Account], list[Order]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_file = (data / KEY_FILE).read_text()
+    ids = key_ids(data)
+    with AccountLocks(data / DB_FILE).hold("other"):
+        assert main(["rotate-key", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "a sync of account 'other' is already running" in err
+    assert "again when it has finished" in err
+    assert (data / KEY_FILE).read_text() == key_file
+    assert key_ids(data) == ids
+    assert main(["rotate-key", "--data", str(data)]) == 0  # the lease is free again

@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
+from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.vault import KEY_ENV, Vault, VaultError
@@ -38,8 +41,9 @@ def add_commands(
         help="re-encrypt all stored secrets and orders under a new vault key",
         description=(
             "Adds a new key to the key file, re-encrypts every stored value under it and then "
-            "drops the old key. Safe to interrupt: run it again to finish. Stop the host's "
-            f"background polling first. With {KEY_ENV} set, explains how to rotate there."
+            "drops the old key. Safe to interrupt: run it again to finish. Refused while a "
+            "sync runs; restart the host's background polling afterwards (it keeps the key it "
+            f"started with). With {KEY_ENV} set, explains how to rotate there."
         ),
     )
     rotate.set_defaults(func=cmd_rotate_key)
@@ -74,19 +78,21 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
         with Store(folder / DB_FILE, vault) as store:  # proves the key before any change
             if vault.key_file is None:
                 return _rotate_from_environment(store, vault)
-            resuming = vault.key_count > 1
-            if resuming:
-                print(f"{vault.key_file} holds {vault.key_count} keys: finishing that rotation")
-            else:
-                vault.add_new_primary_key()
-            rotated = _rotate(store, vault)
-            vault.drop_old_keys()
+            with _no_syncs(store):
+                if vault.key_count > 1:
+                    print(f"{vault.key_file} holds {vault.key_count} keys: finishing a rotation")
+                else:
+                    vault.add_new_primary_key()
+                rotated = _rotate(store, vault)
+                vault.drop_old_keys()
     except (VaultError, StoreError) as exc:
         return _fail(str(exc))
+    except AccountBusyError as exc:
+        return _fail(f"{exc}; run `hyreka-amazon rotate-key` again when it has finished")
     except KeyboardInterrupt:
         print(
-            "interrupted: the key file holds the new and the old key, and the stored data is "
-            "partly under each; run `hyreka-amazon rotate-key` again to finish",
+            "interrupted: the stored data is partly under the new key and partly under the "
+            "old one; keep both keys and run `hyreka-amazon rotate-key` again to finish",
             file=sys.stderr,
         )
         return 130
@@ -123,12 +129,23 @@ def _rotate_from_environment(store: Store, vault: Vault) -> int:
     if vault.key_count == 1:
         print(ENV_ROTATION_HELP, file=sys.stderr)
         return 2
-    rotated = _rotate(store, vault)
+    with _no_syncs(store):
+        rotated = _rotate(store, vault)
     print(
         f"{rotated} stored values re-encrypted under the first key of {KEY_ENV}; now set "
         f"{KEY_ENV} to that key alone."
     )
     return 0
+
+
+@contextmanager
+def _no_syncs(store: Store) -> Iterator[None]:
+    """Hold every account's sync lease: no sync writes under the old key meanwhile."""
+    locks = AccountLocks(store.path)
+    with ExitStack() as held:
+        for account in store.list_accounts():
+            held.enter_context(locks.hold(account.id))
+        yield
 
 
 def _rotate(store: Store, vault: Vault) -> int:
