@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 
 from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.vault import KEY_ENV, Vault, VaultError
 
-RETENTION_DAYS = 30
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
 
 ENV_ROTATION_HELP = f"""\
@@ -60,8 +60,8 @@ def add_commands(
     purge.add_argument(
         "--days",
         type=_days,
-        default=RETENTION_DAYS,
-        help=f"retention period after shipment or cancellation (default: {RETENTION_DAYS})",
+        default=DEFAULT_RETENTION_DAYS,
+        help=f"retention period after shipment or cancellation (default: {DEFAULT_RETENTION_DAYS})",
     )
     purge.add_argument(
         "--dry-run", action="store_true", help="only show which orders it would anonymise"
