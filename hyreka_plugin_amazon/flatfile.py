@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import enum
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,9 +130,6 @@ def detect_layout(header: Iterable[str]) -> Layout:
     return layout
 
 
-_PADDED = re.compile(r"(?:^|\t)[^\S\t]|[^\S\t](?:\t|$)")  # a cell with whitespace to strip
-
-
 class ReportReader:
     """Reads a report's lines: the header at once, then one Row per data line.
 
@@ -191,10 +187,7 @@ class ReportReader:
                 self.duplicates_skipped += 1
                 continue
             order_lines.add(text)
-            if _PADDED.search(text) is None:  # the common case, and a third faster
-                values = dict(zip(header, [cell or None for cell in cells], strict=False))
-            else:
-                values = dict(zip(header, [cell.strip() or None for cell in cells], strict=False))
+            values = dict(zip(header, [cell.strip() or None for cell in cells], strict=False))
             yield Row(number, values, errors)
 
 
