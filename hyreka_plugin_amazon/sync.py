@@ -1,14 +1,26 @@
 """The sync: Amazon -> client -> reader -> schemas -> host, for one account.
 
-1. Window: from the cursor minus an overlap (first sync: a look-back) to Amazon's "now"; a
-   window that left problems behind is opened again from its start until they import.
+1. Window: from the cursor minus an overlap (first sync: a look-back) to Amazon's "now", or
+   from ``retry_from`` when an earlier window was held open (below).
 2. Two reports over the window: the order report (items, prices, billing and shipping
    addresses; only orders eligible for fulfilment) and the all-orders status report.
 3. The status report is read first into a small map; then the order report streams through
-   the reader and the schemas, each order handed to the host and committed on its own.
-4. Known orders that Amazon shipped or cancelled are updated, never duplicated.
-5. The cursor moves to the end of the window only when every order of it was handed over.
+   the reader and the schemas, each order handed to the host and committed on its own. A
+   download that breaks off is read once more from a fresh URL (orders already handed over
+   are skipped); an order is handed over only whole, never cut off by a broken download.
+4. Known orders that Amazon shipped or cancelled are updated, never duplicated; an order
+   without a status entry never goes back from shipped or cancelled to open.
+5. The cursor moves to the end of the window only when every order of it was handed over; a
+   sync that fails leaves cursor and ``retry_from`` as they were.
 
+A window is held open (``retry_from`` = its start, read again by every sync until released)
+while it left something behind: an order with a problem (until it imports, or the seller
+dismisses it: the host then sets the state ``dismissed:<order id>``); orders imported without
+the billing columns their report type should carry; a report that came back CANCELLED or
+without rows (Amazon's "no data", trusted only once a report over the window has rows); or
+orders whose status was unknown (then new orders wait instead of being guessed open).
+
+Charsets: the download's Content-Type; without one UTF-8, then cp1252 (cp932 for Japan).
 A constant number of API calls per sync, whatever the number of orders (report polling aside).
 """
 
@@ -16,10 +28,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from hyreka_plugin_amazon import diagnostics, messages
 from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader
@@ -36,19 +49,27 @@ from hyreka_plugin_amazon.hookspecs import (
 from hyreka_plugin_amazon.schemas import OrderErrors, ReportOrder, read_orders
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
-from hyreka_plugin_amazon.spapi.models import Report
+from hyreka_plugin_amazon.spapi.documents import DocumentStream
+from hyreka_plugin_amazon.spapi.models import DONE, RESTRICTED_REPORT_TYPES, Report
+from hyreka_plugin_amazon.spapi.regions import marketplace
 
 log = logging.getLogger(__name__)
 
 ORDER_REPORT_EU: Final = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
 ORDER_REPORT_OTHER: Final = "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
 STATUS_REPORT: Final = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+BILLING_REPORTS: Final = frozenset({ORDER_REPORT_EU})  # order reports that carry bill-* columns
 MAX_LOOKBACK_DAYS: Final = 60  # order reports cover the previous 60 days
 
 CURSOR_KEY: Final = "cursor"
 RETRY_FROM_KEY: Final = "retry_from"
+DISMISSED_PREFIX: Final = "dismissed:"  # + order id: set by the host when the seller dismisses
 
+NEIGHBOUR_WITHOUT_ID: Final = "a neighbouring row has no order id and may belong to this order"
+
+T = TypeVar("T")
 AddressHook = Callable[[Mapping[str, str | None], Literal["billing", "shipping"]], Address | None]
+Hold = Literal["problems", "billing", "status report empty", "order report empty", "status unknown"]
 
 
 @dataclass(frozen=True)
@@ -106,12 +127,27 @@ def decide_status(
         items = {s.lower() for s in entry.item_statuses}
         if items & {"shipping", "shipped"}:  # partly shipped: it was ready to ship
             return OrderStatus.OPEN
+    elif known is not None and known.status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED):
+        return known.status  # nothing says otherwise: a closed order stays closed
     if in_order_report or (known is not None and known.status is OrderStatus.OPEN):
         return OrderStatus.OPEN
     return OrderStatus.PENDING
 
 
-def make_client(account: Account) -> SpApiClient:
+def fallback_charsets(account: Account) -> tuple[str, ...]:
+    """The charset tried after UTF-8 when a download declares none: cp932 for Japan."""
+    japan = any(marketplace(m).charset == "Shift_JIS" for m in account.marketplace_ids)
+    return ("cp932",) if japan else ("cp1252",)
+
+
+def make_client(
+    account: Account,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    timeout: tuple[float, float] = (10.0, 60.0),
+) -> SpApiClient:
+    """The account's client; ``sleep`` and ``monotonic`` drive its waits and rate limits."""
     return SpApiClient(
         client_id=account.client_id,
         client_secret=account.client_secret,
@@ -119,6 +155,9 @@ def make_client(account: Account) -> SpApiClient:
         region=account.region,
         endpoint=account.endpoint,
         token_url=account.token_url,
+        timeout=timeout,
+        sleep=sleep,
+        monotonic=monotonic,
     )
 
 
@@ -174,6 +213,10 @@ class _SyncRun:
         self.locale = account.locale
         self.window_start: datetime | None = None
         self.window_end: datetime | None = None
+        self.holds: set[Hold] = set()
+        self.absent_means_open = False  # the status report was read whole, without a bad row
+        self.in_order_report: set[str] = set()
+        self.handed_over: set[str] = set()
 
     # ---------------------------------------------------------------- the flow
 
@@ -183,8 +226,16 @@ class _SyncRun:
         except SyncCancelled:
             return self._failed("sync.cancelled", messages.translate("sync.cancelled", self.locale))
         except (errors.SpApiError, HeaderError) as exc:
-            diagnosis = diagnostics.sync_failure(exc, self.account)
+            diagnosis = diagnostics.sync_failure(
+                exc, self.account, order_report=self.settings.order_report_for(self.account)
+            )
             return self._failed(diagnosis.code, diagnosis.message)
+        except Exception as exc:
+            detail = type(exc).__name__  # its text may quote report content
+            log.error("sync of account %s failed: %s", self.account.id, detail)
+            return self._failed(
+                "sync.error", messages.translate("sync.error", self.locale, detail=detail)
+            )
         tally = self.tally
         message = messages.translate(
             "sync.ok",
@@ -197,7 +248,6 @@ class _SyncRun:
         return self._result(True, "sync.ok", message)
 
     def _run(self) -> None:
-        account_id = self.account.id
         self.window_start = self._window_start()
         order_report_type = self.settings.order_report_for(self.account)
         self._progress("requesting", "createReport")
@@ -209,20 +259,10 @@ class _SyncRun:
         )
         status_report = self._wait(status_id)
         order_report = self._wait(order_id)
-        statuses = self._read_statuses(status_report)
-        self._import_orders(order_report, statuses)
+        statuses = self._read_twice("status report", lambda: self._read_statuses(status_report))
+        self._read_twice("order report", lambda: self._import_orders(order_report, statuses))
         self._apply_status_changes(statuses)
-
-        self.host.record_problems(account_id, self.tally.problems)
-        if self.tally.problems:
-            retry_from = self.host.get_state(account_id, RETRY_FROM_KEY)
-            if retry_from is None or datetime.fromisoformat(retry_from) > self.window_start:
-                self.host.set_state(account_id, RETRY_FROM_KEY, self.window_start.isoformat())
-        else:
-            self.host.set_state(account_id, RETRY_FROM_KEY, None)
-        self.window_end = _window_end(status_report, order_report, self.now())
-        self.host.set_state(account_id, CURSOR_KEY, self.window_end.isoformat())
-        self._progress("done", "done")
+        self._close_window(_window_end(status_report, order_report, self.now()))
 
     def _window_start(self) -> datetime:
         now = self.now()
@@ -239,6 +279,34 @@ class _SyncRun:
             start = min(start, datetime.fromisoformat(retry_from))
         return max(start, earliest).replace(microsecond=0)
 
+    def _close_window(self, window_end: datetime) -> None:
+        """Record problems, hold the window open or release it, then move the cursor."""
+        account_id = self.account.id
+        assert self.window_start is not None
+        self.tally.problems = [p for p in self.tally.problems if not self._dismissed(p)]
+        self.host.record_problems(account_id, self.tally.problems)
+        if self.tally.problems:
+            self.holds.add("problems")
+        if self.holds:  # set before the cursor moves: a kill in between loses nothing
+            log.info(
+                "account %s: window from %s held open (%s)",
+                account_id,
+                self.window_start.isoformat(),
+                ", ".join(sorted(self.holds)),
+            )
+            self.host.set_state(account_id, RETRY_FROM_KEY, self.window_start.isoformat())
+        else:
+            self.host.set_state(account_id, RETRY_FROM_KEY, None)
+        self.window_end = window_end
+        self.host.set_state(account_id, CURSOR_KEY, window_end.isoformat())
+        self._progress("done", "done")
+
+    def _dismissed(self, problem: Problem) -> bool:
+        order_id = problem.amazon_order_id
+        if not order_id:
+            return False
+        return self.host.get_state(self.account.id, DISMISSED_PREFIX + order_id) is not None
+
     def _wait(self, report_id: str) -> Report:
         def on_status(report: Report) -> None:
             self._check_cancel()
@@ -252,65 +320,100 @@ class _SyncRun:
             on_status=on_status,
         )
 
+    def _read_twice(self, what: str, read: Callable[[], T]) -> T:
+        """``read()``; once more (from a fresh download URL) if the download broke off."""
+        try:
+            return read()
+        except errors.DocumentTruncatedError:
+            log.warning(
+                "account %s: the %s download broke off; reading it again", self.account.id, what
+            )
+            return read()
+
     # ---------------------------------------------------------------- the two reports
 
     def _read_statuses(self, report: Report) -> dict[str, StatusEntry]:
         statuses: dict[str, StatusEntry] = {}
-        if report.processing_status != "DONE" or not report.report_document_id:
-            return statuses  # CANCELLED: no order changed in the window
+        if report.processing_status != DONE or not report.report_document_id:
+            self.holds.add("status report empty")  # CANCELLED: "no order changed", unproven
+            return statuses
         self._progress("downloading", "status report")
-        with self.client.open_document(report.report_document_id, restricted=False) as lines:
+        rows = broken = False
+        with self._open(report, report.report_document_id) as lines:
             reader = ReportReader(lines)
             for item in read_orders(reader, default_marketplace_id=self._default_marketplace()):
+                rows = True
                 if isinstance(item, OrderErrors) or item.order_status is None:
-                    continue  # a broken status row: the order keeps its state until next time
+                    broken = True  # whose status is missing now? Any order's, maybe.
+                    continue
                 statuses[item.amazon_order_id] = StatusEntry(
                     order_status=item.order_status,
                     item_statuses=item.item_statuses,
                     fulfillment_channel=item.fulfillment_channel,
                     last_updated=item.last_updated,
                 )
+        self.absent_means_open = rows and not broken
+        if not rows:
+            self.holds.add("status report empty")
         return statuses
 
     def _import_orders(self, report: Report, statuses: dict[str, StatusEntry]) -> None:
-        if report.processing_status != "DONE" or not report.report_document_id:
-            return  # CANCELLED: Amazon found no order eligible in the window
+        """Hand the order report's orders over; those already handed over are skipped."""
+        if report.processing_status != DONE or not report.report_document_id:
+            self.holds.add("order report empty")  # CANCELLED: "none eligible", unproven
+            return
         self._progress("downloading", "order report")
-        with self.client.open_document(
-            report.report_document_id, restricted=True, on_bytes=self._on_bytes
-        ) as lines:
+        problems: list[Problem] = []
+        suspect_rows: set[int] = set()  # rows next to a row without an order id
+        rows = False
+        with self._open(report, report.report_document_id, on_bytes=self._on_bytes) as lines:
             reader = ReportReader(lines)
-            if not reader.has_billing_columns:
-                self.tally.warnings.append(messages.translate("sync.billing_missing", self.locale))
-            imported = 0
+            self._check_billing(report, reader)
             for item in read_orders(
                 reader,
                 default_marketplace_id=self._default_marketplace(),
                 map_address=self.map_address,
             ):
                 self._check_cancel()
+                rows = True
+                if item.amazon_order_id:
+                    self.in_order_report.add(item.amazon_order_id)
                 if isinstance(item, OrderErrors):
-                    self.tally.problems.extend(
-                        Problem(
-                            reason=e.reason,
-                            amazon_order_id=item.amazon_order_id,
-                            row=e.row,
-                            column=e.column,
-                        )
-                        for e in item.errors
-                    )
-                    if item.amazon_order_id:
-                        statuses.pop(item.amazon_order_id, None)
+                    problems.extend(_problems(item))
+                    if not item.amazon_order_id:  # rows of one order are adjacent
+                        suspect_rows.update(n for row in item.rows for n in (row - 1, row + 1))
                     continue
-                entry = statuses.pop(item.amazon_order_id, None)
-                self._hand_over(item, entry)
-                imported += 1
-                if imported % 500 == 0:
-                    self._progress("importing", "orders", done=imported)
+                if item.amazon_order_id in self.handed_over:
+                    continue
+                if suspect_rows.intersection(item.rows):
+                    row = min(suspect_rows.intersection(item.rows))
+                    problems.append(Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row))
+                    continue
+                self._hand_over(item, statuses.get(item.amazon_order_id))
+                self.handed_over.add(item.amazon_order_id)
+                if len(self.handed_over) % 500 == 0:
+                    self._progress("importing", "orders", done=len(self.handed_over))
+        self.tally.problems.extend(problems)
+        if not rows:
+            self.holds.add("order report empty")
+
+    def _check_billing(self, report: Report, reader: ReportReader) -> None:
+        if reader.has_billing_columns:
+            return
+        warning = messages.translate("sync.billing_missing", self.locale)
+        if warning not in self.tally.warnings:
+            self.tally.warnings.append(warning)
+        if report.report_type in BILLING_REPORTS:
+            self.holds.add("billing")  # read again once the seller switches the columns on
 
     def _hand_over(self, record: ReportOrder, entry: StatusEntry | None) -> None:
         account_id = self.account.id
         known = self.host.get_order(account_id, record.amazon_order_id)
+        if entry is None and not self.absent_means_open:
+            self.holds.add("status unknown")
+            if known is None:  # eligible, but shipped or cancelled since? Wait for the status.
+                self.tally.count("waiting")
+                return
         status = decide_status(entry, in_order_report=True, known=known)
         if known is None and status is not OrderStatus.OPEN:
             self.tally.count("waiting" if status is OrderStatus.PENDING else "skipped")
@@ -334,6 +437,8 @@ class _SyncRun:
         """Orders the status report names but the order report did not: move known ones on."""
         account_id = self.account.id
         for amazon_order_id, entry in statuses.items():
+            if amazon_order_id in self.in_order_report:
+                continue
             self._check_cancel()
             known = self.host.get_order(account_id, amazon_order_id)
             status = decide_status(entry, in_order_report=False, known=known)
@@ -351,6 +456,16 @@ class _SyncRun:
             self.tally.count(self.host.upsert_order(account_id, order))
 
     # ---------------------------------------------------------------- helpers
+
+    def _open(
+        self, report: Report, document_id: str, on_bytes: Callable[[int], None] | None = None
+    ) -> DocumentStream:
+        return self.client.open_document(
+            document_id,
+            restricted=report.report_type in RESTRICTED_REPORT_TYPES,
+            fallback_charsets=fallback_charsets(self.account),
+            on_bytes=on_bytes,
+        )
 
     def _default_marketplace(self) -> str | None:
         ids = self.account.marketplace_ids
@@ -400,6 +515,10 @@ class _SyncRun:
             window_start=self.window_start,
             window_end=self.window_end,
         )
+
+
+def _problems(item: OrderErrors) -> list[Problem]:
+    return [Problem(e.reason, item.amazon_order_id, e.row, e.column) for e in item.errors]
 
 
 def _window_end(status: Report, orders: Report, fallback: datetime) -> datetime:

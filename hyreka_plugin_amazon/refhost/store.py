@@ -538,11 +538,13 @@ class Store:
         ]
 
     def dismiss_problem(self, account_id: str, amazon_order_id: str) -> None:
+        """Unlist the order's problems; state ``dismissed:<id>`` tells the sync to stop retrying."""
         with self._write() as db:
             db.execute(
                 "DELETE FROM problems WHERE account_id = ? AND amazon_order_id = ?",
                 (account_id, amazon_order_id),
             )
+        self.set_state(account_id, f"dismissed:{amazon_order_id}", self._now())
 
     # ----------------------------------------------------------------------------------------
     # Sync runs

@@ -413,6 +413,8 @@ class DocumentStream:
                 self._document.document_id,
                 declared,
             )
+        if head.startswith(codecs.BOM_UTF8):  # a UTF-8 BOM, seen even before Cp1252 text
+            head = head[len(codecs.BOM_UTF8) :]
         candidates = (codec,) if codec else ("utf-8", *self._fallback_charsets)
         for candidate in candidates:
             decoder = _decoder(candidate)
