@@ -123,3 +123,16 @@ def test_the_connector_describes_every_field_and_action_in_both_languages() -> N
         "test_login": {"de": "Anmeldung testen", "en": "Test login"},
         "sync_orders": {"de": "Synchronisieren", "en": "Synchronise"},
     }
+
+
+def test_the_setup_guide_has_a_fix_for_every_message_in_both_languages() -> None:
+    guide = (PACKAGE.parent / "docs" / "SETUP.md").read_text(encoding="utf-8")
+    german, english = guide.split("\n## English\n")
+    seller_visible = {m for m in DE if m.startswith(("login.", "sync."))}
+    seller_visible |= {"cli.secret_missing", "cli.marketplace_region"}
+    for section in (german, english):
+        table = section.split("\n| `", 1)[1]
+        rows = {
+            line.split("`")[1] for line in ("| `" + table).splitlines() if line.startswith("| `")
+        }
+        assert rows == seller_visible
