@@ -55,6 +55,7 @@ class SimClient:
     def __init__(self, sim: Simulator, seller: str | None = None) -> None:
         self.sim = sim
         self.session = requests.Session()
+        self.session.trust_env = False  # loopback: no proxy lookups in the environment per call
         self.creds = sim.credentials if seller is None else sim.sellers[seller].credentials
         self._token: str | None = None
         self._expires = datetime.min.replace(tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, DE, TIMEOUT, SimClient, add_fault
+from sim_helpers import ALL_ORDERS, DE, FR, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -94,46 +94,47 @@ def test_rate_limits_can_be_switched_off() -> None:
 def test_a_simulated_day_of_polling(sim: Simulator, client: SimClient) -> None:
     """A day of polling in seconds: the clock jumps a minute at a time, the buckets decide.
 
-    The busy seller asks for two reports (status and order report, as a sync does) and searches
-    orders every minute, more than Amazon allows; a quiet seller polls every five minutes.
+    The busy seller asks for two reports (status and order report, as a sync does) every minute
+    and searches orders every two minutes, more than Amazon allows; a quiet seller does both
+    every 15 minutes.
     """
     quiet = SimClient(sim, sim.add_seller(marketplaces=["FR"], orders=5).seller_id)
     requests.delete(f"{sim.url}/_simulator/stats", timeout=TIMEOUT)
-    day = 24 * 3600
-    for minute in range(1, day // 60 + 1):
-        sim.clock.advance(60)
-        for seller, every in ((client, 1), (quiet, 5)):
-            if minute % every:
-                continue
+    day, minutes = 24 * 3600, 24 * 60
+    # seller, marketplace, minutes between report requests, reports each time, between searches
+    plans = ((client, DE, 1, 2, 2), (quiet, FR, 15, 1, 15))
+    for minute in range(1, minutes + 1):
+        now = sim.clock.advance(60)
+        for seller, marketplace, report_every, reports, search_every in plans:
             if seller.token_expires_soon():
                 seller.refresh()
-            marketplace = seller.sim.sellers[_seller_id(seller)].marketplaces[0].id
-            start = (sim.clock.now() - timedelta(minutes=10)).isoformat()
-            body = {"reportType": ALL_ORDERS, "marketplaceIds": [marketplace]}
-            for _ in range(2 if seller is client else 1):
-                seller.call("POST", REPORTS, json=body | {"dataStartTime": start})
-            since = (sim.clock.now() - timedelta(minutes=30)).isoformat()
-            seller.call("GET", SEARCH, params={"lastUpdatedAfter": since})
+            if minute % report_every == 0:
+                start = (now - timedelta(minutes=10)).isoformat()
+                body = {"reportType": ALL_ORDERS, "marketplaceIds": [marketplace]}
+                for _ in range(reports):
+                    seller.call("POST", REPORTS, json=body | {"dataStartTime": start})
+            if minute % search_every == 0:
+                since = (now - timedelta(minutes=30)).isoformat()
+                seller.call("GET", SEARCH, params={"lastUpdatedAfter": since})
     stats = _stats(sim)
-    busy, calm = stats[sim.default_seller.seller_id], stats[_seller_id(quiet)]
-    minutes = day // 60
+    busy, calm = stats[sim.default_seller.seller_id], stats[_quiet_id(sim)]
     # a bucket allows its burst plus its rate times 86400 s a day (Amazon's published plans)
     allowed = {"createReport": 15 + 0.0167 * day, "searchOrders": 20 + 0.0056 * day}
-    for operation, demand in (("createReport", 2 * minutes), ("searchOrders", minutes)):
+    for operation, demand in (("createReport", 2 * minutes), ("searchOrders", minutes // 2)):
         counts = busy[operation]
         ok = counts["202" if operation == "createReport" else "200"]
         assert counts["calls"] == demand
         assert allowed[operation] - 2 <= ok <= allowed[operation]
         assert counts["throttled"] == counts["429"] == demand - ok
     # the quiet seller's buckets are its own: under its rate, never throttled
-    assert calm["createReport"] == {"calls": minutes // 5, "202": minutes // 5, "throttled": 0}
-    assert calm["searchOrders"] == {"calls": minutes // 5, "200": minutes // 5, "throttled": 0}
+    assert calm["createReport"] == {"calls": minutes // 15, "202": minutes // 15, "throttled": 0}
+    assert calm["searchOrders"] == {"calls": minutes // 15, "200": minutes // 15, "throttled": 0}
     for seller_stats in (busy, calm):
         assert seller_stats["lwaToken"]["calls"] in (24, 25)  # a new access token every hour
 
 
-def _seller_id(client: SimClient) -> str:
-    return next(s.seller_id for s in client.sim.sellers.values() if s.credentials is client.creds)
+def _quiet_id(sim: Simulator) -> str:
+    return next(s for s in sim.sellers if s != sim.default_seller.seller_id)
 
 
 def test_stats_count_per_seller_and_operation(sim: Simulator, client: SimClient) -> None:
