@@ -21,10 +21,10 @@ throttle                                                429 ``QuotaExceeded`` "Y
 internal_error                                          500 ``InternalFailure`` "We encountered an
                                                         internal error. Please try again."
 unavailable                                             503 ``ServiceUnavailable``
-invalid_input                                           400 ``InvalidInput`` "Invalid Input" (a
-                                                        request Amazon refuses, e.g. for a client
-                                                        error path of any operation)
-not_found                                               404 ``NotFound`` "Resource not found."
+invalid_input                                           400 ``InvalidInput`` "Invalid Input", for
+                                                        any operation (a client's 400 path)
+not_found                                               404 ``NotFound`` "Resource not found.", for
+                                                        any operation (a client's 404 path)
 drop_connection                                         the connection closes without a response
 slow_response            ``delay`` s (wall, default 2)  the answer comes after ``delay`` seconds
 report_fatal             ``message``                    the next report ends ``FATAL`` with an
