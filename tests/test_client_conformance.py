@@ -114,8 +114,10 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
+def recorder() -> Iterator[Recorder]:
+    recording = Recorder()
+    yield recording
+    recording.session.close()
 
 
 def _client(sim: Simulator, recorder: Recorder) -> SpApiClient:
