@@ -223,6 +223,41 @@ def test_every_operation_conforms_in_success_and_each_error(
             assert (operation, status) in seen, (operation, status)
 
 
+def test_every_parameter_the_client_can_send_conforms(
+    sim: Simulator, models: SpapiModels, recorder: Recorder
+) -> None:
+    client = _client(sim, recorder)
+    since, until = START - timedelta(days=30), START - timedelta(minutes=5)
+    updated = client.search_orders(
+        marketplace_ids=[DE, "A13V1IB3VIYZZH"],
+        last_updated_after=since,
+        last_updated_before=until,
+        fulfillment_statuses=("UNSHIPPED", "PARTIALLY_SHIPPED"),
+        fulfilled_by=("MERCHANT",),
+        included_data=("BUYER", "RECIPIENT"),
+        max_results_per_page=5,
+    )
+    created = client.search_orders(
+        marketplace_ids=EU5, created_after=since, created_before=until, fulfilled_by=("AMAZON",)
+    )
+    assert list(updated)
+    assert list(created)
+    client.create_report(
+        INVOICING,
+        [DE],
+        data_start_time=since,
+        data_end_time=until,
+        report_options={"ShowSalesChannel": "true"},
+    )
+    seen = recorder.check(models)
+    assert {("searchOrders", 200), ("createReport", 202)} <= seen
+    sent = parse_qs(urlsplit(recorder.responses[1].request.url or "").query)
+    assert sorted(sent) == [
+        "fulfilledBy", "fulfillmentStatuses", "includedData", "lastUpdatedAfter",
+        "lastUpdatedBefore", "marketplaceIds", "maxResultsPerPage",
+    ]  # fmt: skip
+
+
 def test_the_simulators_own_errors_conform(
     sim: Simulator, models: SpapiModels, recorder: Recorder
 ) -> None:
