@@ -24,8 +24,11 @@ _MAC_CONTEXT = b"hyreka-amazon payload mac v1"
 _KEY_ID_CONTEXT = b"hyreka-amazon key id v1"
 
 
-class VaultError(Exception):
-    """The vault cannot work as configured; the message says what to do, never shows a key."""
+class VaultError(ValueError):
+    """The vault cannot work as configured; the message says what to do, never shows a key.
+
+    A ValueError (the key configured is the wrong value), so that front ends reporting
+    ValueErrors as one-line messages (the ``hyreka-amazon`` CLI) show it that way too."""
 
 
 class Vault:

@@ -250,3 +250,20 @@ def test_rotate_key_waits_for_no_sync_and_changes_nothing_while_one_runs(
     assert (data / KEY_FILE).read_text() == key_file
     assert key_ids(data) == ids
     assert main(["rotate-key", "--data", str(data)]) == 0  # the lease is free again
+
+
+@pytest.mark.parametrize("command", [["account", "list"], ["orders"], ["sync", "sim"]])
+def test_every_command_reports_a_wrong_key_in_one_line(
+    data: Path,
+    filled: tuple[list[Account], list[Order]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    before = snapshot(data)
+    monkeypatch.setenv(KEY_ENV, Vault.generate_key())
+    assert main([*command, "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hyreka-amazon: cannot decrypt stored data with the configured key")
+    assert len(err.splitlines()) == 1
+    assert snapshot(data) == before
