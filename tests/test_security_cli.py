@@ -66,6 +66,17 @@ def key_ids(data: Path) -> set[str]:
     return {row[0] for row in rows}
 
 
+def sealed_values(data: Path) -> list[bytes]:
+    """Every encrypted value in the store, as stored."""
+    with sqlite3.connect(data / DB_FILE) as db:
+        rows = db.execute(
+            "SELECT payload FROM orders UNION ALL SELECT client_secret FROM accounts"
+            " UNION ALL SELECT refresh_token FROM accounts"
+        ).fetchall()
+    db.close()
+    return [bytes(row[0]) for row in rows]
+
+
 def snapshot(data: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(data.iterdir()) if p.is_file()}
 
@@ -77,6 +88,7 @@ def test_rotate_key_re_encrypts_everything_and_keeps_only_the_new_key(
     assert len(orders) > 25
     old_key = (data / KEY_FILE).read_text().strip()
     old_id = Vault.open(data, env={}).key_id
+    old_ciphertexts = sealed_values(data)
 
     assert main(["rotate-key", "--data", str(data)]) == 0
     out, err = capsys.readouterr()
@@ -94,6 +106,8 @@ def test_rotate_key_re_encrypts_everything_and_keeps_only_the_new_key(
         assert store.list_orders() == orders
     with pytest.raises(VaultError, match="cannot decrypt"):
         Store.open(data, env={KEY_ENV: old_key})
+    raw = b"".join(snapshot(data).values())
+    assert [c for c in old_ciphertexts if c[16:80] in raw] == []  # the old key opens nothing
 
 
 def test_with_a_single_environment_key_rotate_key_explains_and_changes_nothing(
