@@ -11,7 +11,9 @@ backoffs, report polling and token expiry cost no wall time and are deterministi
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import pytest
 from conftest import simulator_account
 from sim_helpers import ALL_ORDERS, INVOICING, add_fault
 
-from hyreka_plugin_amazon import messages
+from hyreka_plugin_amazon import diagnostics, messages
 from hyreka_plugin_amazon.hookspecs import Account, OrderStatus, Secret, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.simulator import Simulator
@@ -165,6 +167,75 @@ def seller_message(result: SyncResult, locale: str = "de") -> None:
     fixed = [re.escape(part) for part in re.split(r"\{[a-z_]+\}", template)]
     assert re.fullmatch("(?s)" + ".*".join(fixed), result.message), (result.code, result.message)
     assert result.code in messages.catalog("en")
+
+
+# ------------------------------------------------------------------------------ leak watch
+
+
+class Watch:
+    """Everything a sync could leak through: log records of every logger at DEBUG (urllib3
+    included), printed output, results and the exceptions handed to the seller's diagnosis."""
+
+    SECRET_SHAPES = ("Atza|", "Atzr|", "Atz.sprdt|", "amzn1.oa2-cs.")
+
+    def __init__(self, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]):
+        self.caplog = caplog
+        self.capsys = capsys
+        self.exceptions: list[BaseException] = []
+
+    def assert_clean(self, h: Harness) -> None:
+        records = self.caplog.records
+        assert any(r.name.startswith("urllib3") for r in records)  # DEBUG reached everything
+        ours = [r for r in records if r.name.startswith("hyreka_plugin_amazon")]
+        out, err = self.capsys.readouterr()
+        exceptions = [
+            text
+            for exc in self.exceptions
+            for text in (str(exc), repr(exc), "".join(traceback.format_exception(exc)))
+        ]
+        everything = "\n".join(
+            [self.caplog.text, out, err, *exceptions, *map(repr, h.results)]
+            + [r.getMessage() for r in records]
+            + [h.host.store.list_problems(h.account.id).__repr__()]
+        )
+        creds = h.sim.credentials
+        needles = {*self.SECRET_SHAPES, creds.client_secret, creds.refresh_token}
+        needles |= personal_data(h.sim.ground_truth())
+        assert [n for n in needles if n in everything] == []
+        # a pre-signed URL is a credential: our code never shows one (urllib3's DEBUG lines
+        # do; the host keeps urllib3 at INFO, see redaction.install)
+        own = "\n".join([out, err, *exceptions, *map(repr, h.results)])
+        own += "\n".join(self.caplog.handler.format(r) for r in ours)
+        assert "/_download/" not in own
+
+
+def personal_data(truth: list[dict[str, Any]]) -> set[str]:
+    """Buyers' names, streets, phones, e-mails and VAT ids (values long enough to be telling)."""
+    values: set[Any] = set()
+    for order in truth:
+        values.update((order["buyer_email"], order["buyer_tax_registration_id"]))
+        for kind in ("billing_address", "shipping_address"):
+            address = order[kind] or {}
+            values.update((address.get("name"), address.get("phone"), *address.get("lines", ())))
+    return {v for v in values if isinstance(v, str) and len(v) >= 5}
+
+
+@pytest.fixture
+def watch(
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Watch:
+    caplog.set_level(logging.DEBUG)  # the root logger: every library's records too
+    seen = Watch(caplog, capsys)
+    original = diagnostics.sync_failure
+
+    def noting(exc: Exception, account: Account, **kwargs: Any) -> diagnostics.Diagnosis:
+        seen.exceptions.append(exc)
+        return original(exc, account, **kwargs)
+
+    monkeypatch.setattr(diagnostics, "sync_failure", noting)
+    return seen
 
 
 # ------------------------------------------------------------------------------------ scenarios
@@ -491,7 +562,9 @@ def test_every_simulator_fault_has_a_scenario() -> None:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_fault_then_convergence(harness: Harness, scenario: Scenario) -> None:
+def test_fault_then_convergence_and_no_leak(
+    harness: Harness, scenario: Scenario, watch: Watch
+) -> None:
     h = harness
     first = h.sync()
     assert first.ok, first.message
@@ -529,6 +602,9 @@ def test_fault_then_convergence(harness: Harness, scenario: Scenario) -> None:
     again = h.sync()
     assert (again.ok, again.created, again.updated) == (True, 0, 0)
     h.assert_converged()
+    if not scenario.ok:
+        assert watch.exceptions
+    watch.assert_clean(h)
 
 
 # ------------------------------------------------------------------------- specific behaviours
