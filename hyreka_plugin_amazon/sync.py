@@ -214,6 +214,7 @@ class _SyncRun:
         self.window_start: datetime | None = None
         self.window_end: datetime | None = None
         self.holds: set[Hold] = set()
+        self.downloaded = 0  # bytes of the order report, for the progress display
         self.absent_means_open = False  # the status report was read whole, without a bad row
         self.in_order_report: set[str] = set()
         self.handed_over: set[str] = set()
@@ -393,6 +394,8 @@ class _SyncRun:
                 self.handed_over.add(item.amazon_order_id)
                 if len(self.handed_over) % 500 == 0:
                     self._progress("importing", "orders", done=len(self.handed_over))
+        count = len(self.handed_over)
+        self._progress("importing", "orders", done=count, total=count)
         self.tally.problems.extend(problems)
         if not rows:
             self.holds.add("order report empty")
@@ -472,7 +475,8 @@ class _SyncRun:
         return ids[0] if ids else None
 
     def _on_bytes(self, count: int) -> None:
-        self._progress("downloading", "order report", done=count)
+        self.downloaded += count
+        self._progress("downloading", "order report", done=self.downloaded)
 
     def _check_cancel(self) -> None:
         if self.host.cancel_requested(self.account.id):
