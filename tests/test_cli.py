@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 import requests
 
-from hyreka_plugin_amazon.hookspecs import Progress
+from hyreka_plugin_amazon.hookspecs import Account, Progress
 from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.spapi import documents
 
 REAL = Path("/work/shared/real-reports")
 SCRIPT = shutil.which("hyreka-amazon", path=str(Path(sys.executable).parent))
@@ -118,6 +120,7 @@ def test_the_seller_path_from_account_to_open_orders(
     assert "Bericht anfordern: createReport\n" in err
     assert "Amazon erstellt den Bericht: GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING: DONE" in err
     assert re.search(r"^Herunterladen: order report – \d+ KB$", err, re.MULTILINE)
+    assert re.search(r"^Übernehmen: orders (\d+)/\1$", err, re.MULTILINE)
     assert err.endswith("Fertig\n")
 
     out, _ = run("orders", "--status", "open", "--json")
@@ -246,6 +249,28 @@ STEPS = [
     progress("importing", "orders", 812, 812),
     progress("done", "done"),
 ]
+
+
+def test_a_sync_reports_each_step_to_the_host(
+    simulator: Simulator,
+    refhost: ReferenceHost,
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(documents, "CHUNK_SIZE", 1024)  # a download in many pieces
+    seen: list[Progress] = []
+    result = refhost.sync(account.name, on_progress=seen.append)
+    assert result.ok, result.message
+    phases = list(dict.fromkeys(p.phase for p in seen))
+    assert phases == ["requesting", "processing", "downloading", "importing", "done"]
+    statuses = {p.message.rpartition(": ")[2] for p in seen if p.phase == "processing"}
+    assert "DONE" in statuses
+    sizes = [p.done for p in seen if p.phase == "downloading" and p.done]
+    assert len(sizes) > 3
+    assert sizes == sorted(set(sizes))  # bytes so far, growing with every piece
+    last = [p for p in seen if p.phase == "importing"][-1]
+    assert last.done == last.total  # every order of the report went through
+    assert last.done >= result.created + result.waiting > 0
 
 
 def test_progress_on_plain_output_shows_first_and_last_of_each_step() -> None:
