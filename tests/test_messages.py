@@ -4,8 +4,11 @@ and every message id the code uses is in the catalogs."""
 from __future__ import annotations
 
 import ast
+import gettext
 import re
+import shutil
 import string
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -71,6 +74,18 @@ def test_the_catalogs_are_real_po_files() -> None:
         text = (PACKAGE / "locale" / f"{language}.po").read_text(encoding="utf-8")
         assert 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"' in text
         assert f'"Language: {language}\\n"' in text
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="GNU gettext's msgfmt not installed")
+@pytest.mark.parametrize("language", messages.LANGUAGES)
+def test_msgfmt_compiles_the_catalog_to_the_same_texts(language: str, tmp_path: Path) -> None:
+    compiled = tmp_path / f"{language}.mo"
+    source = PACKAGE / "locale" / f"{language}.po"
+    subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(source)], check=True)
+    with compiled.open("rb") as mo:
+        gnu = gettext.GNUTranslations(mo)
+    catalog = messages.catalog(language)
+    assert {mid: gnu.gettext(mid) for mid in catalog} == catalog
 
 
 def test_the_parser_joins_lines_unescapes_and_skips_header_and_fuzzy_entries() -> None:
