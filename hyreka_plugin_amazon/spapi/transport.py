@@ -40,6 +40,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_STATUSES_UNSAFE = frozenset({429, 503})
 
 BACKOFF_BASE = 1.0  # seconds; attempt n waits uniform(0, min(cap, base * 2**(n-1)))
+# Added to every rate-limit wait: our clock and Amazon's differ by rounding and granularity;
+# a request a little late costs nothing, one a hair early costs a 429.
+RATE_LIMIT_MARGIN = 0.05  # seconds
 BACKOFF_CAP = 32.0
 MAX_USER_AGENT = 500
 _MESSAGE_LIMIT = 300
@@ -277,6 +280,7 @@ class Transport:
                 operation=operation,
             )
         if wait > 0:
+            wait += RATE_LIMIT_MARGIN
             logger.debug("%s: waiting %.2f s for the rate limit", operation, wait)
             self.sleep(wait)
 
