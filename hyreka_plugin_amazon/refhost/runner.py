@@ -309,7 +309,9 @@ class Poller:
     def _publish_next_run(self, account_id: str) -> datetime | None:
         """Keep the next run in the store, for ``status`` in other processes."""
         next_run = scheduling.next_run(self.scheduler, account_id)
-        self.host.store.set_state(account_id, NEXT_RUN_KEY, _iso(next_run))
+        value = _iso(next_run)
+        if self.host.store.get_state(account_id, NEXT_RUN_KEY) != value:
+            self.host.store.set_state(account_id, NEXT_RUN_KEY, value)
         return next_run
 
     @contextmanager
