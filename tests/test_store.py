@@ -31,6 +31,7 @@ from hyreka_plugin_amazon.hookspecs import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import paths
+from hyreka_plugin_amazon.refhost import store as store_module
 from hyreka_plugin_amazon.refhost.store import (
     DB_FILE,
     AccountExistsError,
@@ -606,3 +607,95 @@ def test_host_adapter_serves_a_sync(store: Store) -> None:
     plain: HostServices = SyncHost(store)
     plain.report_progress(Progress("acc-1", "done", "ok"))
     assert plain.cancel_requested("acc-1") is False
+
+
+# --------------------------------------------------------------------------------------------
+# Staged orders: a sync's orders are committed in batches
+
+
+def _committed_ids(store: Store) -> set[str]:
+    """The order ids another connection (another process) sees."""
+    with sqlite3.connect(store.path) as db:
+        ids = {row[0] for row in db.execute("SELECT amazon_order_id FROM orders")}
+    db.close()
+    return ids
+
+
+def _committed_state(store: Store, key: str) -> str | None:
+    with sqlite3.connect(store.path) as db:
+        row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+    db.close()
+    return None if row is None else str(row[0])
+
+
+def test_a_sync_s_orders_are_committed_before_its_cursor(store: Store, clock: Clock) -> None:
+    host = SyncHost(store)
+    store.upsert_order("acc-1", make_order("known"))
+    shipped = make_order("known", OrderStatus.SHIPPED)
+    assert host.upsert_order("acc-1", make_order("new-1")) == "created"
+    assert host.upsert_order("acc-1", make_order("known")) == "unchanged"
+    assert host.upsert_order("acc-1", shipped) == "updated"
+    assert host.upsert_order("acc-1", shipped) == "unchanged"  # against the staged one
+    assert host.upsert_order("acc-1", make_order("new-2")) == "created"
+    assert _committed_ids(store) == {"known"}  # staged, not yet committed
+    assert host.get_order("acc-1", "known") == shipped  # the sync sees what it handed over
+    assert host.get_order("acc-1", "new-2") == make_order("new-2")
+
+    host.set_state("acc-1", "cursor", "2026-11-20T12:00:00+00:00")
+    assert _committed_ids(store) == {"known", "new-1", "new-2"}
+    assert _committed_state(store, "cursor") == "2026-11-20T12:00:00+00:00"
+    assert [o.amazon_order_id for o in store.list_orders()] == ["known", "new-1", "new-2"]
+    assert store.get_order("acc-1", "known") == shipped
+
+
+def test_staged_orders_commit_in_batches_and_before_any_other_use(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STAGE_ORDERS", 3)
+    host = SyncHost(store)
+    for n in range(4):
+        host.upsert_order("acc-1", make_order(f"302-{n}"))
+    assert _committed_ids(store) == {"302-0", "302-1", "302-2"}  # one batch of three
+    host.record_problems("acc-1", [])
+    assert _committed_ids(store) == {"302-0", "302-1", "302-2", "302-3"}
+
+    host.upsert_order("acc-1", make_order("302-4"))
+    assert len(store.list_orders()) == 5  # a listing commits first
+    host.upsert_order("acc-1", make_order("302-5"))
+    store.close()
+    assert "302-5" in _committed_ids(store)
+
+
+def test_staged_orders_wait_at_most_the_stage_time(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STAGE_SECONDS", 0.0)
+    SyncHost(store).upsert_order("acc-1", make_order())
+    assert _committed_ids(store) == {"302-0000001-0000001"}
+
+
+def test_a_staged_order_purged_meanwhile_by_another_process_stays_purged(
+    tmp_path: Path, store: Store
+) -> None:
+    old = T0 - timedelta(days=31)
+    order = make_order("old-shipped", OrderStatus.SHIPPED, last_updated=old)
+    store.upsert_order("acc-1", order)
+    again = dataclasses.replace(order, buyer_email="new@marketplace.amazon.de")
+    assert SyncHost(store).upsert_order("acc-1", again) == "updated"
+    with Store.open(tmp_path, env={}) as other:
+        assert other.purge_personal_data(now=T0) == ["old-shipped"]
+    store.set_state("acc-1", "cursor", "c")
+    stored = store.get_order("acc-1", "old-shipped")
+    assert stored is not None
+    assert (stored.buyer_email, stored.billing_address) == (
+        None,
+        Address(None, (), None, None, "DE"),
+    )
+
+
+def test_staging_for_an_unknown_account_fails_at_once(store: Store) -> None:
+    with pytest.raises(AccountNotFoundError, match="acc-9"):
+        SyncHost(store).upsert_order("acc-9", make_order())
+    store.remove_account("acc-1")
+    with pytest.raises(AccountNotFoundError, match="acc-1"):
+        SyncHost(store).upsert_order("acc-1", make_order())

@@ -4,6 +4,12 @@ Plain columns hold only what is not personal (ids, status, marketplace, amounts,
 country); each order's full record is one encrypted JSON payload, with an HMAC of it
 (keyed from the vault) so an unchanged order is recognised without decrypting. Every
 encrypted row names the id of the key it is under, which makes key rotation resumable.
+
+``upsert_order`` commits each order. A sync's host services (``HostAdapter``) stage orders
+instead (``stage_order``): they are committed together, ``STAGE_ORDERS`` at a time or once the
+first has waited ``STAGE_SECONDS``, and always before anything else uses the store (so before
+the sync's ``set_state`` and ``record_problems``: its cursor moves only after every order of
+the window is committed). Staged orders lost in a crash are imported again by the next sync.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,6 +50,8 @@ CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
 
 _KEY_CHECK = b"hyreka-amazon key check"
 _BATCH = 500
+STAGE_ORDERS = 500  # staged orders committed in one transaction
+STAGE_SECONDS = 0.5  # the longest a staged order waits for its commit while orders come in
 
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -152,6 +161,23 @@ ON CONFLICT (account_id, amazon_order_id) DO UPDATE SET
 """
 
 
+# What decides an upsert: (payload_mac, key_id, closed_at, purged_at) of the stored row.
+_RowState = tuple[bytes, str, str | None, str | None]
+
+
+@dataclass
+class _Staged:
+    """An order waiting for its commit: what ``stage_order`` saw and prepared."""
+
+    account_id: str
+    order: Order  # as handed over
+    seen: _RowState | None  # the stored row when staged (None: no row)
+    stored: Order  # as it will be stored (anonymised when its row is purged)
+    payload: bytes
+    mac: bytes
+    at: str  # when it was staged (created_at / updated_at)
+
+
 class StoreError(Exception):
     """The store cannot do what was asked; the message says why."""
 
@@ -194,6 +220,9 @@ class Store:
         self._vault = vault
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
+        self._staged: dict[tuple[str, str], _Staged] = {}
+        self._staged_since = 0.0
+        self._known_accounts: set[str] = set()
         if not self.path.exists():
             # SQLite gives the -wal and -shm files the mode of the database file.
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -231,8 +260,12 @@ class Store:
         return cls(path, vault, clock=clock)
 
     def close(self) -> None:
+        """Commit the staged orders and close the database."""
         with self._lock:
-            self._db.close()
+            try:
+                self._commit_staged()
+            finally:
+                self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -253,6 +286,14 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, after the staged orders are committed."""
+        with self._lock:
+            self._commit_staged()
+            with self._transaction() as db:
+                yield db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -263,6 +304,13 @@ class Store:
             self._db.execute("COMMIT")
 
     def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a query, after the staged orders are committed."""
+        with self._lock:
+            self._commit_staged()
+            return self._db.execute(sql, params).fetchall()
+
+    def _peek(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of a query that staged orders do not affect (the caller checks them)."""
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
@@ -364,6 +412,7 @@ class Store:
         account_id = self.get_account(name_or_id).id
         with self._write() as db:
             db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            self._known_accounts.discard(account_id)
 
     def _account(self, row: sqlite3.Row) -> Account:
         return Account(
@@ -386,55 +435,140 @@ class Store:
 
     def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
         """Store the order and commit; "unchanged" (nothing written) when it is identical."""
-        vault = self._vault
         try:
             with self._write() as db:
-                row = db.execute(
-                    "SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders"
-                    " WHERE account_id = ? AND amazon_order_id = ?",
-                    (account_id, order.amazon_order_id),
-                ).fetchone()
-                purged_at = None
-                if row is not None and row["purged_at"] and order.status in CLOSED_STATUSES:
-                    # Its personal data is purged; a report overlap must not bring it back.
-                    order = anonymised(order)
-                    purged_at = row["purged_at"]
-                payload = _dumps(order.as_record())
-                mac = vault.mac(payload)
-                if row is not None:
-                    if row["key_id"] == vault.key_id:
-                        if hmac.compare_digest(row["payload_mac"], mac):
-                            return "unchanged"
-                    elif json.loads(self._unseal(row["payload"])) == json.loads(payload):
-                        return "unchanged"  # stored under an older key, mid-rotation
-                now = self._now()
-                closed_at = None
-                if order.status in CLOSED_STATUSES:
-                    closed_at = (row["closed_at"] if row is not None else None) or now
-                db.execute(
-                    _UPSERT_ORDER,
-                    (
-                        account_id,
-                        order.amazon_order_id,
-                        now,
-                        *_order_values(order),
-                        self._seal(payload),
-                        mac,
-                        vault.key_id,
-                        closed_at,
-                        purged_at,
-                        now,
-                    ),
-                )
+                return self._upsert(db, account_id, order, self._now())
         except sqlite3.IntegrityError:
             raise AccountNotFoundError(f"no account with id {account_id!r}") from None
-        return "created" if row is None else "updated"
+
+    def stage_order(self, account_id: str, order: Order) -> UpsertOutcome:
+        """Like ``upsert_order``, but the write waits for the next commit of staged orders.
+
+        The outcome is decided now, against the stored order (or the one staged before).
+        Staged orders are committed ``STAGE_ORDERS`` at a time, when the first has waited
+        ``STAGE_SECONDS`` (checked here), and before any other use of the store.
+        """
+        with self._lock:
+            self._check_account(account_id)
+            key = (account_id, order.amazon_order_id)
+            earlier = self._staged.get(key)
+            seen = earlier.seen if earlier else self._row_state(self._db, *key)
+            stored, payload, mac = self._prepare(order, seen)
+            if earlier is not None:
+                if hmac.compare_digest(earlier.mac, mac):
+                    return "unchanged"
+                outcome: UpsertOutcome = "updated"
+            else:
+                outcome = self._outcome(key, seen, payload, mac)
+                if outcome == "unchanged":
+                    return outcome
+                if not self._staged:
+                    self._staged_since = time.monotonic()
+            self._staged[key] = _Staged(account_id, order, seen, stored, payload, mac, self._now())
+            if (
+                len(self._staged) >= STAGE_ORDERS
+                or time.monotonic() - self._staged_since >= STAGE_SECONDS
+            ):
+                self._commit_staged()
+            return outcome
+
+    def _commit_staged(self) -> None:
+        """Write the staged orders in one transaction (each as ``upsert_order`` would when its
+        row changed since it was staged); they are dropped when that fails."""
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, {}
+        try:
+            with self._transaction() as db:
+                for entry in staged.values():
+                    row = self._row_state(db, entry.account_id, entry.stored.amazon_order_id)
+                    if row == entry.seen:
+                        self._write_order(db, entry, row)
+                    else:  # another process purged, rotated or wrote it meanwhile
+                        self._upsert(db, entry.account_id, entry.order, entry.at)
+        except sqlite3.IntegrityError:
+            self._known_accounts.clear()
+            raise AccountNotFoundError("the account of staged orders was removed") from None
+
+    def _check_account(self, account_id: str) -> None:
+        if account_id in self._known_accounts:
+            return
+        if not self._db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone():
+            raise AccountNotFoundError(f"no account with id {account_id!r}")
+        self._known_accounts.add(account_id)
+
+    def _upsert(
+        self, db: sqlite3.Connection, account_id: str, order: Order, now: str
+    ) -> UpsertOutcome:
+        """Compare with the stored order and write it when it differs (in a transaction)."""
+        seen = self._row_state(db, account_id, order.amazon_order_id)
+        stored, payload, mac = self._prepare(order, seen)
+        outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac)
+        if outcome != "unchanged":
+            self._write_order(db, _Staged(account_id, order, seen, stored, payload, mac, now), seen)
+        return outcome
+
+    def _row_state(
+        self, db: sqlite3.Connection, account_id: str, amazon_order_id: str
+    ) -> _RowState | None:
+        row = db.execute(
+            "SELECT payload_mac, key_id, closed_at, purged_at FROM orders"
+            " WHERE account_id = ? AND amazon_order_id = ?",
+            (account_id, amazon_order_id),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _prepare(self, order: Order, seen: _RowState | None) -> tuple[Order, bytes, bytes]:
+        """The order as it is stored, its payload and the payload's MAC."""
+        if seen is not None and seen[3] and order.status in CLOSED_STATUSES:
+            # Its personal data is purged; a report overlap must not bring it back.
+            order = anonymised(order)
+        payload = _dumps(order.as_record())
+        return order, payload, self._vault.mac(payload)
+
+    def _outcome(
+        self, key: tuple[str, str], seen: _RowState | None, payload: bytes, mac: bytes
+    ) -> UpsertOutcome:
+        if seen is None:
+            return "created"
+        if seen[1] == self._vault.key_id:
+            return "unchanged" if hmac.compare_digest(seen[0], mac) else "updated"
+        (sealed,) = self._db.execute(  # stored under an older key, mid-rotation
+            "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?", key
+        ).fetchone()
+        return "unchanged" if json.loads(self._unseal(sealed)) == json.loads(payload) else "updated"
+
+    def _write_order(self, db: sqlite3.Connection, entry: _Staged, row: _RowState | None) -> None:
+        order = entry.stored
+        closed = order.status in CLOSED_STATUSES
+        closed_at = ((row[2] if row is not None else None) or entry.at) if closed else None
+        purged_at = row[3] if row is not None and closed else None  # kept while anonymised
+        db.execute(
+            _UPSERT_ORDER,
+            (
+                entry.account_id,
+                order.amazon_order_id,
+                entry.at,
+                *_order_values(order),
+                self._seal(entry.payload),
+                entry.mac,
+                self._vault.key_id,
+                closed_at,
+                purged_at,
+                entry.at,
+            ),
+        )
 
     def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:
-        rows = self._read(
-            "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?",
-            (account_id, amazon_order_id),
-        )
+        """The stored order (or the staged one), or None."""
+        with self._lock:
+            staged = self._staged.get((account_id, amazon_order_id))
+            if staged is not None:
+                return Order.from_dict(json.loads(staged.payload))
+            rows = self._peek(
+                "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?",
+                (account_id, amazon_order_id),
+            )
         return self._order(rows[0]["payload"]) if rows else None
 
     def list_orders(
@@ -493,7 +627,7 @@ class Store:
     # Per-account state and problems
 
     def get_state(self, account_id: str, key: str) -> str | None:
-        rows = self._read(
+        rows = self._peek(
             "SELECT value FROM state WHERE account_id = ? AND key = ?", (account_id, key)
         )
         return rows[0]["value"] if rows else None
@@ -719,7 +853,8 @@ class HostAdapter:
         self._cancel_event = cancel_event
 
     def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
-        return self._store.upsert_order(account_id, order)
+        """Staged: committed with the next orders, at the latest by ``set_state``."""
+        return self._store.stage_order(account_id, order)
 
     def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:
         return self._store.get_order(account_id, amazon_order_id)
