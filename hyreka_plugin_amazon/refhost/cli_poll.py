@@ -83,7 +83,7 @@ def add_commands(
         type=_non_negative_int,
         default=0,
         metavar="N",
-        help="also list the last N syncs of each account",
+        help="also list the N syncs of each account before its last one",
     )
     status.set_defaults(func=cmd_status)
 
@@ -134,7 +134,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not (folder / DB_FILE).exists():
         raise LookupError(f"no host data in {folder}: add an account first")
     with ReferenceHost(folder) as host:
-        statuses = Poller(host).status(history=max(args.history, 10 if args.json else 1))
+        statuses = Poller(host).status(history=max(args.history + 1, 10 if args.json else 1))
     if args.json:
         json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -174,8 +174,8 @@ def print_status(statuses: Sequence[AccountStatus], out: TextIO, *, history: int
         print(f"  last sync: {_run_line(last) if last else 'none yet'}", file=out)
         if status.message:
             print(f"  ! {status.message}", file=out)
-        for run in status.history[:history]:
-            print(f"  - {_run_line(run)}", file=out)
+        for run in status.history[1 : history + 1]:
+            print(f"  before: {_run_line(run)}", file=out)
 
 
 def _polling(status: AccountStatus) -> str:

@@ -124,6 +124,8 @@ class Poller:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._active: collections.Counter[str] = collections.Counter()  # jobs running now
+        # a plan is read and applied as one step, so that a refresh never undoes a backoff
+        self._planning = threading.RLock()
 
     # ---------------------------------------------------------------- life cycle
 
@@ -174,7 +176,7 @@ class Poller:
 
     def refresh(self) -> None:
         """Make the jobs follow the accounts: added, removed, disabled, interval, credentials."""
-        with self._job(REFRESH_JOB):
+        with self._job(REFRESH_JOB), self._planning:
             accounts = self.host.store.list_accounts()
             plans = [self._plan(account) for account in accounts]
             scheduling.apply_plans(
@@ -208,13 +210,18 @@ class Poller:
                 return result  # a manual sync runs: it is that one's outcome that counts
             if result.code == AUTH_FAILED:
                 self._pause(account)
-            plan = self._plan(account)
-            next_run = None
-            if not self._cancel.is_set():  # stopping: the schedule is left as it is
-                scheduling.apply_plan(
-                    self.scheduler, plan, self.run_account, jitter_s=self.jitter_s, now=self.clock()
-                )
-                next_run = self._publish_next_run(account_id)
+            with self._planning:
+                plan = self._plan(account)
+                next_run = None
+                if not self._cancel.is_set():  # stopping: the schedule is left as it is
+                    scheduling.apply_plan(
+                        self.scheduler,
+                        plan,
+                        self.run_account,
+                        jitter_s=self.jitter_s,
+                        now=self.clock(),
+                    )
+                    next_run = self._publish_next_run(account_id)
             log.info("scheduled sync of account %s: %s", account_id, result.code)
             if self.on_finished is not None:
                 self.on_finished(
