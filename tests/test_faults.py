@@ -354,7 +354,13 @@ SCENARIOS = [
     Scenario(
         "lwa_invalid_grant", (_fault("lwa_invalid_grant"),), False, "sync.auth_failed", _nothing_new
     ),
-    Scenario("token_expired", (_fault("token_expired"),), True, "sync.ok", _calls("lwaToken", 2)),
+    Scenario(
+        "token_expired",
+        (_fault("token_expired", operation="getReport"),),  # in the middle of the sync
+        True,
+        "sync.ok",
+        _calls("lwaToken", 2),  # the hour-old token renewed, then the refused one once
+    ),
     Scenario("throttle", (_fault("throttle", count=2),), True, "sync.ok", _imported),
     Scenario(
         "throttle-budget-out",
