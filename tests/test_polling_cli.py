@@ -77,6 +77,8 @@ class Running:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        for reader in self._readers:
+            reader.join(WAIT_S)
         for pipe in (self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()

@@ -205,7 +205,8 @@ def test_fifty_accounts_for_a_simulated_day(
         assert revoked[0].result.code == "sync.auth_failed"
         assert revoked[0].paused
         assert revoked[1].started >= start + FIXED_AT
-        assert revoked[1].started <= start + FIXED_AT + timedelta(minutes=15) + TICK
+        # found by the next account refresh (every 15 min), run within a minute after it
+        assert revoked[1].started <= start + FIXED_AT + timedelta(minutes=16) + TICK
         assert all(d.result.ok for d in revoked[1:])
 
     # not one 429: the connector kept to Amazon's limits in every seller's buckets
