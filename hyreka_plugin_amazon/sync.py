@@ -401,13 +401,12 @@ class _SyncRun:
             self.holds.add("order report empty")
 
     def _check_billing(self, report: Report, reader: ReportReader) -> None:
-        if reader.has_billing_columns:
-            return
+        if reader.has_billing_columns or report.report_type not in BILLING_REPORTS:
+            return  # outside the EU the order report carries no billing columns at all
         warning = messages.translate("sync.billing_missing", self.locale)
         if warning not in self.tally.warnings:
             self.tally.warnings.append(warning)
-        if report.report_type in BILLING_REPORTS:
-            self.holds.add("billing")  # read again once the seller switches the columns on
+        self.holds.add("billing")  # read again once the seller switches the columns on
 
     def _hand_over(self, record: ReportOrder, entry: StatusEntry | None) -> None:
         account_id = self.account.id

@@ -122,3 +122,18 @@ def test_the_shipping_report_asks_for_the_shipping_role(
     english = sync_in(refhost, account, "en")
     assert english.code == "sync.restricted_role_missing"
     assert "the restricted role 'Direct-to-Consumer Shipping (Restricted)'" in english.message
+
+
+def test_a_shipping_report_account_is_not_warned_about_billing_columns(
+    simulator: Simulator, refhost: ReferenceHost, account: Account
+) -> None:
+    """Outside the EU the order report has no billing columns at all: no warning, no hold."""
+    settings = {**account.settings, "order_report_type": "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"}
+    refhost.store.update_account(dataclasses.replace(account, settings=settings))
+    result = sync_in(refhost, account, "de")
+    assert result.ok, result.message
+    assert result.warnings == []
+    assert refhost.store.get_state(account.id, "retry_from") is None
+    opened = refhost.store.list_orders(status=OrderStatus.OPEN)
+    assert {o.amazon_order_id for o in opened} == set(sim_open(simulator))
+    assert all(o.billing_address is None and o.billing_address_missing for o in opened)
