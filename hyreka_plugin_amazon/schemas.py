@@ -51,7 +51,8 @@ class Cell(fields.Field[_T]):
         "null": "value is missing",
     }
 
-    repeats = True  # few distinct cell texts: RowLoader remembers parsed values
+    repeats = True  # few distinct cell texts: RowLoader remembers parsed values (and shares
+    # one object for equal values)
 
     def parse(self, text: str) -> _T:
         raise NotImplementedError
@@ -68,8 +69,17 @@ class Cell(fields.Field[_T]):
 
 
 class Text(Cell[str]):
+    repeats = False  # ids, names, titles: mostly distinct
+
     def parse(self, text: str) -> str:
         return text
+
+
+class Code(Text):
+    """A text from a small set (a status, a currency): equal cells share one string, so the
+    many orders of a large report do not each hold their own copy."""
+
+    repeats = True
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -182,10 +192,10 @@ class OrderSchema(RowSchema):
     purchase_date = Timestamp(data_key="purchase-date", load_default=None)
     payments_date = Timestamp(data_key="payments-date", load_default=None)
     last_updated = Timestamp(data_key="last-updated-date", load_default=None)
-    order_status = Text(data_key="order-status", load_default=None)
+    order_status = Code(data_key="order-status", load_default=None)
     fulfillment_channel = Channel(data_key="fulfillment-channel", load_default=None)
-    sales_channel = Text(data_key="sales-channel", load_default=None)
-    currency = Text(data_key="currency", load_default=None)
+    sales_channel = Code(data_key="sales-channel", load_default=None)
+    currency = Code(data_key="currency", load_default=None)
     buyer_email = Text(data_key="buyer-email", load_default=None)
     is_business_order = Flag(data_key="is-business-order", load_default=False)
     purchase_order_number = Text(data_key="purchase-order-number", load_default=None)
@@ -248,7 +258,7 @@ class AllOrdersItemSchema(AmountsSchema):
     sku = Text(data_key="sku", load_default=None)
     title = Text(data_key="product-name", load_default=None)
     quantity = Count(data_key="quantity", required=True)
-    item_status = Text(data_key="item-status", load_default=None)
+    item_status = Code(data_key="item-status", load_default=None)
 
 
 class FbaItemSchema(AmountsSchema):
@@ -280,6 +290,9 @@ class RowLoader:
 
     def __init__(self, schema: RowSchema, columns: Collection[str]) -> None:
         self.schema = schema
+        self.columns = frozenset(  # the columns the schema reads
+            field.data_key or name for name, field in schema.load_fields.items()
+        )
         self._absent: dict[str, Any] = {}  # fields whose column the report lacks
         self._texts: list[tuple[str, str]] = []  # optional text: the cell or None
         self._steps: list[_Step] = []
@@ -288,12 +301,13 @@ class RowLoader:
                 raise TypeError(f"{type(schema).__name__}.{name} is not a report Cell")
             key = field.data_key or name
             default = field.load_default() if callable(field.load_default) else field.load_default
+            plain = isinstance(field, Text) and not field.repeats
             if key not in columns and not field.required:
                 self._absent[name] = default
-            elif isinstance(field, Text) and default is None and not field.required:
+            elif plain and default is None and not field.required:
                 self._texts.append((name, key))
             else:
-                parse = None if isinstance(field, Text) else field.parse
+                parse = None if plain else field.parse
                 cache: dict[str, Any] | None = {} if field.repeats else None
                 self._steps.append((name, key, parse, cache, default, field.required))
 
@@ -497,7 +511,10 @@ class _Loaders:
     """The loaders and column names of one report."""
 
     def __init__(
-        self, reader: ReportReader, map_address: AddressMapper, default_marketplace_id: str | None
+        self,
+        reader: ReportReader,
+        map_address: AddressMapper | None,
+        default_marketplace_id: str | None,
     ) -> None:
         layout = reader.layout
         columns = reader.header
@@ -515,6 +532,16 @@ class _Loaders:
         )
         self.quantity_column = str(item_fields["quantity"].data_key)
         self.currency_column = "currency" if "currency" in columns else None
+        self.columns = self.order.columns | self.item.columns | self.promotion.columns
+        self._statuses: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def item_statuses(self, statuses: list[str]) -> tuple[str, ...]:
+        """The tuple of these item statuses, one object for equal tuples (a few combinations
+        repeat over many orders)."""
+        found = tuple(statuses)
+        if len(self._statuses) >= _CACHE_SIZE:
+            self._statuses.clear()
+        return self._statuses.setdefault(found, found)
 
 
 class _Group:
@@ -594,10 +621,13 @@ class _Group:
         except ValidationError as exc:
             self.errors.extend(validation_errors(number, exc))
             return
+        map_address = loaders.map_address
+        if map_address is None:
+            return
         try:
             if loaders.has_billing_columns:
-                self.billing = loaders.map_address(values, "billing")
-            self.shipping = loaders.map_address(values, "shipping")
+                self.billing = map_address(values, "billing")
+            self.shipping = map_address(values, "shipping")
         except Exception as exc:  # a host's mapper: its message may quote the address
             self.errors.append(
                 RowError(number, None, f"address mapping failed ({type(exc).__name__})")
@@ -634,7 +664,7 @@ class _Group:
             payments_date=head["payments_date"],
             last_updated=head["last_updated"],
             order_status=head["order_status"],
-            item_statuses=tuple(self.item_statuses),
+            item_statuses=self.loaders.item_statuses(self.item_statuses),
             fulfillment_channel=head["fulfillment_channel"],
             sales_channel=head["sales_channel"],
             marketplace_id=head["marketplace_id"],
@@ -655,9 +685,12 @@ def read_orders(
     reader: ReportReader,
     *,
     default_marketplace_id: str | None = None,
-    map_address: AddressMapper = default_map_address,
+    map_address: AddressMapper | None = default_map_address,
 ) -> Iterator[ReportOrder | OrderErrors]:
     """The orders of a report, one ReportOrder or OrderErrors each, in file order.
+
+    ``map_address`` None: no addresses (billing and shipping None); then only the columns the
+    schemas read are taken from each row, which makes wide reports (all-orders) faster.
 
     Rows of one order are adjacent in Amazon's files: consecutive rows with the same order id
     form one order. An order id that comes back after other orders yields OrderErrors for its
@@ -676,7 +709,7 @@ def read_orders(
     id_column = loaders.id_column
     group: _Group | None = None
     seen: set[str] = set()
-    for row in reader:
+    for row in reader.rows(loaders.columns if map_address is None else None):
         order_id = row.values.get(id_column)
         if order_id is None:
             missing = RowError(row.number, id_column, "order id is missing")

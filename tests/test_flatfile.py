@@ -116,6 +116,16 @@ def test_more_cells_than_the_header_is_a_row_error_and_reading_goes_on() -> None
     assert good.number == 2
 
 
+def test_rows_of_some_columns_only() -> None:
+    lines = [HEADER, "1\ta\t\t SKU 1 \t2", "1\ta\t\t SKU 1 \t2", "2\tb\tc\td\te\tf\tg\tsurplus"]
+    reader = ReportReader(lines)
+    first, bad = reader.rows({"order-id", "sku", "not-in-this-report"})
+    assert first.values == {"order-id": "1", "sku": "SKU 1"}
+    assert reader.duplicates_skipped == 1
+    assert bad.errors == (RowError(3, None, "row has 8 fields, header has 7"),)
+    assert bad.values == {"order-id": "2", "sku": "d"}
+
+
 def test_blank_lines_are_skipped_but_keep_their_row_numbers() -> None:
     rows = list(ReportReader([HEADER, "1\ta", "", "  \t \r\n", "2\tb"]))
     assert [row.number for row in rows] == [1, 4]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -401,6 +402,32 @@ def test_all_orders_lines_statuses_and_ids() -> None:
     assert fba.to_order(OrderStatus.SHIPPED).total == Decimal("8.33")  # 10 + 0.55 - 1.67 - 0.55
     assert orders["302-5000006-0000006"].marketplace_id == DE  # Non-Amazon
     assert orders["302-5000004-0000004"].item_statuses == ()
+
+
+def test_without_address_mapping_orders_are_the_same_but_for_addresses() -> None:
+    lines, _ = open_report_file(FIXTURES / "all-orders-statuses.txt")
+    plain = list(read_orders(ReportReader(lines), default_marketplace_id=DE, map_address=None))
+    expected = read_fixture("all-orders-statuses.txt")
+    assert plain == [
+        dataclasses.replace(item, billing_address=None, shipping_address=None)
+        if isinstance(item, ReportOrder)
+        else item
+        for item in expected
+    ]
+    assert all(item.shipping_address is None for item in only_orders(plain).values())
+
+
+def test_equal_statuses_of_many_orders_share_one_object() -> None:
+    orders = list(only_orders(read_fixture("all-orders-statuses.txt")).values())
+    pending = [order for order in orders if order.order_status == "Pending"]
+    assert len(pending) > 1
+    assert all(order.order_status is pending[0].order_status for order in pending)
+    shipped = [order for order in orders if order.item_statuses == ("Shipped",)]
+    assert len(shipped) > 1
+    assert all(order.item_statuses is shipped[0].item_statuses for order in shipped)
+    euro = [order.currency for order in orders if order.currency == "EUR"]
+    assert len(euro) > 1
+    assert all(currency is euro[0] for currency in euro)
 
 
 def test_currency_of_a_later_row_and_currency_conflicts() -> None:
