@@ -102,7 +102,7 @@ class SyncSettings:
         return ORDER_REPORT_EU if account.region.lower() == "eu" else ORDER_REPORT_OTHER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatusEntry:
     """What the all-orders report says of one order (no personal data)."""
 
@@ -342,7 +342,9 @@ class _SyncRun:
         rows = broken = False
         with self._open(report, report.report_document_id) as lines:
             reader = ReportReader(lines)
-            for item in read_orders(reader, default_marketplace_id=self._default_marketplace()):
+            for item in read_orders(
+                reader, default_marketplace_id=self._default_marketplace(), map_address=None
+            ):
                 rows = True
                 if isinstance(item, OrderErrors) or item.order_status is None:
                     broken = True  # whose status is missing now? Any order's, maybe.
