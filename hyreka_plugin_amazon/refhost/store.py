@@ -175,7 +175,6 @@ class _Staged:
     stored: Order  # as it will be stored (anonymised when its row is purged)
     payload: bytes
     mac: bytes
-    at: str  # when it was staged (created_at / updated_at)
 
 
 class StoreError(Exception):
@@ -464,7 +463,7 @@ class Store:
                     return outcome
                 if not self._staged:
                     self._staged_since = time.monotonic()
-            self._staged[key] = _Staged(account_id, order, seen, stored, payload, mac, self._now())
+            self._staged[key] = _Staged(account_id, order, seen, stored, payload, mac)
             if (
                 len(self._staged) >= STAGE_ORDERS
                 or time.monotonic() - self._staged_since >= STAGE_SECONDS
@@ -478,14 +477,15 @@ class Store:
         if not self._staged:
             return
         staged, self._staged = self._staged, {}
+        now = self._now()
         try:
             with self._transaction() as db:
-                for entry in staged.values():
-                    row = self._row_state(db, entry.account_id, entry.stored.amazon_order_id)
-                    if row == entry.seen:
-                        self._write_order(db, entry, row)
-                    else:  # another process purged, rotated or wrote it meanwhile
-                        self._upsert(db, entry.account_id, entry.order, entry.at)
+                rows = self._row_states(db, staged)
+                as_seen = [entry for key, entry in staged.items() if rows.get(key) == entry.seen]
+                db.executemany(_UPSERT_ORDER, [self._values(e, e.seen, now) for e in as_seen])
+                for key, entry in staged.items():
+                    if rows.get(key) != entry.seen:  # another process purged, rotated or wrote
+                        self._upsert(db, entry.account_id, entry.order, now)
         except sqlite3.IntegrityError:
             self._known_accounts.clear()
             raise AccountNotFoundError("the account of staged orders was removed") from None
@@ -505,7 +505,8 @@ class Store:
         stored, payload, mac = self._prepare(order, seen)
         outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac)
         if outcome != "unchanged":
-            self._write_order(db, _Staged(account_id, order, seen, stored, payload, mac, now), seen)
+            entry = _Staged(account_id, order, seen, stored, payload, mac)
+            db.execute(_UPSERT_ORDER, self._values(entry, seen, now))
         return outcome
 
     def _row_state(
@@ -517,6 +518,23 @@ class Store:
             (account_id, amazon_order_id),
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _row_states(
+        self, db: sqlite3.Connection, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], _RowState]:
+        """``_row_state`` of many (account id, order id) keys, one query per account."""
+        by_account: dict[str, list[str]] = {}
+        for account_id, amazon_order_id in keys:
+            by_account.setdefault(account_id, []).append(amazon_order_id)
+        found: dict[tuple[str, str], _RowState] = {}
+        for account_id, ids in by_account.items():
+            for row in db.execute(
+                "SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders"
+                " WHERE account_id = ? AND amazon_order_id IN (SELECT value FROM json_each(?))",
+                (account_id, json.dumps(ids)),
+            ):
+                found[(account_id, row[0])] = (row[1], row[2], row[3], row[4])
+        return found
 
     def _prepare(self, order: Order, seen: _RowState | None) -> tuple[Order, bytes, bytes]:
         """The order as it is stored, its payload and the payload's MAC."""
@@ -538,25 +556,23 @@ class Store:
         ).fetchone()
         return "unchanged" if json.loads(self._unseal(sealed)) == json.loads(payload) else "updated"
 
-    def _write_order(self, db: sqlite3.Connection, entry: _Staged, row: _RowState | None) -> None:
+    def _values(self, entry: _Staged, row: _RowState | None, now: str) -> tuple[Any, ...]:
+        """The parameters of ``_UPSERT_ORDER`` for an order whose stored row is ``row``."""
         order = entry.stored
         closed = order.status in CLOSED_STATUSES
-        closed_at = ((row[2] if row is not None else None) or entry.at) if closed else None
+        closed_at = ((row[2] if row is not None else None) or now) if closed else None
         purged_at = row[3] if row is not None and closed else None  # kept while anonymised
-        db.execute(
-            _UPSERT_ORDER,
-            (
-                entry.account_id,
-                order.amazon_order_id,
-                entry.at,
-                *_order_values(order),
-                self._seal(entry.payload),
-                entry.mac,
-                self._vault.key_id,
-                closed_at,
-                purged_at,
-                entry.at,
-            ),
+        return (
+            entry.account_id,
+            order.amazon_order_id,
+            now,
+            *_order_values(order),
+            self._seal(entry.payload),
+            entry.mac,
+            self._vault.key_id,
+            closed_at,
+            purged_at,
+            now,
         )
 
     def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:
