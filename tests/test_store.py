@@ -699,3 +699,15 @@ def test_staging_for_an_unknown_account_fails_at_once(store: Store) -> None:
     store.remove_account("acc-1")
     with pytest.raises(AccountNotFoundError, match="acc-1"):
         SyncHost(store).upsert_order("acc-1", make_order())
+
+
+def test_an_order_stored_elsewhere_after_the_sync_looked_is_updated_once(
+    tmp_path: Path, store: Store
+) -> None:
+    host = SyncHost(store)
+    assert host.get_order("acc-1", "302-0000001-0000001") is None
+    with Store.open(tmp_path, env={}) as other:  # e.g. an import-report in another process
+        other.upsert_order("acc-1", make_order(status=OrderStatus.SHIPPED))
+    host.upsert_order("acc-1", make_order())
+    host.set_state("acc-1", "cursor", "c")
+    assert store.list_orders() == [make_order()]

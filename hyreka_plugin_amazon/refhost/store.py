@@ -222,6 +222,7 @@ class Store:
         self._staged: dict[tuple[str, str], _Staged] = {}
         self._staged_since = 0.0
         self._known_accounts: set[str] = set()
+        self._absent: set[tuple[str, str]] = set()  # orders get_order just found missing
         if not self.path.exists():
             # SQLite gives the -wal and -shm files the mode of the database file.
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -288,6 +289,7 @@ class Store:
         """A write transaction, after the staged orders are committed."""
         with self._lock:
             self._commit_staged()
+            self._absent.clear()
             with self._transaction() as db:
                 yield db
 
@@ -451,7 +453,13 @@ class Store:
             self._check_account(account_id)
             key = (account_id, order.amazon_order_id)
             earlier = self._staged.get(key)
-            seen = earlier.seen if earlier else self._row_state(self._db, *key)
+            if earlier is not None:
+                seen = earlier.seen
+            elif key in self._absent:  # the sync looked it up just before: no need to again
+                self._absent.discard(key)
+                seen = None
+            else:
+                seen = self._row_state(self._db, *key)
             stored, payload, mac = self._prepare(order, seen)
             if earlier is not None:
                 if hmac.compare_digest(earlier.mac, mac):
@@ -477,6 +485,7 @@ class Store:
         if not self._staged:
             return
         staged, self._staged = self._staged, {}
+        self._absent.clear()
         now = self._now()
         try:
             with self._transaction() as db:
@@ -577,15 +586,20 @@ class Store:
 
     def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:
         """The stored order (or the staged one), or None."""
+        key = (account_id, amazon_order_id)
         with self._lock:
-            staged = self._staged.get((account_id, amazon_order_id))
+            staged = self._staged.get(key)
             if staged is not None:
                 return Order.from_dict(json.loads(staged.payload))
             rows = self._peek(
-                "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?",
-                (account_id, amazon_order_id),
+                "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?", key
             )
-        return self._order(rows[0]["payload"]) if rows else None
+            if not rows:
+                if len(self._absent) >= 2 * STAGE_ORDERS:
+                    self._absent.clear()
+                self._absent.add(key)  # stage_order trusts this (its commit checks again)
+                return None
+        return self._order(rows[0]["payload"])
 
     def list_orders(
         self, *, account_id: str | None = None, status: OrderStatus | None = None
