@@ -406,15 +406,16 @@ def default_map_address(
         if not any(cells[:8]):
             return None
         name = cells[0] or cells[10]
+    # name, lines, postal_code, city, country_code, state, company, phone (positional: faster)
     return Address(
-        name=name,
-        lines=tuple(line for line in cells[1:4] if line),
-        postal_code=cells[4],
-        city=cells[5],
-        country_code=cells[6],
-        state=cells[7],
-        phone=cells[8],
-        company=cells[9],
+        name,
+        tuple(filter(None, cells[1:4])),
+        cells[4],
+        cells[5],
+        cells[6],
+        cells[7],
+        cells[9],
+        cells[8],
     )
 
 
