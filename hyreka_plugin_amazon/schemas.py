@@ -7,6 +7,7 @@ item-level columns once per row; ``read_orders`` groups the rows of one order.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -425,7 +426,10 @@ def default_map_address(
 
 @dataclass(frozen=True)
 class ReportOrder:
-    """One order as one report shows it: its rows grouped, order fields from the first row."""
+    """One order as one report shows it: its rows grouped, order fields from the first row.
+
+    Its repr leaves out the buyer's personal data (e-mail, company, VAT id, addresses).
+    """
 
     amazon_order_id: str
     rows: tuple[int, ...]
@@ -438,14 +442,14 @@ class ReportOrder:
     sales_channel: str | None
     marketplace_id: str | None
     currency: str | None
-    buyer_email: str | None
+    buyer_email: str | None = dataclasses.field(repr=False)
     is_business_order: bool
     purchase_order_number: str | None
-    buyer_company_name: str | None
-    buyer_tax_registration_id: str | None
+    buyer_company_name: str | None = dataclasses.field(repr=False)
+    buyer_tax_registration_id: str | None = dataclasses.field(repr=False)
     lines: tuple[OrderLine, ...]
-    billing_address: Address | None
-    shipping_address: Address | None
+    billing_address: Address | None = dataclasses.field(repr=False)
+    shipping_address: Address | None = dataclasses.field(repr=False)
     has_billing_columns: bool
 
     def to_order(self, status: OrderStatus) -> Order:

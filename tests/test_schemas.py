@@ -417,6 +417,23 @@ def test_without_address_mapping_orders_are_the_same_but_for_addresses() -> None
     assert all(item.shipping_address is None for item in only_orders(plain).values())
 
 
+def test_a_report_order_s_repr_shows_no_personal_data() -> None:
+    orders = only_orders(read_fixture("orders-invoicing-eu-cp1252.txt")).values()
+    business = [order for order in orders if order.buyer_company_name]
+    assert business
+    for order in business:
+        text = repr(order)
+        assert order.amazon_order_id in text
+        addresses = [a for a in (order.billing_address, order.shipping_address) if a is not None]
+        assert addresses
+        personal = [order.buyer_email, order.buyer_company_name, order.buyer_tax_registration_id]
+        for address in addresses:
+            personal += [address.name, address.company, address.phone, address.postal_code]
+            personal += [address.city, *address.lines]
+        for value in personal:
+            assert not value or value not in text
+
+
 def test_equal_statuses_of_many_orders_share_one_object() -> None:
     orders = list(only_orders(read_fixture("all-orders-statuses.txt")).values())
     pending = [order for order in orders if order.order_status == "Pending"]
