@@ -162,3 +162,18 @@ def test_clock_admin_api(sim: Simulator) -> None:
     assert sim.clock.time_scale == 60.0
     assert requests.post(url, json={"advance_seconds": -5}, timeout=TIMEOUT).status_code == 400
     assert requests.post(url, json={"time_scale": "fast"}, timeout=TIMEOUT).status_code == 400
+
+
+def test_usage_plans_are_amazons_published_figures() -> None:
+    """spapi-notes 3.1, 4, 6.5, 6.6; the client and the simulator share this one table."""
+    from hyreka_plugin_amazon.simulator.ratelimits import USAGE_PLANS
+
+    assert {op: (plan.rate, plan.burst) for op, plan in USAGE_PLANS.items()} == {
+        "createReport": (0.0167, 15),
+        "getReport": (2.0, 15),
+        "getReportDocument": (0.0167, 15),
+        "createRestrictedDataToken": (1.0, 10),
+        "getMarketplaceParticipations": (0.016, 15),
+        "searchOrders": (0.0056, 20),
+        "getOrder": (0.5, 30),
+    }

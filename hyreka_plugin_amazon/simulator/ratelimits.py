@@ -8,23 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hyreka_plugin_amazon.spapi.ratelimit import DEFAULT_PLANS
 
-@dataclass(frozen=True)
-class UsagePlan:
-    rate: float  # tokens (requests) per second
-    burst: int
-
-
-# spapi-notes 3.1, 4, 6.5, 6.6 (Amazon's published default plans)
-USAGE_PLANS: dict[str, UsagePlan] = {
-    "createReport": UsagePlan(0.0167, 15),
-    "getReport": UsagePlan(2.0, 15),
-    "getReportDocument": UsagePlan(0.0167, 15),
-    "createRestrictedDataToken": UsagePlan(1.0, 10),
-    "getMarketplaceParticipations": UsagePlan(0.016, 15),
-    "searchOrders": UsagePlan(0.0056, 20),
-    "getOrder": UsagePlan(0.5, 30),
-}
+# Amazon's published default plans (spapi-notes 3.1, 4, 6.5, 6.6): one table for the client
+# and the simulator, checked against the published figures in the simulator's tests.
+USAGE_PLANS = DEFAULT_PLANS
 
 
 def limit_header(operation: str) -> str | None:
