@@ -10,6 +10,7 @@ import requests
 from sim_helpers import ALL_ORDERS, DE, FR, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.simulator.ratelimits import USAGE_PLANS
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -166,8 +167,6 @@ def test_clock_admin_api(sim: Simulator) -> None:
 
 def test_usage_plans_are_amazons_published_figures() -> None:
     """spapi-notes 3.1, 4, 6.5, 6.6; the client and the simulator share this one table."""
-    from hyreka_plugin_amazon.simulator.ratelimits import USAGE_PLANS
-
     assert {op: (plan.rate, plan.burst) for op, plan in USAGE_PLANS.items()} == {
         "createReport": (0.0167, 15),
         "getReport": (2.0, 15),
