@@ -432,7 +432,7 @@ def throughput(rows: int, seed: int) -> dict[str, Any]:
     """Write the documents, then import them in a fresh worker process."""
     with tempfile.TemporaryDirectory() as folder:
         counts = write_documents(rows, Path(folder), seed)
-        repeat = 3 if rows <= 20_000 else 1
+        repeat = 3 if rows <= 20_000 else 2
         worker = subprocess.run(
             [sys.executable, __file__, "--worker", folder, "--repeat", str(repeat)],
             check=True,
