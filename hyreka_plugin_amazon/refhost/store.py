@@ -7,9 +7,10 @@ encrypted row names the id of the key it is under, which makes key rotation resu
 
 ``upsert_order`` commits each order. A sync's host services (``HostAdapter``) stage orders
 instead (``stage_order``): they are committed together, ``STAGE_ORDERS`` at a time or once the
-first has waited ``STAGE_SECONDS``, and always before anything else uses the store (so before
-the sync's ``set_state`` and ``record_problems``: its cursor moves only after every order of
-the window is committed). Staged orders lost in a crash are imported again by the next sync.
+first has waited ``STAGE_SECONDS``, and before any other write or listing (so before the
+sync's ``record_problems`` and ``set_state``: its cursor moves only after every order of the
+window is committed); ``get_order`` sees staged orders, ``get_state`` commits nothing. Staged
+orders lost in a crash are imported again by the next sync (its cursor did not move).
 """
 
 from __future__ import annotations
