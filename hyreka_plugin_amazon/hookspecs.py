@@ -97,14 +97,15 @@ class OrderStatus(enum.StrEnum):
 class Address:
     """A postal address; ``lines`` are the street lines without empty ones."""
 
-    name: str | None
-    lines: tuple[str, ...]
-    postal_code: str | None
-    city: str | None
+    # Everything but the country is personal data: kept out of reprs (and so out of logs).
+    name: str | None = field(repr=False)
+    lines: tuple[str, ...] = field(repr=False)
+    postal_code: str | None = field(repr=False)
+    city: str | None = field(repr=False)
     country_code: str | None
-    state: str | None = None
-    company: str | None = None
-    phone: str | None = None
+    state: str | None = field(default=None, repr=False)
+    company: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -191,11 +192,11 @@ class Order:
     lines: tuple[OrderLine, ...]
     billing_address: Address | None
     shipping_address: Address | None
-    buyer_email: str | None = None
+    buyer_email: str | None = field(default=None, repr=False)
     is_business_order: bool = False
-    purchase_order_number: str | None = None
-    buyer_company_name: str | None = None
-    buyer_tax_registration_id: str | None = None
+    purchase_order_number: str | None = field(default=None, repr=False)
+    buyer_company_name: str | None = field(default=None, repr=False)
+    buyer_tax_registration_id: str | None = field(default=None, repr=False)
     last_updated: datetime | None = None
     billing_address_missing: bool = False
 
@@ -341,7 +342,12 @@ class HostServices(Protocol):
     """What the host gives a running sync: order storage, state, progress, cancellation."""
 
     def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
-        """Store or update one order and commit it; say whether anything changed."""
+        """Store or update one order; say whether anything changed.
+
+        The host may commit orders in batches, but commits every order handed over before it
+        carries out a later ``set_state`` or ``record_problems`` (so the cursor never moves
+        past an order that is not committed).
+        """
         ...
 
     def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:

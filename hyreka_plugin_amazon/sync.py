@@ -5,7 +5,8 @@
 2. Two reports over the window: the order report (items, prices, billing and shipping
    addresses; only orders eligible for fulfilment) and the all-orders status report.
 3. The status report is read first into a small map; then the order report streams through
-   the reader and the schemas, each order handed to the host and committed on its own. A
+   the reader and the schemas, each order handed to the host (which may commit in batches,
+   always before the cursor moves). A
    download that breaks off is read once more from a fresh URL (orders already handed over
    are skipped); an order is handed over only whole, never cut off by a broken download.
 4. Known orders that Amazon shipped or cancelled are updated, never duplicated; an order

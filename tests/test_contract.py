@@ -60,3 +60,46 @@ def test_order_round_trips_through_its_record() -> None:
         last_updated=datetime(2026, 11, 2, tzinfo=UTC),
     )
     assert Order.from_dict(order.as_record()) == order
+
+
+def test_reprs_of_orders_and_addresses_carry_no_personal_data() -> None:
+    address = Address(
+        "Jürgen Groß",
+        ("Hauptstraße 5",),
+        "80331",
+        "München",
+        "DE",
+        company="Groß GmbH",
+        phone="+49 89 1234567",
+    )
+    order = Order(
+        amazon_order_id="302-1234567-1234567",
+        status=OrderStatus.OPEN,
+        marketplace_id="A1PA6795UKMFR9",
+        sales_channel="Amazon.de",
+        fulfillment_channel="MFN",
+        currency="EUR",
+        purchase_date=None,
+        lines=(),
+        billing_address=address,
+        shipping_address=address,
+        buyer_email="abc123@marketplace.amazon.de",
+        purchase_order_number="PO-4711",
+        buyer_company_name="Groß GmbH",
+        buyer_tax_registration_id="DE123456789",
+    )
+    text = repr(order)
+    assert "302-1234567-1234567" in text
+    assert "'DE'" in text
+    for personal in (
+        "Jürgen",
+        "Hauptstraße",
+        "80331",
+        "München",
+        "Groß",
+        "+49",
+        "abc123",
+        "PO-4711",
+        "DE123456789",
+    ):
+        assert personal not in text
