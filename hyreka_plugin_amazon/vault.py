@@ -1,4 +1,9 @@
-"""The credential vault: Fernet encryption of secrets and personal data at rest.
+"""The credential vault: encryption of secrets and personal data at rest.
+
+Secrets are Fernet tokens (``encrypt``). Bulk binary values (order payloads) are sealed with
+AES-256-GCM (``seal``): a version byte, the 8-byte id of the key, a 12-byte nonce, then the
+ciphertext with its tag (header authenticated); the AES key is derived from the Fernet key
+with HKDF, so each configured key is still one key. ``decrypt`` opens both forms.
 
 Keys come from ``HYREKA_AMAZON_KEY`` (one Fernet key, or several comma-separated) or from the
 key file ``vault.key`` in the data folder (one key per line, mode 0600). The first key
@@ -8,6 +13,7 @@ re-encrypt every stored value (``Store.rotate_key``), then drop the old keys.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import os
 import stat
@@ -15,13 +21,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_ENV = "HYREKA_AMAZON_KEY"
 KEY_FILE = "vault.key"
 
 _MAC_CONTEXT = b"hyreka-amazon payload mac v1"
 _KEY_ID_CONTEXT = b"hyreka-amazon key id v1"
+_SEAL_CONTEXT = b"hyreka-amazon sealed aes-256-gcm v1"
+_SEALED_V1 = 1  # first byte of a sealed value; a Fernet token starts with "g" (base64 of 0x80)
+_KEY_ID_BYTES = 8
+_NONCE_BYTES = 12
+_SEAL_HEADER = 1 + _KEY_ID_BYTES + _NONCE_BYTES
 
 
 class VaultError(ValueError):
@@ -46,7 +61,10 @@ class Vault:
         self._fernet = MultiFernet([Fernet(key) for key in self._keys])
         primary = self._keys[0]
         self._mac_key = hmac.digest(primary, _MAC_CONTEXT, "sha256")
-        self._key_id = hmac.digest(primary, _KEY_ID_CONTEXT, "sha256")[:8].hex()
+        self._aeads = {_key_id(key): _aead(key) for key in reversed(self._keys)}
+        self._seal_id = _key_id(primary)
+        self._seal_aead = self._aeads[self._seal_id]
+        self._key_id = self._seal_id.hex()
 
     @classmethod
     def open(
@@ -95,10 +113,28 @@ class Vault:
     def encrypt(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
 
+    def seal(self, plaintext: bytes) -> bytes:
+        """``plaintext`` encrypted with AES-256-GCM under the primary key (binary)."""
+        header = bytes((_SEALED_V1,)) + self._seal_id + os.urandom(_NONCE_BYTES)
+        return header + self._seal_aead.encrypt(header[-_NONCE_BYTES:], plaintext, header)
+
     def decrypt(self, token: bytes) -> bytes:
+        """The plaintext of a Fernet token (``encrypt``) or of a sealed value (``seal``)."""
+        if token[:1] == bytes((_SEALED_V1,)):
+            return self._unseal(token)
         try:
             return self._fernet.decrypt(token)
         except InvalidToken:
+            raise VaultError(self._cannot_decrypt()) from None
+
+    def _unseal(self, sealed: bytes) -> bytes:
+        aead = self._aeads.get(sealed[1 : 1 + _KEY_ID_BYTES])
+        if aead is None or len(sealed) < _SEAL_HEADER:
+            raise VaultError(self._cannot_decrypt())
+        header = sealed[:_SEAL_HEADER]
+        try:
+            return aead.decrypt(header[-_NONCE_BYTES:], sealed[_SEAL_HEADER:], header)
+        except InvalidTag:
             raise VaultError(self._cannot_decrypt()) from None
 
     def encrypt_text(self, s: str) -> bytes:
@@ -150,6 +186,16 @@ class Vault:
     def __repr__(self) -> str:
         source = str(self._key_file) if self._key_file else KEY_ENV
         return f"Vault(source={source!r}, keys={len(self._keys)}, key_id={self._key_id!r})"
+
+
+def _key_id(key: bytes) -> bytes:
+    return hmac.digest(key, _KEY_ID_CONTEXT, "sha256")[:_KEY_ID_BYTES]
+
+
+def _aead(key: bytes) -> AESGCM:
+    """AES-256-GCM under a key derived (HKDF-SHA256) from the Fernet key."""
+    secret = base64.urlsafe_b64decode(key)
+    return AESGCM(HKDF(SHA256(), 32, None, _SEAL_CONTEXT).derive(secret))
 
 
 def _checked_key(text: str, where: str) -> bytes:

@@ -562,13 +562,45 @@ def test_no_personal_data_or_secret_in_the_database_files(store: Store) -> None:
     key = (store.path.parent / KEY_FILE).read_bytes().strip()
     assert key not in raw
 
-    # The payload is encrypted, not merely compressed: only the key opens it.
+    # The payload is sealed (AES-GCM under a key derived from the vault key): only it opens it.
     payload = _raw_order_row(store, "rue")[0]
     assert isinstance(payload, bytes)
-    with pytest.raises(zlib.error):
-        zlib.decompress(payload)
-    plain = zlib.decompress(Fernet(key).decrypt(base64.urlsafe_b64encode(payload)))
-    assert "Hélène Pâquerette".encode() in plain
+    assert "Hélène Pâquerette".encode() in Vault([key]).decrypt(payload)
+    with pytest.raises(VaultError, match="cannot decrypt"):
+        Vault([Fernet.generate_key()]).decrypt(payload)
+    tampered = payload[:-1] + bytes((payload[-1] ^ 1,))
+    with pytest.raises(VaultError, match="cannot decrypt"):
+        Vault([key]).decrypt(tampered)
+
+
+def test_payloads_of_older_stores_zlib_in_fernet_still_read_and_rotate(
+    tmp_path: Path, clock: Clock
+) -> None:
+    orders = [make_order(f"302-{n:07d}-0000000") for n in range(3)]
+    with Store.open(tmp_path, env={}, clock=clock) as store:
+        store.add_account(make_account())
+        for order in orders:
+            store.upsert_order("acc-1", order)
+    key = (tmp_path / KEY_FILE).read_bytes().strip()
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        for rowid, sealed in db.execute("SELECT rowid, payload FROM orders").fetchall():
+            plain = Vault([key]).decrypt(sealed)
+            legacy = base64.urlsafe_b64decode(Fernet(key).encrypt(zlib.compress(plain, 1)))
+            db.execute("UPDATE orders SET payload = ? WHERE rowid = ?", (legacy, rowid))
+    db.close()
+
+    vault = Vault.open(tmp_path, env={})
+    with Store(tmp_path / DB_FILE, vault, clock=clock) as store:
+        assert store.list_orders() == orders
+        assert store.upsert_order("acc-1", orders[0]) == "unchanged"
+        vault.add_new_primary_key()
+        assert store.rotate_key(vault) == 1 + len(orders)
+        vault.drop_old_keys()
+    with Store.open(tmp_path, env={}) as store:
+        assert store.list_orders() == orders
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        assert all(row[0][:1] != b"\x80" for row in db.execute("SELECT payload FROM orders"))
+    db.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -137,3 +137,19 @@ def test_rotation_adds_a_primary_key_keeps_old_ones_then_drops_them(tmp_path: Pa
     assert final.decrypt(rotated) == b"client-secret"
     with pytest.raises(VaultError):
         final.decrypt(old_token)
+
+
+def test_sealed_values_open_with_every_configured_key_and_name_their_key(tmp_path: Path) -> None:
+    vault = Vault.open(tmp_path, env={})
+    old = vault.seal("Jürgen Groß".encode())
+    assert "Jürgen".encode() not in old
+    assert old[1:9].hex() == vault.key_id
+    assert vault.seal(b"x") != vault.seal(b"x")  # a fresh nonce each time
+    vault.add_new_primary_key()
+    new = vault.seal(b"neu")
+    assert new[1:9].hex() == vault.key_id != old[1:9].hex()
+    assert vault.decrypt(old) == "Jürgen Groß".encode()
+    vault.drop_old_keys()
+    assert vault.decrypt(new) == b"neu"
+    with pytest.raises(VaultError, match="cannot decrypt"):
+        vault.decrypt(old)

@@ -50,6 +50,7 @@ SCHEMA_VERSION = 1
 CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
 
 _KEY_CHECK = b"hyreka-amazon key check"
+_FERNET_VERSION = b"\x80"  # the first byte of a (base64-decoded) Fernet token
 _BATCH = 500
 STAGE_ORDERS = 500  # staged orders committed in one transaction
 STAGE_SECONDS = 0.5  # the longest a staged order waits for its commit while orders come in
@@ -91,7 +92,7 @@ CREATE TABLE orders (
     line_count INTEGER NOT NULL,
     country_code TEXT,
     billing_address_missing INTEGER NOT NULL,
-    payload BLOB NOT NULL,          -- Order.as_record() JSON, compressed, encrypted
+    payload BLOB NOT NULL,          -- Order.as_record() JSON, encrypted (Vault.seal)
     payload_mac BLOB NOT NULL,      -- HMAC-SHA256 of the plaintext payload
     key_id TEXT NOT NULL,
     closed_at TEXT,                 -- when the host first saw it shipped or cancelled
@@ -648,11 +649,13 @@ class Store:
         return Order.from_dict(json.loads(self._unseal(sealed)))
 
     def _seal(self, payload: bytes) -> bytes:
-        """Compress and encrypt an order payload; keep the Fernet token as bytes, not base64."""
-        return base64.urlsafe_b64decode(self._vault.encrypt(zlib.compress(payload, 1)))
+        """An order payload encrypted (AES-256-GCM, ``Vault.seal``)."""
+        return self._vault.seal(payload)
 
     def _unseal(self, sealed: bytes) -> bytes:
-        return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
+        if sealed[:1] == _FERNET_VERSION:  # older stores: a zlib payload in a binary Fernet token
+            return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
+        return self._vault.decrypt(sealed)
 
     # ----------------------------------------------------------------------------------------
     # Per-account state and problems
