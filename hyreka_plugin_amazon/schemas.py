@@ -8,6 +8,7 @@ item-level columns once per row; ``read_orders`` groups the rows of one order.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
@@ -424,6 +425,15 @@ def default_map_address(
 # Orders
 
 
+class _Unset(enum.Enum):
+    """A keyword argument not given (None is a value)."""
+
+    UNSET = enum.auto()
+
+
+_UNSET = _Unset.UNSET
+
+
 @dataclass(frozen=True)
 class ReportOrder:
     """One order as one report shows it: its rows grouped, order fields from the first row.
@@ -452,13 +462,25 @@ class ReportOrder:
     shipping_address: Address | None = dataclasses.field(repr=False)
     has_billing_columns: bool
 
-    def to_order(self, status: OrderStatus) -> Order:
+    def to_order(
+        self,
+        status: OrderStatus,
+        *,
+        fulfillment_channel: Literal["MFN", "AFN"] | _Unset | None = _UNSET,
+        last_updated: datetime | _Unset | None = _UNSET,
+    ) -> Order:
+        """The host's Order; ``fulfillment_channel`` and ``last_updated`` replace this
+        report's values when given (the status report knows them better)."""
         return Order(
             amazon_order_id=self.amazon_order_id,
             status=status,
             marketplace_id=self.marketplace_id,
             sales_channel=self.sales_channel,
-            fulfillment_channel=self.fulfillment_channel,
+            fulfillment_channel=(
+                self.fulfillment_channel
+                if isinstance(fulfillment_channel, _Unset)
+                else fulfillment_channel
+            ),
             currency=self.currency,
             purchase_date=self.purchase_date,
             lines=self.lines,
@@ -469,7 +491,7 @@ class ReportOrder:
             purchase_order_number=self.purchase_order_number,
             buyer_company_name=self.buyer_company_name,
             buyer_tax_registration_id=self.buyer_tax_registration_id,
-            last_updated=self.last_updated,
+            last_updated=self.last_updated if isinstance(last_updated, _Unset) else last_updated,
             billing_address_missing=not self.has_billing_columns or self.billing_address is None,
         )
 
@@ -520,8 +542,10 @@ class _Loaders:
         reader: ReportReader,
         map_address: AddressMapper | None,
         default_marketplace_id: str | None,
+        lines: bool = True,
     ) -> None:
         layout = reader.layout
+        self.lines = lines
         columns = reader.header
         self.layout = layout
         self.has_billing_columns = reader.has_billing_columns
@@ -679,7 +703,11 @@ class _Group:
             purchase_order_number=head["purchase_order_number"],
             buyer_company_name=head["buyer_company_name"],
             buyer_tax_registration_id=head["buyer_tax_registration_id"],
-            lines=tuple(OrderLine(**item) for item in self.items.values()),
+            lines=(
+                tuple(OrderLine(**item) for item in self.items.values())
+                if self.loaders.lines
+                else ()
+            ),
             billing_address=self.billing,
             shipping_address=self.shipping,
             has_billing_columns=self.loaders.has_billing_columns,
@@ -691,11 +719,14 @@ def read_orders(
     *,
     default_marketplace_id: str | None = None,
     map_address: AddressMapper | None = default_map_address,
+    lines: bool = True,
 ) -> Iterator[ReportOrder | OrderErrors]:
     """The orders of a report, one ReportOrder or OrderErrors each, in file order.
 
     ``map_address`` None: no addresses (billing and shipping None); then only the columns the
     schemas read are taken from each row, which makes wide reports (all-orders) faster.
+    ``lines`` False: the items are loaded and checked, but ReportOrder.lines stays empty
+    (for readers of statuses only).
 
     Rows of one order are adjacent in Amazon's files: consecutive rows with the same order id
     form one order. An order id that comes back after other orders yields OrderErrors for its
@@ -710,7 +741,7 @@ def read_orders(
     all-orders report has no item id: each row is a line with the id f"{sku}#{n}", n counting
     that SKU's rows within the order from 1 (stable while Amazon keeps the row order).
     """
-    loaders = _Loaders(reader, map_address, default_marketplace_id)
+    loaders = _Loaders(reader, map_address, default_marketplace_id, lines)
     id_column = loaders.id_column
     group: _Group | None = None
     seen: set[str] = set()

@@ -344,7 +344,10 @@ class _SyncRun:
         with self._open(report, report.report_document_id) as lines:
             reader = ReportReader(lines)
             for item in read_orders(
-                reader, default_marketplace_id=self._default_marketplace(), map_address=None
+                reader,
+                default_marketplace_id=self._default_marketplace(),
+                map_address=None,
+                lines=False,
             ):
                 rows = True
                 if isinstance(item, OrderErrors) or item.order_status is None:
@@ -423,19 +426,14 @@ class _SyncRun:
         if known is None and status is not OrderStatus.OPEN:
             self.tally.count("waiting" if status is OrderStatus.PENDING else "skipped")
             return
-        order = record.to_order(status)
+        channel, updated = record.fulfillment_channel, record.last_updated
         if entry is not None:
-            order = dataclasses.replace(
-                order,
-                fulfillment_channel=entry.fulfillment_channel or order.fulfillment_channel,
-                last_updated=entry.last_updated or order.last_updated,
-            )
+            channel = entry.fulfillment_channel or channel
+            updated = entry.last_updated or updated
         elif known is not None:
-            order = dataclasses.replace(
-                order,
-                fulfillment_channel=order.fulfillment_channel or known.fulfillment_channel,
-                last_updated=order.last_updated or known.last_updated,
-            )
+            channel = channel or known.fulfillment_channel
+            updated = updated or known.last_updated
+        order = record.to_order(status, fulfillment_channel=channel, last_updated=updated)
         self.tally.count(self.host.upsert_order(account_id, order))
 
     def _apply_status_changes(self, statuses: dict[str, StatusEntry]) -> None:

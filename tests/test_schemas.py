@@ -417,6 +417,33 @@ def test_without_address_mapping_orders_are_the_same_but_for_addresses() -> None
     assert all(item.shipping_address is None for item in only_orders(plain).values())
 
 
+def test_without_lines_orders_are_the_same_but_for_lines_and_errors_still_count() -> None:
+    text = (FIXTURES / "all-orders-statuses.txt").read_text(encoding="utf-8")
+    lean = list(read_orders(ReportReader(text.splitlines()), map_address=None, lines=False))
+    full = list(read_orders(ReportReader(text.splitlines()), map_address=None))
+    assert lean == [
+        dataclasses.replace(item, lines=()) if isinstance(item, ReportOrder) else item
+        for item in full
+    ]
+    header, first, *rest = text.splitlines()
+    price = header.split("\t").index("item-price")
+    cells = first.split("\t")
+    cells[price] = "9,x0"
+    bad = [header, "\t".join(cells), *rest]
+    errors = list(read_orders(ReportReader(bad), map_address=None, lines=False))
+    assert isinstance(errors[0], OrderErrors)
+    assert errors[0].errors[0].column == "item-price"
+
+
+def test_to_order_takes_the_channel_and_last_update_it_is_given() -> None:
+    order = next(iter(only_orders(read_fixture("all-orders-statuses.txt")).values()))
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    changed = order.to_order(OrderStatus.OPEN, fulfillment_channel=None, last_updated=later)
+    assert changed == dataclasses.replace(
+        order.to_order(OrderStatus.OPEN), fulfillment_channel=None, last_updated=later
+    )
+
+
 def test_a_report_order_s_repr_shows_no_personal_data() -> None:
     orders = only_orders(read_fixture("orders-invoicing-eu-cp1252.txt")).values()
     business = [order for order in orders if order.buyer_company_name]

@@ -944,8 +944,11 @@ def _order_values(order: Order) -> tuple[Any, ...]:
     )
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: faster
+
+
 def _dumps(record: Mapping[str, Any]) -> bytes:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(record).encode("utf-8")
 
 
 def _ts(value: datetime) -> str:
