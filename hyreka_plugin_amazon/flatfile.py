@@ -196,7 +196,10 @@ class ReportReader:
                 continue
             order_lines.add(text)
             if wanted is None:
-                values = dict(zip(header, [cell.strip() or None for cell in cells], strict=False))
+                values = {
+                    name: cell or None
+                    for name, cell in zip(header, map(str.strip, cells), strict=False)
+                }
             else:
                 values = {name: cells[index].strip() or None for name, index in wanted}
             yield Row(number, values, errors)
