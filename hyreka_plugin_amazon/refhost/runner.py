@@ -10,10 +10,8 @@ process shows it too.
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -289,8 +287,7 @@ class Poller:
 
     def _pause(self, account: Account) -> None:
         """Remember the credentials that failed: polling waits until they change."""
-        salt = secrets.token_hex(16)
-        record = {"code": AUTH_FAILED, "salt": salt, "credentials": _fingerprint(account, salt)}
+        record = {"code": AUTH_FAILED, "credentials": self._fingerprint(account)}
         self.host.store.set_state(account.id, PAUSED_KEY, json.dumps(record))
         log.warning("polling of account %s paused: authentication failed", account.id)
 
@@ -300,12 +297,24 @@ class Poller:
             return False
         record = json.loads(raw)
         last = next((r for r in runs if _decisive(r)), None)
-        changed = _fingerprint(account, record["salt"]) != record["credentials"]
+        changed = self._fingerprint(account) != record.get("credentials")
         if changed or (last is not None and last.ok):
             self.host.store.set_state(account.id, PAUSED_KEY, None)
             log.info("polling of account %s resumed", account.id)
             return False
         return True
+
+    def _fingerprint(self, account: Account) -> str:
+        """A keyed HMAC (vault key) of what the seller changes on re-authorising."""
+        parts = (
+            account.client_id,
+            account.client_secret.reveal(),
+            account.refresh_token.reveal(),
+            account.endpoint or "",
+            account.token_url or "",
+            account.region,
+        )
+        return self.host.store.mac("\0".join(parts).encode()).hex()
 
     def _next_run(self, account_id: str) -> datetime | None:
         if self.scheduler.running:
@@ -350,20 +359,6 @@ def consecutive_failures(runs: Sequence[SyncRun]) -> int:
 
 def _decisive(run: SyncRun) -> bool:
     return run.finished_at is not None and run.code not in NEUTRAL_CODES
-
-
-def _fingerprint(account: Account, salt: str) -> str:
-    """A salted hash of what the seller changes on re-authorising (kept instead of secrets)."""
-    parts = (
-        salt,
-        account.client_id,
-        account.client_secret.reveal(),
-        account.refresh_token.reveal(),
-        account.endpoint or "",
-        account.token_url or "",
-        account.region,
-    )
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -283,6 +283,10 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
 
+    def mac(self, data: bytes) -> bytes:
+        """HMAC-SHA256 under the vault's key: compare secrets later without storing them."""
+        return self._vault.mac(data)
+
     # ----------------------------------------------------------------------------------------
     # Plumbing
 
