@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import os
 import sqlite3
 import stat
@@ -743,3 +744,29 @@ def test_an_order_stored_elsewhere_after_the_sync_looked_is_updated_once(
     host.upsert_order("acc-1", make_order())
     host.set_state("acc-1", "cursor", "c")
     assert store.list_orders() == [make_order()]
+
+
+def test_order_payload_is_the_json_of_as_record_byte_for_byte() -> None:
+    """The payload encoder skips the dicts but writes what ``as_record`` JSON would: stored
+    payloads and their MACs stay the same across versions (no "updated" after an upgrade)."""
+    odd = 'Zoë "Quote" \\ back\tslash\n\x00\u2028 😀'
+    full = make_order(name=odd, street="Straße\x7f")
+    bare = Order(
+        amazon_order_id="028-0000001-0000001",
+        status=OrderStatus.PENDING,
+        marketplace_id=None,
+        sales_channel=None,
+        fulfillment_channel=None,
+        currency=None,
+        purchase_date=None,
+        lines=(),
+        billing_address=None,
+        shipping_address=Address(None, (), None, None, None),
+        last_updated=None,
+        billing_address_missing=True,
+    )
+    odd_line = OrderLine("007", None, odd, 3, Decimal("1E+2"), item_tax=Decimal("-0.00"))
+    for order in (full, bare, dataclasses.replace(full, lines=(odd_line,))):
+        expected = json.dumps(order.as_record(), ensure_ascii=False, separators=(",", ":"))
+        assert store_module._order_json(order) == expected.encode("utf-8")
+        assert Order.from_dict(json.loads(store_module._order_json(order))) == order
