@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import inspect
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pluggy
 import pytest
+from conftest import simulator_account
 
 from hyreka_plugin_amazon import hookspecs, plugin
 from hyreka_plugin_amazon.hookspecs import Account, Address, Secret
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
+from hyreka_plugin_amazon.simulator import Simulator
 
 HOOKS = ("register_connector", "test_login", "sync_orders", "map_address")
 
@@ -123,3 +127,35 @@ def test_a_host_plugin_overrides_address_mapping() -> None:
     address = PluginHost(pm).map_address(row={}, kind="shipping", account=other_account())
     assert address is not None
     assert address.name == "Packstation 123"
+
+
+def test_a_host_plugin_overrides_address_mapping_through_a_whole_sync(
+    simulator: Simulator, tmp_path: Path, host_env: dict[str, str]
+) -> None:
+    class Packstation:
+        @hookspecs.hookimpl
+        def map_address(
+            self, row: dict[str, str | None], kind: str, account: Account
+        ) -> Address | None:
+            if kind == "billing":
+                return None  # falls through to the connector's own mapping
+            return Address(
+                name="Packstation 123", lines=(), postal_code=None, city=None, country_code="DE"
+            )
+
+    pm = make_plugin_manager()
+    assert PluginHost(pm).maps_addresses_by_default()
+    pm.register(Packstation())
+    plugins = PluginHost(pm)
+    assert not plugins.maps_addresses_by_default()
+    with ReferenceHost(tmp_path / "data", plugins=plugins, env=host_env) as host:
+        account = simulator_account(simulator)
+        host.store.add_account(account)
+        result = host.sync(account.name)
+        assert result.ok, result.message
+        orders = host.store.list_orders()
+    assert orders
+    assert {o.shipping_address.name for o in orders if o.shipping_address} == {"Packstation 123"}
+    billed = [o.billing_address for o in orders if o.billing_address]
+    assert billed
+    assert all(a.name != "Packstation 123" and a.lines for a in billed)

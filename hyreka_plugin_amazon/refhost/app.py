@@ -32,6 +32,7 @@ class SyncHost(HostAdapter):
         super().__init__(store, on_progress=on_progress, cancel_event=cancel_event)
         self._plugins = plugins
         self._lease = lease
+        self._default_addresses = plugins.maps_addresses_by_default()  # resolved once per sync
 
     def cancel_requested(self, account_id: str) -> bool:
         """Asked to stop, or the account's lease was lost (another sync may have taken over)."""
@@ -45,6 +46,8 @@ class SyncHost(HostAdapter):
         kind: Literal["billing", "shipping"],
         account: Account,
     ) -> Address | None:
+        if self._default_addresses:
+            return default_map_address(row, kind)
         return self._plugins.map_address(row=row, kind=kind, account=account)
 
 

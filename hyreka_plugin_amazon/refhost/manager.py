@@ -7,7 +7,7 @@ from typing import Literal
 
 import pluggy
 
-from hyreka_plugin_amazon import hookspecs
+from hyreka_plugin_amazon import hookspecs, plugin
 from hyreka_plugin_amazon.hookspecs import (
     Account,
     Address,
@@ -53,6 +53,12 @@ class PluginHost:
         if result is None:
             raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
         return result
+
+    def maps_addresses_by_default(self) -> bool:
+        """Whether only this connector's own (trylast) ``map_address`` is registered, so that
+        the hook's answer is ``default_map_address``'s (callers may skip pluggy's dispatch)."""
+        impls = self.pm.hook.map_address.get_hookimpls()
+        return bool(impls) and all(impl.function is plugin.map_address for impl in impls)
 
     def map_address(
         self,
