@@ -746,6 +746,35 @@ def test_an_order_stored_elsewhere_after_the_sync_looked_is_updated_once(
     assert store.list_orders() == [make_order()]
 
 
+@pytest.mark.parametrize("known_ids", [50_000, 1])
+def test_a_sync_s_look_ups_answer_from_the_ids_read_once(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, known_ids: int
+) -> None:
+    """Up to KNOWN_IDS stored ids are read at the first look-up; beyond, one query each."""
+    monkeypatch.setattr(store_module, "KNOWN_IDS", known_ids)
+    monkeypatch.setattr(store_module, "STAGE_ORDERS", 2)
+    store.upsert_order("acc-1", make_order("known-1"))
+    store.upsert_order("acc-1", make_order("known-2"))
+    host = SyncHost(store)
+    assert host.get_order("acc-1", "known-1") == make_order("known-1")
+    assert host.get_order("acc-1", "new-1") is None
+    for n in range(3):  # the first two are committed as a batch, the third stays staged
+        assert host.upsert_order("acc-1", make_order(f"new-{n}")) == "created"
+    assert _committed_ids(store) == {"known-1", "known-2", "new-0", "new-1"}
+    for n in range(3):  # staged or committed by this sync: found
+        assert host.get_order("acc-1", f"new-{n}") == make_order(f"new-{n}")
+    assert host.get_order("acc-1", "known-2") == make_order("known-2")
+    with Store.open(tmp_path, env={}) as other:  # another process stores one meanwhile
+        other.upsert_order("acc-1", make_order("elsewhere", OrderStatus.SHIPPED))
+    if known_ids > 2:  # answered from the ids read before: the commit writes over it
+        assert host.get_order("acc-1", "elsewhere") is None
+        assert host.upsert_order("acc-1", make_order("elsewhere")) == "created"
+        host.set_state("acc-1", "cursor", "c")
+        assert store.get_order("acc-1", "elsewhere") == make_order("elsewhere")
+    else:  # too many ids to keep: asked each time
+        assert host.get_order("acc-1", "elsewhere") == make_order("elsewhere", OrderStatus.SHIPPED)
+
+
 def test_order_payload_is_the_json_of_as_record_byte_for_byte() -> None:
     """The payload encoder skips the dicts but writes what ``as_record`` JSON would: stored
     payloads and their MACs stay the same across versions (no "updated" after an upgrade)."""
