@@ -995,6 +995,8 @@ def _scalar(value: object) -> str:
         return "null"
     if isinstance(value, str):
         return _str(value)
+    if type(value) is int:  # not bool; json writes ints as repr does
+        return repr(value)
     return _ENCODER.encode(value)
 
 
