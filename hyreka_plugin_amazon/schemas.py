@@ -274,9 +274,40 @@ class FbaItemSchema(AmountsSchema):
 # Loading rows fast
 
 
-_Step = tuple[str, str, Callable[[str], Any] | None, dict[str, Any] | None, Any, bool]
-_MISSING = object()
+_Step = tuple[str, str, Callable[[str], Any] | None, Any, bool]
 _CACHE_SIZE = 4096
+
+
+class _Cached:
+    """A repeating cell's parsed values by cell text; None (an empty cell) maps to the
+    default unless the cell is required."""
+
+    __slots__ = ("default", "key", "name", "parse", "required", "values")
+
+    def __init__(
+        self, name: str, key: str, parse: Callable[[str], Any], default: Any, required: bool
+    ) -> None:
+        self.name = name
+        self.key = key
+        self.parse = parse
+        self.default = default
+        self.required = required
+        self.values: dict[str | None, Any] = {}
+        self._seed()
+
+    def _seed(self) -> None:
+        if not self.required:
+            self.values[None] = self.default
+
+    def add(self, text: str | None) -> Any:
+        """The value of a text not seen yet (raises ValueError like ``parse``)."""
+        if text is None:  # only a required cell's None is not in ``values``
+            raise ValueError(self.key)
+        if len(self.values) >= _CACHE_SIZE:
+            self.values.clear()
+            self._seed()
+        value = self.values[text] = self.parse(text)
+        return value
 
 
 class RowLoader:
@@ -297,6 +328,7 @@ class RowLoader:
         )
         self._absent: dict[str, Any] = {}  # fields whose column the report lacks
         self._texts: list[tuple[str, str]] = []  # optional text: the cell or None
+        self._cached: list[tuple[str, str, dict[str | None, Any], _Cached]] = []
         self._steps: list[_Step] = []
         for name, field in schema.load_fields.items():
             if not isinstance(field, Cell):
@@ -308,10 +340,12 @@ class RowLoader:
                 self._absent[name] = default
             elif plain and default is None and not field.required:
                 self._texts.append((name, key))
+            elif field.repeats:
+                cached = _Cached(name, key, field.parse, default, field.required)
+                self._cached.append((name, key, cached.values, cached))
             else:
                 parse = None if plain else field.parse
-                cache: dict[str, Any] | None = {} if field.repeats else None
-                self._steps.append((name, key, parse, cache, default, field.required))
+                self._steps.append((name, key, parse, default, field.required))
 
     def load(self, values: Mapping[str, str | None]) -> dict[str, Any]:
         """The row's fields; raises marshmallow's ValidationError for a bad row."""
@@ -319,7 +353,13 @@ class RowLoader:
         data = {name: get(key) for name, key in self._texts}
         data.update(self._absent)
         try:
-            for name, key, parse, cache, default, required in self._steps:
+            for name, key, known, cached in self._cached:
+                text = get(key)
+                try:
+                    data[name] = known[text]
+                except KeyError:
+                    data[name] = cached.add(text)
+            for name, key, parse, default, required in self._steps:
                 text = get(key)
                 if text is None:
                     if required:
@@ -327,15 +367,8 @@ class RowLoader:
                     data[name] = default
                 elif parse is None:
                     data[name] = text
-                elif cache is None:
-                    data[name] = parse(text)
                 else:
-                    value = cache.get(text, _MISSING)
-                    if value is _MISSING:
-                        if len(cache) >= _CACHE_SIZE:
-                            cache.clear()
-                        value = cache[text] = parse(text)
-                    data[name] = value
+                    data[name] = parse(text)
         except ValueError:
             return cast(dict[str, Any], self.schema.load(values))  # raises ValidationError
         return cast(dict[str, Any], self.schema.finish(data))
