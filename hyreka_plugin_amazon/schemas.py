@@ -662,12 +662,14 @@ class _Group:
             self.errors.extend(validation_errors(number, exc))
             return
         if item_column is None:
-            sku = item["sku"]
-            position = self.skus[sku] = self.skus.get(sku, 0) + 1
-            item["order_item_id"] = f"{sku or ''}#{position}"
             status = item.pop("item_status")
             if status is not None:
                 self.item_statuses.append(status)
+            if not loaders.lines:
+                return  # checked; each all-orders row is a line of its own, none kept
+            sku = item["sku"]
+            position = self.skus[sku] = self.skus.get(sku, 0) + 1
+            item["order_item_id"] = f"{sku or ''}#{position}"
         known = self.items.get(item["order_item_id"])
         if known is None:
             self.items[item["order_item_id"]] = item
