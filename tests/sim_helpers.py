@@ -19,6 +19,8 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from hyreka_plugin_amazon.hookspecs import OrderStatus
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 
 DE, FR, IT, ES, UK = (
@@ -364,3 +366,14 @@ class ConformingClient(SimClient):
         operation = self.models.check_exchange(response)
         self.checked.append((operation.operation_id, response.status_code))
         return response
+
+
+def host_open(refhost: ReferenceHost) -> dict[str, dict[str, Any]]:
+    """The reference host's open orders, in the JSON shape of the simulator's ground truth."""
+    orders = refhost.store.list_orders(status=OrderStatus.OPEN)
+    return {o.amazon_order_id: o.as_dict() for o in orders}
+
+
+def sim_open(sim: Simulator) -> dict[str, dict[str, Any]]:
+    """The simulator's open orders (Amazon's truth), keyed by order id."""
+    return {o["amazon_order_id"]: o for o in sim.ground_truth() if o["status"] == "open"}

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import pytest
+from sim_helpers import host_open, sim_open
 
 from hyreka_plugin_amazon.hookspecs import Account, OrderStatus, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
@@ -18,15 +18,6 @@ def sync_in(refhost: ReferenceHost, account: Account, locale: str) -> SyncResult
     stored = refhost.store.get_account(account.id)
     refhost.store.update_account(dataclasses.replace(stored, locale=locale))
     return refhost.sync(account.name)
-
-
-def host_open(refhost: ReferenceHost) -> dict[str, dict[str, Any]]:
-    orders = refhost.store.list_orders(status=OrderStatus.OPEN)
-    return {o.amazon_order_id: o.as_dict() for o in orders}
-
-
-def sim_open(sim: Simulator) -> dict[str, dict[str, Any]]:
-    return {o["amazon_order_id"]: o for o in sim.ground_truth() if o["status"] == "open"}
 
 
 def fixed_and_nothing_lost(sim: Simulator, refhost: ReferenceHost, account: Account) -> None:

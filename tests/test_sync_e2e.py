@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sim_helpers import host_open, sim_open
 
 from hyreka_plugin_amazon.hookspecs import Account, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
-
-
-def host_open(refhost: ReferenceHost) -> dict[str, dict[str, Any]]:
-    orders = refhost.store.list_orders(status=OrderStatus.OPEN)
-    return {o.amazon_order_id: o.as_dict() for o in orders}
-
-
-def sim_open(sim: Simulator) -> dict[str, dict[str, Any]]:
-    return {o["amazon_order_id"]: o for o in sim.ground_truth() if o["status"] == "open"}
 
 
 def test_open_orders_land_exactly_once_and_follow_amazon(
