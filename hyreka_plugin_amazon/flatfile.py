@@ -168,10 +168,13 @@ class ReportReader:
         are still counted and checked), which is faster on wide reports."""
         header = self.header
         width = len(header)
+        id_index = header.index(self.layout.order_id_column)
         wanted = None
+        split = width  # cells split off; the rest of a line stays one string (not read)
         if columns is not None:
             wanted = [(name, index) for index, name in enumerate(header) if name in columns]
-        id_index = header.index(self.layout.order_id_column)
+            split = max((index for _, index in wanted), default=0)
+            split = max(split, id_index) + 1
         order_id: str | None = None
         order_lines: set[str] = set()
         number = 0
@@ -180,12 +183,17 @@ class ReportReader:
             text = line.rstrip("\r\n")
             if not text.strip():
                 continue
-            cells = text.split("\t")
+            if split < width:
+                cells = text.split("\t", split)
+                fields = text.count("\t") + 1
+            else:
+                cells = text.split("\t")
+                fields = len(cells)
             errors: tuple[RowError, ...] = ()
-            if len(cells) < width:
-                cells += [""] * (width - len(cells))
-            elif len(cells) > width:
-                reason = f"row has {len(cells)} fields, header has {width}"
+            if len(cells) < split:
+                cells += [""] * (split - len(cells))
+            if fields > width:
+                reason = f"row has {fields} fields, header has {width}"
                 errors = (RowError(number, None, reason),)
             cell_id = cells[id_index].strip()
             if cell_id != order_id:

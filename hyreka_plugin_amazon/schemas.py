@@ -10,17 +10,17 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, TypedDict, TypeVar, cast
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, cast
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load
 from marshmallow import types as marshmallow_types
 from marshmallow.experimental.context import Context
 
-from hyreka_plugin_amazon.flatfile import Layout, ReportReader, Row, RowError
+from hyreka_plugin_amazon.flatfile import HeaderError, Layout, ReportReader, Row, RowError
 from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.spapi.regions import marketplace_by_sales_channel
 
@@ -567,6 +567,20 @@ _DISCOUNTS = ("item_promotion_discount", "ship_promotion_discount")
 _SUMMED = ("quantity", "item_price", "item_tax", "shipping_price", "shipping_tax", *_DISCOUNTS)
 
 
+class _Interned:
+    """One tuple object for equal tuples of item statuses (a few combinations repeat over many
+    orders, so a large report's orders share them)."""
+
+    def __init__(self) -> None:
+        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def __call__(self, statuses: list[str]) -> tuple[str, ...]:
+        found = tuple(statuses)
+        if len(self._tuples) >= _CACHE_SIZE:
+            self._tuples.clear()
+        return self._tuples.setdefault(found, found)
+
+
 class _Loaders:
     """The loaders and column names of one report."""
 
@@ -575,10 +589,8 @@ class _Loaders:
         reader: ReportReader,
         map_address: AddressMapper | None,
         default_marketplace_id: str | None,
-        lines: bool = True,
     ) -> None:
         layout = reader.layout
-        self.lines = lines
         columns = reader.header
         self.layout = layout
         self.has_billing_columns = reader.has_billing_columns
@@ -595,15 +607,7 @@ class _Loaders:
         self.quantity_column = str(item_fields["quantity"].data_key)
         self.currency_column = "currency" if "currency" in columns else None
         self.columns = self.order.columns | self.item.columns | self.promotion.columns
-        self._statuses: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-    def item_statuses(self, statuses: list[str]) -> tuple[str, ...]:
-        """The tuple of these item statuses, one object for equal tuples (a few combinations
-        repeat over many orders)."""
-        found = tuple(statuses)
-        if len(self._statuses) >= _CACHE_SIZE:
-            self._statuses.clear()
-        return self._statuses.setdefault(found, found)
+        self.item_statuses = _Interned()
 
 
 class _Group:
@@ -665,8 +669,6 @@ class _Group:
             status = item.pop("item_status")
             if status is not None:
                 self.item_statuses.append(status)
-            if not loaders.lines:
-                return  # checked; each all-orders row is a line of its own, none kept
             sku = item["sku"]
             position = self.skus[sku] = self.skus.get(sku, 0) + 1
             item["order_item_id"] = f"{sku or ''}#{position}"
@@ -738,11 +740,7 @@ class _Group:
             purchase_order_number=head["purchase_order_number"],
             buyer_company_name=head["buyer_company_name"],
             buyer_tax_registration_id=head["buyer_tax_registration_id"],
-            lines=(
-                tuple(OrderLine(**item) for item in self.items.values())
-                if self.loaders.lines
-                else ()
-            ),
+            lines=tuple(OrderLine(**item) for item in self.items.values()),
             billing_address=self.billing,
             shipping_address=self.shipping,
             has_billing_columns=self.loaders.has_billing_columns,
@@ -754,14 +752,11 @@ def read_orders(
     *,
     default_marketplace_id: str | None = None,
     map_address: AddressMapper | None = default_map_address,
-    lines: bool = True,
 ) -> Iterator[ReportOrder | OrderErrors]:
     """The orders of a report, one ReportOrder or OrderErrors each, in file order.
 
     ``map_address`` None: no addresses (billing and shipping None); then only the columns the
     schemas read are taken from each row, which makes wide reports (all-orders) faster.
-    ``lines`` False: the items are loaded and checked, but ReportOrder.lines stays empty
-    (for readers of statuses only).
 
     Rows of one order are adjacent in Amazon's files: consecutive rows with the same order id
     form one order. An order id that comes back after other orders yields OrderErrors for its
@@ -776,11 +771,34 @@ def read_orders(
     all-orders report has no item id: each row is a line with the id f"{sku}#{n}", n counting
     that SKU's rows within the order from 1 (stable while Amazon keeps the row order).
     """
-    loaders = _Loaders(reader, map_address, default_marketplace_id, lines)
-    id_column = loaders.id_column
-    group: _Group | None = None
+    loaders = _Loaders(reader, map_address, default_marketplace_id)
+    rows = reader.rows(loaders.columns if map_address is None else None)
+
+    def start(order_id: str, adjacent: bool) -> _Group:
+        return _Group(order_id, loaders, adjacent)
+
+    for group in _grouped(rows, loaders.id_column, start):
+        yield group if isinstance(group, OrderErrors) else group.result()
+
+
+class _Grouping(Protocol):
+    order_id: str
+
+    def add(self, row: Row) -> None: ...
+
+
+_G = TypeVar("_G", bound=_Grouping)
+
+
+def _grouped(
+    rows: Iterable[Row], id_column: str, start: Callable[[str, bool], _G]
+) -> Iterator[_G | OrderErrors]:
+    """The rows grouped by order (consecutive rows with one order id), each group complete when
+    yielded; ``start(order_id, adjacent)`` makes a group (``adjacent`` False when the id came
+    before). A row without an order id is an OrderErrors of its own, yielded at once."""
+    group: _G | None = None
     seen: set[str] = set()
-    for row in reader.rows(loaders.columns if map_address is None else None):
+    for row in rows:
         order_id = row.values.get(id_column)
         if order_id is None:
             missing = RowError(row.number, id_column, "order id is missing")
@@ -788,9 +806,116 @@ def read_orders(
             continue
         if group is None or order_id != group.order_id:
             if group is not None:
-                yield group.result()
-            group = _Group(order_id, loaders, adjacent=order_id not in seen)
+                yield group
+            group = start(order_id, order_id not in seen)
             seen.add(order_id)
         group.add(row)
     if group is not None:
-        yield group.result()
+        yield group
+
+
+# --------------------------------------------------------------------------------------------
+# Statuses
+
+
+class StatusSchema(RowSchema):
+    """What a sync reads of an order in the all-orders report (from the order's first row)."""
+
+    amazon_order_id = Text(data_key="amazon-order-id", required=True)
+    order_status = Code(data_key="order-status", required=True)
+    fulfillment_channel = Channel(data_key="fulfillment-channel", load_default=None)
+    last_updated = Timestamp(data_key="last-updated-date", load_default=None)
+
+
+class ItemStatusSchema(RowSchema):
+    """The status of one item row of the all-orders report."""
+
+    item_status = Code(data_key="item-status", load_default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    """One order as the all-orders report shows its status (no personal data)."""
+
+    amazon_order_id: str
+    order_status: str  # as written ("Pending", "Shipped" ...)
+    item_statuses: tuple[str, ...]
+    fulfillment_channel: Literal["MFN", "AFN"] | None
+    last_updated: datetime | None
+
+
+class _StatusGroup:
+    """The rows of one order of the status report while they are read."""
+
+    __slots__ = ("adjacent", "errors", "head", "item_statuses", "order_id", "reader", "rows")
+
+    def __init__(self, order_id: str, reader: _StatusReader, adjacent: bool) -> None:
+        self.order_id = order_id
+        self.reader = reader
+        self.adjacent = adjacent
+        self.rows: list[int] = []
+        self.errors: list[RowError] = []
+        self.head: dict[str, Any] | None = None
+        self.item_statuses: list[str] = []
+
+    def add(self, row: Row) -> None:
+        number = row.number
+        self.rows.append(number)
+        if row.errors:
+            self.errors.extend(row.errors)
+        if not self.adjacent:
+            self.errors.append(RowError(number, self.reader.id_column, NOT_ADJACENT))
+            return
+        try:
+            if not self.head:
+                self.head = self.reader.head.load(row.values)
+            status = self.reader.item.load(row.values)["item_status"]
+        except ValidationError as exc:
+            self.errors.extend(validation_errors(number, exc))
+            return
+        if status is not None:
+            self.item_statuses.append(status)
+
+    def result(self) -> StatusEntry | OrderErrors:
+        head = self.head
+        if self.errors or head is None:
+            return OrderErrors(self.order_id, tuple(self.rows), tuple(self.errors))
+        return StatusEntry(
+            head["amazon_order_id"],
+            head["order_status"],
+            self.reader.item_statuses(self.item_statuses),
+            head["fulfillment_channel"],
+            head["last_updated"],
+        )
+
+
+class _StatusReader:
+    """The loaders of one status report."""
+
+    def __init__(self, reader: ReportReader) -> None:
+        if reader.layout is not Layout.ALL_ORDERS:
+            raise HeaderError(f"the status report is a {reader.layout} report, not all-orders")
+        self.id_column = reader.layout.order_id_column
+        self.head = RowLoader(StatusSchema(), reader.header)
+        self.item = RowLoader(ItemStatusSchema(), reader.header)
+        self.columns = self.head.columns | self.item.columns
+        self.item_statuses = _Interned()
+
+    def start(self, order_id: str, adjacent: bool) -> _StatusGroup:
+        return _StatusGroup(order_id, self, adjacent)
+
+
+def read_statuses(reader: ReportReader) -> Iterator[StatusEntry | OrderErrors]:
+    """The orders of an all-orders report as statuses, in file order (HeaderError for any
+    other layout).
+
+    Only the columns a status is made of are read and checked: amazon-order-id, order-status
+    (required), fulfillment-channel and last-updated-date from an order's first row,
+    item-status from each row; a wrong price elsewhere in the row is not this reader's concern
+    (``read_orders`` checks every column it imports). Rows are grouped as ``read_orders``
+    groups them: an order whose rows are not adjacent, or with any row in error, is an
+    OrderErrors; a row without an order id is one of its own.
+    """
+    statuses = _StatusReader(reader)  # checks the layout now, not at the first row
+    groups = _grouped(reader.rows(statuses.columns), statuses.id_column, statuses.start)
+    return (group if isinstance(group, OrderErrors) else group.result() for group in groups)

@@ -47,7 +47,13 @@ from hyreka_plugin_amazon.hookspecs import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.schemas import OrderErrors, ReportOrder, read_orders
+from hyreka_plugin_amazon.schemas import (
+    OrderErrors,
+    ReportOrder,
+    StatusEntry,
+    read_orders,
+    read_statuses,
+)
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
@@ -101,16 +107,6 @@ class SyncSettings:
         if self.order_report_type:
             return self.order_report_type
         return ORDER_REPORT_EU if account.region.lower() == "eu" else ORDER_REPORT_OTHER
-
-
-@dataclass(frozen=True, slots=True)
-class StatusEntry:
-    """What the all-orders report says of one order (no personal data)."""
-
-    order_status: str
-    item_statuses: tuple[str, ...]
-    fulfillment_channel: Literal["MFN", "AFN"] | None
-    last_updated: datetime | None
 
 
 def decide_status(
@@ -342,23 +338,12 @@ class _SyncRun:
         self._progress("downloading", "status report")
         rows = broken = False
         with self._open(report, report.report_document_id) as lines:
-            reader = ReportReader(lines)
-            for item in read_orders(
-                reader,
-                default_marketplace_id=self._default_marketplace(),
-                map_address=None,
-                lines=False,
-            ):
+            for item in read_statuses(ReportReader(lines)):
                 rows = True
-                if isinstance(item, OrderErrors) or item.order_status is None:
+                if isinstance(item, OrderErrors):
                     broken = True  # whose status is missing now? Any order's, maybe.
                     continue
-                statuses[item.amazon_order_id] = StatusEntry(
-                    order_status=item.order_status,
-                    item_statuses=item.item_statuses,
-                    fulfillment_channel=item.fulfillment_channel,
-                    last_updated=item.last_updated,
-                )
+                statuses[item.amazon_order_id] = item
         self.absent_means_open = rows and not broken
         if not rows:
             self.holds.add("status report empty")

@@ -117,13 +117,23 @@ def test_more_cells_than_the_header_is_a_row_error_and_reading_goes_on() -> None
 
 
 def test_rows_of_some_columns_only() -> None:
-    lines = [HEADER, "1\ta\t\t SKU 1 \t2", "1\ta\t\t SKU 1 \t2", "2\tb\tc\td\te\tf\tg\tsurplus"]
+    lines = [
+        HEADER,
+        "1\ta\t\t SKU 1 \t2",
+        "1\ta\t\t SKU 1 \t2",
+        "2\tb\tc\td\te\tf\tg\tsurplus",
+        "3\tb",  # shorter than the last column read
+        "4\tb\tc\td\te\tf\tg\th\ti",  # the surplus lies beyond the last column read
+    ]
     reader = ReportReader(lines)
-    first, bad = reader.rows({"order-id", "sku", "not-in-this-report"})
+    first, bad, short, wide = reader.rows({"order-id", "sku", "not-in-this-report"})
     assert first.values == {"order-id": "1", "sku": "SKU 1"}
     assert reader.duplicates_skipped == 1
     assert bad.errors == (RowError(3, None, "row has 8 fields, header has 7"),)
     assert bad.values == {"order-id": "2", "sku": "d"}
+    assert short.values == {"order-id": "3", "sku": None}
+    assert short.errors == ()
+    assert wide.errors == (RowError(5, None, "row has 9 fields, header has 7"),)
 
 
 def test_blank_lines_are_skipped_but_keep_their_row_numbers() -> None:
@@ -223,6 +233,19 @@ def test_real_all_orders_report() -> None:
     assert all(row.errors == () for row in rows)
     quoted = [row for row in rows if '"Please Keep the Hot Tub Covered' in str(row.values)]
     assert quoted  # literal quotes inside product names survive
+
+
+@needs_real
+def test_real_report_read_in_part_gives_the_same_cells() -> None:
+    path = REAL / "eu-allorders-nbneorigin-2.txt"
+    _, rows, _ = read(path)
+    wanted = {"amazon-order-id", "order-status", "item-status", "last-updated-date"}
+    lines, _ = open_report_file(path)
+    part = list(ReportReader(lines).rows(wanted))
+    assert [row.number for row in part] == [row.number for row in rows]
+    assert [row.values for row in part] == [
+        {name: value for name, value in row.values.items() if name in wanted} for row in rows
+    ]
 
 
 @needs_real
