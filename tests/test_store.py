@@ -215,6 +215,22 @@ def test_a_new_store_has_a_0600_database_and_key(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / DB_FILE) as db:
         assert db.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("PRAGMA page_size").fetchone() == (16384,)
+    db.close()
+
+
+def test_a_database_with_other_pages_keeps_them_and_works(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / DB_FILE) as db:  # as an older version created it
+        db.execute("PRAGMA page_size = 4096")
+        db.execute("CREATE TABLE scratch (x)")
+        db.execute("DROP TABLE scratch")
+    db.close()
+    with Store.open(tmp_path, env={KEY_ENV: Vault.generate_key()}) as store:
+        store.add_account(make_account())
+        store.upsert_order("acc-1", make_order())
+        assert store.get_order("acc-1", make_order().amazon_order_id) == make_order()
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        assert db.execute("PRAGMA page_size").fetchone() == (4096,)
     db.close()
 
 
