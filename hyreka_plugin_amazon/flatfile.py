@@ -181,7 +181,7 @@ class ReportReader:
         for line in self._lines:
             number += 1
             text = line.rstrip("\r\n")
-            if not text.strip():
+            if not text or text.isspace():  # blank (no stripped copy of every line)
                 continue
             if split < width:
                 cells = text.split("\t", split)

@@ -1055,7 +1055,9 @@ def _ts(value: datetime) -> str:
     """A sortable UTC text form of an aware datetime."""
     if value.tzinfo is None:
         raise ValueError("datetimes given to the store must be timezone-aware")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # reports' times are mostly UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def _dt(value: str) -> datetime:
