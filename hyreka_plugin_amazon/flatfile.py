@@ -93,7 +93,7 @@ class RowError:
         return {"row": self.row, "column": self.column, "reason": self.reason}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: cheaper to build (one per line), nothing changes it
 class Row:
     """One data line: cells keyed by header name, stripped, empty cells None."""
 
