@@ -9,6 +9,7 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from hyreka_plugin_amazon.hookspecs import (
 )
 from hyreka_plugin_amazon.refhost import paths
 from hyreka_plugin_amazon.refhost import store as store_module
+from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store import (
     DB_FILE,
     AccountExistsError,
@@ -713,6 +715,46 @@ def test_staged_orders_commit_in_batches_and_before_any_other_use(
     host.upsert_order("acc-1", make_order("302-5"))
     store.close()
     assert "302-5" in _committed_ids(store)
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "hyreka-store-checkpoint"]
+
+
+def test_a_large_commit_is_checkpointed_in_the_background(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STAGE_ORDERS", 50)
+    monkeypatch.setattr(store_module, "CHECKPOINT_AFTER", 50)
+    host = SyncHost(store)
+    assert not _checkpoint_threads()  # none while nothing large was written
+    for n in range(49):
+        host.upsert_order("acc-1", make_order(f"302-{n}"))
+    host.record_problems("acc-1", [])  # commits 49: below CHECKPOINT_AFTER
+    assert not _checkpoint_threads()
+    small = store.path.stat().st_size  # the schema: the orders are still in the WAL
+    for n in range(49, 99):
+        host.upsert_order("acc-1", make_order(f"302-{n}"))  # the 50th commits them
+    deadline = time.monotonic() + 10
+    while store.path.stat().st_size == small and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.path.stat().st_size > small  # the thread copied the WAL into the database
+    assert len(_checkpoint_threads()) == 1
+    store.close()
+    assert not _checkpoint_threads()  # closing the store ends the thread
+    with Store.open(tmp_path, env={}) as again:
+        assert len(again.list_orders()) == 99
+
+
+def test_a_checkpointer_that_cannot_open_the_database_only_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpointer = Checkpointer(tmp_path / "gone" / DB_FILE)
+    checkpointer.nudge()
+    checkpointer.close()
+    assert checkpointer.checkpoints == 0
+    assert "no background checkpoints: OperationalError" in caplog.text
+    assert not _checkpoint_threads()
 
 
 def test_staged_orders_wait_at_most_the_stage_time(

@@ -44,6 +44,7 @@ from hyreka_plugin_amazon.hookspecs import (
     SyncResult,
     UpsertOutcome,
 )
+from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
 from hyreka_plugin_amazon.vault import Vault
 
 DB_FILE = "hyreka.sqlite3"
@@ -56,6 +57,7 @@ _BATCH = 500
 KNOWN_IDS = 50_000  # a sync reads at most this many stored order ids up front (a few MB)
 STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index page writes)
 STAGE_SECONDS = 1.0  # the longest a staged order waits for its commit while orders come in
+CHECKPOINT_AFTER = 500  # a commit of this many staged orders asks for a background checkpoint
 
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -227,6 +229,7 @@ class Store:
         self._staged_since = 0.0
         self._known_accounts: set[str] = set()
         self._absent: set[tuple[str, str]] = set()  # orders get_order just found missing
+        self._checkpointer = Checkpointer(self.path)
         if not self.path.exists():
             # SQLite gives the -wal and -shm files the mode of the database file.
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -272,6 +275,7 @@ class Store:
             try:
                 self._commit_staged()
             finally:
+                self._checkpointer.close()
                 self._db.close()
 
     def __enter__(self) -> Store:
@@ -509,6 +513,8 @@ class Store:
         except sqlite3.IntegrityError:
             self._known_accounts.clear()
             raise AccountNotFoundError("the account of staged orders was removed") from None
+        if len(staged) >= CHECKPOINT_AFTER:
+            self._checkpointer.nudge()  # a large sync: move the WAL on while it goes on
 
     def _check_account(self, account_id: str) -> None:
         if account_id in self._known_accounts:
