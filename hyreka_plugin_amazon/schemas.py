@@ -274,7 +274,6 @@ class FbaItemSchema(AmountsSchema):
 # Loading rows fast
 
 
-_Step = tuple[str, str, Callable[[str], Any] | None, Any, bool]
 _CACHE_SIZE = 4096
 
 
@@ -314,8 +313,9 @@ class RowLoader:
     """Loads rows with a RowSchema's own fields, at a fraction of ``Schema.load``'s cost.
 
     marshmallow spends about 2 µs per field and row, more than a sync of 25,000 rows/s can
-    give. The loader walks the schema's fields (data_key, ``parse``, load_default, required)
-    over rows the reader already normalised, remembers the values of cells that repeat (prices,
+    give. The loader is one function written from the schema's fields (data_key, ``parse``,
+    load_default, required) for the report's columns; it reads rows the reader already
+    normalised, remembers the values of cells that repeat (prices,
     quantities, flags: ``Cell.repeats``) and calls the schema's ``finish``; a row it cannot
     convert goes to ``schema.load``, so marshmallow words the errors (ValidationError keyed by
     column name). Valid rows load to the same dict either way (tested on the real reports).
@@ -326,52 +326,73 @@ class RowLoader:
         self.columns = frozenset(  # the columns the schema reads
             field.data_key or name for name, field in schema.load_fields.items()
         )
-        self._absent: dict[str, Any] = {}  # fields whose column the report lacks
-        self._texts: list[tuple[str, str]] = []  # optional text: the cell or None
-        self._cached: list[tuple[str, str, dict[str | None, Any], _Cached]] = []
-        self._steps: list[_Step] = []
-        for name, field in schema.load_fields.items():
+        self.load: Callable[[Mapping[str, str | None]], dict[str, Any]] = self._compile(columns)
+        """The row's fields; raises marshmallow's ValidationError for a bad row."""
+
+    def _compile(self, columns: Collection[str]) -> Callable[[Mapping[str, str | None]], Any]:
+        """``load`` as one function written for this schema and report (as dataclasses writes
+        ``__init__``): no loop over the fields, each field's step spelled out. Names and
+        column keys enter the source only through ``repr`` of schema-defined strings."""
+        schema = self.schema
+        namespace: dict[str, Any] = {"schema_load": schema.load, "finish": schema.finish}
+        body: list[str] = []  # statements inside the try
+        items: list[str] = []  # the entries of the dict handed to finish
+        for number, (name, field) in enumerate(schema.load_fields.items()):
             if not isinstance(field, Cell):
                 raise TypeError(f"{type(schema).__name__}.{name} is not a report Cell")
-            key = field.data_key or name
+            column = field.data_key or name
+            key = repr(column)
+            value = f"v{number}"
             default = field.load_default() if callable(field.load_default) else field.load_default
+            namespace[f"default{number}"] = default
             plain = isinstance(field, Text) and not field.repeats
-            if key not in columns and not field.required:
-                self._absent[name] = default
+            if column not in columns and not field.required:
+                items.append(f"{name!r}: default{number}")  # the report lacks the column
             elif plain and default is None and not field.required:
-                self._texts.append((name, key))
+                items.append(f"{name!r}: get({key})")
             elif field.repeats:
-                cached = _Cached(name, key, field.parse, default, field.required)
-                self._cached.append((name, key, cached.values, cached))
+                cached = _Cached(name, column, field.parse, default, field.required)
+                namespace[f"known{number}"] = cached.values
+                namespace[f"add{number}"] = cached.add
+                body += [
+                    f"t = get({key})",
+                    "try:",
+                    f"    {value} = known{number}[t]",
+                    "except KeyError:",
+                    f"    {value} = add{number}(t)",
+                ]
+                items.append(f"{name!r}: {value}")
             else:
-                parse = None if plain else field.parse
-                self._steps.append((name, key, parse, default, field.required))
-
-    def load(self, values: Mapping[str, str | None]) -> dict[str, Any]:
-        """The row's fields; raises marshmallow's ValidationError for a bad row."""
-        get = values.get
-        data = {name: get(key) for name, key in self._texts}
-        data.update(self._absent)
-        try:
-            for name, key, known, cached in self._cached:
-                text = get(key)
-                try:
-                    data[name] = known[text]
-                except KeyError:
-                    data[name] = cached.add(text)
-            for name, key, parse, default, required in self._steps:
-                text = get(key)
-                if text is None:
-                    if required:
-                        raise ValueError(key)
-                    data[name] = default
-                elif parse is None:
-                    data[name] = text
+                body.append(f"t = get({key})")
+                if field.required:
+                    body.append("if t is None: raise ValueError")
+                    missing = "t"
                 else:
-                    data[name] = parse(text)
-        except ValueError:
-            return cast(dict[str, Any], self.schema.load(values))  # raises ValidationError
-        return cast(dict[str, Any], self.schema.finish(data))
+                    missing = f"default{number} if t is None else t"
+                if plain:
+                    body.append(f"{value} = {missing}")
+                else:
+                    namespace[f"parse{number}"] = field.parse
+                    parsed = f"parse{number}(t)"
+                    body.append(
+                        f"{value} = {parsed}"
+                        if field.required
+                        else f"{value} = default{number} if t is None else {parsed}"
+                    )
+                items.append(f"{name!r}: {value}")
+        source = "\n".join(
+            [
+                "def load(values):",
+                "    get = values.get",
+                "    try:",
+                *(f"        {line}" for line in body or ["pass"]),
+                "    except ValueError:",
+                "        return schema_load(values)  # raises marshmallow's ValidationError",
+                f"    return finish({{{', '.join(items)}}})",
+            ]
+        )
+        exec(compile(source, f"<RowLoader {type(schema).__name__}>", "exec"), namespace)  # noqa: S102
+        return cast(Callable[[Mapping[str, str | None]], Any], namespace["load"])
 
 
 def validation_errors(row: int, error: ValidationError) -> list[RowError]:

@@ -18,12 +18,15 @@ from hyreka_plugin_amazon.schemas import (
     NOT_ADJACENT,
     AddressMapper,
     AllOrdersItemSchema,
+    AllOrdersOrderSchema,
     Channel,
     Count,
     Discount,
     FbaItemSchema,
+    FbaOrderSchema,
     Flag,
     ItemSchema,
+    ItemStatusSchema,
     Money,
     OrderErrors,
     OrderSchema,
@@ -33,6 +36,7 @@ from hyreka_plugin_amazon.schemas import (
     RowLoader,
     RowSchema,
     StatusEntry,
+    StatusSchema,
     Timestamp,
     default_map_address,
     read_orders,
@@ -219,7 +223,17 @@ def _all_rows() -> list[tuple[str, Mapping[str, str | None], tuple[str, ...]]]:
 
 @pytest.mark.parametrize(
     "schema",
-    [OrderSchema(), ItemSchema(), AllOrdersItemSchema(), FbaItemSchema(), PromotionSchema()],
+    [
+        OrderSchema(),
+        AllOrdersOrderSchema(),
+        FbaOrderSchema(),
+        ItemSchema(),
+        AllOrdersItemSchema(),
+        FbaItemSchema(),
+        PromotionSchema(),
+        StatusSchema(),
+        ItemStatusSchema(),
+    ],
     ids=lambda schema: type(schema).__name__,
 )
 def test_the_fast_loader_agrees_with_schema_load(schema: RowSchema) -> None:
@@ -244,6 +258,42 @@ def test_the_fast_loader_agrees_with_schema_load(schema: RowSchema) -> None:
             outcomes["invalid" if isinstance(expected, tuple) else "valid"] += 1
     assert outcomes["valid"] > 0
     assert sum(outcomes.values()) > 2000
+
+
+def test_the_fast_loader_agrees_beyond_its_cache_and_on_bad_cells() -> None:
+    header = ("order-item-id", "sku", "quantity-purchased", "item-price", "item-tax")
+    schema = ItemSchema()
+    loader = RowLoader(schema, header)
+    rows: list[dict[str, str | None]] = []
+    for n in range(2 * 4096 + 10):  # more distinct prices than a cell's value cache holds
+        price = f"{n}.{n % 100:02d}" if n % 997 else "1,5"  # now and then a bad price
+        quantity = None if n % 1009 == 0 else str(1 + n % 3)  # now and then none (required)
+        rows.append(
+            {
+                "order-item-id": f"i{n}",
+                "sku": None,
+                "quantity-purchased": quantity,
+                "item-price": price,
+                "item-tax": "0.19" if n % 2 else None,
+            }
+        )
+    bad = 0
+    for values in rows:
+        try:
+            expected: object = schema.load(values)
+        except ValidationError as exc:
+            expected = exc.messages
+            bad += 1
+        try:
+            loaded: object = loader.load(values)
+        except ValidationError as exc:
+            loaded = exc.messages
+        assert loaded == expected
+    assert bad > 10
+    absent = RowLoader(schema, ("order-item-id", "quantity-purchased", "item-price"))
+    assert absent.load({"order-item-id": "i", "quantity-purchased": "2", "item-price": "3"}) == (
+        schema.load({"order-item-id": "i", "quantity-purchased": "2", "item-price": "3"})
+    )
 
 
 # --- addresses ----------------------------------------------------------------------------
