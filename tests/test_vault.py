@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -16,6 +17,16 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("size", [0, 1, 55, 56, 63, 64, 65, 1229, 100_000])
+def test_mac_is_hmac_sha256_under_the_derived_key(tmp_path: Path, size: int) -> None:
+    vault = Vault.open(tmp_path, env={})
+    primary = (tmp_path / KEY_FILE).read_text().split()[0].encode()
+    key = hmac.digest(primary, b"hyreka-amazon payload mac v1", "sha256")
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    assert vault.mac(data) == hmac.digest(key, data, "sha256")
+    assert vault.mac(data) == vault.mac(data)  # the keyed states are copied, never used up
 
 
 @posix_only
