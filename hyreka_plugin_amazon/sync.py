@@ -377,7 +377,7 @@ class _SyncRun:
                     continue
                 if item.amazon_order_id in self.handed_over:
                     continue
-                if suspect_rows.intersection(item.rows):
+                if suspect_rows and suspect_rows.intersection(item.rows):
                     row = min(suspect_rows.intersection(item.rows))
                     problems.append(Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row))
                     continue

@@ -515,6 +515,13 @@ SCENARIOS = [
         "sync.ok",
         holds=True,
     ),
+    Scenario(  # the status report is read for statuses only: a bad price there is no doubt
+        "malformed_rows-status-bad_number",
+        (_fault("malformed_rows", kinds="bad_number", report_type=ALL_ORDERS),),
+        True,
+        "sync.ok",
+        _imported,
+    ),
     Scenario("double_gzip", (_fault("double_gzip", count=2),), True, "sync.ok", _imported),
     Scenario(
         "truncated_gzip",
