@@ -316,6 +316,7 @@ class _SyncRun:
             max_interval=self.settings.max_poll_interval,
             deadline=self.settings.report_deadline,
             on_status=on_status,
+            tick=self._check_cancel,
         )
 
     def _read_twice(self, what: str, read: Callable[[], T]) -> T:

@@ -19,6 +19,8 @@ from sim_helpers import TIMEOUT
 from test_faults import Harness, running
 
 from hyreka_plugin_amazon.hookspecs import SyncResult
+from hyreka_plugin_amazon.refhost.app import SyncHost
+from hyreka_plugin_amazon.sync import CURSOR_KEY
 
 POLL_S = 900  # every 15 minutes
 # The calls of one sync, whatever the number of orders: two reports created and polled, an
@@ -92,4 +94,30 @@ def test_a_seller_pressing_sync_again_and_again_waits_instead_of_a_429(
     assert throttled(h) == {}
     assert h.time.slept > 9 * 60  # the client waited for its buckets (on Amazon's clock)
     assert all(Counter(r.api_calls) <= FULL_SYNC for r in h.results)
+    h.assert_converged()
+
+
+class StopDuringWait(SyncHost):
+    """The seller presses stop ``after`` simulated seconds into the sync."""
+
+    def __init__(self, h: Harness, after: float) -> None:
+        super().__init__(h.host.store, h.host.plugins)
+        self.h = h
+        self.stop_at = h.time.slept + after
+
+    def cancel_requested(self, account_id: str) -> bool:
+        return self.h.time.slept >= self.stop_at
+
+
+def test_stop_while_amazon_processes_a_report_ends_the_sync_within_a_second(
+    amazon_time: Harness,
+) -> None:
+    h = amazon_time  # reports take 30 s; the first poll waits 15 s, the next 22.5 s
+    cursor = h.state(CURSOR_KEY)
+    before = h.time.slept
+    result = h.sync(StopDuringWait(h, after=2.5))
+    assert (result.ok, result.code) == (False, "sync.cancelled")
+    assert h.time.slept - before <= 2.5 + 1.0  # not the 15 s to the next poll
+    assert h.state(CURSOR_KEY) == cursor
+    assert h.sync().ok  # the next sync runs as if nothing happened
     h.assert_converged()

@@ -111,6 +111,34 @@ def test_wait_for_report_polls_with_growing_intervals_until_done(httpserver: HTT
     )
 
 
+def test_a_tick_runs_every_second_of_a_wait(httpserver: HTTPServer) -> None:
+    expect_token(httpserver)
+    serve_statuses(httpserver, report_json("IN_PROGRESS"), report_json("DONE"))
+    seller = make_seller(httpserver)
+    ticks: list[str] = []
+    seller.client.wait_for_report("R1", poll_interval=3.5, tick=lambda: ticks.append("tick"))
+    assert seller.clock.sleeps == [1.0, 1.0, 1.0, 0.5]  # the 3.5 s wait in slices
+    assert len(ticks) == 4
+
+
+def test_what_a_tick_raises_ends_the_wait_at_once(httpserver: HTTPServer) -> None:
+    expect_token(httpserver)
+    serve_statuses(httpserver, report_json("IN_PROGRESS"))
+    seller = make_seller(httpserver)
+
+    class Stop(Exception):
+        pass
+
+    def tick() -> None:
+        if sum(seller.clock.sleeps) >= 2:  # "stop" pressed two seconds into the wait
+            raise Stop
+
+    with pytest.raises(Stop):
+        seller.client.wait_for_report("R1", poll_interval=60, tick=tick)
+    assert seller.clock.sleeps == [1.0, 1.0]  # not 60 s
+    assert seller.client.calls["getReport"] == 1
+
+
 def test_cancelled_report_is_returned_as_no_data(httpserver: HTTPServer) -> None:
     expect_token(httpserver)
     serve_statuses(httpserver, report_json("IN_PROGRESS"), report_json("CANCELLED"))

@@ -52,6 +52,7 @@ logger = logging.getLogger("hyreka_plugin_amazon.spapi")
 
 REPORTS = "/reports/2021-06-30"
 ERROR_DOCUMENT_LIMIT = 2000  # characters of a FATAL report's error document kept
+TICK_SECONDS = 1.0  # the longest wait between two tick() calls while a report is processed
 _RESTRICTED_HINT = (
     "; a restricted report needs the app's restricted role (Tax Invoicing or "
     "Direct-to-Consumer Shipping) and a refresh token issued after the role was granted"
@@ -169,12 +170,15 @@ class SpApiClient:
         max_interval: float = 60.0,
         deadline: float = 1800.0,
         on_status: Callable[[Report], None] | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> Report:
         """Poll getReport until DONE or CANCELLED (no data) and return that report.
 
         The interval grows by half each poll from ``poll_interval`` to ``max_interval``.
         FATAL raises ReportFatalError with Amazon's error document (if any); still running
-        ``deadline`` seconds after the first poll raises ReportTimeoutError.
+        ``deadline`` seconds after the first poll raises ReportTimeoutError. ``tick`` is
+        called at least once a second while waiting between polls; what it raises ends the
+        wait (a sync's cancel check: stopping does not wait for the next poll).
         """
         started = self._monotonic()
         interval = poll_interval
@@ -193,8 +197,18 @@ class SpApiClient:
                     operation="getReport",
                     code=report.processing_status,
                 )
-            self._sleep(min(interval, remaining))
+            self._pause(min(interval, remaining), tick)
             interval = min(interval * 1.5, max_interval)
+
+    def _pause(self, seconds: float, tick: Callable[[], None] | None) -> None:
+        """Sleep ``seconds``, calling ``tick`` before each slice of at most one second."""
+        if tick is None:
+            self._sleep(seconds)
+            return
+        end = self._monotonic() + seconds
+        while (left := end - self._monotonic()) > 0:
+            tick()
+            self._sleep(min(left, TICK_SECONDS))
 
     def create_restricted_data_token(self, path: str, method: str = "GET") -> Secret:
         """An RDT for exactly one restricted resource (e.g. a report document's path)."""
