@@ -340,6 +340,7 @@ class MemoryClient(SpApiClient):
         max_interval: float = 60.0,
         deadline: float = 1800.0,
         on_status: Callable[[Report], None] | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> Report:
         return Report(
             report_id=report_id,
