@@ -804,6 +804,39 @@ def test_an_order_stored_elsewhere_after_the_sync_looked_is_updated_once(
     assert store.list_orders() == [make_order()]
 
 
+def test_a_known_order_looked_up_by_the_sync_is_read_once(store: Store) -> None:
+    store.upsert_order("acc-1", make_order())
+    host = SyncHost(store)
+    assert host.get_order("acc-1", "302-0000001-0000001") == make_order()
+    queries: list[str] = []
+    store._db.set_trace_callback(queries.append)
+    assert host.upsert_order("acc-1", make_order()) == "unchanged"
+    store._db.set_trace_callback(None)
+    shipped = make_order(status=OrderStatus.SHIPPED)
+    assert host.get_order("acc-1", "302-0000001-0000001") == make_order()
+    store._db.set_trace_callback(queries.append)
+    assert host.upsert_order("acc-1", shipped) == "updated"
+    store._db.set_trace_callback(None)
+    assert not [q for q in queries if "FROM orders" in q]  # the look-ups' rows were enough
+    host.set_state("acc-1", "cursor", "c")
+    assert store.list_orders() == [shipped]
+
+
+def test_a_known_order_changed_elsewhere_after_the_sync_looked_is_written_anew(
+    tmp_path: Path, store: Store
+) -> None:
+    store.upsert_order("acc-1", make_order())
+    host = SyncHost(store)
+    assert host.get_order("acc-1", "302-0000001-0000001") == make_order()
+    cancelled = make_order(status=OrderStatus.CANCELLED)
+    with Store.open(tmp_path, env={}) as other:  # e.g. an import-report in another process
+        other.upsert_order("acc-1", cancelled)
+    shipped = make_order(status=OrderStatus.SHIPPED)
+    assert host.upsert_order("acc-1", shipped) == "updated"
+    host.set_state("acc-1", "cursor", "c")  # the commit finds the row changed: upserts anew
+    assert store.list_orders() == [shipped]
+
+
 @pytest.mark.parametrize("known_ids", [50_000, 1])
 def test_a_sync_s_look_ups_answer_from_the_ids_read_once(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, known_ids: int

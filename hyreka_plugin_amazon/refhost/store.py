@@ -241,7 +241,8 @@ class Store:
         self._staged: dict[tuple[str, str], _Staged] = {}
         self._staged_since = 0.0
         self._known_accounts: set[str] = set()
-        self._absent: set[tuple[str, str]] = set()  # orders get_order just found missing
+        # What get_order just found of a row (None: no row), for the stage_order that follows
+        self._looked_up: dict[tuple[str, str], _RowState | None] = {}
         self._checkpointer = Checkpointer(self.path)
         if not self.path.exists():
             # SQLite gives the -wal and -shm files the mode of the database file.
@@ -317,7 +318,7 @@ class Store:
         """A write transaction, after the staged orders are committed."""
         with self._lock:
             self._commit_staged()
-            self._absent.clear()
+            self._looked_up.clear()
             with self._transaction() as db:
                 yield db
 
@@ -483,9 +484,8 @@ class Store:
             earlier = self._staged.get(key)
             if earlier is not None:
                 seen = earlier.seen
-            elif key in self._absent:  # the sync looked it up just before: no need to again
-                self._absent.discard(key)
-                seen = None
+            elif key in self._looked_up:  # the sync looked it up just before: no need to again
+                seen = self._looked_up.pop(key)
             else:
                 seen = self._row_state(self._db, *key)
             stored, payload, mac = self._prepare(order, seen)
@@ -513,7 +513,7 @@ class Store:
         if not self._staged:
             return
         staged, self._staged = self._staged, {}
-        self._absent.clear()
+        self._looked_up.clear()
         now = self._now()
         try:
             with self._transaction() as db:
@@ -632,13 +632,17 @@ class Store:
                 rows = []
             else:
                 rows = self._peek(
-                    "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?",
+                    "SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders"
+                    " WHERE account_id = ? AND amazon_order_id = ?",
                     key,
                 )
+            if len(self._looked_up) >= 2 * STAGE_ORDERS:
+                self._looked_up.clear()
+            # stage_order trusts this row state (the commit of staged orders checks it again)
+            self._looked_up[key] = (
+                (rows[0][1], rows[0][2], rows[0][3], rows[0][4]) if rows else None
+            )
             if not rows:
-                if len(self._absent) >= 2 * STAGE_ORDERS:
-                    self._absent.clear()
-                self._absent.add(key)  # stage_order trusts this (its commit checks again)
                 return None
         return self._order(rows[0]["payload"])
 
