@@ -195,6 +195,10 @@ class _Staged(NamedTuple):
         columns = _order_values(stored)
         return cls(account_id, stored.amazon_order_id, seen, columns, closed, payload, mac)
 
+    def order(self) -> Order:
+        """The order as it will be stored, read back from its JSON."""
+        return Order.from_dict(json.loads(self.payload))
+
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message says why."""
@@ -522,8 +526,7 @@ class Store:
                 db.executemany(_UPSERT_ORDER, [self._values(e, e.seen, now) for e in as_seen])
                 for key, entry in staged.items():
                     if rows.get(key) != entry.seen:  # another process purged, rotated or wrote
-                        order = Order.from_dict(json.loads(entry.payload))
-                        self._upsert(db, entry.account_id, order, now)
+                        self._upsert(db, entry.account_id, entry.order(), now)
         except sqlite3.IntegrityError:
             self._known_accounts.clear()
             raise AccountNotFoundError("the account of staged orders was removed") from None
@@ -627,7 +630,7 @@ class Store:
         with self._lock:
             staged = self._staged.get(key)
             if staged is not None:
-                return Order.from_dict(json.loads(staged.payload))
+                return staged.order()
             if stored is not None and amazon_order_id not in stored:
                 rows = []
             else:
