@@ -41,10 +41,11 @@ from cryptography.fernet import Fernet
 from requests.adapters import BaseAdapter
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
-from hyreka_plugin_amazon.hookspecs import Account, Address, HostServices, Secret, SyncResult
+from hyreka_plugin_amazon.contract import Account, Address, HostServices, SyncResult
 from hyreka_plugin_amazon.refhost.app import SyncHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import Store
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator, flatfiles
 from hyreka_plugin_amazon.simulator.generator import OrderGenerator
 from hyreka_plugin_amazon.spapi.client import SpApiClient

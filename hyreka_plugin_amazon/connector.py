@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from hyreka_plugin_amazon.hookspecs import AccountField, ConnectorInfo
+from hyreka_plugin_amazon.contract import AccountField, ConnectorInfo
 from hyreka_plugin_amazon.messages import labels
 from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 

@@ -11,8 +11,8 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from hyreka_plugin_amazon import messages
+from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.flatfile import HeaderError
-from hyreka_plugin_amazon.hookspecs import Account
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.regions import (
     LWA_TOKEN_URL,

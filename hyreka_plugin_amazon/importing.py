@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hyreka_plugin_amazon.contract import Order, OrderStatus
 from hyreka_plugin_amazon.flatfile import Layout, ReportReader, RowError, open_report_file
-from hyreka_plugin_amazon.hookspecs import Order, OrderStatus
 from hyreka_plugin_amazon.schemas import (
     AddressMapper,
     OrderErrors,

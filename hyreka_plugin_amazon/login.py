@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hyreka_plugin_amazon import diagnostics, messages
-from hyreka_plugin_amazon.hookspecs import Account, LoginResult
+from hyreka_plugin_amazon.contract import Account, LoginResult
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.regions import REGIONS, UnknownMarketplaceError, marketplace

@@ -7,15 +7,15 @@ from typing import Literal
 
 from hyreka_plugin_amazon import redaction
 from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
-from hyreka_plugin_amazon.hookspecs import (
+from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     ConnectorInfo,
     HostServices,
     LoginResult,
     SyncResult,
-    hookimpl,
 )
+from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.schemas import default_map_address
 from hyreka_plugin_amazon.sync import sync_account

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from hyreka_plugin_amazon.hookspecs import Account, Secret
+from hyreka_plugin_amazon.contract import Account
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.errors import redact as redact_values
 
 MASK = "***"

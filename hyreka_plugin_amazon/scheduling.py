@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hyreka_plugin_amazon.hookspecs import Account
+from hyreka_plugin_amazon.contract import Account
 
 log = logging.getLogger(__name__)
 

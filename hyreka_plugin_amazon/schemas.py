@@ -20,8 +20,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 from marshmallow import types as marshmallow_types
 from marshmallow.experimental.context import Context
 
+from hyreka_plugin_amazon.contract import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.flatfile import HeaderError, Layout, ReportReader, Row, RowError
-from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.spapi.regions import marketplace_by_sales_channel
 
 _T = TypeVar("_T")

@@ -36,8 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
 
 from hyreka_plugin_amazon import diagnostics, messages
-from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader
-from hyreka_plugin_amazon.hookspecs import (
+from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     HostServices,
@@ -47,6 +46,7 @@ from hyreka_plugin_amazon.hookspecs import (
     Progress,
     SyncResult,
 )
+from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader
 from hyreka_plugin_amazon.schemas import (
     OrderErrors,
     ReportOrder,

@@ -9,8 +9,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
-from hyreka_plugin_amazon.hookspecs import Account, Secret
+from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi.regions import marketplace
 

@@ -19,7 +19,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from hyreka_plugin_amazon.hookspecs import OrderStatus
+from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from hyreka_plugin_amazon.hookspecs import Account, Progress
+from hyreka_plugin_amazon.contract import Account, Progress
 from hyreka_plugin_amazon.refhost import cli
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator

@@ -22,9 +22,9 @@ import requests
 from conftest import simulator_account
 from sim_helpers import DE, EU5, INVOICING, MODELS, SpapiModels, add_fault
 
-from hyreka_plugin_amazon.hookspecs import Secret
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi import SpApiClient, SpApiError
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter

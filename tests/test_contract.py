@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus, Secret
+from hyreka_plugin_amazon.contract import Address, Order, OrderLine, OrderStatus
+from hyreka_plugin_amazon.secret import Secret
 
 
 def test_secret_hides_its_value_everywhere() -> None:

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from sim_helpers import host_open, sim_open
 
-from hyreka_plugin_amazon.hookspecs import Account, OrderStatus, SyncResult
+from hyreka_plugin_amazon.contract import Account, OrderStatus, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 

@@ -26,8 +26,9 @@ from conftest import simulator_account
 from sim_helpers import ALL_ORDERS, INVOICING, add_fault
 
 from hyreka_plugin_amazon import diagnostics, messages
-from hyreka_plugin_amazon.hookspecs import Account, OrderStatus, Secret, SyncResult
+from hyreka_plugin_amazon.contract import Account, OrderStatus, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.faults import FAULT_PARAMS, MALFORMED_KINDS
 from hyreka_plugin_amazon.spapi.regions import marketplace

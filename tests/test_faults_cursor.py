@@ -15,7 +15,7 @@ import pytest
 from sim_helpers import INVOICING, add_fault
 from test_faults import Harness, running
 
-from hyreka_plugin_amazon.hookspecs import Order, UpsertOutcome
+from hyreka_plugin_amazon.contract import Order, UpsertOutcome
 from hyreka_plugin_amazon.refhost.app import SyncHost
 from hyreka_plugin_amazon.sync import CURSOR_KEY, RETRY_FROM_KEY
 

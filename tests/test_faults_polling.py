@@ -18,7 +18,7 @@ import requests
 from sim_helpers import TIMEOUT
 from test_faults import Harness, running
 
-from hyreka_plugin_amazon.hookspecs import SyncResult
+from hyreka_plugin_amazon.contract import SyncResult
 from hyreka_plugin_amazon.refhost.app import SyncHost
 from hyreka_plugin_amazon.sync import CURSOR_KEY
 

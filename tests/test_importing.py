@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from hyreka_plugin_amazon.contract import Order, OrderStatus
 from hyreka_plugin_amazon.flatfile import HeaderError, Layout
-from hyreka_plugin_amazon.hookspecs import Order, OrderStatus
 from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import simulator_account
 
-from hyreka_plugin_amazon.hookspecs import Account, OrderStatus
+from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.locks import DEFAULT_TTL_S
 from hyreka_plugin_amazon.simulator import Simulator

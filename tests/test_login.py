@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 from conftest import simulator_account
 
-from hyreka_plugin_amazon.hookspecs import Account, LoginResult, Secret
+from hyreka_plugin_amazon.contract import Account, LoginResult
 from hyreka_plugin_amazon.login import check_login
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.sellers import Seller
 from hyreka_plugin_amazon.spapi.client import SpApiClient

@@ -11,9 +11,10 @@ import pytest
 from conftest import simulator_account
 
 from hyreka_plugin_amazon import hookspecs, plugin
-from hyreka_plugin_amazon.hookspecs import Account, Address, Secret
+from hyreka_plugin_amazon.contract import Account, Address
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 
 HOOKS = ("register_connector", "test_login", "sync_orders", "map_address")

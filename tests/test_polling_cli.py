@@ -18,7 +18,7 @@ import pytest
 from conftest import SIM_MARKETPLACES, simulator_account
 from sim_helpers import add_fault
 
-from hyreka_plugin_amazon.hookspecs import Account
+from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.simulator import Simulator

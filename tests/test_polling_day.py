@@ -19,10 +19,11 @@ from sim_helpers import add_fault
 from test_polling_runner import seller_account
 
 from hyreka_plugin_amazon import sync
-from hyreka_plugin_amazon.hookspecs import Account, HostServices, Secret, SyncResult
+from hyreka_plugin_amazon.contract import Account, HostServices, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 
 ACCOUNTS = 50

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from hyreka_plugin_amazon import messages
-from hyreka_plugin_amazon.hookspecs import Account, Address, SyncResult, hookimpl
+from hyreka_plugin_amazon.contract import Account, Address, SyncResult
+from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.simulator import Simulator

@@ -16,9 +16,10 @@ from test_polling_one_at_a_time import WAIT_S, Gate
 
 from hyreka_plugin_amazon import scheduling
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
-from hyreka_plugin_amazon.hookspecs import Account, Address, Order, OrderLine, OrderStatus, Secret
+from hyreka_plugin_amazon.contract import Account, Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.sellers import Seller
 

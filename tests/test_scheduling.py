@@ -10,7 +10,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hyreka_plugin_amazon import scheduling
-from hyreka_plugin_amazon.hookspecs import Account, Secret
+from hyreka_plugin_amazon.contract import Account
+from hyreka_plugin_amazon.secret import Secret
 
 
 def account(account_id: str, **settings: str) -> Account:

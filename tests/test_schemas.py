@@ -12,8 +12,8 @@ from typing import Literal
 import pytest
 from marshmallow import ValidationError
 
+from hyreka_plugin_amazon.contract import Address, OrderStatus
 from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader, RowError, open_report_file
-from hyreka_plugin_amazon.hookspecs import Address, OrderStatus
 from hyreka_plugin_amazon.schemas import (
     NOT_ADJACENT,
     AddressMapper,

@@ -21,10 +21,11 @@ import pytest
 from conftest import simulator_account
 
 from hyreka_plugin_amazon import diagnostics
-from hyreka_plugin_amazon.hookspecs import Account, Address, Order, Secret
+from hyreka_plugin_amazon.contract import Account, Address, Order
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.server import Request, Response
 from hyreka_plugin_amazon.spapi import transport

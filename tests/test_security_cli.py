@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import simulator_account
 
-from hyreka_plugin_amazon.hookspecs import Account, Order, OrderStatus, Secret
+from hyreka_plugin_amazon.contract import Account, Order, OrderStatus
 from hyreka_plugin_amazon.refhost import cli_security
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.refhost.locks import AccountLocks
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 

@@ -11,11 +11,11 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hyreka_plugin_amazon import redaction
-from hyreka_plugin_amazon.hookspecs import Secret
 from hyreka_plugin_amazon.redaction import RedactingFilter, install, installed, redact, uninstall
 from hyreka_plugin_amazon.refhost import cli_security
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.refhost.store import Store
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.vault import KEY_ENV
 
 REFRESH = "Atzr|IwEBIPq2-mB7_Zx9aQ3vYk1LcRt5uWs8nHe4oJd"

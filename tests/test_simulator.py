@@ -32,7 +32,7 @@ from sim_helpers import (
     SimClient,
 )
 
-from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus
+from hyreka_plugin_amazon.contract import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.simulator import SellerCredentials, SimClock, Simulator
 from hyreka_plugin_amazon.simulator.cli import add_arguments, run
 from hyreka_plugin_amazon.spapi.regions import marketplace_by_sales_channel

@@ -11,7 +11,7 @@ import pytest
 import requests
 from sim_helpers import ALL_ORDERS, FR, INVOICING, LONG_AGO, TIMEOUT, SimClient
 
-from hyreka_plugin_amazon.hookspecs import Order
+from hyreka_plugin_amazon.contract import Order
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.clock import zulu
 

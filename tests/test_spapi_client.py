@@ -24,7 +24,7 @@ from test_spapi_support import (
 )
 from werkzeug import Request, Response
 
-from hyreka_plugin_amazon.hookspecs import Secret
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi import (
     AccessDeniedError,
     AuthenticationError,

@@ -13,7 +13,7 @@ from typing import Any
 
 from pytest_httpserver import HTTPServer
 
-from hyreka_plugin_amazon.hookspecs import Secret
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi import SpApiClient
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
 

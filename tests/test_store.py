@@ -20,7 +20,7 @@ from typing import Literal
 import pytest
 from cryptography.fernet import Fernet
 
-from hyreka_plugin_amazon.hookspecs import (
+from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     HostServices,
@@ -29,7 +29,6 @@ from hyreka_plugin_amazon.hookspecs import (
     OrderStatus,
     Problem,
     Progress,
-    Secret,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import paths
@@ -43,6 +42,7 @@ from hyreka_plugin_amazon.refhost.store import (
     Store,
     StoreError,
 )
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sim_helpers import host_open, sim_open
 
-from hyreka_plugin_amazon.hookspecs import Account, OrderStatus
+from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from hyreka_plugin_amazon import messages
-from hyreka_plugin_amazon.hookspecs import Account, Address, LoginResult, Progress, SyncResult
+from hyreka_plugin_amazon.contract import Account, Address, LoginResult, Progress, SyncResult
 from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost

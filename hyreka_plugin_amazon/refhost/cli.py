@@ -20,11 +20,12 @@ from typing import Any, TextIO
 
 from hyreka_plugin_amazon import __version__, redaction
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
-from hyreka_plugin_amazon.hookspecs import Account, Order, OrderStatus, Progress, Secret, SyncResult
+from hyreka_plugin_amazon.contract import Account, Order, OrderStatus, Progress, SyncResult
 from hyreka_plugin_amazon.messages import DEFAULT_LOCALE, LANGUAGES, translate
 from hyreka_plugin_amazon.refhost import cli_poll, cli_security
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError, marketplace, region
 
 SECRET_ENV = {

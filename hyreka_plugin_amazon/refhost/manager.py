@@ -8,7 +8,7 @@ from typing import Literal
 import pluggy
 
 from hyreka_plugin_amazon import hookspecs, plugin
-from hyreka_plugin_amazon.hookspecs import (
+from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     ConnectorInfo,

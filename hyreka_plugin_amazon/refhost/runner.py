@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hyreka_plugin_amazon import messages, scheduling
-from hyreka_plugin_amazon.hookspecs import Account, SyncResult
+from hyreka_plugin_amazon.contract import Account, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.store import AccountNotFoundError, SyncRun
 

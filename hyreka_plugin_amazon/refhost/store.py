@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from hyreka_plugin_amazon.hookspecs import (
+from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     Order,
@@ -40,11 +40,11 @@ from hyreka_plugin_amazon.hookspecs import (
     OrderStatus,
     Problem,
     Progress,
-    Secret,
     SyncResult,
     UpsertOutcome,
 )
 from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.vault import Vault
 
 DB_FILE = "hyreka.sqlite3"

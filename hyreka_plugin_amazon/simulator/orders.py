@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from hyreka_plugin_amazon.hookspecs import Address, Order, OrderLine, OrderStatus
+from hyreka_plugin_amazon.contract import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
 

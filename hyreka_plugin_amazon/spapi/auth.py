@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from hyreka_plugin_amazon.hookspecs import Secret
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.errors import (
     AuthenticationError,
     InvalidClientError,

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import requests
 
-from hyreka_plugin_amazon.hookspecs import Secret
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.auth import LwaAuth
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
 from hyreka_plugin_amazon.spapi.errors import (

@@ -1,0 +1,371 @@
+"""The objects that cross the boundary between the connector and its host.
+
+No host package is published, so this module carries what the Hyreka Warenwirtschaft and the
+connector exchange: accounts, orders, addresses, results, progress, the host services passed
+into a sync and the connector's description. The hooks themselves are in ``hookspecs``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from hyreka_plugin_amazon.secret import Secret as Secret  # re-exported: Account holds them
+
+# --------------------------------------------------------------------------------------------
+# Accounts
+
+
+@dataclass(frozen=True)
+class Account:
+    """A seller's Amazon account as the host stores it (secrets decrypted only in memory)."""
+
+    id: str
+    name: str
+    connector: str
+    region: str  # "eu", "na" or "fe"
+    marketplace_ids: tuple[str, ...]
+    client_id: str
+    client_secret: Secret
+    refresh_token: Secret
+    endpoint: str | None = None  # override of the regional SP-API host (the simulator)
+    token_url: str | None = None  # override of the LWA token endpoint (the simulator)
+    settings: Mapping[str, str] = field(default_factory=dict)
+    locale: str = "de"  # the host's language for messages: "de" or "en"
+
+
+# --------------------------------------------------------------------------------------------
+# Orders
+
+
+class OrderStatus(enum.StrEnum):
+    """Where an order stands, from the seller's point of view."""
+
+    PENDING = "pending"  # placed, payment not yet authorised: waits, not imported
+    OPEN = "open"  # ready to ship and not (fully) shipped: Unshipped or PartiallyShipped
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address; ``lines`` are the street lines without empty ones."""
+
+    # Everything but the country is personal data: kept out of reprs (and so out of logs).
+    name: str | None = field(repr=False)
+    lines: tuple[str, ...] = field(repr=False)
+    postal_code: str | None = field(repr=False)
+    city: str | None = field(repr=False)
+    country_code: str | None
+    state: str | None = field(default=None, repr=False)
+    company: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "company": self.company,
+            "lines": list(self.lines),
+            "postal_code": self.postal_code,
+            "city": self.city,
+            "state": self.state,
+            "country_code": self.country_code,
+            "phone": self.phone,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Address:
+        return cls(
+            name=data.get("name"),
+            company=data.get("company"),
+            lines=tuple(data.get("lines") or ()),
+            postal_code=data.get("postal_code"),
+            city=data.get("city"),
+            state=data.get("state"),
+            country_code=data.get("country_code"),
+            phone=data.get("phone"),
+        )
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order item; money amounts are totals for the quantity, as Amazon reports them."""
+
+    order_item_id: str
+    sku: str | None
+    title: str | None
+    quantity: int
+    item_price: Decimal
+    item_tax: Decimal = Decimal("0")
+    shipping_price: Decimal = Decimal("0")
+    shipping_tax: Decimal = Decimal("0")
+    item_promotion_discount: Decimal = Decimal("0")  # negative, as in the report
+    ship_promotion_discount: Decimal = Decimal("0")  # negative, as in the report
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "order_item_id": self.order_item_id,
+            "sku": self.sku,
+            "title": self.title,
+            "quantity": self.quantity,
+            "item_price": _money(self.item_price),
+            "item_tax": _money(self.item_tax),
+            "shipping_price": _money(self.shipping_price),
+            "shipping_tax": _money(self.shipping_tax),
+            "item_promotion_discount": _money(self.item_promotion_discount),
+            "ship_promotion_discount": _money(self.ship_promotion_discount),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OrderLine:
+        return cls(
+            order_item_id=str(data["order_item_id"]),
+            sku=data.get("sku"),
+            title=data.get("title"),
+            quantity=int(data["quantity"]),
+            item_price=Decimal(data["item_price"]),
+            item_tax=Decimal(data.get("item_tax") or "0"),
+            shipping_price=Decimal(data.get("shipping_price") or "0"),
+            shipping_tax=Decimal(data.get("shipping_tax") or "0"),
+            item_promotion_discount=Decimal(data.get("item_promotion_discount") or "0"),
+            ship_promotion_discount=Decimal(data.get("ship_promotion_discount") or "0"),
+        )
+
+
+@dataclass(frozen=True)
+class Order:
+    """An Amazon order as the host stores it."""
+
+    amazon_order_id: str
+    status: OrderStatus
+    marketplace_id: str | None
+    sales_channel: str | None
+    fulfillment_channel: Literal["MFN", "AFN"] | None
+    currency: str | None
+    purchase_date: datetime | None
+    lines: tuple[OrderLine, ...]
+    billing_address: Address | None
+    shipping_address: Address | None
+    buyer_email: str | None = field(default=None, repr=False)
+    is_business_order: bool = False
+    purchase_order_number: str | None = field(default=None, repr=False)
+    buyer_company_name: str | None = field(default=None, repr=False)
+    buyer_tax_registration_id: str | None = field(default=None, repr=False)
+    last_updated: datetime | None = None
+    billing_address_missing: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The order in the JSON shape of ``hyreka-amazon orders --json`` and the simulator."""
+        return {
+            "amazon_order_id": self.amazon_order_id,
+            "marketplace_id": self.marketplace_id,
+            "sales_channel": self.sales_channel,
+            "status": self.status.value,
+            "fulfillment_channel": self.fulfillment_channel,
+            "currency": self.currency,
+            "purchase_date": self.purchase_date.isoformat() if self.purchase_date else None,
+            "is_business_order": self.is_business_order,
+            "purchase_order_number": self.purchase_order_number,
+            "buyer_company_name": self.buyer_company_name,
+            "buyer_tax_registration_id": self.buyer_tax_registration_id,
+            "buyer_email": self.buyer_email,
+            "lines": [line.as_dict() for line in self.lines],
+            "billing_address": self.billing_address.as_dict() if self.billing_address else None,
+            "shipping_address": (
+                self.shipping_address.as_dict() if self.shipping_address else None
+            ),
+        }
+
+    def as_record(self) -> dict[str, Any]:
+        """``as_dict`` plus the fields the host keeps but does not show (for storage)."""
+        data = self.as_dict()
+        data["last_updated"] = self.last_updated.isoformat() if self.last_updated else None
+        data["billing_address_missing"] = self.billing_address_missing
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Order:
+        """Read ``as_dict`` or ``as_record`` output back."""
+        billing = data.get("billing_address")
+        shipping = data.get("shipping_address")
+        purchase = data.get("purchase_date")
+        updated = data.get("last_updated")
+        return cls(
+            amazon_order_id=str(data["amazon_order_id"]),
+            status=OrderStatus(data["status"]),
+            marketplace_id=data.get("marketplace_id"),
+            sales_channel=data.get("sales_channel"),
+            fulfillment_channel=data.get("fulfillment_channel"),
+            currency=data.get("currency"),
+            purchase_date=datetime.fromisoformat(purchase) if purchase else None,
+            lines=tuple(OrderLine.from_dict(line) for line in data.get("lines") or ()),
+            billing_address=Address.from_dict(billing) if billing else None,
+            shipping_address=Address.from_dict(shipping) if shipping else None,
+            buyer_email=data.get("buyer_email"),
+            is_business_order=bool(data.get("is_business_order")),
+            purchase_order_number=data.get("purchase_order_number"),
+            buyer_company_name=data.get("buyer_company_name"),
+            buyer_tax_registration_id=data.get("buyer_tax_registration_id"),
+            last_updated=datetime.fromisoformat(updated) if updated else None,
+            billing_address_missing=bool(data.get("billing_address_missing")),
+        )
+
+    @property
+    def total(self) -> Decimal:
+        """What the buyer pays: items, shipping and their taxes less promotions."""
+        return sum(
+            (
+                line.item_price
+                + line.shipping_price
+                + line.item_promotion_discount
+                + line.ship_promotion_discount
+                for line in self.lines
+            ),
+            Decimal("0"),
+        )
+
+
+def _money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The answer to "Anmeldung testen": ok, or failed with a message the seller can act on."""
+
+    ok: bool
+    message: str
+    code: str = "ok"  # a stable message id, e.g. "login.invalid_client"
+    marketplaces: tuple[str, ...] = ()  # marketplace ids the seller participates in
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A row or order that could not be imported; never carries personal data."""
+
+    reason: str
+    amazon_order_id: str | None = None
+    row: int | None = None  # data row number in the report, counted from 1
+    column: str | None = None
+
+
+@dataclass
+class SyncResult:
+    """What one sync did; ``ok`` is False when the window was not fully handed over."""
+
+    ok: bool
+    message: str
+    code: str = "ok"
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    waiting: int = 0  # pending orders (payment not authorised) left for a later sync
+    skipped: int = 0  # closed orders the host never had
+    failed_rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(self.api_calls.values())
+
+
+UpsertOutcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A step of a running sync, for the host's progress display."""
+
+    account_id: str
+    phase: Literal["requesting", "processing", "downloading", "importing", "done"]
+    message: str
+    done: int = 0
+    total: int | None = None
+
+
+class HostServices(Protocol):
+    """What the host gives a running sync: order storage, state, progress, cancellation."""
+
+    def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
+        """Store or update one order; say whether anything changed.
+
+        The host may commit orders in batches, but commits every order handed over before it
+        carries out a later ``set_state`` or ``record_problems`` (so the cursor never moves
+        past an order that is not committed).
+        """
+        ...
+
+    def get_order(self, account_id: str, amazon_order_id: str) -> Order | None:
+        """The order as the host has it, or None."""
+        ...
+
+    def get_state(self, account_id: str, key: str) -> str | None:
+        """A value the connector stored for this account (the cursor, for one)."""
+        ...
+
+    def set_state(self, account_id: str, key: str, value: str | None) -> None:
+        """Store (or with None remove) a value for this account, committed at once."""
+        ...
+
+    def record_problems(self, account_id: str, problems: Sequence[Problem]) -> None:
+        """Replace the account's open import problems with these."""
+        ...
+
+    def report_progress(self, progress: Progress) -> None:
+        """Show the sync's progress to the seller."""
+        ...
+
+    def cancel_requested(self, account_id: str) -> bool:
+        """True when the seller or the host asked the running sync to stop."""
+        ...
+
+    def map_address(
+        self,
+        *,
+        row: Mapping[str, str | None],
+        kind: Literal["billing", "shipping"],
+        account: Account,
+    ) -> Address | None:
+        """Ask the host's ``map_address`` hook, so that other plugins can override mapping."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Connector description
+
+
+@dataclass(frozen=True)
+class AccountField:
+    """A field the host renders in "Zugangsdaten"."""
+
+    key: str
+    label: Mapping[str, str]  # language -> label
+    help: Mapping[str, str] = field(default_factory=dict)
+    secret: bool = False
+    required: bool = True
+    kind: Literal["text", "choice", "multichoice"] = "text"
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    """What a connector tells the host about itself."""
+
+    id: str
+    label: Mapping[str, str]
+    fields: tuple[AccountField, ...]
+    capabilities: tuple[str, ...]
+    actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
