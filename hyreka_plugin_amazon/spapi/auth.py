@@ -16,6 +16,7 @@ from hyreka_plugin_amazon.spapi.errors import (
     InvalidClientError,
     InvalidGrantError,
     redact,
+    server_text,
 )
 from hyreka_plugin_amazon.spapi.transport import Transport, error_for_response, request_id
 
@@ -128,8 +129,9 @@ def _lwa_error(
     response: requests.Response, body: dict[str, object], secrets: tuple[str, ...]
 ) -> AuthenticationError:
     code = str(body.get("error") or "") or None
-    description = redact(str(body.get("error_description") or response.reason or ""), secrets)
-    description = description[:300]
+    if code is not None and redact(code, secrets) != code:
+        code = None
+    description = server_text(str(body.get("error_description") or response.reason or ""), secrets)
     kind: type[AuthenticationError] = AuthenticationError
     if code == "invalid_client":
         kind = InvalidClientError
@@ -145,7 +147,9 @@ def _lwa_error(
     else:
         advice = "Login with Amazon refused the token exchange"
     message = f"{advice} (Amazon: {description or 'no description'})"
-    request = request_id(response) or _str_or_none(body.get("request_id"))
+    request = request_id(response, secrets) or _str_or_none(body.get("request_id"))
+    if request is not None and redact(request, secrets) != request:
+        request = None
     return kind(
         message, operation=OPERATION, status=response.status_code, code=code, request_id=request
     )

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+# What a server may tell us that is kept: an error code that looks like one, a request id in
+# Amazon's formats (UUIDs, short upper-case ids). Anything else a server sends is not kept.
+_CODE = re.compile(r"[A-Za-z_.]{1,64}")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+# Amazon's secret formats: a copy without its prefix is still the secret
+_SECRET_PREFIXES = ("Atzr|", "Atza|", "Atz.sprdt|", "amzn1.oa2-cs.v1.")
+_MIN_SECRET_BODY = 8
+# A server's words longer than this are not language but data (a token, a blob): elided
+_LONG_WORD = re.compile(r"\S{48,}")
 
 
 class SpApiError(Exception):
@@ -29,8 +43,8 @@ class SpApiError(Exception):
         self.message = message
         self.operation = operation
         self.status = status
-        self.code = code
-        self.request_id = request_id
+        self.code = safe_code(code)
+        self.request_id = safe_request_id(request_id)
         if retryable is not None:
             self.retryable = retryable
 
@@ -142,9 +156,45 @@ class DocumentExpiredError(DocumentError):
     retryable = True
 
 
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can stand in a text: plain, URL-encoded, JSON-escaped, and each of
+    these without Amazon's prefix (``Atzr|``, ``amzn1.oa2-cs.v1.``, ...)."""
+    bodies = {secret}
+    for prefix in _SECRET_PREFIXES:
+        if secret.startswith(prefix) and len(secret) - len(prefix) >= _MIN_SECRET_BODY:
+            bodies.add(secret[len(prefix) :])
+    forms: set[str] = set()
+    for body in bodies:
+        forms.update((body, quote(body, safe=""), quote_plus(body), json.dumps(body)[1:-1]))
+        forms.update((quote(body, safe="").lower(), json.dumps(body, ensure_ascii=True)[1:-1]))
+    return {form for form in forms if form}
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each (non-empty) secret value replaced by ``***``."""
+    """``text`` with every known secret (in each of its ``secret_forms``) replaced by ``***``."""
+    forms: set[str] = set()
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            forms |= secret_forms(secret)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: a form may hold another
+        text = text.replace(form, MASK)
     return text
+
+
+def server_text(text: str, secrets: Iterable[str], *, limit: int = 300) -> str:
+    """What a server said, fit to show: known secrets redacted, long data-like words elided,
+    control characters dropped, capped at ``limit`` characters."""
+    text = redact(text, secrets)
+    text = _LONG_WORD.sub("…", text)
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text[:limit]
+
+
+def safe_code(code: str | None) -> str | None:
+    """An error code as a server sent it, kept only when it looks like a code."""
+    return code if code is not None and _CODE.fullmatch(code) else None
+
+
+def safe_request_id(value: str | None) -> str | None:
+    """A request id as a server sent it, kept only in Amazon's formats."""
+    return value if value is not None and _REQUEST_ID.fullmatch(value) else None

@@ -30,6 +30,8 @@ from hyreka_plugin_amazon.spapi.errors import (
     ThrottledError,
     TransportError,
     redact,
+    safe_request_id,
+    server_text,
 )
 from hyreka_plugin_amazon.spapi.ratelimit import TokenBucket, parse_rate_header
 
@@ -80,8 +82,10 @@ def checked_url(url: str, what: str) -> str:
     )
 
 
-def request_id(response: requests.Response) -> str | None:
-    return response.headers.get("x-amzn-RequestId")
+def request_id(response: requests.Response, secrets: Iterable[str] = ()) -> str | None:
+    """The response's ``x-amzn-RequestId`` when it has Amazon's format and is no secret."""
+    value = safe_request_id(response.headers.get("x-amzn-RequestId"))
+    return None if value is None or redact(value, secrets) != value else value
 
 
 def retry_after(response: requests.Response) -> float | None:
@@ -104,7 +108,8 @@ def amazon_error(response: requests.Response) -> tuple[str | None, str | None]:
         body = None
     errors = body.get("errors") if isinstance(body, dict) else None
     first = errors[0] if isinstance(errors, list) and errors else None
-    code = response.headers.get("x-amzn-ErrorType")
+    # "AccessDeniedException:http://internal.amazon.com/coral/..." names the code first
+    code = (response.headers.get("x-amzn-ErrorType") or "").split(":", 1)[0] or None
     if not isinstance(first, dict):
         return code, None
     code = str(first.get("code") or code or "") or None
@@ -120,8 +125,9 @@ def error_for_response(
     """The typed error for a non-2xx SP-API response (``hint`` is appended for 401/403)."""
     status = response.status_code
     code, text = amazon_error(response)
-    message = redact(f"{operation} failed: {text or response.reason or 'no details'}", secrets)
-    message = message[:_MESSAGE_LIMIT]
+    secrets = tuple(secrets)
+    detail = server_text(text or response.reason or "no details", secrets, limit=_MESSAGE_LIMIT)
+    message = f"{operation} failed: {detail}"
     kind: type[SpApiError] = SpApiError
     if status == 400:
         kind = BadRequestError
@@ -134,7 +140,11 @@ def error_for_response(
     elif status >= 500:
         kind = ServerError
     return kind(
-        message, operation=operation, status=status, code=code, request_id=request_id(response)
+        message,
+        operation=operation,
+        status=status,
+        code=None if code is None or redact(code, secrets) != code else code,
+        request_id=request_id(response, secrets),
     )
 
 
