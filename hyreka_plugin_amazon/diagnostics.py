@@ -59,6 +59,8 @@ def login_failure(exc: errors.SpApiError, account: Account) -> Diagnosis:
         return _diagnosis(account, "login.access_denied", region=account.region)
     if isinstance(exc, errors.ThrottledError):
         return _diagnosis(account, "login.throttled")
+    if isinstance(exc, errors.CertificateError):
+        return _diagnosis(account, "net.certificate", host=_host(exc, account))
     if isinstance(exc, errors.TransportError):
         return _diagnosis(account, "login.unreachable", host=_host(exc, account))
     if isinstance(exc, errors.ServerError):
@@ -102,6 +104,8 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
         return _diagnosis(account, "sync.access_denied")
     if isinstance(exc, errors.DocumentError):
         return _diagnosis(account, "sync.document_error", detail=type(exc).__name__)
+    if isinstance(exc, errors.CertificateError):
+        return _diagnosis(account, "net.certificate", host=_host(exc, account))
     if isinstance(exc, errors.ServerError | errors.TransportError):
         return _diagnosis(account, "sync.unavailable", detail=_short(exc))
     if isinstance(exc, HeaderError):

@@ -99,6 +99,13 @@ class TransportError(SpApiError):
     retryable = True
 
 
+class CertificateError(TransportError):
+    """The server's TLS certificate could not be verified against the trusted CAs (certifi's
+    bundle; the environment's ``REQUESTS_CA_BUNDLE`` is not trusted). Not retried."""
+
+    retryable = False
+
+
 class NotFoundError(SpApiError):
     """404: the report, document or order does not exist (for these credentials)."""
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
@@ -24,6 +25,7 @@ from hyreka_plugin_amazon import __version__
 from hyreka_plugin_amazon.spapi.errors import (
     AccessDeniedError,
     BadRequestError,
+    CertificateError,
     NotFoundError,
     ServerError,
     SpApiError,
@@ -48,6 +50,8 @@ RATE_LIMIT_MARGIN = 0.05  # seconds
 BACKOFF_CAP = 32.0
 MAX_USER_AGENT = 500
 _MESSAGE_LIMIT = 300
+# The CAs trusted for Amazon's hosts: certifi's bundle, never one named by the environment
+TRUSTED_CAS = certifi.where()
 
 
 def default_user_agent() -> str:
@@ -193,7 +197,7 @@ class Transport:
         if len(user_agent) > MAX_USER_AGENT:
             raise ValueError(f"Amazon rejects a User-Agent longer than {MAX_USER_AGENT} characters")
         self.session = session or requests.Session()
-        self.session.verify = True
+        self.session.verify = TRUSTED_CAS
         self.timeout = timeout
         self.sleep = sleep
         self.monotonic = monotonic
@@ -243,7 +247,7 @@ class Transport:
                     json=json_body,
                     timeout=self.timeout,
                     stream=stream,
-                    verify=True,
+                    verify=TRUSTED_CAS,  # explicit: REQUESTS_CA_BUNDLE cannot redirect trust
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
@@ -252,6 +256,13 @@ class Transport:
                 unsafe = _transient(exc) and not (retry_after_send or _not_sent(exc))
                 retryable = _transient(exc) and not unsafe
                 delay = self._backoff(attempt, None)
+                if isinstance(exc, requests.exceptions.SSLError):
+                    error: TransportError = CertificateError(
+                        f"{operation} failed: the server's TLS certificate could not be verified"
+                        f" ({_describe(exc)})",
+                        operation=operation,
+                    )
+                    raise error from None
                 if not retryable or attempt == self.max_attempts or delay is None:
                     why = " (not repeated: the server may have acted on it)" if unsafe else ""
                     error = TransportError(
