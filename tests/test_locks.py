@@ -74,3 +74,43 @@ def test_a_lease_taken_over_after_a_stall_says_it_is_lost(tmp_path: Path) -> Non
     assert lease.lost.wait(5)
     lease.release()  # releasing a lost lease leaves the new holder alone
     assert stalled.holder("shop") == "newcomer"
+
+
+HOLDER = (
+    "import os, sys, time\n"
+    "from pathlib import Path\n"
+    "from hyreka_plugin_amazon.refhost.locks import AccountLocks\n"
+    "lease = AccountLocks(Path(sys.argv[1])).acquire('shop')\n"
+    "assert lease is not None\n"
+    "print(os.getpid(), flush=True)\n"
+    "if sys.argv[2] == 'die':\n"
+    "    os._exit(9)  # killed while holding the lease: never released\n"
+    "time.sleep(30)\n"
+)
+
+
+def test_a_lease_of_a_killed_process_on_this_host_is_taken_over_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "host.sqlite3"
+    child = subprocess.run(
+        [sys.executable, "-c", HOLDER, str(db), "die"], capture_output=True, text=True, check=False
+    )
+    assert child.returncode == 9
+    locks = AccountLocks(db)  # the default lease lasts two minutes ...
+    assert locks.holder("shop") is not None  # ... and the dead child's is still unexpired
+    lease = locks.acquire("shop")
+    assert lease is not None
+    assert lease.taken_over_from == int(child.stdout.split()[0])  # and says whose it took
+    lease.release()
+
+
+def test_a_lease_of_a_live_process_is_not_taken_over(tmp_path: Path) -> None:
+    db = tmp_path / "host.sqlite3"
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), "live"], stdout=subprocess.PIPE, text=True
+    ) as child:
+        try:
+            assert child.stdout is not None
+            child.stdout.readline()  # it holds the lease now
+            assert AccountLocks(db).acquire("shop") is None
+        finally:
+            child.kill()

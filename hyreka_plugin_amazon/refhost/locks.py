@@ -1,11 +1,15 @@
 """One sync per account at a time, across threads and processes sharing the host's database.
 
 A lease row per account in the same SQLite file: taken in an IMMEDIATE transaction, renewed
-while the sync runs, released at the end; a lease whose holder died (no renewal) expires.
+while the sync runs, released at the end; a lease whose holder died (no renewal) expires. A
+holder's token names its host and process id: when that process is gone from this host (a
+``kill -9``), the lease is taken over at once instead of after its expiry, and the new lease
+says so (``Lease.taken_over_from``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -18,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 
 DEFAULT_TTL_S = 120.0
+
+log = logging.getLogger(__name__)
 
 
 class AccountBusyError(RuntimeError):
@@ -32,9 +38,12 @@ class Lease:
     """A held lease, renewed in the background until ``release``; ``lost`` is set when a
     renewal finds it taken over (its holder stalled longer than the lease lasts)."""
 
-    def __init__(self, locks: AccountLocks, account_id: str, token: str) -> None:
+    def __init__(
+        self, locks: AccountLocks, account_id: str, token: str, taken_over_from: int | None = None
+    ) -> None:
         self.account_id = account_id
         self.token = token
+        self.taken_over_from = taken_over_from  # pid of a dead holder whose lease this took
         self.lost = threading.Event()
         self._locks = locks
         self._stop = threading.Event()
@@ -95,16 +104,24 @@ class AccountLocks:
         return db
 
     def try_acquire(self, account_id: str, token: str) -> bool:
-        """Take the lease if it is free or expired; True when ``token`` now holds it."""
+        """Take the lease if it is free, expired or its holder's process is gone; True when
+        ``token`` now holds it."""
+        return self._take(account_id, token)[0]
+
+    def _take(self, account_id: str, token: str) -> tuple[bool, int | None]:
+        """(taken, pid of the dead holder whose unexpired lease was taken over, if any)."""
         now = self.clock()
+        dead: int | None = None
         with closing(self._connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute(
                 "SELECT owner, expires_at FROM sync_locks WHERE account_id = ?", (account_id,)
             ).fetchone()
             if row is not None and row[0] != token and row[1] > now:
-                db.execute("ROLLBACK")
-                return False
+                dead = dead_holder(row[0])
+                if dead is None:
+                    db.execute("ROLLBACK")
+                    return False, None
             db.execute(
                 "INSERT INTO sync_locks (account_id, owner, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner,"
@@ -112,7 +129,9 @@ class AccountLocks:
                 (account_id, token, now + self.ttl_s),
             )
             db.execute("COMMIT")
-            return True
+        if dead is not None:
+            log.warning("took over the lease of a sync whose process %d has ended", dead)
+        return True, dead
 
     def renew(self, account_id: str, token: str) -> bool:
         """Extend the lease; False when ``token`` no longer holds it."""
@@ -142,9 +161,10 @@ class AccountLocks:
     def acquire(self, account_id: str) -> Lease | None:
         """The account's lease, renewed until released; None when another holder has it."""
         token = f"{self.owner}:{uuid.uuid4().hex[:8]}"
-        if not self.try_acquire(account_id, token):
+        taken, dead = self._take(account_id, token)
+        if not taken:
             return None
-        return Lease(self, account_id, token)
+        return Lease(self, account_id, token, taken_over_from=dead)
 
     @contextmanager
     def hold(self, account_id: str) -> Iterator[Lease]:
@@ -154,3 +174,21 @@ class AccountLocks:
             raise AccountBusyError(account_id)
         with lease:
             yield lease
+
+
+def dead_holder(owner: str) -> int | None:
+    """The process id in a lease token of this host whose process no longer exists, or None
+    (another host, a live or foreign process, a token not made by ``acquire``)."""
+    parts = owner.rsplit(":", 3)
+    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return None
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return pid
+    except OSError:  # exists, owned by another user
+        return None
+    return None
