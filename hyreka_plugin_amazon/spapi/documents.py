@@ -20,6 +20,7 @@ from hyreka_plugin_amazon.spapi.errors import (
     DocumentDecodeError,
     DocumentError,
     DocumentExpiredError,
+    DocumentTooLargeError,
     DocumentTruncatedError,
     ServerError,
     ThrottledError,
@@ -34,6 +35,10 @@ CHUNK_SIZE = 64 * 1024
 SNIFF_SIZE = 64 * 1024  # decompressed bytes used to guess a missing charset
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_GZIP_LAYERS = 3
+# Limits of what a report document may be: far above Amazon's largest order reports (a line is
+# a few KB, a 60-day report of a large seller a few hundred MB), far below what breaks a host.
+MAX_LINE_CHARS = 1_000_000
+MAX_DECOMPRESSED_BYTES = 4 * 1024**3
 _LOG_PATH = "<report document download>"  # the pre-signed URL is never logged
 
 # Java and IANA names Amazon uses in Content-Type, mapped to Python codecs.
@@ -168,27 +173,58 @@ class _Unwrap:
 
 
 class _LineSplitter:
-    """Splits text into lines at ``\\n``, each keeping its terminator (``\\r\\n`` or ``\\n``)."""
+    """Splits text into lines at ``\\n``, each keeping its terminator (``\\r\\n`` or ``\\n``).
 
-    def __init__(self) -> None:
-        self._partial = ""
+    Linear in a line's length: the pieces of an unfinished line are collected in a list and
+    joined once. A line longer than ``max_chars`` ends the document with DocumentTooLargeError
+    (its content is never quoted).
+    """
+
+    def __init__(self, max_chars: int) -> None:
+        self._pieces: list[str] = []
+        self._partial_chars = 0
+        self._max_chars = max_chars
         self.count = 0
 
     def feed(self, text: str) -> list[str]:
         if "\n" not in text:
-            self._partial += text
+            self._keep(text)
             return []
-        pieces = (self._partial + text).split("\n")
-        self._partial = pieces.pop()
-        self.count += len(pieces)
+        pieces = text.split("\n")
+        first = pieces[0]
+        if self._pieces:
+            self._keep(first)
+            first = "".join(self._pieces)
+            self._pieces, self._partial_chars = [], 0
+        pieces[0] = first
+        rest = pieces.pop()
+        for piece in pieces:
+            self._check(len(piece))
+            self.count += 1
+        self._keep(rest)
         return [piece + "\n" for piece in pieces]
 
     def finish(self) -> list[str]:
-        rest, self._partial = self._partial, ""
+        rest = "".join(self._pieces)
+        self._pieces, self._partial_chars = [], 0
         if not rest:
             return []
         self.count += 1
         return [rest]
+
+    def _keep(self, text: str) -> None:
+        if text:
+            self._partial_chars += len(text)
+            self._check(self._partial_chars)
+            self._pieces.append(text)
+
+    def _check(self, chars: int) -> None:
+        if chars > self._max_chars:
+            raise DocumentTooLargeError(
+                f"line {self.count + 1} of the report document is longer than "
+                f"{self._max_chars:,} characters; no report of Amazon's has such lines",
+                operation=OPERATION,
+            )
 
 
 class DocumentStream:
@@ -208,7 +244,11 @@ class DocumentStream:
         fetch: Callable[[], ReportDocument],
         fallback_charsets: Sequence[str] = ("cp1252",),
         on_bytes: Callable[[int], None] | None = None,
+        max_line_chars: int = MAX_LINE_CHARS,
+        max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
     ) -> None:
+        self.max_line_chars = max_line_chars
+        self.max_decompressed_bytes = max_decompressed_bytes
         self._transport = transport
         self._fetch = fetch
         self._fallback_charsets = tuple(fallback_charsets)
@@ -277,7 +317,7 @@ class DocumentStream:
                 self._restart()  # raises once lines were handed out or after one restart
 
     def _lines_of_current_download(self) -> Iterator[str]:
-        splitter = _LineSplitter()
+        splitter = _LineSplitter(self.max_line_chars)
 
         def decode(data: bytes, final: bool = False) -> str:
             try:
@@ -360,7 +400,7 @@ class DocumentStream:
         document = self._document
         unwrap = _Unwrap()
         expected = _content_length(response)
-        received = 0
+        received = produced = 0
         try:
             for raw in response.raw.stream(CHUNK_SIZE, decode_content=False):
                 received += len(raw)
@@ -369,6 +409,14 @@ class DocumentStream:
                     self._on_bytes(len(raw))
                 data = unwrap.feed(raw)
                 self._check_declared_gzip(unwrap.layers)
+                produced += len(data)
+                if produced > self.max_decompressed_bytes:
+                    raise DocumentTooLargeError(
+                        f"report document {document.document_id} unpacks to more than "
+                        f"{self.max_decompressed_bytes:,} bytes ({received:,} bytes downloaded);"
+                        " no report of Amazon's is that large",
+                        operation=OPERATION,
+                    )
                 if data:
                     yield data
         except (Urllib3Error, OSError, requests.RequestException) as exc:

@@ -153,6 +153,11 @@ class DocumentTruncatedError(DocumentError):
     retryable = True
 
 
+class DocumentTooLargeError(DocumentError):
+    """The document exceeds a limit no report of Amazon's reaches (decompressed size, line
+    length): a gzip bomb or not a report. Not retried; its content is never quoted."""
+
+
 class DocumentDecodeError(DocumentError):
     """The document is not valid gzip or not valid text in its charset."""
 
