@@ -21,7 +21,13 @@ from hyreka_plugin_amazon.spapi.models import ReportDocument
 from hyreka_plugin_amazon.spapi.transport import Transport
 
 
-def stream(httpserver: HTTPServer, body: bytes, **limits: int) -> DocumentStream:
+def stream(
+    httpserver: HTTPServer,
+    body: bytes,
+    *,
+    max_line_chars: int = MAX_LINE_CHARS,
+    max_decompressed_bytes: int = 1024**3,
+) -> DocumentStream:
     httpserver.expect_request("/doc").respond_with_response(
         Response(body, content_type="text/plain; charset=UTF-8")
     )
@@ -35,7 +41,12 @@ def stream(httpserver: HTTPServer, body: bytes, **limits: int) -> DocumentStream
         user_agent="test",
     )
     document = ReportDocument("amzn1.spdoc.1.4.eu.BOMB", httpserver.url_for("/doc"), "GZIP")
-    return DocumentStream(transport=transport, fetch=lambda: document, **limits)
+    return DocumentStream(
+        transport=transport,
+        fetch=lambda: document,
+        max_line_chars=max_line_chars,
+        max_decompressed_bytes=max_decompressed_bytes,
+    )
 
 
 def bomb(size: int, fill: bytes) -> bytes:
