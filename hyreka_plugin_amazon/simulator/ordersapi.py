@@ -22,7 +22,7 @@ from hyreka_plugin_amazon.simulator.server import (
 )
 
 if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.core import Simulator
+    from hyreka_plugin_amazon.simulator.service import Simulator
 
 FULFILLMENT_STATUS = {
     AmazonState.PENDING: "PENDING",
