@@ -1,4 +1,7 @@
-"""A loopback SP-API simulator for tests, the demo and benchmarks (stdlib HTTP server)."""
+"""A loopback SP-API simulator for tests, the demo and benchmarks (stdlib HTTP server).
+
+``Simulator`` (``service.py``) puts the parts together; each module's docstring says what it holds.
+"""
 
 from hyreka_plugin_amazon.simulator.clock import SimClock
 from hyreka_plugin_amazon.simulator.sellers import SellerCredentials

@@ -19,16 +19,16 @@ def authenticate(sim: Simulator, req: Request) -> None:
     token = req.headers.get("x-amz-access-token")
     if not token:
         raise missing_token()
-    found = sim.tokens.lookup(token, sim.clock.now())
-    if found is None:
+    grant = sim.tokens.lookup(token, sim.clock.now())
+    if grant is None:
         raise unauthorized()
-    seller_id, paths = found
-    if paths and (req.method, req.path) not in paths:  # an RDT opens only its resources
+    if grant.paths and (req.method, req.path) not in grant.paths:  # an RDT opens only its own
         raise unauthorized()
-    if req.region and req.region != sim.sellers[seller_id].region:
+    seller = sim.sellers[grant.seller_id]
+    if req.region and req.region != seller.region:
         raise unauthorized()  # e.g. a European seller's token at the North American host
-    req.seller_id, req.token_paths = seller_id, paths
-    if not sim.sellers[seller_id].professional:
+    req.seller_id, req.token_paths = grant.seller_id, grant.paths
+    if not seller.professional:
         raise ApiError(
             403,
             "Unauthorized",

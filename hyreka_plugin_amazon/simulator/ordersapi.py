@@ -1,4 +1,5 @@
-"""Orders API v2026-01-01: ``searchOrders`` and ``getOrder``, from the same orders as reports."""
+"""Orders API v2026-01-01: ``searchOrders`` (with its page tokens) and ``getOrder``, answered
+from the same orders as the reports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Simulated seller accounts, their LWA credentials, access tokens and restricted data tokens."""
+"""Simulated seller accounts: creating them, their LWA credentials and the look-ups LWA makes,
+how the admin API shows them, and the access tokens and restricted data tokens issued to them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from hyreka_plugin_amazon.spapi import regions
 from hyreka_plugin_amazon.spapi.regions import Marketplace
@@ -133,6 +134,13 @@ class _Token:
     paths: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # RDT: (method, path)
 
 
+class Grant(NamedTuple):
+    """What a valid token opens: the seller's resources, or an RDT's paths only."""
+
+    seller_id: str
+    paths: frozenset[tuple[str, str]]  # an RDT's (method, path) pairs; empty for access tokens
+
+
 class TokenStore:
     """Issued access tokens and RDTs with their expiry on the simulator clock."""
 
@@ -152,13 +160,13 @@ class TokenStore:
             self._tokens[token] = _Token(seller_id, now + RDT_LIFETIME, paths)
         return token
 
-    def lookup(self, token: str, now: datetime) -> tuple[str, frozenset[tuple[str, str]]] | None:
-        """The seller id and the RDT's paths (empty for an access token), or None if invalid."""
+    def lookup(self, token: str, now: datetime) -> Grant | None:
+        """The token's grant, or None if the token is unknown or expired."""
         with self._lock:
             found = self._tokens.get(token)
         if found is None or found.expires <= now:
             return None
-        return found.seller_id, found.paths
+        return Grant(found.seller_id, found.paths)
 
     def revoke_access_tokens(self, seller_id: str) -> None:
         """Let the seller's access tokens (not its RDTs) expire now."""

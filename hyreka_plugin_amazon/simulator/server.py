@@ -1,4 +1,5 @@
-"""HTTP plumbing of the simulator: requests, responses, errors, routing and the server."""
+"""HTTP plumbing of the simulator: requests, responses, SP-API errors, route definitions and the
+threaded HTTP server. Which route answers a request is decided in ``routing.py``."""
 
 from __future__ import annotations
 
