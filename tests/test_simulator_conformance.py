@@ -31,7 +31,7 @@ from sim_helpers import (
 )
 
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.core import ROUTES
+from hyreka_plugin_amazon.simulator.routing import ROUTES
 
 pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
 

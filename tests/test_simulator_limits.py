@@ -166,7 +166,7 @@ def test_clock_admin_api(sim: Simulator) -> None:
 
 
 def test_usage_plans_are_amazons_published_figures() -> None:
-    """spapi-notes 3.1, 4, 6.5, 6.6; the client and the simulator share this one table."""
+    """spapi-notes 3.1, 4, 6.5, 6.6: the simulator's own table (the client keeps its own)."""
     assert {op: (plan.rate, plan.burst) for op, plan in USAGE_PLANS.items()} == {
         "createReport": (0.0167, 15),
         "getReport": (2.0, 15),

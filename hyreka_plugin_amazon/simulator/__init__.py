@@ -1,7 +1,10 @@
-"""A loopback SP-API simulator for tests, the demo and benchmarks (stdlib HTTP server)."""
+"""A loopback SP-API simulator for tests, the demo and benchmarks (stdlib HTTP server).
+
+``Simulator`` (``service.py``) puts the parts together; each module's docstring says what it holds.
+"""
 
 from hyreka_plugin_amazon.simulator.clock import SimClock
-from hyreka_plugin_amazon.simulator.core import Simulator
 from hyreka_plugin_amazon.simulator.sellers import SellerCredentials
+from hyreka_plugin_amazon.simulator.service import Simulator
 
 __all__ = ["SellerCredentials", "SimClock", "Simulator"]

@@ -18,7 +18,7 @@ from hyreka_plugin_amazon.simulator.server import (
 from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError
 
 if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.core import Simulator
+    from hyreka_plugin_amazon.simulator.service import Simulator
 
 
 def get_orders(sim: Simulator, req: Request) -> Response:

@@ -1,4 +1,7 @@
-"""The simulated endpoints: LWA, Sellers, Reports, Tokens, downloads and the admin API."""
+"""The simulated SP-API endpoints: LWA, Sellers, Reports, Tokens and the document downloads.
+
+The Orders API is in ``ordersapi.py``, the admin API in ``admin.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from hyreka_plugin_amazon.simulator import flatfiles
+from hyreka_plugin_amazon.simulator.auth import missing_role, unauthorized
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.faults import Fault
 from hyreka_plugin_amazon.simulator.reports import Document
@@ -25,7 +29,7 @@ from hyreka_plugin_amazon.simulator.server import (
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
 if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.core import Simulator
+    from hyreka_plugin_amazon.simulator.service import Simulator
 
 LANGUAGES = {"GB": "en_GB", "IE": "en_GB", "US": "en_US", "CA": "en_CA", "AU": "en_AU",
              "IN": "en_IN", "SG": "en_SG", "AE": "ar_AE", "SA": "ar_SA", "EG": "ar_EG",
@@ -299,25 +303,7 @@ def _rdt_invalid(details: str) -> ApiError:
 
 
 # ---------------------------------------------------------------------------------------------
-# Errors and routes
-
-
-def unauthorized() -> ApiError:
-    return ApiError(
-        403,
-        "Unauthorized",
-        "Access to requested resource is denied.",
-        "The access token you provided is revoked, malformed or invalid.",
-    )
-
-
-def missing_role() -> ApiError:
-    return ApiError(
-        403,
-        "Unauthorized",
-        "Access to requested resource is denied.",
-        "The application is not authorized for the restricted role this resource requires.",
-    )
+# Routes
 
 
 ROUTES: tuple[Route, ...] = (

@@ -9,8 +9,8 @@ import sys
 import threading
 from types import FrameType
 
-from hyreka_plugin_amazon.simulator.core import Simulator
 from hyreka_plugin_amazon.simulator.faults import FaultError, parse_cli_fault
+from hyreka_plugin_amazon.simulator.service import Simulator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,5 @@
-"""The simulator's clock: wall time scaled by a factor, and advanced on demand."""
+"""The simulator's clock (wall time scaled by a factor, advanced on demand) and its ISO 8601
+formats as Amazon writes them."""
 
 from __future__ import annotations
 

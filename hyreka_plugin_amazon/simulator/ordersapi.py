@@ -1,4 +1,5 @@
-"""Orders API v2026-01-01: ``searchOrders`` and ``getOrder``, from the same orders as reports."""
+"""Orders API v2026-01-01: ``searchOrders`` (with its page tokens) and ``getOrder``, answered
+from the same orders as the reports."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from hyreka_plugin_amazon.simulator.server import (
 )
 
 if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.core import Simulator
+    from hyreka_plugin_amazon.simulator.service import Simulator
 
 FULFILLMENT_STATUS = {
     AmazonState.PENDING: "PENDING",

@@ -1,4 +1,10 @@
-"""Amazon's usage plans as token buckets per seller and operation, and call statistics."""
+"""Amazon's usage plans, enforced as token buckets per seller and operation; call statistics.
+
+The table here is what Amazon enforces; the client's own pacing table lives in
+``spapi/ratelimit.py``. They are kept apart on purpose, each checked against the usage plans
+published in Amazon's OpenAPI models (``tests/test_usage_plans.py``), so a wrong figure in one
+cannot hide behind the other.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hyreka_plugin_amazon.spapi.ratelimit import DEFAULT_PLANS
 
-# Amazon's published default plans (spapi-notes 3.1, 4, 6.5, 6.6): one table for the client
-# and the simulator, checked against the published figures in the simulator's tests.
-USAGE_PLANS = DEFAULT_PLANS
+@dataclass(frozen=True)
+class UsagePlan:
+    """One operation's plan: ``rate`` tokens per second into a bucket of ``burst``."""
+
+    rate: float
+    burst: int
+
+
+# Amazon's published default plans per operation the simulator serves (spapi-notes 3.1, 4,
+# 6.5, 6.6). Operations without a plan here (LWA, downloads, the admin API) are not limited.
+USAGE_PLANS: dict[str, UsagePlan] = {
+    "createReport": UsagePlan(rate=0.0167, burst=15),
+    "getReport": UsagePlan(rate=2.0, burst=15),
+    "getReportDocument": UsagePlan(rate=0.0167, burst=15),
+    "createRestrictedDataToken": UsagePlan(rate=1.0, burst=10),
+    "getMarketplaceParticipations": UsagePlan(rate=0.016, burst=15),
+    "searchOrders": UsagePlan(rate=0.0056, burst=20),
+    "getOrder": UsagePlan(rate=0.5, burst=30),
+}
 
 
 def limit_header(operation: str) -> str | None:

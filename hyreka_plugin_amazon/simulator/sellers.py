@@ -1,13 +1,17 @@
-"""Simulated seller accounts, their LWA credentials, access tokens and restricted data tokens."""
+"""Simulated seller accounts: creating them, their LWA credentials and the look-ups LWA makes,
+how the admin API shows them, and the access tokens and restricted data tokens issued to them."""
 
 from __future__ import annotations
 
 import secrets
 import string
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
+from hyreka_plugin_amazon.spapi import regions
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
@@ -64,11 +68,77 @@ class Seller:
 _ID_CHARS = string.ascii_uppercase + string.digits
 
 
+def new_seller(
+    name: str,
+    marketplaces: Sequence[str],
+    *,
+    professional: bool = True,
+    app: SellerCredentials | None = None,
+) -> Seller:
+    """A seller in the one region of ``marketplaces`` (country codes); with ``app``, it
+    authorises that app (same client id and secret) instead of one of its own."""
+    if not marketplaces:
+        raise ValueError("a seller needs at least one marketplace")
+    market = tuple(regions.marketplace(code) for code in marketplaces)
+    seller_regions = {m.region for m in market}
+    if len(seller_regions) != 1:
+        raise ValueError("one seller account covers the marketplaces of one region")
+    seller = Seller.create(name, seller_regions.pop(), market, professional=professional)
+    if app is not None:
+        seller.credentials = replace(
+            seller.credentials, client_id=app.client_id, client_secret=app.client_secret
+        )
+    return seller
+
+
+def seller_json(seller: Seller, endpoint: str) -> dict[str, Any]:
+    """The seller as the admin API shows it, with ``endpoint`` its regional SP-API URL."""
+    creds = seller.credentials
+    return {
+        "seller_id": seller.seller_id,
+        "name": seller.name,
+        "region": seller.region,
+        "marketplace_ids": [m.id for m in seller.marketplaces],
+        "professional": seller.professional,
+        "endpoint": endpoint,
+        "credentials": {
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+            "refresh_token": creds.refresh_token,
+        },
+    }
+
+
+def by_client(sellers: Iterable[Seller], client_id: str, client_secret: str) -> Seller | None:
+    """The seller whose app has this LWA client id and secret (the first, if several share it)."""
+    for seller in sellers:
+        creds = seller.credentials
+        if creds.client_id == client_id and creds.client_secret == client_secret:
+            return seller
+    return None
+
+
+def by_refresh_token(sellers: Iterable[Seller], client_id: str, token: str) -> Seller | None:
+    """The seller who gave this refresh token to the app with this client id."""
+    for seller in sellers:
+        creds = seller.credentials
+        if creds.client_id == client_id and creds.refresh_token == token:
+            return seller
+    return None
+
+
 @dataclass
 class _Token:
     seller_id: str
     expires: datetime
     paths: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # RDT: (method, path)
+
+
+class Grant(NamedTuple):
+    """What a valid token opens: the seller's resources, or an RDT's paths only."""
+
+    seller_id: str
+    paths: frozenset[tuple[str, str]]  # an RDT's (method, path) pairs; empty for access tokens
 
 
 class TokenStore:
@@ -90,13 +160,13 @@ class TokenStore:
             self._tokens[token] = _Token(seller_id, now + RDT_LIFETIME, paths)
         return token
 
-    def lookup(self, token: str, now: datetime) -> tuple[str, frozenset[tuple[str, str]]] | None:
-        """The seller id and the RDT's paths (empty for an access token), or None if invalid."""
+    def lookup(self, token: str, now: datetime) -> Grant | None:
+        """The token's grant, or None if the token is unknown or expired."""
         with self._lock:
             found = self._tokens.get(token)
         if found is None or found.expires <= now:
             return None
-        return found.seller_id, found.paths
+        return Grant(found.seller_id, found.paths)
 
     def revoke_access_tokens(self, seller_id: str) -> None:
         """Let the seller's access tokens (not its RDTs) expire now."""

@@ -1,4 +1,5 @@
-"""HTTP plumbing of the simulator: requests, responses, errors, routing and the server."""
+"""HTTP plumbing of the simulator: requests, responses, SP-API errors, route definitions and the
+threaded HTTP server. Which route answers a request is decided in ``routing.py``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.core import Simulator
+    from hyreka_plugin_amazon.simulator.service import Simulator
 
 
 @dataclass

@@ -19,7 +19,9 @@ class UsagePlan:
     burst: int
 
 
-# Amazon's published default usage plans (spapi-notes 3.1, 4, 6.5, 6.6).
+# What the client paces itself at before the first ``x-amzn-RateLimit-Limit`` header: Amazon's
+# published default usage plans (spapi-notes 3.1, 4, 6.5, 6.6). The simulator keeps its own
+# table of what Amazon enforces; tests/test_usage_plans.py checks both against Amazon's models.
 DEFAULT_PLANS: dict[str, UsagePlan] = {
     "createReport": UsagePlan(0.0167, 15),
     "getReport": UsagePlan(2.0, 15),

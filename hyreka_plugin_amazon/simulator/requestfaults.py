@@ -1,0 +1,60 @@
+"""Request faults as the gateway applies them before an operation's handler, and their answers.
+
+The faults themselves (names, parameters, when they fire) are kept in ``faults.py``; this
+module turns a fired request fault into what Amazon would do: an error answer, a slow answer,
+an expired access token or a dropped connection. Throttling shares the fault's answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from hyreka_plugin_amazon.simulator.auth import unauthorized
+from hyreka_plugin_amazon.simulator.faults import REQUEST_FAULTS
+from hyreka_plugin_amazon.simulator.server import ApiError, Request
+
+if TYPE_CHECKING:
+    from hyreka_plugin_amazon.simulator.service import Simulator
+
+FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
+    "throttle": (429, "QuotaExceeded", "You exceeded your quota for the requested resource."),
+    "internal_error": (
+        500,
+        "InternalFailure",
+        "We encountered an internal error. Please try again.",
+    ),
+    "unavailable": (
+        503,
+        "ServiceUnavailable",
+        "Service temporarily unavailable. Please try again.",
+    ),
+    "invalid_input": (400, "InvalidInput", "Invalid Input"),
+    "not_found": (404, "NotFound", "Resource not found."),
+}
+
+
+def apply_request_faults(sim: Simulator, req: Request, operation: str) -> bool:
+    """Fire the request faults that match; True means drop the connection without an answer.
+
+    An error fault raises its ``ApiError``; ``slow_response`` sleeps and lets the call go on.
+    """
+    for name in REQUEST_FAULTS:
+        fault = sim.faults.fire(name, seller_id=req.seller_id, operation=operation)
+        if fault is None:
+            continue
+        if name == "drop_connection":
+            return True
+        if name == "slow_response":
+            time.sleep(fault.params["delay"])
+            continue
+        if name == "token_expired":
+            sim.tokens.revoke_access_tokens(req.seller_id)
+            raise unauthorized()
+        raise ApiError(*FAULT_ERRORS[name], "")
+    return False
+
+
+def quota_exceeded() -> ApiError:
+    """Amazon's 429 when a usage plan's bucket is empty."""
+    return ApiError(*FAULT_ERRORS["throttle"], "")

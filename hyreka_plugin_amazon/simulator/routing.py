@@ -1,0 +1,77 @@
+"""Routing: which route answers a request, and the gateway's steps around its handler.
+
+Every request passes the same steps: the regional host prefix, the route, the access check,
+the request faults, the usage plan, the handler, the ``x-amzn-RateLimit-Limit`` header and the
+call statistics.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from hyreka_plugin_amazon.simulator import admin, api, ordersapi
+from hyreka_plugin_amazon.simulator.auth import authenticate, missing_token
+from hyreka_plugin_amazon.simulator.ratelimits import limit_header
+from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
+from hyreka_plugin_amazon.simulator.server import (
+    ApiError,
+    Request,
+    Response,
+    Route,
+    json_response,
+)
+from hyreka_plugin_amazon.spapi import regions
+
+if TYPE_CHECKING:
+    from hyreka_plugin_amazon.simulator.service import Simulator
+
+ROUTES: tuple[Route, ...] = api.ROUTES + ordersapi.ROUTES + admin.ROUTES
+# ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
+REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")
+LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # never on 429, 401 or 403
+
+
+def dispatch(sim: Simulator, req: Request) -> Response | None:
+    """Answer one request (None drops the connection)."""
+    regional = REGION_PREFIX.match(req.path)
+    if regional is not None:
+        req.region, req.path = regional.group(1), regional.group(2)
+    allowed = False
+    for candidate in ROUTES:
+        match = candidate.pattern.match(req.path)
+        if match is None:
+            continue
+        allowed = True
+        if candidate.method != req.method:
+            continue
+        req.params = match.groupdict()
+        response = _serve(sim, candidate, req)
+        if not candidate.operation.startswith("_"):
+            status = response.status if response is not None else 0
+            sim.stats.record(req.seller_id, candidate.operation, status)
+        return response
+    if req.path.startswith("/_simulator/"):
+        reason = "method not allowed" if allowed else "no such admin endpoint"
+        return json_response(405 if allowed else 404, {"error": reason})
+    # Amazon's API gateway answers unknown paths and methods like a missing token
+    return missing_token().response()
+
+
+def _serve(sim: Simulator, candidate: Route, req: Request) -> Response | None:
+    operation = candidate.operation
+    try:
+        if candidate.auth:
+            authenticate(sim, req)
+        admin_call = operation.startswith("_")
+        if not admin_call and apply_request_faults(sim, req, operation):
+            return None
+        if candidate.auth and not sim.limits.allow(req.seller_id, operation, sim.clock.now()):
+            raise quota_exceeded()
+        response = candidate.handler(sim, req)
+    except ApiError as exc:
+        response = exc.response()
+    header = limit_header(operation)
+    if header and response.status in LIMIT_HEADER_STATUSES:
+        response.headers["x-amzn-RateLimit-Limit"] = header
+    return response
