@@ -26,12 +26,12 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.server import Request, Response
-from hyreka_plugin_amazon.spapi import SpApiClient
+from hyreka_plugin_amazon.spapi import SpApiClient, transport
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
-from hyreka_plugin_amazon.spapi.errors import DocumentError, TransportError
+from hyreka_plugin_amazon.spapi.errors import CertificateError, DocumentError, TransportError
 from hyreka_plugin_amazon.spapi.models import ReportDocument
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
-from hyreka_plugin_amazon.spapi.transport import Transport
+from hyreka_plugin_amazon.spapi.transport import TRUSTED_CAS, Transport
 
 CLIENT_SECRET = "amzn1.oa2-cs.v1.transport-test-secret"
 
@@ -138,7 +138,8 @@ def test_every_request_verifies_tls_even_if_the_session_said_otherwise(
         session=session,
         rate_limiter=RateLimiter(),
     )
-    assert session.verify is True
+    verify: object = session.verify
+    assert verify == TRUSTED_CAS  # certifi's bundle, named explicitly
     assert sp.get_marketplace_participations()
     report_id = sp.create_report(
         "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
@@ -151,7 +152,7 @@ def test_every_request_verifies_tls_even_if_the_session_said_otherwise(
         assert next(iter(lines)).startswith("amazon-order-id\t")
     assert set(sp.calls) >= {"lwaToken", "getMarketplaceParticipations", "download"}
     assert len(session.verify_args) == sum(sp.calls.values())
-    assert set(session.verify_args) == {True}
+    assert set(session.verify_args) == {TRUSTED_CAS}
 
 
 class _TlsServer:
@@ -243,8 +244,13 @@ def test_an_untrusted_certificate_stops_the_client_before_any_secret_is_sent(
     assert tls_server.requests == []
     assert CLIENT_SECRET not in repr(caught.value)
 
-    # The same server, once its certificate is trusted: the failure was the verification.
+    # The environment cannot make it trusted (security review, finding 13) ...
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_server.cert))
+    with pytest.raises(CertificateError):
+        client(tls_server.url).get_marketplace_participations()
+    assert tls_server.requests == []
+    # ... the transport's own CA bundle can: the failure was the verification.
+    monkeypatch.setattr(transport, "TRUSTED_CAS", str(tls_server.cert))
     assert client(tls_server.url).get_marketplace_participations() == []
     assert [(m, p.split("?")[0]) for m, p, _ in tls_server.requests] == [
         ("POST", "/auth/o2/token"),
