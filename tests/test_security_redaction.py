@@ -15,8 +15,8 @@ from hyreka_plugin_amazon.redaction import RedactingFilter, install, installed, 
 from hyreka_plugin_amazon.refhost import cli_security
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.refhost.store import Store
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.vault import KEY_ENV
 
 REFRESH = "Atzr|IwEBIPq2-mB7_Zx9aQ3vYk1LcRt5uWs8nHe4oJd"
 ACCESS = "Atza|IwEBIKa83Nd-2LmQ_xz7Wf1pRgT6yUo0sVbCe9hJ"
