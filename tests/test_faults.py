@@ -204,7 +204,7 @@ class Watch:
         needles |= personal_data(h.sim.ground_truth())
         assert [n for n in needles if n in everything] == []
         # a pre-signed URL is a credential: our code never shows one (urllib3's DEBUG lines
-        # do; the host keeps urllib3 at INFO, see redaction.install)
+        # do; the host keeps urllib3 at INFO, see refhost/logredaction.install)
         own = "\n".join([out, err, *exceptions, *map(repr, h.results)])
         own += "\n".join(self.caplog.handler.format(r) for r in ours)
         assert "/_download/" not in own
