@@ -31,12 +31,12 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.faults import FAULT_PARAMS, MALFORMED_KINDS
+from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.regions import marketplace
 from hyreka_plugin_amazon.sync import (
     CURSOR_KEY,
     RETRY_FROM_KEY,
     fallback_charsets,
-    make_client,
     sync_account,
 )
 
@@ -74,7 +74,7 @@ class Harness:
     def sync(self, services: SyncHost | None = None) -> SyncResult:
         account = self.host.store.get_account(self.account.name)
         services = services or SyncHost(self.host.store, self.host.plugins)
-        client = make_client(
+        client = SpApiClient.for_account(
             account,
             sleep=self.time.sleep,
             monotonic=self.time.monotonic,
