@@ -298,7 +298,8 @@ class _SyncRun:
         )
 
     def _read_twice(self, what: str, read: Callable[[], T]) -> T:
-        """``read()``; once more (from a fresh download URL) if the download broke off."""
+        """``read()``; once more (from a fresh download URL) if the download broke off: the
+        only place a broken download is repeated (the document stream raises, never restarts)."""
         try:
             return read()
         except errors.DocumentTruncatedError:
