@@ -177,13 +177,8 @@ def api_calls(orders: int, *, report_delay: float, seed: int) -> dict[str, Any]:
         sim.clock.advance(60)
         clock = VirtualClock(sim)
         account = bench_account(sim)
-        client = SpApiClient(
-            client_id=account.client_id,
-            client_secret=account.client_secret,
-            refresh_token=account.refresh_token,
-            region=account.region,
-            endpoint=account.endpoint,
-            token_url=account.token_url,
+        client = SpApiClient.for_account(
+            account,
             sleep=clock.sleep,
             monotonic=clock.monotonic,
             rate_limiter=RateLimiter(),
@@ -301,16 +296,16 @@ class MemoryClient(SpApiClient):
     """The SP-API client with the two reports already processed and their documents in
     memory: what remains of a sync is the local work, from downloaded bytes to the host."""
 
-    def __init__(self, account: Account, documents: Mapping[str, bytes]) -> None:
-        super().__init__(
-            client_id=account.client_id,
-            client_secret=account.client_secret,
-            refresh_token=account.refresh_token,
-            region=account.region,
-        )
+    _downloads: Transport
+    _starts: dict[str, datetime | None]
+
+    @classmethod
+    def serving(cls, account: Account, documents: Mapping[str, bytes]) -> MemoryClient:
+        """The account's client, its downloads answered from ``documents``."""
+        client = cls.for_account(account)
         session = requests.Session()
         session.mount(DOCUMENT_HOST, MemoryDownloads(documents))
-        self._downloads = Transport(
+        client._downloads = Transport(
             session=session,
             timeout=(1.0, 1.0),
             sleep=time.sleep,
@@ -319,7 +314,8 @@ class MemoryClient(SpApiClient):
             max_wait=0.0,
             user_agent="sync-bench",
         )
-        self._starts: dict[str, datetime | None] = {}
+        client._starts = {}
+        return client
 
     def create_report(
         self,
@@ -406,7 +402,7 @@ def import_documents(folder: Path, *, repeat: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as data, Store.open(Path(data), env=env) as store:
             store.add_account(account)
             host = SyncHost(store, plugins)
-            client = MemoryClient(account, documents)
+            client = MemoryClient.serving(account, documents)
             before = peak_rss_kib()
             started = time.perf_counter()
             result = sync_account(

@@ -14,7 +14,6 @@ from hyreka_plugin_amazon.contract import Account, LoginResult
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.regions import REGIONS, UnknownMarketplaceError, marketplace
-from hyreka_plugin_amazon.sync import make_client
 
 
 def check_login(
@@ -29,7 +28,7 @@ def check_login(
     refuses access; by default Amazon's regional hosts, or none when the account has its own
     endpoint (a simulator has no sibling regions).
     """
-    client = client or make_client(account)
+    client = client or SpApiClient.for_account(account)
     try:
         participations = client.get_marketplace_participations()
     except errors.SpApiError as exc:
@@ -74,15 +73,7 @@ def _other_region(
     for code, endpoint in region_endpoints.items():
         if code == account.region.lower():
             continue
-        probe = SpApiClient(
-            client_id=account.client_id,
-            client_secret=account.client_secret,
-            refresh_token=account.refresh_token,
-            region=code,
-            endpoint=endpoint,
-            token_url=account.token_url,
-            max_attempts=1,
-        )
+        probe = SpApiClient.for_account(account, region=code, endpoint=endpoint, max_attempts=1)
         try:
             participations = probe.get_marketplace_participations()
         except errors.SpApiError:

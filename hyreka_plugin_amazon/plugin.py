@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from hyreka_plugin_amazon import redaction
 from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
 from hyreka_plugin_amazon.contract import (
     Account,
@@ -30,7 +29,6 @@ def register_connector() -> ConnectorInfo:
 def test_login(account: Account) -> LoginResult | None:
     if account.connector != CONNECTOR_ID:
         return None
-    redaction.register(account.client_secret, account.refresh_token)
     return check_login(account)
 
 
@@ -38,7 +36,6 @@ def test_login(account: Account) -> LoginResult | None:
 def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
     if account.connector != CONNECTOR_ID:
         return None
-    redaction.register(account.client_secret, account.refresh_token)
     return sync_account(
         account,
         host,

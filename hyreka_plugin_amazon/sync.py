@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -137,27 +136,6 @@ def fallback_charsets(account: Account) -> tuple[str, ...]:
     return ("cp932",) if japan else ("cp1252",)
 
 
-def make_client(
-    account: Account,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    monotonic: Callable[[], float] = time.monotonic,
-    timeout: tuple[float, float] = (10.0, 60.0),
-) -> SpApiClient:
-    """The account's client; ``sleep`` and ``monotonic`` drive its waits and rate limits."""
-    return SpApiClient(
-        client_id=account.client_id,
-        client_secret=account.client_secret,
-        refresh_token=account.refresh_token,
-        region=account.region,
-        endpoint=account.endpoint,
-        token_url=account.token_url,
-        timeout=timeout,
-        sleep=sleep,
-        monotonic=monotonic,
-    )
-
-
 @dataclass
 class _Tally:
     created: int = 0
@@ -185,7 +163,7 @@ def sync_account(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncResult:
     """Import the account's open orders into the host; a result, never an exception."""
-    client = client or make_client(account)
+    client = client or SpApiClient.for_account(account)
     run = _SyncRun(account, host, client, map_address, SyncSettings.from_account(account), now)
     return run.run()
 
@@ -320,7 +298,8 @@ class _SyncRun:
         )
 
     def _read_twice(self, what: str, read: Callable[[], T]) -> T:
-        """``read()``; once more (from a fresh download URL) if the download broke off."""
+        """``read()``; once more (from a fresh download URL) if the download broke off: the
+        only place a broken download is repeated (the document stream raises, never restarts)."""
         try:
             return read()
         except errors.DocumentTruncatedError:

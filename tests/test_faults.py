@@ -31,12 +31,12 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.faults import FAULT_PARAMS, MALFORMED_KINDS
+from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.regions import marketplace
 from hyreka_plugin_amazon.sync import (
     CURSOR_KEY,
     RETRY_FROM_KEY,
     fallback_charsets,
-    make_client,
     sync_account,
 )
 
@@ -74,7 +74,7 @@ class Harness:
     def sync(self, services: SyncHost | None = None) -> SyncResult:
         account = self.host.store.get_account(self.account.name)
         services = services or SyncHost(self.host.store, self.host.plugins)
-        client = make_client(
+        client = SpApiClient.for_account(
             account,
             sleep=self.time.sleep,
             monotonic=self.time.monotonic,
@@ -204,7 +204,7 @@ class Watch:
         needles |= personal_data(h.sim.ground_truth())
         assert [n for n in needles if n in everything] == []
         # a pre-signed URL is a credential: our code never shows one (urllib3's DEBUG lines
-        # do; the host keeps urllib3 at INFO, see redaction.install)
+        # do; the host keeps urllib3 at INFO, see refhost/logredaction.install)
         own = "\n".join([out, err, *exceptions, *map(repr, h.results)])
         own += "\n".join(self.caplog.handler.format(r) for r in ours)
         assert "/_download/" not in own

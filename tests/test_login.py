@@ -45,15 +45,8 @@ def as_seller(account: Account, seller: Seller) -> Account:
 def login(account: Account, locale: str, **kwargs: object) -> LoginResult:
     """check_login in ``locale`` with a client that does not wait between retries."""
     account = dataclasses.replace(account, locale=locale)
-    client = SpApiClient(
-        client_id=account.client_id,
-        client_secret=account.client_secret,
-        refresh_token=account.refresh_token,
-        region=account.region,
-        endpoint=account.endpoint,
-        token_url=account.token_url,
-        sleep=lambda seconds: None,
-        rate_limiter=RateLimiter(),
+    client = SpApiClient.for_account(
+        account, sleep=lambda seconds: None, rate_limiter=RateLimiter()
     )
     return check_login(account, client=client, **kwargs)  # type: ignore[arg-type]
 

@@ -18,13 +18,13 @@ import requests
 from sim_helpers import add_fault
 from test_polling_runner import seller_account
 
-from hyreka_plugin_amazon import sync
 from hyreka_plugin_amazon.contract import Account, HostServices, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.spapi.client import SpApiClient
 
 ACCOUNTS = 50
 DAY = timedelta(days=1)
@@ -98,10 +98,10 @@ def test_fifty_accounts_for_a_simulated_day(
 
     # the connector's rate limits and token expiry count in the simulator's time too
     monkeypatch.setattr(
-        sync,
-        "make_client",
+        SpApiClient,
+        "for_account",
         functools.partial(
-            sync.make_client,
+            SpApiClient.for_account,
             sleep=wait_in_simulated_time,
             monotonic=lambda: clock.now().timestamp(),
         ),

@@ -25,11 +25,11 @@ from hyreka_plugin_amazon.contract import Account, Address, Order
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.server import Request, Response
 from hyreka_plugin_amazon.spapi import transport
-from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 
 ENCODINGS = ("utf-8", "cp1252")
 MIN_LENGTH = 6  # shorter values could turn up in random ciphertext bytes by chance

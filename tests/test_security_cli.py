@@ -16,9 +16,9 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
 from hyreka_plugin_amazon.refhost.locks import AccountLocks
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 
 
 @pytest.fixture(autouse=True)

@@ -10,13 +10,20 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from hyreka_plugin_amazon import redaction
-from hyreka_plugin_amazon.redaction import RedactingFilter, install, installed, redact, uninstall
-from hyreka_plugin_amazon.refhost import cli_security
+from hyreka_plugin_amazon.contract import Account
+from hyreka_plugin_amazon.refhost import cli_security, logredaction
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli import main
+from hyreka_plugin_amazon.refhost.logredaction import (
+    RedactingFilter,
+    install,
+    installed,
+    redact,
+    uninstall,
+)
 from hyreka_plugin_amazon.refhost.store import Store
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.vault import KEY_ENV
 
 REFRESH = "Atzr|IwEBIPq2-mB7_Zx9aQ3vYk1LcRt5uWs8nHe4oJd"
 ACCESS = "Atza|IwEBIKa83Nd-2LmQ_xz7Wf1pRgT6yUo0sVbCe9hJ"
@@ -155,7 +162,7 @@ def test_installed_undoes_itself_and_uses_the_process_wide_registry(
 ) -> None:
     caplog.set_level(logging.INFO)
     log = logging.getLogger("hyreka_plugin_amazon.sync")
-    redaction.register(Secret("process-wide-secret-42"))
+    logredaction.register(Secret("process-wide-secret-42"))
     with installed():
         log.info("value process-wide-secret-42")
     log.info("after %s", "process-wide-secret-42")
@@ -182,3 +189,21 @@ def test_the_cli_runs_each_command_with_the_filter_installed(
     assert main(["purge", "--dry-run", "--data", str(tmp_path)]) == 0
     assert [r.getMessage() for r in caplog.records] == ["token Atza|***"]
     assert not any(isinstance(f, RedactingFilter) for f in spapi.filters)
+
+
+def test_the_host_registers_an_account_s_secrets_before_a_plugin_sees_it(
+    refhost: ReferenceHost,
+    account: Account,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logredaction, "_default", RedactingFilter())  # nothing registered yet
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("hyreka_plugin_amazon.sync")
+    secrets = (account.client_secret.reveal(), account.refresh_token.reveal())
+    result = refhost.test_login(account.name)  # through the hyreka plugin manager
+    assert result.ok, result.message
+    with installed():
+        log.info("secret %s, token %s", *secrets)
+    messages = [r.getMessage() for r in caplog.records if r.name == log.name]
+    assert messages == ["secret ***, token ***"]

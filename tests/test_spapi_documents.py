@@ -170,25 +170,33 @@ def cut_gzip(text: str, keep: float) -> bytes:
     return whole[: int(len(whole) * keep)]
 
 
-def test_truncated_gzip_is_downloaded_again_once(httpserver: HTTPServer) -> None:
+def test_truncated_gzip_raises_and_a_fresh_open_reads_it_whole(httpserver: HTTPServer) -> None:
+    # the stream never restarts a download; the caller (the sync) opens the document again
     expect_token(httpserver)
     url = f"{httpserver.url_for(DOWNLOAD)}?{SIGNATURE}"
     httpserver.expect_request(DOC_PATH).respond_with_json(document_json(url, "GZIP"))
     httpserver.expect_oneshot_request(DOWNLOAD).respond_with_data(cut_gzip(ORDERS_TEXT, 0.6))
     httpserver.expect_request(DOWNLOAD).respond_with_data(gzip.compress(ORDERS_TEXT.encode()))
     seller = make_seller(httpserver)
+    with pytest.raises(DocumentTruncatedError) as caught:
+        read_all(seller)
+    assert caught.value.retryable
+    assert seller.client.calls["download"] == 1
     assert read_all(seller) == ORDERS_TEXT.splitlines(keepends=True)
     assert seller.client.calls["download"] == 2
+    assert seller.client.calls["getReportDocument"] == 2  # a fresh URL for the second read
 
 
-def test_truncated_twice_raises_before_any_line(httpserver: HTTPServer) -> None:
+def test_truncated_gzip_raises_before_any_line_without_a_second_download(
+    httpserver: HTTPServer,
+) -> None:
     expect_token(httpserver)
     serve_document(httpserver, cut_gzip(ORDERS_TEXT, 0.6))
     seller = make_seller(httpserver)
     with pytest.raises(DocumentTruncatedError) as caught:
         seller.client.open_document(DOC_ID, restricted=False)
     assert caught.value.retryable
-    assert seller.client.calls["download"] == 2
+    assert seller.client.calls["download"] == 1
 
 
 def test_truncation_after_lines_were_read_ends_the_iteration(httpserver: HTTPServer) -> None:
@@ -225,7 +233,7 @@ def test_short_body_against_content_length_is_truncation(httpserver: HTTPServer)
     seller = make_seller(httpserver)
     with pytest.raises(DocumentTruncatedError, match="broke off"):
         read_all(seller)
-    assert seller.client.calls["download"] == 2
+    assert seller.client.calls["download"] == 1
 
 
 # ---------------------------------------------------------------------------------- charsets

@@ -42,8 +42,8 @@ from hyreka_plugin_amazon.refhost.store import (
     Store,
     StoreError,
 )
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CLIENT_SECRET = "amzn1.oa2-cs.v1.geheim0815"

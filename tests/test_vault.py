@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Hmac256, Vault, VaultError
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 
@@ -27,6 +27,16 @@ def test_mac_is_hmac_sha256_under_the_derived_key(tmp_path: Path, size: int) -> 
     data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
     assert vault.mac(data) == hmac.digest(key, data, "sha256")
     assert vault.mac(data) == vault.mac(data)  # the keyed states are copied, never used up
+
+
+@pytest.mark.parametrize("key_size", [0, 1, 32, 63, 64, 65, 100, 200])
+def test_hmac256_matches_the_standard_library_for_keys_of_any_length(key_size: int) -> None:
+    key = bytes((n * 7 + 3) % 256 for n in range(key_size))
+    mac = Hmac256(key)
+    for data in (b"", b"payload", bytes(range(256)) * 5):
+        assert mac(data) == hmac.digest(key, data, "sha256")
+        assert mac(data) == mac(data)  # the keyed template is copied, never used up
+    assert repr(mac) == "Hmac256(<key hidden>)"
 
 
 @posix_only

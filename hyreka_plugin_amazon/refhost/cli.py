@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from hyreka_plugin_amazon import __version__, redaction
+from hyreka_plugin_amazon import __version__
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account, Order, OrderStatus, Progress, SyncResult
 from hyreka_plugin_amazon.messages import DEFAULT_LOCALE, LANGUAGES, translate
-from hyreka_plugin_amazon.refhost import cli_poll, cli_security
+from hyreka_plugin_amazon.refhost import cli_poll, cli_security, logredaction
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.secret import Secret
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with redaction.installed():  # second line of defence; urllib3 kept at INFO
+        with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
     except KeyboardInterrupt:
         print(translate("cli.interrupted", args.lang), file=sys.stderr)

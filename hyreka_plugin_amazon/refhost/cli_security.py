@@ -17,7 +17,7 @@ from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
-from hyreka_plugin_amazon.vault import KEY_ENV, Vault, VaultError
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
 

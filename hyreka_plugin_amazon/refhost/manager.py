@@ -16,6 +16,7 @@ from hyreka_plugin_amazon.contract import (
     LoginResult,
     SyncResult,
 )
+from hyreka_plugin_amazon.refhost import logredaction
 
 
 class NoConnectorError(LookupError):
@@ -43,12 +44,14 @@ class PluginHost:
         return infos
 
     def test_login(self, account: Account) -> LoginResult:
+        logredaction.register_account(account)
         result: LoginResult | None = self.pm.hook.test_login(account=account)
         if result is None:
             raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
         return result
 
     def sync_orders(self, account: Account, host: HostServices) -> SyncResult:
+        logredaction.register_account(account)
         result: SyncResult | None = self.pm.hook.sync_orders(account=account, host=host)
         if result is None:
             raise NoConnectorError(f"no plugin handles connector {account.connector!r}")

@@ -44,8 +44,8 @@ from hyreka_plugin_amazon.contract import (
     UpsertOutcome,
 )
 from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.vault import Vault
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.vault import Vault
 
 DB_FILE = "hyreka.sqlite3"
 SCHEMA_VERSION = 1

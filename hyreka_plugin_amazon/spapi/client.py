@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import requests
@@ -47,6 +47,9 @@ from hyreka_plugin_amazon.spapi.transport import (
     default_user_agent,
     error_for_response,
 )
+
+if TYPE_CHECKING:
+    from hyreka_plugin_amazon.contract import Account
 
 logger = logging.getLogger("hyreka_plugin_amazon.spapi")
 
@@ -115,6 +118,42 @@ class SpApiClient:
         self._secrets = (client_secret, refresh_token)
         self._limiter = rate_limiter
         self._credentials = credentials_key(client_id, refresh_token.reveal(), self._endpoint)
+
+    @classmethod
+    def for_account(
+        cls,
+        account: Account,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        max_attempts: int = 5,
+        max_wait: float = 60.0,
+        rate_limiter: RateLimiter = SHARED_LIMITER,
+    ) -> Self:
+        """The client of ``account``'s seller authorisation: the one place a client is built
+        from an Account. ``region`` asks another region instead of the account's own, at
+        ``endpoint`` (default: that region's host); the other options are the constructor's."""
+        if region is None:
+            region, endpoint = account.region, endpoint or account.endpoint
+        return cls(
+            client_id=account.client_id,
+            client_secret=account.client_secret,
+            refresh_token=account.refresh_token,
+            region=region,
+            endpoint=endpoint,
+            token_url=account.token_url,
+            timeout=timeout,
+            session=session,
+            sleep=sleep,
+            monotonic=monotonic,
+            max_attempts=max_attempts,
+            max_wait=max_wait,
+            rate_limiter=rate_limiter,
+        )
 
     @property
     def calls(self) -> collections.Counter[str]:

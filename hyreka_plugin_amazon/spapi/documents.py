@@ -233,8 +233,10 @@ class DocumentStream:
     Opening fetches the document's pre-signed URL (``fetch`` = getReportDocument), starts the
     download and reads ahead at most ``SNIFF_SIZE`` decompressed bytes to settle the charset.
     A 403 from the download host (URL expired) fetches a fresh URL once. A truncated download
-    is restarted once from the beginning as long as no line has been handed out; after that
-    DocumentTruncatedError ends the iteration (the unfinished last line is never yielded).
+    raises DocumentTruncatedError, whether it breaks off while opening or while lines are
+    read (the unfinished last line is never yielded); it is not restarted here: the sync
+    decides whether to read the document once more (from a fresh URL, skipping what it
+    already handed over), the one place that repeats a broken download.
     """
 
     def __init__(
@@ -254,21 +256,16 @@ class DocumentStream:
         self._fallback_charsets = tuple(fallback_charsets)
         self._on_bytes = on_bytes
         self.charset = ""  # the Python codec in use, set when the stream is open
-        self.bytes_downloaded = 0  # wire bytes over all attempts (compressed if gzip)
+        self.bytes_downloaded = 0  # wire bytes read (compressed if gzip)
         self._document = fetch()
         self._refetched = False
-        self._restarted = False
-        self._yielded = False
         self._response: requests.Response | None = None
         self._chunks: Iterator[bytes] = iter(())
         self._head_text = ""
         self._text_decoder: codecs.IncrementalDecoder = _decoder("utf-8")
         self._lines: Iterator[str] | None = None
         try:
-            try:
-                self._start()
-            except DocumentTruncatedError:
-                self._restart()
+            self._start()
         except BaseException:
             self.close()
             raise
@@ -286,7 +283,7 @@ class DocumentStream:
 
     def __iter__(self) -> Iterator[str]:
         if self._lines is None:
-            self._lines = self._iterate()
+            self._lines = self._lines_of_download()
         return self._lines
 
     def close(self) -> None:
@@ -294,29 +291,7 @@ class DocumentStream:
             self._response.close()
             self._response = None
 
-    def _restart(self) -> None:
-        if self._restarted or self._yielded:
-            raise DocumentTruncatedError(
-                f"download of report document {self._document.document_id} ended early",
-                operation=OPERATION,
-            )
-        self._restarted = True
-        logger.warning(
-            "report document %s: download ended early, starting it again",
-            self._document.document_id,
-        )
-        self.close()
-        self._start()
-
-    def _iterate(self) -> Iterator[str]:
-        while True:
-            try:
-                yield from self._lines_of_current_download()
-                return
-            except DocumentTruncatedError:
-                self._restart()  # raises once lines were handed out or after one restart
-
-    def _lines_of_current_download(self) -> Iterator[str]:
+    def _lines_of_download(self) -> Iterator[str]:
         splitter = _LineSplitter(self.max_line_chars)
 
         def decode(data: bytes, final: bool = False) -> str:
@@ -330,16 +305,10 @@ class DocumentStream:
                 ) from None
             return text
 
-        for line in splitter.feed(self._head_text):
-            self._yielded = True
-            yield line
+        yield from splitter.feed(self._head_text)
         for chunk in self._chunks:
-            for line in splitter.feed(decode(chunk)):
-                self._yielded = True
-                yield line
-        for line in splitter.feed(decode(b"", final=True)) + splitter.finish():
-            self._yielded = True
-            yield line
+            yield from splitter.feed(decode(chunk))
+        yield from splitter.feed(decode(b"", final=True)) + splitter.finish()
         self.close()
 
     def _start(self) -> None:

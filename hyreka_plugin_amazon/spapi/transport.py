@@ -1,7 +1,12 @@
 """HTTP transport: one session, timeouts, the single retry decision, request logging.
 
 Every HTTP request of the SP-API client (LWA, SP-API operations, document downloads) goes
-through ``Transport.send``; nothing else retries (no urllib3 ``Retry`` adapter underneath).
+through ``Transport.send``, which alone decides whether a request is sent again (no urllib3
+``Retry`` adapter underneath). Two repetitions sit above it, each for what only its layer
+knows: a document download refused with 403 (its pre-signed URL expired) fetches a fresh URL
+once (``documents.DocumentStream``), and a download that breaks off after its response began
+is read once more by the sync, from a fresh URL, skipping the orders it already handed over
+(``sync._SyncRun._read_twice``); the document stream itself never restarts a download.
 """
 
 from __future__ import annotations

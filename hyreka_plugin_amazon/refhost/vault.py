@@ -40,6 +40,26 @@ _NONCE_BYTES = 12
 _SEAL_HEADER = 1 + _KEY_ID_BYTES + _NONCE_BYTES
 
 
+class Hmac256:
+    """HMAC-SHA256 under one key, keyed once: each message gets a copy of the keyed template.
+
+    The bytes are those of ``hmac.digest(key, data, "sha256")`` for a key of any length (the
+    standard library hashes a key longer than the block, RFC 2104)."""
+
+    __slots__ = ("_template",)
+
+    def __init__(self, key: bytes) -> None:
+        self._template = hmac.new(key, digestmod=hashlib.sha256)
+
+    def __call__(self, data: bytes) -> bytes:
+        mac = self._template.copy()
+        mac.update(data)
+        return mac.digest()
+
+    def __repr__(self) -> str:
+        return "Hmac256(<key hidden>)"
+
+
 class VaultError(ValueError):
     """The vault cannot work as configured; the message says what to do, never shows a key.
 
@@ -61,10 +81,7 @@ class Vault:
     def _load(self) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in self._keys])
         primary = self._keys[0]
-        # The MAC key is 32 bytes, shorter than SHA-256's 64-byte block: zero-padded (RFC 2104)
-        block = hmac.digest(primary, _MAC_CONTEXT, "sha256").ljust(64, b"\0")
-        self._mac_inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._mac_outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        self._mac = Hmac256(hmac.digest(primary, _MAC_CONTEXT, "sha256"))
         self._aeads = {_key_id(key): _aead(key) for key in reversed(self._keys)}
         self._seal_id = _key_id(primary)
         self._seal_aead = self._aeads[self._seal_id]
@@ -149,14 +166,7 @@ class Vault:
 
     def mac(self, data: bytes) -> bytes:
         """HMAC-SHA256 of ``data`` under a key derived from the primary key (equality checks)."""
-        # RFC 2104 from the keyed inner and outer states computed once: the same bytes as
-        # hmac.digest(key, data, "sha256") (tested), without its key setup per call (3.3 -> 1.3 us
-        # for an order payload)
-        inner = self._mac_inner.copy()
-        inner.update(data)
-        outer = self._mac_outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        return self._mac(data)
 
     def rotate(self, token: bytes) -> bytes:
         """``token`` re-encrypted under the primary key."""

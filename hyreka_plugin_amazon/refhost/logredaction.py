@@ -1,10 +1,13 @@
-"""Redaction of log records: the second line of defence against leaked secrets.
+"""The reference host's log redaction: the second line of defence against leaked secrets.
 
-The code never logs secrets or personal data on purpose; this filter masks what slips
-through anyway: Amazon's token formats (``Atzr|``, ``Atza|``, ``Atz.sprdt|``), LWA client
+The connector never logs secrets or personal data on purpose and keeps them out of its own
+exception texts; this filter, which the host installs on its process's loggers, masks what
+slips through anyway: Amazon's token formats (``Atzr|``, ``Atza|``, ``Atz.sprdt|``), LWA client
 secrets (``amzn1.oa2-cs.v1.``), Fernet keys and tokens, the signature parts of pre-signed
 URLs, the values of ``Authorization`` / ``x-amz-access-token`` headers and of secret form or
-JSON fields, e-mail addresses, and every value registered with ``register``.
+JSON fields, e-mail addresses, and every value registered with ``register``. The host
+registers the secrets it holds (an account's client secret and refresh token) before it hands
+the account to a plugin.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass, field
 
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.spapi.errors import redact as redact_values
 
 MASK = "***"
 # Loggers the host's process installs the filter on (with every existing child logger).
@@ -70,7 +72,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def redact(text: str, registered: Iterable[str] = ()) -> str:
     """``text`` with registered values and every known secret shape replaced by ``***``."""
-    text = redact_values(text, registered)
+    for value in registered:
+        if value:
+            text = text.replace(value, MASK)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -128,6 +132,11 @@ _default = RedactingFilter()
 def register(*secrets: str | Secret | None) -> None:
     """Mask these values in every record that passes the process-wide filter."""
     _default.register(*secrets)
+
+
+def register_account(account: Account) -> None:
+    """Mask the account's client secret and refresh token in the process-wide filter."""
+    _default.register_account(account)
 
 
 @dataclass
