@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
-from conftest import simulator_account
+from helpers.accounts import simulator_account
 
 from hyreka_plugin_amazon import hookspecs, plugin
 from hyreka_plugin_amazon.contract import Account, Address

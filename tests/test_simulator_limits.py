@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, DE, FR, TIMEOUT, SimClient, add_fault
+from helpers.sim import ALL_ORDERS, DE, FR, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.ratelimits import USAGE_PLANS

@@ -12,8 +12,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
-from test_spapi_support import (
+from helpers.spapi_fake import (
     CLIENT_ID,
     TOKEN_PATH,
     FakeClock,
@@ -22,6 +21,7 @@ from test_spapi_support import (
     make_seller,
     token_requests,
 )
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from hyreka_plugin_amazon.secret import Secret

@@ -1,4 +1,4 @@
-"""Shared helpers of the SP-API client tests (no tests here): a fake clock, a client factory.
+"""Shared helpers of the SP-API client tests: a fake clock, a client factory, token stubs.
 
 Amazon is played by pytest-httpserver over loopback HTTP; each client gets its own made-up
 refresh token so the process-wide token cache never carries over between tests.
