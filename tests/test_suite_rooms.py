@@ -1,7 +1,8 @@
 """The test suite's own rules, read from its source with ``ast``.
 
 Plain helpers live in ``tests/helpers/``; fixtures in ``conftest.py``, which pytest injects.
-No test module imports another test module nor ``conftest``.
+No test module imports another test module nor ``conftest``, and every test asserts something:
+an ``assert``, a ``pytest.raises``/``pytest.warns``, or a call of a helper that asserts.
 """
 
 from __future__ import annotations
@@ -31,6 +32,50 @@ def _imported(tree: ast.Module) -> Iterator[tuple[int, str]]:
             yield node.lineno, "." * node.level + (node.module or "")
 
 
+def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+
+
+def _called_names(node: ast.AST) -> set[str]:
+    names = set()
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            if isinstance(call.func, ast.Name):
+                names.add(call.func.id)
+            elif isinstance(call.func, ast.Attribute):
+                names.add(call.func.attr)
+    return names
+
+
+def _asserts_itself(node: ast.AST) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Assert):
+            return True
+        if (
+            isinstance(inner, ast.Attribute)
+            and isinstance(inner.value, ast.Name)
+            and inner.value.id == "pytest"
+            and inner.attr in ("raises", "warns", "fail")
+        ):
+            return True
+    return False
+
+
+def _asserting_helpers(trees: list[ast.Module]) -> set[str]:
+    """Names of the functions and methods (in the given modules) that assert, directly or by
+    calling another such function."""
+    functions = [f for tree in trees for f in _functions(tree)]
+    asserting = {f.name for f in functions if _asserts_itself(f)}
+    grew = True
+    while grew:
+        more = {f.name for f in functions if _called_names(f) & asserting} - asserting
+        asserting |= more
+        grew = bool(more)
+    return asserting
+
+
 def test_the_rule_sees_every_module() -> None:
     assert len(TEST_MODULES) > 30
     assert {"sim", "accounts", "spapi_fake"} <= {p.stem for p in HELPERS.glob("*.py")}
@@ -46,3 +91,18 @@ def test_no_module_imports_a_test_module_or_conftest(path: Path) -> None:
         or name.split(".")[0].startswith("test_")
     ]
     assert wrong == [], "import from tests/helpers/ instead"
+
+
+def test_every_test_asserts_something() -> None:
+    helper_trees = [_tree(p) for p in sorted(HELPERS.glob("*.py"))]
+    silent = []
+    for path in TEST_MODULES:
+        tree = _tree(path)
+        asserting = _asserting_helpers([tree, *helper_trees])
+        for function in _functions(tree):
+            if not function.name.startswith("test_"):
+                continue
+            if _asserts_itself(function) or _called_names(function) & asserting:
+                continue
+            silent.append(f"{path.name}:{function.lineno} {function.name}")
+    assert silent == []
