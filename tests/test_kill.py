@@ -80,6 +80,7 @@ def host_open(host: ReferenceHost, account: Account) -> dict[str, object]:
     return {o.amazon_order_id: o.as_dict() for o in orders}
 
 
+@pytest.mark.slow
 def test_sync_killed_while_importing_converges_next_time(
     sim: Simulator, host: ReferenceHost, host_env: dict[str, str]
 ) -> None:

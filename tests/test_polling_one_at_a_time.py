@@ -69,6 +69,7 @@ def test_a_manual_sync_during_a_running_background_sync_is_refused_without_askin
     assert again.ok, again.message
 
 
+@pytest.mark.slow
 def test_the_lease_holds_across_host_processes_on_one_database(
     simulator: Simulator,
     refhost: ReferenceHost,

@@ -92,6 +92,7 @@ def test_rate_limits_can_be_switched_off() -> None:
         assert {client.call("GET", PARTICIPATIONS).status_code for _ in range(20)} == {200}
 
 
+@pytest.mark.slow
 def test_a_simulated_day_of_polling(sim: Simulator, client: SimClient) -> None:
     """A day of polling in seconds: the clock jumps a minute at a time, the buckets decide.
 

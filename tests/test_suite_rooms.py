@@ -63,14 +63,19 @@ def _asserts_itself(node: ast.AST) -> bool:
     return False
 
 
-def _asserting_helpers(trees: list[ast.Module]) -> set[str]:
+def _asserting_helpers(trees: list[ast.Module], known: frozenset[str] = frozenset()) -> set[str]:
     """Names of the functions and methods (in the given modules) that assert, directly or by
-    calling another such function."""
-    functions = [f for tree in trees for f in _functions(tree)]
-    asserting = {f.name for f in functions if _asserts_itself(f)}
+    calling another such function (``known``: names already found to assert elsewhere)."""
+    calls: dict[str, set[str]] = {}
+    asserting: set[str] = set(known)
+    for tree in trees:
+        for function in _functions(tree):
+            calls.setdefault(function.name, set()).update(_called_names(function))
+            if _asserts_itself(function):
+                asserting.add(function.name)
     grew = True
     while grew:
-        more = {f.name for f in functions if _called_names(f) & asserting} - asserting
+        more = {name for name, called in calls.items() if called & asserting} - asserting
         asserting |= more
         grew = bool(more)
     return asserting
@@ -94,11 +99,11 @@ def test_no_module_imports_a_test_module_or_conftest(path: Path) -> None:
 
 
 def test_every_test_asserts_something() -> None:
-    helper_trees = [_tree(p) for p in sorted(HELPERS.glob("*.py"))]
+    helpers = frozenset(_asserting_helpers([_tree(p) for p in sorted(HELPERS.glob("*.py"))]))
     silent = []
     for path in TEST_MODULES:
         tree = _tree(path)
-        asserting = _asserting_helpers([tree, *helper_trees])
+        asserting = _asserting_helpers([tree], helpers)
         for function in _functions(tree):
             if not function.name.startswith("test_"):
                 continue
