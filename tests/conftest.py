@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from helpers.accounts import SIM_MARKETPLACES, simulator_account
 
-from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.spapi.regions import marketplace
-
-SIM_MARKETPLACES = ("DE", "FR", "IT", "ES", "UK")
-FAST_SETTINGS = {"poll_interval": "0.05", "max_poll_interval": "0.2", "report_deadline": "60"}
 
 
 @pytest.fixture
@@ -36,25 +31,6 @@ def host_env() -> dict[str, str]:
 def refhost(tmp_path: Path, host_env: dict[str, str]) -> Iterator[ReferenceHost]:
     with ReferenceHost(tmp_path / "data", env=host_env) as host:
         yield host
-
-
-def simulator_account(
-    sim: Simulator, name: str = "sim", marketplaces: tuple[str, ...] = SIM_MARKETPLACES
-) -> Account:
-    creds = sim.credentials
-    return Account(
-        id=name,
-        name=name,
-        connector=CONNECTOR_ID,
-        region="eu",
-        marketplace_ids=tuple(marketplace(m).id for m in marketplaces),
-        client_id=creds.client_id,
-        client_secret=Secret(creds.client_secret),
-        refresh_token=Secret(creds.refresh_token),
-        endpoint=sim.url,
-        token_url=sim.token_url,
-        settings=dict(FAST_SETTINGS),
-    )
 
 
 @pytest.fixture

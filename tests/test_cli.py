@@ -354,6 +354,7 @@ def test_the_simulator_prints_settings_a_shell_can_eval() -> None:
             assert sim.wait(WAIT_S) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SCRIPT is None, reason="hyreka-amazon is not installed")
 def test_the_demo_imports_the_simulators_open_orders() -> None:
     assert SCRIPT is not None

@@ -2,7 +2,7 @@
 
 A recording ``requests.Session`` (a response hook, handed to SpApiClient as ``session=``) keeps
 every response the client got together with the request it sent. Each SP-API exchange is then
-checked against the Swagger 2.0 models in ../shared/spapi-models/ (sim_helpers.SpapiModels:
+checked against the Swagger 2.0 models in ../shared/spapi-models/ (helpers.sim.SpapiModels:
 path, method, typed query parameters, body schema; status, rate-limit header, body schema);
 the LWA exchange and the document downloads against spapi-notes sections 1 and 3.5.
 The client runs on the simulator's clock: its sleeps advance simulated time.
@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import simulator_account
-from sim_helpers import DE, EU5, INVOICING, MODELS, SpapiModels, add_fault
+from helpers.accounts import simulator_account
+from helpers.sim import DE, EU5, INVOICING, MODELS, SpapiModels, add_fault
 
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost

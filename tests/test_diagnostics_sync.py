@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sim_helpers import host_open, sim_open
+from helpers.sim import host_open, sim_open
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost

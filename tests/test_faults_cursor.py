@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_helpers import INVOICING, add_fault
-from test_faults import Harness, running
+from helpers.fault_harness import Harness, running
+from helpers.sim import INVOICING, add_fault
 
 from hyreka_plugin_amazon.contract import Order, UpsertOutcome
 from hyreka_plugin_amazon.refhost.app import SyncHost

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import TIMEOUT
-from test_faults import Harness, running
+from helpers.fault_harness import Harness, running
+from helpers.sim import TIMEOUT
 
 from hyreka_plugin_amazon.contract import SyncResult
 from hyreka_plugin_amazon.refhost.app import SyncHost

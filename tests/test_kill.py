@@ -19,7 +19,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import simulator_account
+from helpers.accounts import simulator_account
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
@@ -80,6 +80,7 @@ def host_open(host: ReferenceHost, account: Account) -> dict[str, object]:
     return {o.amazon_order_id: o.as_dict() for o in orders}
 
 
+@pytest.mark.slow
 def test_sync_killed_while_importing_converges_next_time(
     sim: Simulator, host: ReferenceHost, host_env: dict[str, str]
 ) -> None:

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from conftest import simulator_account
+from helpers.accounts import simulator_account
 
 from hyreka_plugin_amazon.contract import Account, LoginResult
 from hyreka_plugin_amazon.login import check_login

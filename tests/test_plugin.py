@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pluggy
 import pytest
-from conftest import simulator_account
+from helpers.accounts import simulator_account
+from helpers.memory_host import MemoryHost
+from helpers.sim import sim_open
 
 from hyreka_plugin_amazon import hookspecs, plugin
-from hyreka_plugin_amazon.contract import Account, Address
+from hyreka_plugin_amazon.contract import Account, Address, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
 from hyreka_plugin_amazon.secret import Secret
@@ -90,6 +92,29 @@ def test_hook_test_login() -> None:
 
 def test_hook_sync_orders() -> None:
     assert plugin.sync_orders(account=other_account(), host=None) is None  # type: ignore[arg-type]
+
+    # a real sync through the hook: the plugin found through the installed entry point, Amazon
+    # played by the simulator over loopback HTTP, orders handed to a host in memory
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    assert pm.load_setuptools_entrypoints(hookspecs.PROJECT) == 1
+    pm.check_pending()
+    host = MemoryHost(pm)
+    with Simulator(
+        orders=150, seed=5, marketplaces=("DE", "FR"), report_delay_s=0.2, time_scale=20
+    ) as sim:
+        account = simulator_account(sim, marketplaces=("DE", "FR"))
+        truth = sim_open(sim)
+        assert len(truth) > 10
+        result = pm.hook.sync_orders(account=account, host=host)
+        assert isinstance(result, SyncResult)
+        assert result.ok, result.message
+        assert result.created == len(truth)
+        assert host.open_orders(account.id) == truth
+        again = pm.hook.sync_orders(account=account, host=host)
+    assert (again.ok, again.created, again.updated) == (True, 0, 0)
+    assert host.open_orders(account.id) == truth
+    assert host.progress[-1].phase == "done"
 
 
 def test_hook_map_address() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from conftest import SIM_MARKETPLACES, simulator_account
-from sim_helpers import add_fault
+from helpers.accounts import SIM_MARKETPLACES, simulator_account
+from helpers.sim import add_fault
 
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.app import ReferenceHost

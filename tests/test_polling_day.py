@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import add_fault
-from test_polling_runner import seller_account
+from helpers.accounts import seller_account
+from helpers.sim import add_fault
 
 from hyreka_plugin_amazon.contract import Account, HostServices, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost

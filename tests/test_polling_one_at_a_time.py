@@ -6,36 +6,17 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from typing import Literal
+from collections.abc import Iterator
 
 import pytest
 import requests
+from helpers.gate import WAIT_S, Gate
 
 from hyreka_plugin_amazon import messages
-from hyreka_plugin_amazon.contract import Account, Address, SyncResult
-from hyreka_plugin_amazon.hookspecs import hookimpl
+from hyreka_plugin_amazon.contract import Account, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.simulator import Simulator
-
-WAIT_S = 30
-
-
-class Gate:
-    """A host plugin that holds a running sync at its first address until opened."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.opened = threading.Event()
-
-    @hookimpl(tryfirst=True)
-    def map_address(
-        self, row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
-    ) -> Address | None:
-        self.entered.set()
-        assert self.opened.wait(WAIT_S), "the test never opened the gate"
-        return None  # the connector's own mapping answers
 
 
 @pytest.fixture
@@ -88,6 +69,7 @@ def test_a_manual_sync_during_a_running_background_sync_is_refused_without_askin
     assert again.ok, again.message
 
 
+@pytest.mark.slow
 def test_the_lease_holds_across_host_processes_on_one_database(
     simulator: Simulator,
     refhost: ReferenceHost,

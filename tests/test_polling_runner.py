@@ -10,36 +10,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import FAST_SETTINGS, simulator_account
-from sim_helpers import add_fault
-from test_polling_one_at_a_time import WAIT_S, Gate
+from helpers.accounts import seller_account, simulator_account
+from helpers.gate import WAIT_S, Gate
+from helpers.sim import add_fault
 
 from hyreka_plugin_amazon import scheduling
-from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account, Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.sellers import Seller
-
-
-def seller_account(sim: Simulator, seller: Seller, name: str, **settings: str) -> Account:
-    """A host account for a further simulator seller (own credentials, buckets and orders)."""
-    creds = seller.credentials
-    return Account(
-        id=name,
-        name=name,
-        connector=CONNECTOR_ID,
-        region="eu",
-        marketplace_ids=tuple(m.id for m in seller.marketplaces),
-        client_id=creds.client_id,
-        client_secret=Secret(creds.client_secret),
-        refresh_token=Secret(creds.refresh_token),
-        endpoint=sim.url,
-        token_url=sim.token_url,
-        settings={**FAST_SETTINGS, **settings},
-    )
 
 
 class Clock:

@@ -221,6 +221,7 @@ def _all_rows() -> list[tuple[str, Mapping[str, str | None], tuple[str, ...]]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "schema",
     [

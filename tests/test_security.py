@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import simulator_account
+from helpers.accounts import simulator_account
 
 from hyreka_plugin_amazon import diagnostics
 from hyreka_plugin_amazon.contract import Account, Address, Order

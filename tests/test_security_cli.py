@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import simulator_account
+from helpers.accounts import simulator_account
 
 from hyreka_plugin_amazon.contract import Account, Order, OrderStatus
 from hyreka_plugin_amazon.refhost import cli_security

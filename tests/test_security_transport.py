@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from helpers.spapi_fake import CannedAmazon
 
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
@@ -97,7 +98,15 @@ def test_plain_http_to_anything_but_loopback_is_refused(
     ],
 )
 def test_https_anywhere_and_http_on_loopback_are_accepted(endpoint: str) -> None:
-    client(endpoint)
+    amazon = CannedAmazon()
+    accepted = client(endpoint, session=amazon.session())
+    participations = accepted.get_marketplace_participations()
+    assert [p.marketplace_id for p in participations] == ["A1PA6795UKMFR9"]
+    # the token and the call went to exactly the endpoint given
+    assert amazon.urls == [
+        endpoint + "/auth/o2/token",
+        endpoint + CannedAmazon.PARTICIPATIONS,
+    ]
 
 
 def test_a_plain_http_download_url_off_loopback_is_not_fetched() -> None:

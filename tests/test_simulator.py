@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import (
+from helpers.sim import (
     ALL_ORDERS,
     DE,
     EU5,

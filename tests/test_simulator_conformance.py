@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import (
+from helpers.sim import (
     ALL_ORDERS,
     DE,
     FR,

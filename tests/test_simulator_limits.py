@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, DE, FR, TIMEOUT, SimClient, add_fault
+from helpers.sim import ALL_ORDERS, DE, FR, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.ratelimits import USAGE_PLANS
@@ -92,6 +92,7 @@ def test_rate_limits_can_be_switched_off() -> None:
         assert {client.call("GET", PARTICIPATIONS).status_code for _ in range(20)} == {200}
 
 
+@pytest.mark.slow
 def test_a_simulated_day_of_polling(sim: Simulator, client: SimClient) -> None:
     """A day of polling in seconds: the clock jumps a minute at a time, the buckets decide.
 

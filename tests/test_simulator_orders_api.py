@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, FR, INVOICING, LONG_AGO, TIMEOUT, SimClient
+from helpers.sim import ALL_ORDERS, FR, INVOICING, LONG_AGO, TIMEOUT, SimClient
 
 from hyreka_plugin_amazon.contract import Order
 from hyreka_plugin_amazon.simulator import Simulator

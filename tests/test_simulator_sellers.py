@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from sim_helpers import ALL_ORDERS, DE, INVOICING, TIMEOUT, SimClient, add_fault
+from helpers.sim import ALL_ORDERS, DE, INVOICING, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
 

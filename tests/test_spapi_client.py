@@ -7,21 +7,23 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
 import pytest
 import requests
-from pytest_httpserver import HTTPServer
-from test_spapi_support import (
+from helpers.spapi_fake import (
     CLIENT_ID,
     TOKEN_PATH,
+    CannedAmazon,
     FakeClock,
     expect_token,
     free_port,
     make_seller,
     token_requests,
 )
+from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from hyreka_plugin_amazon.secret import Secret
@@ -553,14 +555,24 @@ def test_plain_http_is_refused_for_other_than_loopback(
     "endpoint", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000", None]
 )
 def test_loopback_http_and_https_are_accepted(endpoint: str | None) -> None:
-    SpApiClient(
+    amazon = CannedAmazon()
+    client = SpApiClient(
         client_id=CLIENT_ID,
         client_secret=Secret("s"),
-        refresh_token=Secret("r"),
+        refresh_token=Secret(f"Atzr|made-up-{uuid.uuid4().hex}"),
         region="eu",
         endpoint=endpoint,
         token_url="http://127.0.0.1:8000/auth/o2/token",
+        session=amazon.session(),
     )
+    participations = client.get_marketplace_participations()
+    assert [p.marketplace_id for p in participations] == ["A1PA6795UKMFR9"]
+    # no endpoint: the region's own (https); otherwise exactly the loopback one given
+    api = endpoint or "https://sellingpartnerapi-eu.amazon.com"
+    assert amazon.urls == [
+        "http://127.0.0.1:8000/auth/o2/token",
+        api + CannedAmazon.PARTICIPATIONS,
+    ]
 
 
 def test_unknown_region_is_refused() -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.spapi_fake import ACCESS_TOKEN, Seller, expect_token, free_port, make_seller
 from pytest_httpserver import HTTPServer
-from test_spapi_support import ACCESS_TOKEN, Seller, expect_token, free_port, make_seller
 from werkzeug import Request, Response
 
 from hyreka_plugin_amazon.spapi import (

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from helpers.spapi_fake import expect_token, make_seller
 from pytest_httpserver import HTTPServer
-from test_spapi_support import expect_token, make_seller
 
 from hyreka_plugin_amazon.spapi import (
     BadRequestError,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim_helpers import host_open, sim_open
+from helpers.sim import host_open, sim_open
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost

@@ -1,4 +1,4 @@
-"""Shared helpers of the SP-API client tests (no tests here): a fake clock, a client factory.
+"""Shared helpers of the SP-API client tests: a fake clock, a client factory, token stubs.
 
 Amazon is played by pytest-httpserver over loopback HTTP; each client gets its own made-up
 refresh token so the process-wide token cache never carries over between tests.
@@ -6,12 +6,17 @@ refresh token so the process-wide token cache never carries over between tests.
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from pytest_httpserver import HTTPServer
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi import SpApiClient
@@ -99,3 +104,56 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+class CannedAmazon(BaseAdapter):
+    """A ``requests`` adapter that answers in-process and notes every URL the client asks for:
+    LWA with an access token, ``getMarketplaceParticipations`` with one German marketplace.
+    Mount it on a session to see where a client sends its calls without any network."""
+
+    PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        url = str(request.url)
+        self.urls.append(url)
+        path = urlsplit(url).path
+        body: dict[str, Any]
+        if path.endswith(TOKEN_PATH):
+            body = {"access_token": ACCESS_TOKEN, "token_type": "bearer", "expires_in": 3600}
+        elif path == self.PARTICIPATIONS:
+            market = {"id": "A1PA6795UKMFR9", "countryCode": "DE", "defaultCurrencyCode": "EUR"}
+            participation = {"isParticipating": True}
+            body = {"payload": [{"marketplace": market, "participation": participation}]}
+        else:
+            body = {"errors": [{"code": "NotFound", "message": "not canned"}]}
+        response = requests.Response()
+        response.status_code = 200 if "errors" not in body else 404
+        response.reason = "OK" if response.status_code == 200 else "Not Found"
+        response._content = json.dumps(body).encode()
+        response.headers = CaseInsensitiveDict({"Content-Type": "application/json"})
+        response.url = url
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+    def session(self) -> requests.Session:
+        """A session whose every call, http or https, this adapter answers."""
+        session = requests.Session()
+        session.trust_env = False
+        session.mount("http://", self)
+        session.mount("https://", self)
+        return session
