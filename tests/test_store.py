@@ -32,7 +32,6 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import paths
-from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store import (
     DB_FILE,
     AccountExistsError,
@@ -43,6 +42,7 @@ from hyreka_plugin_amazon.refhost.store import (
 )
 from hyreka_plugin_amazon.refhost.store import adapter as adapter_module
 from hyreka_plugin_amazon.refhost.store import orders as orders_module
+from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store.payload import order_json
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.vault import KEY_ENV, KEY_FILE, Vault, VaultError

@@ -4,6 +4,7 @@ The ``Store`` is built from one part per duty, each in its own module:
 
 - ``schema``: the tables, their migration, the connection's settings, the stored time format;
 - ``database``: the connection, its lock, transactions, the vault (``Database``);
+- ``checkpointer``: WAL checkpoints in a thread of their own (``Checkpointer``);
 - ``accounts``: accounts, their secrets encrypted (``AccountStore``);
 - ``orders``: orders committed one by one or staged for a sync, with the look-ups a sync
   reuses (``OrderStore``); ``payload``: an order's encrypted JSON record and its anonymised form;

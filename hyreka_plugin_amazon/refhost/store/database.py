@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, connect, ts
 from hyreka_plugin_amazon.vault import Vault
 
