@@ -32,8 +32,6 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import paths
-from hyreka_plugin_amazon.refhost import store as store_module
-from hyreka_plugin_amazon.refhost.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store import (
     DB_FILE,
     AccountExistsError,
@@ -42,6 +40,10 @@ from hyreka_plugin_amazon.refhost.store import (
     Store,
     StoreError,
 )
+from hyreka_plugin_amazon.refhost.store import adapter as adapter_module
+from hyreka_plugin_amazon.refhost.store import orders as orders_module
+from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.store.payload import order_json
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 
@@ -702,7 +704,7 @@ def test_a_sync_s_orders_are_committed_before_its_cursor(store: Store, clock: Cl
 def test_staged_orders_commit_in_batches_and_before_any_other_use(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "STAGE_ORDERS", 3)
+    monkeypatch.setattr(orders_module, "STAGE_ORDERS", 3)
     host = SyncHost(store)
     for n in range(4):
         host.upsert_order("acc-1", make_order(f"302-{n}"))
@@ -724,8 +726,8 @@ def _checkpoint_threads() -> list[threading.Thread]:
 def test_a_large_commit_is_checkpointed_in_the_background(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "STAGE_ORDERS", 50)
-    monkeypatch.setattr(store_module, "CHECKPOINT_AFTER", 50)
+    monkeypatch.setattr(orders_module, "STAGE_ORDERS", 50)
+    monkeypatch.setattr(orders_module, "CHECKPOINT_AFTER", 50)
     host = SyncHost(store)
     assert not _checkpoint_threads()  # none while nothing large was written
     for n in range(49):
@@ -760,7 +762,7 @@ def test_a_checkpointer_that_cannot_open_the_database_only_warns(
 def test_staged_orders_wait_at_most_the_stage_time(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "STAGE_SECONDS", 0.0)
+    monkeypatch.setattr(orders_module, "STAGE_SECONDS", 0.0)
     SyncHost(store).upsert_order("acc-1", make_order())
     assert _committed_ids(store) == {"302-0000001-0000001"}
 
@@ -842,8 +844,8 @@ def test_a_sync_s_look_ups_answer_from_the_ids_read_once(
     tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch, known_ids: int
 ) -> None:
     """Up to KNOWN_IDS stored ids are read at the first look-up; beyond, one query each."""
-    monkeypatch.setattr(store_module, "KNOWN_IDS", known_ids)
-    monkeypatch.setattr(store_module, "STAGE_ORDERS", 2)
+    monkeypatch.setattr(adapter_module, "KNOWN_IDS", known_ids)
+    monkeypatch.setattr(orders_module, "STAGE_ORDERS", 2)
     store.upsert_order("acc-1", make_order("known-1"))
     store.upsert_order("acc-1", make_order("known-2"))
     host = SyncHost(store)
@@ -888,5 +890,5 @@ def test_order_payload_is_the_json_of_as_record_byte_for_byte() -> None:
     odd_line = OrderLine("007", None, odd, 3, Decimal("1E+2"), item_tax=Decimal("-0.00"))
     for order in (full, bare, dataclasses.replace(full, lines=(odd_line,))):
         expected = json.dumps(order.as_record(), ensure_ascii=False, separators=(",", ":"))
-        assert store_module._order_json(order) == expected.encode("utf-8")
-        assert Order.from_dict(json.loads(store_module._order_json(order))) == order
+        assert order_json(order) == expected.encode("utf-8")
+        assert Order.from_dict(json.loads(order_json(order))) == order

@@ -1,0 +1,51 @@
+"""The reference host's storage: one SQLite file, secrets and personal data encrypted.
+
+The ``Store`` is built from one part per duty, each in its own module:
+
+- ``schema``: the tables, their migration, the connection's settings, the stored time format;
+- ``database``: the connection, its lock, transactions, the vault (``Database``);
+- ``checkpointer``: WAL checkpoints in a thread of their own (``Checkpointer``);
+- ``accounts``: accounts, their secrets encrypted (``AccountStore``);
+- ``orders``: orders committed one by one or staged for a sync, with the look-ups a sync
+  reuses (``OrderStore``); ``payload``: an order's encrypted JSON record and its anonymised form;
+- ``history``: per-account state, problems and sync runs (``HistoryStore``, ``SyncRun``);
+- ``maintenance``: retention purge and key rotation (``MaintenanceStore``);
+- ``adapter``: the host services of one sync on top of a store (``HostAdapter``);
+- ``errors``: what the store raises.
+"""
+
+from __future__ import annotations
+
+from hyreka_plugin_amazon.refhost.store.adapter import KNOWN_IDS, HostAdapter
+from hyreka_plugin_amazon.refhost.store.errors import (
+    AccountExistsError,
+    AccountNotFoundError,
+    StoreError,
+)
+from hyreka_plugin_amazon.refhost.store.history import HistoryStore, SyncRun
+from hyreka_plugin_amazon.refhost.store.maintenance import MaintenanceStore
+from hyreka_plugin_amazon.refhost.store.orders import CLOSED_STATUSES
+from hyreka_plugin_amazon.refhost.store.payload import anonymised
+from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, SCHEMA_VERSION
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "DB_FILE",
+    "KNOWN_IDS",
+    "SCHEMA_VERSION",
+    "AccountExistsError",
+    "AccountNotFoundError",
+    "HostAdapter",
+    "Store",
+    "StoreError",
+    "SyncRun",
+    "anonymised",
+]
+
+
+class Store(MaintenanceStore, HistoryStore):
+    """Accounts, orders, per-account state, problems and sync runs; safe to share by threads.
+
+    Open one with ``Store.open(data_dir)`` (or ``Store(path, vault)``); close it, or use it as
+    a context manager, to commit the orders staged for a sync.
+    """

@@ -1,0 +1,153 @@
+"""What the store keeps of syncs: per-account state, open problems and the run history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hyreka_plugin_amazon.contract import Problem, SyncResult
+from hyreka_plugin_amazon.refhost.store.database import Database
+from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.schema import dt
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One sync in the history; ``finished_at`` and ``ok`` are None while it runs."""
+
+    id: int
+    account_id: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    ok: bool | None
+    code: str | None
+    message: str | None
+    created: int
+    updated: int
+    unchanged: int
+    failed_rows: int
+    api_calls: dict[str, int]
+
+
+class HistoryStore(Database):
+    """Per-account state (key and value texts), problems and sync runs."""
+
+    # ----------------------------------------------------------------------------------------
+    # Per-account state and problems
+
+    def get_state(self, account_id: str, key: str) -> str | None:
+        rows = self._peek(
+            "SELECT value FROM state WHERE account_id = ? AND key = ?", (account_id, key)
+        )
+        return rows[0]["value"] if rows else None
+
+    def set_state(self, account_id: str, key: str, value: str | None) -> None:
+        """Store (None: remove) the value, committed at once."""
+        with self._write() as db:
+            if value is None:
+                db.execute("DELETE FROM state WHERE account_id = ? AND key = ?", (account_id, key))
+            else:
+                db.execute(
+                    "INSERT INTO state (account_id, key, value) VALUES (?, ?, ?)"
+                    " ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value",
+                    (account_id, key, value),
+                )
+
+    def record_problems(self, account_id: str, problems: Sequence[Problem]) -> None:
+        """Replace the account's open problems with these."""
+        now = self._now()
+        with self._write() as db:
+            db.execute("DELETE FROM problems WHERE account_id = ?", (account_id,))
+            db.executemany(
+                "INSERT INTO problems (account_id, amazon_order_id, row_number, column_name,"
+                " reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(account_id, p.amazon_order_id, p.row, p.column, p.reason, now) for p in problems],
+            )
+
+    def list_problems(self, account_id: str) -> list[Problem]:
+        rows = self._read(
+            "SELECT amazon_order_id, row_number, column_name, reason FROM problems"
+            " WHERE account_id = ? ORDER BY id",
+            (account_id,),
+        )
+        return [
+            Problem(
+                reason=row["reason"],
+                amazon_order_id=row["amazon_order_id"],
+                row=row["row_number"],
+                column=row["column_name"],
+            )
+            for row in rows
+        ]
+
+    def dismiss_problem(self, account_id: str, amazon_order_id: str) -> None:
+        """Unlist the order's problems; state ``dismissed:<id>`` tells the sync to stop retrying."""
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM problems WHERE account_id = ? AND amazon_order_id = ?",
+                (account_id, amazon_order_id),
+            )
+        self.set_state(account_id, f"dismissed:{amazon_order_id}", self._now())
+
+    # ----------------------------------------------------------------------------------------
+    # Sync runs
+
+    def start_run(self, account_id: str, trigger: str) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO sync_runs (account_id, trigger, started_at) VALUES (?, ?, ?)",
+                (account_id, trigger, self._now()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_run(self, run_id: int, result: SyncResult) -> None:
+        """Record the outcome; ``result.message`` must not carry personal data."""
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE sync_runs SET finished_at = ?, ok = ?, code = ?, message = ?, created = ?,"
+                " updated = ?, unchanged = ?, failed_rows = ?, api_calls = ? WHERE id = ?",
+                (
+                    self._now(),
+                    result.ok,
+                    result.code,
+                    result.message,
+                    result.created,
+                    result.updated,
+                    result.unchanged,
+                    result.failed_rows,
+                    json.dumps(result.api_calls, sort_keys=True),
+                    run_id,
+                ),
+            ).rowcount
+        if not changed:
+            raise StoreError(f"no sync run with id {run_id}")
+
+    def list_runs(self, account_id: str | None = None, limit: int = 20) -> list[SyncRun]:
+        """The latest runs, newest first."""
+        rows = self._read(
+            "SELECT * FROM sync_runs WHERE (:account IS NULL OR account_id = :account)"
+            " ORDER BY id DESC LIMIT :limit",
+            {"account": account_id, "limit": limit},
+        )
+        return [
+            SyncRun(
+                id=row["id"],
+                account_id=row["account_id"],
+                trigger=row["trigger"],
+                started_at=dt(row["started_at"]),
+                finished_at=dt(row["finished_at"]) if row["finished_at"] else None,
+                ok=None if row["ok"] is None else bool(row["ok"]),
+                code=row["code"],
+                message=row["message"],
+                created=row["created"],
+                updated=row["updated"],
+                unchanged=row["unchanged"],
+                failed_rows=row["failed_rows"],
+                api_calls=json.loads(row["api_calls"]),
+            )
+            for row in rows
+        ]

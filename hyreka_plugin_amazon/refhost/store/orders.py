@@ -1,0 +1,365 @@
+"""Orders in the store: committed one by one (``upsert_order``) or staged for a sync.
+
+Plain columns hold only what is not personal (ids, status, marketplace, amounts, dates,
+country); each order's full record is one encrypted JSON payload (``payload.order_json``), with
+an HMAC of it (keyed from the vault) so an unchanged order is recognised without decrypting.
+Every encrypted row names the id of the key it is under, which makes key rotation resumable.
+
+``upsert_order`` commits each order. A sync's host services (``HostAdapter``) stage orders
+instead (``stage_order``): they are committed together, ``STAGE_ORDERS`` at a time or once the
+first has waited ``STAGE_SECONDS``, and before any other write or listing (so before the
+sync's ``record_problems`` and ``set_state``: its cursor moves only after every order of the
+window is committed); ``get_order`` sees staged orders, ``get_state`` commits nothing. Staged
+orders lost in a crash are imported again by the next sync (its cursor did not move).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from hyreka_plugin_amazon.contract import Order, OrderStatus, UpsertOutcome
+from hyreka_plugin_amazon.refhost.store.accounts import AccountStore
+from hyreka_plugin_amazon.refhost.store.database import BATCH
+from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
+from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
+from hyreka_plugin_amazon.refhost.store.schema import ts
+from hyreka_plugin_amazon.refhost.vault import Vault
+
+CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
+STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index page writes)
+STAGE_SECONDS = 1.0  # the longest a staged order waits for its commit while orders come in
+CHECKPOINT_AFTER = 500  # a commit of this many staged orders asks for a background checkpoint
+
+# The values come from OrderStore._values(), in this order.
+_UPSERT_ORDER = """
+INSERT INTO orders (
+    account_id, amazon_order_id, created_at, status, marketplace_id, fulfillment_channel,
+    currency, purchase_date, last_updated, total, line_count, country_code,
+    billing_address_missing, payload, payload_mac, key_id, closed_at, purged_at, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account_id, amazon_order_id) DO UPDATE SET
+    status = excluded.status,
+    marketplace_id = excluded.marketplace_id,
+    fulfillment_channel = excluded.fulfillment_channel,
+    currency = excluded.currency,
+    purchase_date = excluded.purchase_date,
+    last_updated = excluded.last_updated,
+    total = excluded.total,
+    line_count = excluded.line_count,
+    country_code = excluded.country_code,
+    billing_address_missing = excluded.billing_address_missing,
+    payload = excluded.payload,
+    payload_mac = excluded.payload_mac,
+    key_id = excluded.key_id,
+    closed_at = excluded.closed_at,
+    purged_at = excluded.purged_at,
+    updated_at = excluded.updated_at
+"""
+
+
+class RowState(NamedTuple):
+    """What decides an upsert: these columns of the stored row (queries name them all)."""
+
+    payload_mac: bytes
+    key_id: str
+    closed_at: str | None
+    purged_at: str | None
+
+    @classmethod
+    def of(cls, row: sqlite3.Row) -> RowState:
+        return cls(row["payload_mac"], row["key_id"], row["closed_at"], row["purged_at"])
+
+
+class _Staged(NamedTuple):
+    """An order waiting for its commit: what ``stage_order`` saw and prepared.
+
+    Atoms only (text, bytes, numbers), no Order objects: the thousands of orders that wait for
+    a commit add no object graphs for the garbage collector to walk.
+    """
+
+    account_id: str
+    amazon_order_id: str
+    seen: RowState | None  # the stored row when staged (None: no row)
+    columns: tuple[Any, ...]  # _order_columns() of the order as it will be stored
+    closed: bool  # its status is shipped or cancelled
+    payload: bytes  # the JSON of the order as it will be stored (anonymised when purged)
+    mac: bytes
+
+    @classmethod
+    def of(
+        cls, account_id: str, stored: Order, seen: RowState | None, payload: bytes, mac: bytes
+    ) -> _Staged:
+        closed = stored.status in CLOSED_STATUSES
+        columns = _order_columns(stored)
+        return cls(account_id, stored.amazon_order_id, seen, columns, closed, payload, mac)
+
+    def order(self) -> Order:
+        """The order as it will be stored, read back from its JSON."""
+        return Order.from_dict(json.loads(self.payload))
+
+
+class OrderStore(AccountStore):
+    """Stores, stages, looks up and lists orders."""
+
+    def __init__(
+        self, path: Path, vault: Vault, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self._staged: dict[tuple[str, str], _Staged] = {}
+        self._staged_since = 0.0
+        # What get_order just found of a row (None: no row), for the stage_order that follows
+        self._looked_up: dict[tuple[str, str], RowState | None] = {}
+        super().__init__(path, vault, clock=clock)
+
+    def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
+        """Store the order and commit; "unchanged" (nothing written) when it is identical."""
+        try:
+            with self._write() as db:
+                return self._upsert(db, account_id, order, self._now())
+        except sqlite3.IntegrityError:
+            raise AccountNotFoundError(f"no account with id {account_id!r}") from None
+
+    def stage_order(self, account_id: str, order: Order) -> UpsertOutcome:
+        """Like ``upsert_order``, but the write waits for the next commit of staged orders.
+
+        The outcome is decided now, against the stored order (or the one staged before).
+        Staged orders are committed ``STAGE_ORDERS`` at a time, when the first has waited
+        ``STAGE_SECONDS`` (checked here), and before any other use of the store.
+        """
+        with self._lock:
+            self._check_account(account_id)
+            key = (account_id, order.amazon_order_id)
+            earlier = self._staged.get(key)
+            if earlier is not None:
+                seen = earlier.seen
+            elif key in self._looked_up:  # the sync looked it up just before: no need to again
+                seen = self._looked_up.pop(key)
+            else:
+                seen = self._row_state(self._db, *key)
+            stored, payload, mac = self._prepare(order, seen)
+            if earlier is not None:
+                if hmac.compare_digest(earlier.mac, mac):
+                    return "unchanged"
+                outcome: UpsertOutcome = "updated"
+            else:
+                outcome = self._outcome(key, seen, payload, mac)
+                if outcome == "unchanged":
+                    return outcome
+                if not self._staged:
+                    self._staged_since = time.monotonic()
+            self._staged[key] = _Staged.of(account_id, stored, seen, payload, mac)
+            if (
+                len(self._staged) >= STAGE_ORDERS
+                or time.monotonic() - self._staged_since >= STAGE_SECONDS
+            ):
+                self._commit_staged()
+            return outcome
+
+    def _commit_staged(self) -> None:
+        """Write the staged orders in one transaction (each as ``upsert_order`` would when its
+        row changed since it was staged); they are dropped when that fails."""
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, {}
+        self._looked_up.clear()
+        now = self._now()
+        try:
+            with self._transaction() as db:
+                rows = self._row_states(db, staged)
+                as_seen = [entry for key, entry in staged.items() if rows.get(key) == entry.seen]
+                db.executemany(_UPSERT_ORDER, [self._values(e, e.seen, now) for e in as_seen])
+                for key, entry in staged.items():
+                    if rows.get(key) != entry.seen:  # another process purged, rotated or wrote
+                        self._upsert(db, entry.account_id, entry.order(), now)
+        except sqlite3.IntegrityError:
+            self._known_accounts.clear()
+            raise AccountNotFoundError("the account of staged orders was removed") from None
+        if len(staged) >= CHECKPOINT_AFTER:
+            self._checkpointer.nudge()  # a large sync: move the WAL on while it goes on
+
+    def _forget_lookups(self) -> None:
+        self._looked_up.clear()
+
+    def _upsert(
+        self, db: sqlite3.Connection, account_id: str, order: Order, now: str
+    ) -> UpsertOutcome:
+        """Compare with the stored order and write it when it differs (in a transaction)."""
+        seen = self._row_state(db, account_id, order.amazon_order_id)
+        stored, payload, mac = self._prepare(order, seen)
+        outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac)
+        if outcome != "unchanged":
+            entry = _Staged.of(account_id, stored, seen, payload, mac)
+            db.execute(_UPSERT_ORDER, self._values(entry, seen, now))
+        return outcome
+
+    def _row_state(
+        self, db: sqlite3.Connection, account_id: str, amazon_order_id: str
+    ) -> RowState | None:
+        row = db.execute(
+            "SELECT payload_mac, key_id, closed_at, purged_at FROM orders"
+            " WHERE account_id = ? AND amazon_order_id = ?",
+            (account_id, amazon_order_id),
+        ).fetchone()
+        return None if row is None else RowState.of(row)
+
+    def _row_states(
+        self, db: sqlite3.Connection, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], RowState]:
+        """``_row_state`` of many (account id, order id) keys, one query per account."""
+        by_account: dict[str, list[str]] = {}
+        for account_id, amazon_order_id in keys:
+            by_account.setdefault(account_id, []).append(amazon_order_id)
+        found: dict[tuple[str, str], RowState] = {}
+        for account_id, ids in by_account.items():
+            for row in db.execute(
+                "SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders"
+                " WHERE account_id = ? AND amazon_order_id IN (SELECT value FROM json_each(?))",
+                (account_id, json.dumps(ids)),
+            ):
+                found[(account_id, row["amazon_order_id"])] = RowState.of(row)
+        return found
+
+    def _prepare(self, order: Order, seen: RowState | None) -> tuple[Order, bytes, bytes]:
+        """The order as it is stored, its payload and the payload's MAC."""
+        if seen is not None and seen.purged_at and order.status in CLOSED_STATUSES:
+            # Its personal data is purged; a report overlap must not bring it back.
+            order = anonymised(order)
+        payload = order_json(order)
+        return order, payload, self._vault.mac(payload)
+
+    def _outcome(
+        self, key: tuple[str, str], seen: RowState | None, payload: bytes, mac: bytes
+    ) -> UpsertOutcome:
+        if seen is None:
+            return "created"
+        if seen.key_id == self._vault.key_id:
+            return "unchanged" if hmac.compare_digest(seen.payload_mac, mac) else "updated"
+        sealed = self._db.execute(  # stored under an older key, mid-rotation
+            "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?", key
+        ).fetchone()["payload"]
+        return "unchanged" if json.loads(self._unseal(sealed)) == json.loads(payload) else "updated"
+
+    def _values(self, entry: _Staged, row: RowState | None, now: str) -> tuple[Any, ...]:
+        """The parameters of ``_UPSERT_ORDER`` for an order whose stored row is ``row``."""
+        closed = entry.closed
+        closed_at = ((row.closed_at if row is not None else None) or now) if closed else None
+        purged_at = row.purged_at if row is not None and closed else None  # kept while anonymised
+        return (
+            entry.account_id,
+            entry.amazon_order_id,
+            now,
+            *entry.columns,
+            self._seal(entry.payload),
+            entry.mac,
+            self._vault.key_id,
+            closed_at,
+            purged_at,
+            now,
+        )
+
+    def get_order(
+        self, account_id: str, amazon_order_id: str, *, stored: Collection[str] | None = None
+    ) -> Order | None:
+        """The stored order (or the staged one), or None.
+
+        ``stored``: the account's ids from ``stored_order_ids``; an id not in it is taken as
+        not stored without asking SQLite (if another process stores it meanwhile, the commit
+        of staged orders finds it and writes over it, as with any order staged as new).
+        """
+        key = (account_id, amazon_order_id)
+        with self._lock:
+            staged = self._staged.get(key)
+            if staged is not None:
+                return staged.order()
+            if stored is not None and amazon_order_id not in stored:
+                row = None
+            else:
+                rows = self._peek(
+                    "SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders"
+                    " WHERE account_id = ? AND amazon_order_id = ?",
+                    key,
+                )
+                row = rows[0] if rows else None
+            if len(self._looked_up) >= 2 * STAGE_ORDERS:
+                self._looked_up.clear()
+            # stage_order trusts this row state (the commit of staged orders checks it again)
+            self._looked_up[key] = None if row is None else RowState.of(row)
+            if row is None:
+                return None
+        return self._order(row["payload"])
+
+    def stored_order_ids(self, account_id: str, limit: int) -> set[str] | None:
+        """The ids of the account's stored orders, or None when there are more than ``limit``."""
+        rows = self._read(
+            "SELECT amazon_order_id FROM orders WHERE account_id = ? LIMIT ?",
+            (account_id, limit + 1),
+        )
+        return {row["amazon_order_id"] for row in rows} if len(rows) <= limit else None
+
+    def list_orders(
+        self, *, account_id: str | None = None, status: OrderStatus | None = None
+    ) -> list[Order]:
+        """The orders, in the order they were first stored."""
+        return list(self.iter_orders(account_id=account_id, status=status))
+
+    def iter_orders(
+        self,
+        *,
+        account_id: str | None = None,
+        status: OrderStatus | None = None,
+        batch_size: int = BATCH,
+    ) -> Iterator[Order]:
+        """Like ``list_orders``, fetching ``batch_size`` rows at a time."""
+        last = 0
+        while True:
+            rows = self._read(
+                "SELECT rowid, payload FROM orders WHERE rowid > :last"
+                " AND (:account IS NULL OR account_id = :account)"
+                " AND (:status IS NULL OR status = :status)"
+                " ORDER BY rowid LIMIT :limit",
+                {
+                    "last": last,
+                    "account": account_id,
+                    "status": status.value if status else None,
+                    "limit": batch_size,
+                },
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield self._order(row["payload"])
+            last = rows[-1]["rowid"]
+
+    def order_ids_by_status(self, account_id: str, statuses: Collection[OrderStatus]) -> set[str]:
+        rows = self._read(
+            "SELECT amazon_order_id FROM orders WHERE account_id = ?"
+            " AND status IN (SELECT value FROM json_each(?))",
+            (account_id, json.dumps([OrderStatus(s).value for s in statuses])),
+        )
+        return {row["amazon_order_id"] for row in rows}
+
+    def _order(self, sealed: bytes) -> Order:
+        return Order.from_dict(json.loads(self._unseal(sealed)))
+
+
+def _order_columns(order: Order) -> tuple[Any, ...]:
+    """The plain columns of ``_UPSERT_ORDER`` from ``status`` to ``billing_address_missing``."""
+    address = order.shipping_address or order.billing_address
+    return (
+        order.status.value,
+        order.marketplace_id,
+        order.fulfillment_channel,
+        order.currency,
+        ts(order.purchase_date) if order.purchase_date else None,
+        ts(order.last_updated) if order.last_updated else None,
+        format(order.total, "f"),
+        len(order.lines),
+        address.country_code if address else None,
+        order.billing_address_missing,
+    )
