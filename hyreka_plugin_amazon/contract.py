@@ -246,6 +246,10 @@ class LoginResult:
     code: str = "ok"  # a stable message id, e.g. "login.invalid_client"
     marketplaces: tuple[str, ...] = ()  # marketplace ids the seller participates in
     warnings: tuple[str, ...] = ()
+    # The credentials were refused (revoked, wrong, or the account cannot use the API): the
+    # seller must re-authorise before anything else works. Hosts act on this field, never on
+    # ``code`` (message ids are the connector's own and may change).
+    needs_reauthorization: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,9 @@ class SyncResult:
     warnings: list[str] = field(default_factory=list)
     window_start: datetime | None = None
     window_end: datetime | None = None
+    # As LoginResult's: the credentials were refused, re-running the sync will not help until
+    # the seller re-authorises (a background scheduler should pause the account).
+    needs_reauthorization: bool = False
 
     @property
     def total_api_calls(self) -> int:
@@ -348,6 +355,23 @@ class HostServices(Protocol):
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One value of a choice field, with what the host shows and accepts for it.
+
+    ``value`` is what the host stores (for marketplaces: the marketplace id that ends up in
+    ``Account.marketplace_ids``); ``code`` a short name a seller may type instead (``DE``);
+    ``group`` the value of the field named by ``AccountField.grouped_by`` that this choice
+    belongs to (a marketplace's region), so a host can check and derive it.
+    """
+
+    value: str
+    label: Mapping[str, str]  # language -> label, e.g. "Amazon.de (DE)"
+    code: str | None = None
+    group: str | None = None
+    aliases: tuple[str, ...] = ()  # further codes a seller may type (GB for UK)
+
+
+@dataclass(frozen=True)
 class AccountField:
     """A field the host renders in "Zugangsdaten"."""
 
@@ -357,15 +381,97 @@ class AccountField:
     secret: bool = False
     required: bool = True
     kind: Literal["text", "choice", "multichoice"] = "text"
-    choices: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    # Every chosen value's ``Choice.group`` must equal the value of this other field (the
+    # marketplaces of an account all lie in its region); the host validates and may derive it.
+    grouped_by: str | None = None
+
+    def choice(self, text: str) -> Choice:
+        """The choice whose value or code (case-insensitive) is ``text``; LookupError if none."""
+        wanted = text.strip().upper()
+        for choice in self.choices:
+            names = (choice.value, choice.code or "", *choice.aliases)
+            if wanted in (name.upper() for name in names):
+                return choice
+        known = ", ".join(c.code or c.value for c in self.choices)
+        raise LookupError(f"unknown {self.key} {text!r} (known: {known})")
+
+
+@dataclass(frozen=True)
+class PollingInfo:
+    """How a host should poll an account in the background (one job per account).
+
+    The interval is the account setting ``interval_setting`` in minutes (``default_minutes``
+    when unset or not a number), never below ``min_minutes``. After failed runs in a row the
+    interval doubles per failure up to ``max_backoff_minutes``; a successful run resets it.
+    An account whose setting ``enabled_setting`` is one of ``off``/``false``/``0``/``no`` is
+    not polled. A result with ``needs_reauthorization`` pauses the account until its
+    credentials change or a manual run succeeds.
+    """
+
+    default_minutes: int
+    min_minutes: int
+    max_backoff_minutes: int
+    interval_setting: str = "poll_minutes"
+    enabled_setting: str = "polling"
+
+    def interval_minutes(self, settings: Mapping[str, str]) -> int:
+        """The account's interval from its settings, bounded below by ``min_minutes``."""
+        raw = settings.get(self.interval_setting, str(self.default_minutes))
+        try:
+            minutes = int(raw)
+        except ValueError:
+            minutes = self.default_minutes
+        return max(self.min_minutes, minutes)
+
+    def enabled(self, settings: Mapping[str, str]) -> bool:
+        """Whether the account's settings leave background polling on (default: on)."""
+        value = settings.get(self.enabled_setting, "on").lower()
+        return value not in ("off", "false", "0", "no")
+
+    def backoff_minutes(self, base: int, consecutive_failures: int) -> int:
+        """``base`` doubled per failure in a row, up to ``max_backoff_minutes``."""
+        if consecutive_failures <= 0:
+            return base
+        return min(self.max_backoff_minutes, base << min(consecutive_failures, 10))
 
 
 @dataclass(frozen=True)
 class ConnectorInfo:
-    """What a connector tells the host about itself."""
+    """What a connector tells the host about itself.
+
+    ``polling`` is None for a connector that cannot sync in the background.
+    """
 
     id: str
     label: Mapping[str, str]
     fields: tuple[AccountField, ...]
     capabilities: tuple[str, ...]
     actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    polling: PollingInfo | None = None
+
+    def account_field(self, key: str) -> AccountField:
+        """The account field ``key``; LookupError if the connector has none."""
+        for account_field in self.fields:
+            if account_field.key == key:
+                return account_field
+        raise LookupError(f"connector {self.id!r} has no account field {key!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Importing a report file
+
+
+@dataclass(frozen=True)
+class ReportImport:
+    """A report file a seller downloaded by hand, read by the connector (nothing stored yet).
+
+    Every row of an order that could not be read has a Problem (with its row number); the host
+    stores the ``orders`` it wants (``HostServices.upsert_order``), so a dry run stores none.
+    """
+
+    layout: str  # the report layout recognised from the header, e.g. "orders-invoicing"
+    charset: str  # the charset the file was decoded with
+    orders: tuple[Order, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    duplicates_skipped: int = 0

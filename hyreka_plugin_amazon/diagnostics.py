@@ -37,14 +37,21 @@ _RESTRICTED_OPERATIONS: Final = frozenset(
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A message id and the seller-facing text in the account's language."""
+    """A message id, the seller-facing text in the account's language, and whether only a
+    re-authorisation (new credentials) can help."""
 
     code: str
     message: str
+    needs_reauthorization: bool = False
+
+
+# The causes that only new credentials fix: the host pauses background syncs on them.
+_REAUTHORIZE: Final = frozenset({"login.invalid_client", "login.invalid_grant", "sync.auth_failed"})
 
 
 def _diagnosis(account: Account, code: str, **params: object) -> Diagnosis:
-    return Diagnosis(code, messages.translate(code, account.locale, **params))
+    text = messages.translate(code, account.locale, **params)
+    return Diagnosis(code, text, needs_reauthorization=code in _REAUTHORIZE)
 
 
 def login_failure(exc: errors.SpApiError, account: Account) -> Diagnosis:

@@ -6,6 +6,7 @@ The objects the hooks take and return are in ``contract``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 import pluggy
@@ -16,6 +17,7 @@ from hyreka_plugin_amazon.contract import (
     ConnectorInfo,
     HostServices,
     LoginResult,
+    ReportImport,
     SyncResult,
 )
 
@@ -49,3 +51,26 @@ def map_address(
     row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
 ) -> Address | None:
     """Return the Address of a report row's billing or shipping columns, or None (firstresult)."""
+
+
+@hookspec(firstresult=True)
+def dismiss_problem(account: Account, amazon_order_id: str, host: HostServices) -> bool | None:
+    """Return True once the seller's dismissal of the order's import problem is recorded.
+
+    The connector keeps the dismissal in its own state (through ``host``): later syncs stop
+    retrying the order and no longer hold their window for it. The host unlists the problem
+    itself. None for another connector's account (firstresult).
+    """
+
+
+@hookspec(firstresult=True)
+def import_report(
+    account: Account, path: Path, host: HostServices, charset: str | None
+) -> ReportImport | None:
+    """Return the ReportImport of a report file the seller downloaded by hand, or None.
+
+    Reads the file (``charset`` None: detected) into orders and row problems, mapping
+    addresses through ``host.map_address``; stores nothing: the host upserts the orders it
+    wants. Raises ValueError (LookupError for an unknown charset) when the file is not an
+    order report or cannot be decoded. None for another connector's account (firstresult).
+    """

@@ -9,11 +9,20 @@ order (``imported_status``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from hyreka_plugin_amazon.contract import Order, OrderStatus
+from hyreka_plugin_amazon.contract import (
+    Account,
+    Address,
+    HostServices,
+    Order,
+    OrderStatus,
+    Problem,
+    ReportImport,
+)
 from hyreka_plugin_amazon.flatfile import Layout, ReportReader, RowError, open_report_file
 from hyreka_plugin_amazon.schemas import (
     AddressMapper,
@@ -104,3 +113,30 @@ def read_report_file(
         report.errors.extend(item.row_errors())
     report.duplicates_skipped = reader.duplicates_skipped
     return report
+
+
+def import_report_file(
+    account: Account, path: Path, host: HostServices, *, charset: str | None = None
+) -> ReportImport:
+    """The ``import_report`` hook's answer: the file read for the account, nothing stored.
+
+    Addresses go through ``host.map_address`` (so another plugin's mapping applies); orders
+    without a marketplace column get the account's first marketplace.
+    """
+    default_marketplace = account.marketplace_ids[0] if account.marketplace_ids else None
+
+    def mapper(
+        row: Mapping[str, str | None], kind: Literal["billing", "shipping"]
+    ) -> Address | None:
+        return host.map_address(row=row, kind=kind, account=account)
+
+    report = read_report_file(
+        path, charset=charset, default_marketplace_id=default_marketplace, map_address=mapper
+    )
+    return ReportImport(
+        layout=report.layout.value,
+        charset=report.charset,
+        orders=tuple(report.orders),
+        problems=tuple(Problem(e.reason, None, e.row, e.column) for e in report.errors),
+        duplicates_skipped=report.duplicates_skipped,
+    )

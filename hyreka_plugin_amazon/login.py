@@ -37,7 +37,12 @@ def check_login(
             found = _other_region(account, region_endpoints)
             if found is not None:
                 diagnosis = diagnostics.wrong_region(account, *found)
-        return LoginResult(ok=False, code=diagnosis.code, message=diagnosis.message)
+        return LoginResult(
+            ok=False,
+            code=diagnosis.code,
+            message=diagnosis.message,
+            needs_reauthorization=diagnosis.needs_reauthorization,
+        )
 
     selling = tuple(p.marketplace_id for p in participations if p.is_participating)
     selling_regions = sorted({r for r in map(_region_of, selling) if r})

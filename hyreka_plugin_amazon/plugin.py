@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
@@ -12,12 +13,14 @@ from hyreka_plugin_amazon.contract import (
     ConnectorInfo,
     HostServices,
     LoginResult,
+    ReportImport,
     SyncResult,
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
+from hyreka_plugin_amazon.importing import import_report_file
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.schemas import default_map_address
-from hyreka_plugin_amazon.sync import sync_account
+from hyreka_plugin_amazon.sync import record_dismissal, sync_account
 
 
 @hookimpl
@@ -48,3 +51,20 @@ def map_address(
     row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
 ) -> Address | None:
     return default_map_address(row, kind)
+
+
+@hookimpl
+def dismiss_problem(account: Account, amazon_order_id: str, host: HostServices) -> bool | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    record_dismissal(host, account.id, amazon_order_id)
+    return True
+
+
+@hookimpl
+def import_report(
+    account: Account, path: Path, host: HostServices, charset: str | None
+) -> ReportImport | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return import_report_file(account, path, host, charset=charset)

@@ -16,7 +16,7 @@
 
 A window is held open (``retry_from`` = its start, read again by every sync until released)
 while it left something behind: an order with a problem (until it imports, or the seller
-dismisses it: the host then sets the state ``dismissed:<order id>``); orders imported without
+dismisses it through the ``dismiss_problem`` hook: ``record_dismissal``); orders imported without
 the billing columns their report type should carry; a report that came back CANCELLED or
 without rows (Amazon's "no data", trusted only once a report over the window has rows); or
 orders whose status was unknown (then new orders wait instead of being guessed open).
@@ -69,7 +69,7 @@ MAX_LOOKBACK_DAYS: Final = 60  # order reports cover the previous 60 days
 
 CURSOR_KEY: Final = "cursor"
 RETRY_FROM_KEY: Final = "retry_from"
-DISMISSED_PREFIX: Final = "dismissed:"  # + order id: set by the host when the seller dismisses
+DISMISSED_PREFIX: Final = "dismissed:"  # + order id: set by record_dismissal (dismiss_problem)
 
 NEIGHBOUR_WITHOUT_ID: Final = "a neighbouring row has no order id and may belong to this order"
 
@@ -205,7 +205,9 @@ class _SyncRun:
             diagnosis = diagnostics.sync_failure(
                 exc, self.account, order_report=self.settings.order_report_for(self.account)
             )
-            return self._failed(diagnosis.code, diagnosis.message)
+            return self._failed(
+                diagnosis.code, diagnosis.message, reauthorize=diagnosis.needs_reauthorization
+            )
         except Exception as exc:
             detail = type(exc).__name__  # its text may quote report content
             log.error("sync of account %s failed: %s", self.account.id, detail)
@@ -456,11 +458,13 @@ class _SyncRun:
     ) -> None:
         self.host.report_progress(Progress(self.account.id, phase, message, done, total))
 
-    def _failed(self, code: str, message: str) -> SyncResult:
+    def _failed(self, code: str, message: str, *, reauthorize: bool = False) -> SyncResult:
         log.warning("sync of account %s ended early: %s", self.account.id, code)
-        return self._result(False, code, message)
+        return self._result(False, code, message, reauthorize=reauthorize)
 
-    def _result(self, ok: bool, code: str, message: str) -> SyncResult:
+    def _result(
+        self, ok: bool, code: str, message: str, *, reauthorize: bool = False
+    ) -> SyncResult:
         tally = self.tally
         warnings = list(tally.warnings)
         if tally.problems:
@@ -483,7 +487,13 @@ class _SyncRun:
             warnings=warnings,
             window_start=self.window_start,
             window_end=self.window_end,
+            needs_reauthorization=reauthorize,
         )
+
+
+def record_dismissal(host: HostServices, account_id: str, amazon_order_id: str) -> None:
+    """The seller gave up on the order's problem: later syncs neither retry nor hold for it."""
+    host.set_state(account_id, DISMISSED_PREFIX + amazon_order_id, datetime.now(UTC).isoformat())
 
 
 def _problems(item: OrderErrors) -> list[Problem]:

@@ -80,12 +80,14 @@ def test_a_403_on_the_order_report_names_the_role_to_request(
 def test_a_403_elsewhere_sends_the_seller_to_the_test_login() -> None:
     found = diagnostics.sync_failure(denied("getReport"), ACCOUNT, order_report=INVOICING)
     assert found.code == "sync.access_denied"
+    assert not found.needs_reauthorization
 
 
 def test_login_causes_during_a_sync_carry_the_login_advice() -> None:
     grant = errors.InvalidGrantError("invalid_grant", operation="lwaToken", status=400)
     found = diagnostics.sync_failure(grant, ACCOUNT)
     assert found.code == "sync.auth_failed"
+    assert found.needs_reauthorization
     assert messages.translate("login.invalid_grant") in found.message
     basic = denied("createReport", "denied (The selling partner account is an Individual account)")
     found = diagnostics.sync_failure(basic, ACCOUNT)

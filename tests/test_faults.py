@@ -571,7 +571,7 @@ def test_dismissed_problem_no_longer_holds_the_window(harness: Harness) -> None:
     assert [p.amazon_order_id for p in held.problems] == [new[0]]
     assert h.state(RETRY_FROM_KEY) is not None
 
-    h.host.store.dismiss_problem(h.account.id, new[0])  # the seller gives up on it
+    h.host.dismiss_problem(h.account.name, new[0])  # the seller gives up on it
     h.sim.clock.advance(3 * 3600)
     released = h.sync()
     assert (released.ok, released.problems, released.failed_rows) == (True, [], 0)

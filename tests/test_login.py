@@ -114,6 +114,7 @@ def test_revoked_or_wrong_refresh_token(sim: Simulator) -> None:
     account = dataclasses.replace(simulator_account(sim), refresh_token=Secret("Atzr|revoked"))
     german = login(account, "de")
     assert (german.ok, german.code) == (False, "login.invalid_grant")
+    assert german.needs_reauthorization
     assert german.message == (
         "Amazon lehnt das Refresh-Token ab: es ist falsch kopiert, wurde widerrufen oder gehört "
         "zu einer anderen App. Autorisieren Sie die App erneut (Solution Provider Portal > "

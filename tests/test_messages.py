@@ -17,21 +17,29 @@ import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import connector_info
 from hyreka_plugin_amazon.messages import CatalogError, parse_po
+from hyreka_plugin_amazon.refhost import texts as host_texts
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
+HOST_DE, HOST_EN = host_texts.catalog("de"), host_texts.catalog("en")
+# A connector result code the host's poller reads (a run it stopped counts neither way).
+HOST_READS: frozenset[str] = frozenset({"sync.cancelled"})
 
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def ids_used_in_code() -> dict[str, str]:
-    """Every string literal of the package that looks like a message id -> where it is."""
-    namespaces = "|".join(sorted({mid.split(".")[0] for mid in DE}))
+def ids_used_in_code(*, host: bool = False) -> dict[str, str]:
+    """Every string literal of the connector (or with ``host``, the reference host) that looks
+    like a message id of its catalog -> where it is."""
+    catalog = HOST_DE if host else DE
+    namespaces = "|".join(sorted({mid.split(".")[0] for mid in catalog}))
     pattern = re.compile(rf"^(?:{namespaces})\.[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
     found: dict[str, str] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
+        if (path.relative_to(PACKAGE).parts[0] == "refhost") != host:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
                 continue
@@ -53,6 +61,21 @@ def test_every_id_the_code_uses_is_in_the_catalogs() -> None:
     assert missing == {}
 
 
+def test_the_host_has_its_own_texts_for_every_id_it_uses() -> None:
+    assert set(HOST_DE) == set(HOST_EN)
+    used = ids_used_in_code(host=True)
+    assert "cli.summary" in used  # the scan finds ids
+    missing = {
+        mid: where for mid, where in used.items() if mid not in HOST_DE and mid not in HOST_READS
+    }
+    assert missing == {}
+    assert not {mid for mid in DE if mid.startswith("cli.")}  # none left in the connector's
+    for message_id in HOST_DE:
+        assert HOST_DE[message_id].strip()
+        assert HOST_EN[message_id].strip()
+        assert placeholders(HOST_DE[message_id]) == placeholders(HOST_EN[message_id])
+
+
 @pytest.mark.parametrize("message_id", sorted(DE))
 def test_translations_are_filled_and_use_the_same_placeholders(message_id: str) -> None:
     assert DE[message_id].strip()
@@ -61,11 +84,17 @@ def test_translations_are_filled_and_use_the_same_placeholders(message_id: str) 
 
 
 def test_german_is_the_default_and_english_is_chosen_by_locale() -> None:
-    assert messages.translate("sync.busy") == DE["sync.busy"]
-    assert messages.translate("sync.busy", "en_GB") == EN["sync.busy"]
-    assert messages.translate("sync.busy", "EN") == EN["sync.busy"]
-    assert messages.translate("sync.busy", "fr") == DE["sync.busy"]
-    assert messages.labels("sync.busy") == {"de": DE["sync.busy"], "en": EN["sync.busy"]}
+    assert messages.translate("sync.error", detail="x") == DE["sync.error"].format(detail="x")
+    assert messages.translate("sync.cancelled", "en_GB") == EN["sync.cancelled"]
+    assert messages.translate("sync.cancelled", "EN") == EN["sync.cancelled"]
+    assert messages.translate("sync.cancelled", "fr") == DE["sync.cancelled"]
+    assert messages.labels("sync.cancelled") == {
+        "de": DE["sync.cancelled"],
+        "en": EN["sync.cancelled"],
+    }
+    assert host_texts.translate("sync.busy") == HOST_DE["sync.busy"]
+    assert host_texts.translate("sync.busy", "en_GB") == HOST_EN["sync.busy"]
+    assert host_texts.translate("sync.busy", "fr") == HOST_DE["sync.busy"]
 
 
 def test_the_catalogs_are_real_po_files() -> None:
@@ -133,7 +162,7 @@ def test_the_connector_describes_every_field_and_action_in_both_languages() -> N
             assert texts["de"] != texts["en"] or account_field.key == "region"
     assert {f.key for f in info.fields if f.secret} == {"client_secret", "refresh_token"}
     region = next(f for f in info.fields if f.key == "region")
-    assert (region.kind, region.choices) == ("choice", ("na", "eu", "fe"))
+    assert (region.kind, tuple(c.value for c in region.choices)) == ("choice", ("na", "eu", "fe"))
     assert info.actions == {
         "test_login": {"de": "Anmeldung testen", "en": "Test login"},
         "sync_orders": {"de": "Synchronisieren", "en": "Synchronise"},
@@ -145,7 +174,7 @@ def test_the_setup_guide_has_a_fix_for_every_message_in_both_languages() -> None
     guide = readme.read_text(encoding="utf-8").split("\n## Einrichtung", 1)[1]
     guide = guide.split("\n## Security\n", 1)[0]
     german, english = guide.split("\n### English\n")
-    seller_visible = {m for m in DE if m.startswith(("login.", "sync."))}
+    seller_visible = {m for m in DE | HOST_DE if m.startswith(("login.", "sync."))}
     seller_visible |= {"cli.secret_missing", "cli.marketplace_region"}
     for section in (german, english):
         table = section.split("\n| `", 1)[1]

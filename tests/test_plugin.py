@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -13,13 +14,22 @@ from helpers.memory_host import MemoryHost
 from helpers.sim import sim_open
 
 from hyreka_plugin_amazon import hookspecs, plugin
-from hyreka_plugin_amazon.contract import Account, Address, SyncResult
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.contract import Account, Address, OrderStatus, SyncResult
+from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.sync import DISMISSED_PREFIX
 
-HOOKS = ("register_connector", "test_login", "sync_orders", "map_address")
+HOOKS = (
+    "register_connector",
+    "test_login",
+    "sync_orders",
+    "map_address",
+    "dismiss_problem",
+    "import_report",
+)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def other_account() -> Account:
@@ -41,7 +51,7 @@ def test_entry_point_is_installed() -> None:
     assert found[0].value == "hyreka_plugin_amazon.plugin"
 
 
-def test_plugin_manager_discovers_all_four_hooks() -> None:
+def test_plugin_manager_discovers_every_hook() -> None:
     pm = make_plugin_manager()
     assert pm.get_plugin("amazon") is plugin
     for name in HOOKS:
@@ -117,6 +127,51 @@ def test_hook_sync_orders() -> None:
     assert host.progress[-1].phase == "done"
 
 
+def test_hook_sync_orders_through_the_reference_host(
+    simulator: Simulator, tmp_path: Path, host_env: dict[str, str]
+) -> None:
+    with ReferenceHost(tmp_path / "data", env=host_env) as refhost:
+        account = simulator_account(simulator)
+        refhost.store.add_account(account)
+        services = SyncHost(refhost.store, refhost.plugins)
+        result = refhost.plugins.pm.hook.sync_orders(account=account, host=services)
+        assert result.ok, result.message
+        assert not result.needs_reauthorization
+        stored = refhost.store.list_orders(account_id=account.id, status=OrderStatus.OPEN)
+    truth = {o["amazon_order_id"] for o in simulator.ground_truth() if o["status"] == "open"}
+    assert result.created == len(truth) > 0
+    assert {o.amazon_order_id for o in stored} == truth
+
+
+def test_hook_dismiss_problem(tmp_path: Path, host_env: dict[str, str]) -> None:
+    with ReferenceHost(tmp_path / "data", env=host_env) as refhost:
+        mine = dataclasses.replace(other_account(), id="a", name="a", connector="amazon")
+        refhost.store.add_account(mine)
+        services = SyncHost(refhost.store, refhost.plugins)
+        key = DISMISSED_PREFIX + "302-1"  # the connector's own state: the sync reads it
+        assert refhost.store.get_state(mine.id, key) is None
+        refhost.plugins.dismiss_problem(mine, "302-1", services)
+        assert refhost.store.get_state(mine.id, key) is not None
+        with pytest.raises(NoConnectorError):  # not ours: the plugin answers None
+            refhost.plugins.dismiss_problem(other_account(), "302-1", services)
+        assert refhost.store.get_state(other_account().id, key) is None
+
+
+def test_hook_import_report(tmp_path: Path, host_env: dict[str, str]) -> None:
+    path = FIXTURES / "orders-invoicing-eu-cp1252.txt"
+    with ReferenceHost(tmp_path / "data", env=host_env) as refhost:
+        mine = dataclasses.replace(other_account(), id="a", name="a", connector="amazon")
+        services = SyncHost(refhost.store, refhost.plugins)
+        report = refhost.plugins.import_report(mine, path, services)
+        with pytest.raises(NoConnectorError):
+            refhost.plugins.import_report(other_account(), path, services)
+    assert report.layout == "orders-invoicing"
+    assert report.charset.lower() in {"cp1252", "windows-1252"}
+    assert report.orders
+    assert all(o.status is OrderStatus.OPEN for o in report.orders)
+    assert any(o.billing_address is not None for o in report.orders)
+
+
 def test_hook_map_address() -> None:
     row = {
         "recipient-name": "Jürgen Groß",
@@ -170,10 +225,8 @@ def test_a_host_plugin_overrides_address_mapping_through_a_whole_sync(
             )
 
     pm = make_plugin_manager()
-    assert PluginHost(pm).maps_addresses_by_default()
     pm.register(Packstation())
     plugins = PluginHost(pm)
-    assert not plugins.maps_addresses_by_default()
     with ReferenceHost(tmp_path / "data", plugins=plugins, env=host_env) as host:
         account = simulator_account(simulator)
         host.store.add_account(account)

@@ -12,8 +12,8 @@ import pytest
 import requests
 from helpers.gate import WAIT_S, Gate
 
-from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.contract import Account, SyncResult
+from hyreka_plugin_amazon.refhost import texts
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.simulator import Simulator
@@ -55,7 +55,7 @@ def test_a_manual_sync_during_a_running_background_sync_is_refused_without_askin
         pressed = refhost.sync(account.name)  # "Synchronisieren" while the background sync runs
 
         assert (pressed.ok, pressed.code) == (False, "sync.busy")
-        assert pressed.message == messages.translate("sync.busy", account.locale)
+        assert pressed.message == texts.translate("sync.busy", account.locale)
         assert amazon_calls(simulator) == calls
         gate.opened.set()
         assert poller.join(WAIT_S)
@@ -93,7 +93,7 @@ def test_the_lease_holds_across_host_processes_on_one_database(
         timeout=WAIT_S,
     )
     assert other.returncode == 1, other.stderr
-    assert messages.translate("sync.busy", "en") in other.stdout
+    assert texts.translate("sync.busy", "en") in other.stdout
     assert amazon_calls(simulator) == calls
     gate.opened.set()
     background.join(WAIT_S)

@@ -14,8 +14,8 @@ from helpers.accounts import seller_account, simulator_account
 from helpers.gate import WAIT_S, Gate
 from helpers.sim import add_fault
 
-from hyreka_plugin_amazon import scheduling
 from hyreka_plugin_amazon.contract import Account, Address, Order, OrderLine, OrderStatus
+from hyreka_plugin_amazon.refhost import scheduling
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.secret import Secret
@@ -140,6 +140,7 @@ def test_an_authentication_failure_pauses_polling_until_the_credentials_change(
     result = poller.run_account("shop")
     assert result is not None
     assert result.code == "sync.auth_failed"
+    assert result.needs_reauthorization  # what the poller acts on
     assert scheduling.next_run(poller.scheduler, "shop") is None  # no job run until fixed
     [status] = poller.status()
     assert status.paused

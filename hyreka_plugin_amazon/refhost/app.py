@@ -8,13 +8,19 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from hyreka_plugin_amazon import messages
-from hyreka_plugin_amazon.contract import Account, Address, LoginResult, Progress, SyncResult
-from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
+from hyreka_plugin_amazon.contract import (
+    Account,
+    Address,
+    LoginResult,
+    Progress,
+    ReportImport,
+    SyncResult,
+)
+from hyreka_plugin_amazon.refhost import texts
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
-from hyreka_plugin_amazon.schemas import default_map_address
+from hyreka_plugin_amazon.secret import Secret
 
 
 class SyncHost(HostAdapter):
@@ -32,7 +38,6 @@ class SyncHost(HostAdapter):
         super().__init__(store, on_progress=on_progress, cancel_event=cancel_event)
         self._plugins = plugins
         self._lease = lease
-        self._default_addresses = plugins.maps_addresses_by_default()  # resolved once per sync
 
     def cancel_requested(self, account_id: str) -> bool:
         """Asked to stop, or the account's lease was lost (another sync may have taken over)."""
@@ -46,8 +51,6 @@ class SyncHost(HostAdapter):
         kind: Literal["billing", "shipping"],
         account: Account,
     ) -> Address | None:
-        if self._default_addresses:
-            return default_map_address(row, kind)
         return self._plugins.map_address(row=row, kind=kind, account=account)
 
 
@@ -96,7 +99,7 @@ class ReferenceHost:
         account = self.store.get_account(name)
         lease = self.locks.acquire(account.id)
         if lease is None:
-            busy = messages.translate("sync.busy", account.locale)
+            busy = texts.translate("sync.busy", account.locale)
             return SyncResult(ok=False, message=busy, code="sync.busy")
         with lease:
             run_id = self.store.start_run(account.id, trigger)
@@ -114,6 +117,13 @@ class ReferenceHost:
                 self.store.finish_run(run_id, result)
         return result
 
+    def dismiss_problem(self, name: str, amazon_order_id: str) -> None:
+        """The seller gives up on an order's import problem: unlisted here, and the connector
+        records it (its syncs stop retrying the order and holding their window for it)."""
+        account = self.store.get_account(name)
+        self.plugins.dismiss_problem(account, amazon_order_id, SyncHost(self.store, self.plugins))
+        self.store.dismiss_problem(account.id, amazon_order_id)
+
     def import_report(
         self,
         path: Path,
@@ -121,30 +131,34 @@ class ReferenceHost:
         account_name: str | None,
         charset: str | None = None,
         dry_run: bool = False,
-    ) -> tuple[ImportedReport, dict[str, int]]:
-        """Read a report downloaded by hand; unless ``dry_run``, hand its orders to the store."""
+    ) -> tuple[ReportImport, dict[str, int]]:
+        """Have the connector read a report downloaded by hand; unless ``dry_run``, store its
+        orders. A dry run needs no account (the only connector reads the file)."""
         account = self.store.get_account(account_name) if account_name else None
-        if account is None and not dry_run:
+        if account is None and dry_run:
+            account = self._reader_account()
+        elif account is None:
             accounts = self.store.list_accounts()
             if len(accounts) != 1:
                 raise ValueError("--account NAME is needed: say which account the report is of")
             account = accounts[0]
-        default_marketplace = None
-        if account is not None and account.marketplace_ids:
-            default_marketplace = account.marketplace_ids[0]
-
-        def mapper(
-            row: Mapping[str, str | None], kind: Literal["billing", "shipping"]
-        ) -> Address | None:
-            if account is None:
-                return default_map_address(row, kind)
-            return self.plugins.map_address(row=row, kind=kind, account=account)
-
-        report = read_report_file(
-            path, charset=charset, default_marketplace_id=default_marketplace, map_address=mapper
-        )
+        services = SyncHost(self.store, self.plugins)
+        report = self.plugins.import_report(account, path, services, charset)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        if not dry_run and account is not None:
+        if not dry_run:
             for order in report.orders:
                 counts[self.store.upsert_order(account.id, order)] += 1
         return report, counts
+
+    def _reader_account(self) -> Account:
+        """An account of the only connector, without credentials: enough to read a file."""
+        return Account(
+            id="",
+            name="",
+            connector=self.plugins.connector().id,
+            region="",
+            marketplace_ids=(),
+            client_id="",
+            client_secret=Secret(""),
+            refresh_token=Secret(""),
+        )

@@ -14,19 +14,26 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
-from hyreka_plugin_amazon import __version__
-from hyreka_plugin_amazon.connector import CONNECTOR_ID
-from hyreka_plugin_amazon.contract import Account, Order, OrderStatus, Progress, SyncResult
-from hyreka_plugin_amazon.messages import DEFAULT_LOCALE, LANGUAGES, translate
+from hyreka_plugin_amazon.contract import (
+    Account,
+    AccountField,
+    ConnectorInfo,
+    Order,
+    OrderStatus,
+    Progress,
+    SyncResult,
+)
 from hyreka_plugin_amazon.refhost import cli_poll, cli_security, logredaction
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, LANGUAGES, translate
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError, marketplace, region
 
 SECRET_ENV = {
     "client_id": "AMAZON_LWA_CLIENT_ID",
@@ -34,6 +41,7 @@ SECRET_ENV = {
     "refresh_token": "AMAZON_REFRESH_TOKEN",
 }
 LANG_ENV = "HYREKA_LANG"
+DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -80,7 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Amazon connector of the Hyreka Warenwirtschaft: reference host.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {metadata.version('hyreka-plugin-amazon')}",
+    )
     sub = parser.add_subparsers(metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -163,19 +175,19 @@ def _host(args: argparse.Namespace) -> ReferenceHost:
 
 
 def cmd_account_add(args: argparse.Namespace) -> int:
-    home = region(args.region).code  # validates
-    try:
-        chosen = [marketplace(m) for m in args.marketplace]
-    except UnknownMarketplaceError as exc:
-        raise ValueError(str(exc)) from None
+    with _host(args) as host:
+        info = host.plugins.connector()
+    home = info.account_field("region").choice(args.region).value  # validates
+    markets = info.account_field("marketplaces")
+    chosen = [markets.choice(m) for m in args.marketplace]
     for market in chosen:
-        if market.region != home:
+        if markets.grouped_by == "region" and market.group != home:
             raise ValueError(
                 translate(
                     "cli.marketplace_region",
                     args.lang,
-                    marketplace=market.code,
-                    found=market.region,
+                    marketplace=market.code or market.value,
+                    found=market.group,
                     region=home,
                 )
             )
@@ -183,12 +195,12 @@ def cmd_account_add(args: argparse.Namespace) -> int:
     account = Account(
         id=args.name,
         name=args.name,
-        connector=CONNECTOR_ID,
+        connector=info.id,
         region=home,
-        marketplace_ids=tuple(m.id for m in chosen),
-        client_id=_secret_input("client_id", args.lang),
-        client_secret=Secret(_secret_input("client_secret", args.lang)),
-        refresh_token=Secret(_secret_input("refresh_token", args.lang)),
+        marketplace_ids=tuple(m.value for m in chosen),
+        client_id=_secret_input(info, "client_id", args.lang),
+        client_secret=Secret(_secret_input(info, "client_secret", args.lang)),
+        refresh_token=Secret(_secret_input(info, "refresh_token", args.lang)),
         endpoint=args.endpoint,
         token_url=args.token_url,
         settings=settings,
@@ -196,7 +208,7 @@ def cmd_account_add(args: argparse.Namespace) -> int:
     )
     with _host(args) as host:
         host.store.add_account(account)
-    codes = ", ".join(m.code for m in chosen)
+    codes = ", ".join(m.code or m.value for m in chosen)
     print(
         translate("cli.account_added", args.lang, name=args.name, region=home, marketplaces=codes)
     )
@@ -206,10 +218,11 @@ def cmd_account_add(args: argparse.Namespace) -> int:
 def cmd_account_list(args: argparse.Namespace) -> int:
     with _host(args) as host:
         accounts = host.store.list_accounts()
+        codes_of = _marketplace_codes(host.plugins)
     if not accounts:
         print(translate("cli.no_accounts", args.lang))
     for account in accounts:
-        codes = ", ".join(_marketplace_code(m) for m in account.marketplace_ids)
+        codes = ", ".join(codes_of(m) for m in account.marketplace_ids)
         where = f"\t{account.endpoint}" if account.endpoint else ""
         print(f"{account.name}\t{account.region}\t{codes}{where}")
     return 0
@@ -245,11 +258,12 @@ def cmd_orders(args: argparse.Namespace) -> int:
     with _host(args) as host:
         account_id = host.store.get_account(args.account).id if args.account else None
         orders = host.store.list_orders(account_id=account_id, status=status)
+        codes_of = _marketplace_codes(host.plugins)
     if args.json:
         json.dump([o.as_dict() for o in orders], sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        print_orders(orders, sys.stdout, args.lang)
+        print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of)
     return 0
 
 
@@ -261,7 +275,9 @@ def cmd_import_report(args: argparse.Namespace) -> int:
     if args.json:
         payload: dict[str, Any] = {
             "orders": [o.as_dict() for o in report.orders],
-            "errors": [e.as_dict() for e in report.errors],
+            "errors": [
+                {"row": p.row, "column": p.column, "reason": p.reason} for p in report.problems
+            ],
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -272,15 +288,15 @@ def cmd_import_report(args: argparse.Namespace) -> int:
             "cli.import_read",
             lang,
             file=args.file.name,
-            layout=report.layout.value,
+            layout=report.layout,
             charset=report.charset,
             orders=len(report.orders),
-            errors=len(report.errors),
+            errors=len(report.problems),
             duplicates=report.duplicates_skipped,
         )
     )
-    for error in report.errors:
-        print("  " + _problem_line(error.row, error.column, error.reason, lang))
+    for problem in report.problems:
+        print("  " + _problem_line(problem.row, problem.column, problem.reason, lang))
     if not args.dry_run:
         print(translate("cli.import_stored", lang, **counts))
     return 0
@@ -302,12 +318,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         env = {k: v for k, v in os.environ.items() if k != "HYREKA_AMAZON_KEY"}
         with ReferenceHost(Path(tmp), env=env) as host:
             creds = sim.credentials
+            info = host.plugins.connector()
+            markets = info.account_field("marketplaces")
+            codes_of = _marketplace_codes(host.plugins)
             account = Account(
                 id="demo",
                 name="demo",
-                connector=CONNECTOR_ID,
+                connector=info.id,
                 region="eu",
-                marketplace_ids=tuple(marketplace(m).id for m in marketplaces),
+                marketplace_ids=tuple(markets.choice(m).value for m in marketplaces),
                 client_id=creds.client_id,
                 client_secret=Secret(creds.client_secret),
                 refresh_token=Secret(creds.refresh_token),
@@ -330,7 +349,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 display.close()
             orders = host.store.list_orders(account_id="demo")
         print(file=out)
-        print_orders(orders, out, lang)
+        print_orders(orders, out, lang, marketplace_code=codes_of)
         print(file=out)
         print_sync_result(result, out, lang)
         truth = sum(1 for o in sim.ground_truth() if o["status"] == "open")
@@ -342,8 +361,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ output
 
 
-def print_orders(orders: Sequence[Order], out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
-    """One block per order: id, marketplace, status, total, billing city; then its lines."""
+def print_orders(
+    orders: Sequence[Order],
+    out: TextIO,
+    lang: str = DEFAULT_LOCALE,
+    *,
+    marketplace_code: Callable[[str | None], str] | None = None,
+) -> None:
+    """One block per order: id, marketplace, status, total, billing city; then its lines.
+
+    ``marketplace_code`` shows a marketplace id (default: the id itself, ``-`` for none).
+    """
+    code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
     for order in orders:
         billing = order.billing_address
         if billing is None:
@@ -354,7 +383,7 @@ def print_orders(orders: Sequence[Order], out: TextIO, lang: str = DEFAULT_LOCAL
             )
         currency = order.currency or ""
         print(
-            f"{order.amazon_order_id}  {_marketplace_code(order.marketplace_id)}  "
+            f"{order.amazon_order_id}  {code_of(order.marketplace_id)}  "
             f"{order.status.value:<9}  {order.total} {currency}  {where}",
             file=out,
         )
@@ -462,11 +491,12 @@ def _default_language() -> str:
     return wanted if wanted in LANGUAGES else DEFAULT_LOCALE
 
 
-def _secret_input(key: str, lang: str) -> str:
+def _secret_input(info: ConnectorInfo, key: str, lang: str) -> str:
     value = os.environ.get(SECRET_ENV[key])
     if value:
         return value
-    label = translate(f"connector.field.{key}.label", lang)
+    account_field = info.account_field(key)
+    label = account_field.label.get(lang) or next(iter(account_field.label.values()), key)
     if not sys.stdin.isatty():
         raise ValueError(translate("cli.secret_missing", lang, label=label, env=SECRET_ENV[key]))
     return getpass.getpass(f"{label}: ")
@@ -496,13 +526,28 @@ def _size(count: int) -> str:
     return f"{count / (1024 * 1024):.1f} MB"
 
 
-def _marketplace_code(marketplace_id: str | None) -> str:
-    if not marketplace_id:
-        return "-"
+def _marketplace_codes(plugins: PluginHost) -> Callable[[str | None], str]:
+    """Marketplace id -> the short code the connector's choices give it (unknown ids as they
+    are, none as ``-``)."""
+    codes: dict[str, str] = {}
+    for info in plugins.connectors():
+        field = _field_or_none(info, "marketplaces")
+        if field is not None:
+            codes.update({c.value: c.code for c in field.choices if c.code})
+
+    def code_of(marketplace_id: str | None) -> str:
+        if not marketplace_id:
+            return "-"
+        return codes.get(marketplace_id, marketplace_id)
+
+    return code_of
+
+
+def _field_or_none(info: ConnectorInfo, key: str) -> AccountField | None:
     try:
-        return marketplace(marketplace_id).code
-    except UnknownMarketplaceError:
-        return marketplace_id
+        return info.account_field(key)
+    except LookupError:
+        return None
 
 
 def _with_locale(account: Account, locale: str) -> Account:

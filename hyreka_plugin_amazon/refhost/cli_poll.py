@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TextIO
 
-from hyreka_plugin_amazon import scheduling
+from hyreka_plugin_amazon.refhost import scheduling
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import (
@@ -43,9 +43,9 @@ def add_commands(
         help="poll every enabled account in the background until Ctrl+C (or SIGTERM)",
         description=(
             "Runs the host's background polling in the foreground: each enabled account is "
-            "synchronised every poll_minutes (account setting, default "
-            f"{scheduling.DEFAULT_INTERVAL_MINUTES}), less often after failures, not at all "
-            "after an authentication failure until the credentials change. Account changes "
+            "synchronised at the interval its connector sets (an account setting; `status` "
+            "shows it), less often after failures, not at all after the credentials were "
+            "refused until they change. Account changes "
             "are picked up within a minute. Ctrl+C or SIGTERM stops it: running syncs are "
             "cancelled (what they imported stays) and it exits within --stop-timeout seconds."
         ),

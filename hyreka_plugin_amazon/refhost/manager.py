@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 import pluggy
 
-from hyreka_plugin_amazon import hookspecs, plugin
+from hyreka_plugin_amazon import hookspecs
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     ConnectorInfo,
     HostServices,
     LoginResult,
+    ReportImport,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import logredaction
@@ -43,6 +45,18 @@ class PluginHost:
         infos: list[ConnectorInfo] = self.pm.hook.register_connector()
         return infos
 
+    def connector(self, connector_id: str | None = None) -> ConnectorInfo:
+        """The description of the connector ``connector_id``; without an id, the only one."""
+        infos = self.connectors()
+        if connector_id is None:
+            if len(infos) != 1:
+                raise NoConnectorError(f"{len(infos)} connectors loaded: say which one")
+            return infos[0]
+        for info in infos:
+            if info.id == connector_id:
+                return info
+        raise NoConnectorError(f"no plugin handles connector {connector_id!r}")
+
     def test_login(self, account: Account) -> LoginResult:
         logredaction.register_account(account)
         result: LoginResult | None = self.pm.hook.test_login(account=account)
@@ -57,11 +71,22 @@ class PluginHost:
             raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
         return result
 
-    def maps_addresses_by_default(self) -> bool:
-        """Whether only this connector's own (trylast) ``map_address`` is registered, so that
-        the hook's answer is ``default_map_address``'s (callers may skip pluggy's dispatch)."""
-        impls = self.pm.hook.map_address.get_hookimpls()
-        return bool(impls) and all(impl.function is plugin.map_address for impl in impls)
+    def dismiss_problem(self, account: Account, amazon_order_id: str, host: HostServices) -> None:
+        done: bool | None = self.pm.hook.dismiss_problem(
+            account=account, amazon_order_id=amazon_order_id, host=host
+        )
+        if done is None:
+            raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
+
+    def import_report(
+        self, account: Account, path: Path, host: HostServices, charset: str | None = None
+    ) -> ReportImport:
+        result: ReportImport | None = self.pm.hook.import_report(
+            account=account, path=path, host=host, charset=charset
+        )
+        if result is None:
+            raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
+        return result
 
     def map_address(
         self,

@@ -22,9 +22,10 @@ from typing import Any, Final
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hyreka_plugin_amazon import messages, scheduling
-from hyreka_plugin_amazon.contract import Account, SyncResult
+from hyreka_plugin_amazon.contract import Account, PollingInfo, SyncResult
+from hyreka_plugin_amazon.refhost import scheduling, texts
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.manager import NoConnectorError
 from hyreka_plugin_amazon.refhost.store import AccountNotFoundError, SyncRun
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ DEFAULT_RETENTION_DAYS: Final = 30
 DEFAULT_STOP_TIMEOUT_S: Final = 30.0
 NEXT_RUN_KEY: Final = "refhost.poll.next_run"
 PAUSED_KEY: Final = "refhost.poll.paused"
-AUTH_FAILED: Final = "sync.auth_failed"
 # Ended by the host (stop), not by the account: neither a failure nor a success.
 NEUTRAL_CODES: Final = frozenset({"sync.cancelled"})
 _RUNS_FOR_BACKOFF = 12  # enough to reach the backoff cap
@@ -124,6 +124,7 @@ class Poller:
         self._active: collections.Counter[str] = collections.Counter()  # jobs running now
         # a plan is read and applied as one step, so that a refresh never undoes a backoff
         self._planning = threading.RLock()
+        self._polling_infos: dict[str, PollingInfo | None] = {}  # by connector id
 
     # ---------------------------------------------------------------- life cycle
 
@@ -202,12 +203,12 @@ class Poller:
                 result = SyncResult(
                     ok=False,
                     code="sync.error",
-                    message=messages.translate("sync.error", account.locale, detail=detail),
+                    message=texts.translate("sync.error", account.locale, detail=detail),
                 )
             if result.code == "sync.busy":
                 return result  # a manual sync runs: it is that one's outcome that counts
-            if result.code == AUTH_FAILED:
-                self._pause(account)
+            if result.needs_reauthorization:
+                self._pause(account, result)
             with self._planning:
                 plan = self._plan(account)
                 next_run = None
@@ -262,7 +263,7 @@ class Poller:
                     account_id=account.id,
                     account_name=account.name,
                     polling=plan.enabled,
-                    interval_minutes=scheduling.interval_minutes(account),
+                    interval_minutes=self._interval_minutes(account),
                     effective_minutes=plan.interval_minutes,
                     consecutive_failures=failures,
                     paused=plan.paused,
@@ -281,13 +282,28 @@ class Poller:
             runs = self.host.store.list_runs(account.id, limit=_RUNS_FOR_BACKOFF)
         return scheduling.plan_for(
             account,
+            self._polling(account),
             consecutive_failures=consecutive_failures(runs),
             paused=self._still_paused(account, runs),
         )
 
-    def _pause(self, account: Account) -> None:
-        """Remember the credentials that failed: polling waits until they change."""
-        record = {"code": AUTH_FAILED, "credentials": self._fingerprint(account)}
+    def _polling(self, account: Account) -> PollingInfo | None:
+        """How the account's connector wants it polled (None: not at all, or no such plugin)."""
+        if account.connector not in self._polling_infos:
+            try:
+                polling = self.host.plugins.connector(account.connector).polling
+            except NoConnectorError:
+                polling = None
+            self._polling_infos[account.connector] = polling
+        return self._polling_infos[account.connector]
+
+    def _interval_minutes(self, account: Account) -> int:
+        polling = self._polling(account)
+        return 0 if polling is None else polling.interval_minutes(account.settings)
+
+    def _pause(self, account: Account, result: SyncResult) -> None:
+        """Remember the credentials that were refused: polling waits until they change."""
+        record = {"code": result.code, "credentials": self._fingerprint(account)}
         self.host.store.set_state(account.id, PAUSED_KEY, json.dumps(record))
         log.warning("polling of account %s paused: authentication failed", account.id)
 

@@ -84,13 +84,12 @@ class HistoryStore(Database):
         ]
 
     def dismiss_problem(self, account_id: str, amazon_order_id: str) -> None:
-        """Unlist the order's problems; state ``dismissed:<id>`` tells the sync to stop retrying."""
+        """Unlist the order's problems (the connector records the dismissal: dismiss_problem)."""
         with self._write() as db:
             db.execute(
                 "DELETE FROM problems WHERE account_id = ? AND amazon_order_id = ?",
                 (account_id, amazon_order_id),
             )
-        self.set_state(account_id, f"dismissed:{amazon_order_id}", self._now())
 
     # ----------------------------------------------------------------------------------------
     # Sync runs

@@ -2,7 +2,9 @@
 
 The host owns the scheduler (it starts and stops it); this module builds one with the right
 defaults and keeps its jobs in step with the accounts: added, disabled, interval changed,
-removed, backed off after failures, paused after an authentication failure.
+removed, backed off after failures, paused after an authentication failure. Intervals, their
+bounds, the backoff and the settings that hold them are the connector's: ``PollingInfo`` of its
+``ConnectorInfo``.
 """
 
 from __future__ import annotations
@@ -18,16 +20,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hyreka_plugin_amazon.contract import Account
+from hyreka_plugin_amazon.contract import Account, PollingInfo
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX: Final = "hyreka-amazon:"
-DEFAULT_INTERVAL_MINUTES: Final = 15
-# Each sync creates two reports; Amazon refills createReport at one a minute (burst 15), so
-# polling more often than every 5 minutes would eat the burst and end in throttling.
-MIN_INTERVAL_MINUTES: Final = 5
-MAX_BACKOFF_MINUTES: Final = 240
 DEFAULT_JITTER_S: Final = 60
 MISFIRE_GRACE_S: Final = 300
 
@@ -42,32 +39,24 @@ class PollPlan:
     paused: bool = False  # authentication failed: wait for the seller
 
 
-def interval_minutes(account: Account) -> int:
-    """The account's polling interval (setting ``poll_minutes``), bounded by Amazon's limits."""
-    raw = account.settings.get("poll_minutes", str(DEFAULT_INTERVAL_MINUTES))
-    try:
-        minutes = int(raw)
-    except ValueError:
-        minutes = DEFAULT_INTERVAL_MINUTES
-    return max(MIN_INTERVAL_MINUTES, minutes)
-
-
-def plan_for(account: Account, *, consecutive_failures: int = 0, paused: bool = False) -> PollPlan:
-    """The account's plan: enabled unless its setting ``polling`` is off; backed off on failure."""
-    enabled = account.settings.get("polling", "on").lower() not in ("off", "false", "0", "no")
+def plan_for(
+    account: Account,
+    polling: PollingInfo | None,
+    *,
+    consecutive_failures: int = 0,
+    paused: bool = False,
+) -> PollPlan:
+    """The account's plan as its connector's ``polling`` says: enabled unless the account's
+    setting turns it off (or the connector cannot poll: None); backed off on failure."""
+    if polling is None:
+        return PollPlan(account_id=account.id, interval_minutes=0, enabled=False, paused=paused)
+    base = polling.interval_minutes(account.settings)
     return PollPlan(
         account_id=account.id,
-        interval_minutes=backoff_minutes(interval_minutes(account), consecutive_failures),
-        enabled=enabled,
+        interval_minutes=polling.backoff_minutes(base, consecutive_failures),
+        enabled=polling.enabled(account.settings),
         paused=paused,
     )
-
-
-def backoff_minutes(base: int, consecutive_failures: int) -> int:
-    """Double the interval per failure in a row, up to a cap; the base again once one succeeds."""
-    if consecutive_failures <= 0:
-        return base
-    return min(MAX_BACKOFF_MINUTES, base << min(consecutive_failures, 10))
 
 
 def job_id(account_id: str) -> str:
