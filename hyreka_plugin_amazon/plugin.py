@@ -17,7 +17,7 @@ from hyreka_plugin_amazon.contract import (
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.login import check_login
-from hyreka_plugin_amazon.schemas import default_map_address
+from hyreka_plugin_amazon.reports.addresses import default_map_address
 from hyreka_plugin_amazon.sync import sync_account
 
 

@@ -13,33 +13,31 @@ import pytest
 from marshmallow import ValidationError
 
 from hyreka_plugin_amazon.contract import Address, OrderStatus
-from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader, RowError, open_report_file
-from hyreka_plugin_amazon.schemas import (
-    NOT_ADJACENT,
-    AddressMapper,
+from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_address
+from hyreka_plugin_amazon.reports.cells import Channel, Count, Discount, Flag, Money, Timestamp
+from hyreka_plugin_amazon.reports.orders import NOT_ADJACENT, OrderErrors, ReportOrder, read_orders
+from hyreka_plugin_amazon.reports.reader import (
+    HeaderError,
+    ReportReader,
+    RowError,
+    open_report_file,
+)
+from hyreka_plugin_amazon.reports.rows import (
     AllOrdersItemSchema,
     AllOrdersOrderSchema,
-    Channel,
-    Count,
-    Discount,
     FbaItemSchema,
     FbaOrderSchema,
-    Flag,
     ItemSchema,
-    ItemStatusSchema,
-    Money,
-    OrderErrors,
     OrderSchema,
     PromotionSchema,
     ReportContext,
-    ReportOrder,
     RowLoader,
     RowSchema,
+)
+from hyreka_plugin_amazon.reports.statuses import (
+    ItemStatusSchema,
     StatusEntry,
     StatusSchema,
-    Timestamp,
-    default_map_address,
-    read_orders,
     read_statuses,
 )
 

@@ -14,7 +14,7 @@ from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
-from hyreka_plugin_amazon.schemas import default_map_address
+from hyreka_plugin_amazon.reports.addresses import default_map_address
 
 
 class SyncHost(HostAdapter):
