@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load, pre_load
 from marshmallow.experimental.context import Context
@@ -149,7 +149,7 @@ class FbaItemSchema(AmountsSchema):
 
 
 # --------------------------------------------------------------------------------------------
-# Loading rows fast
+# Loading rows
 
 
 CACHE_SIZE = 4096  # distinct values remembered per cell (and item-status tuples per report)
@@ -188,15 +188,16 @@ class _Cached:
 
 
 class RowLoader:
-    """Loads rows with a RowSchema's own fields, at a fraction of ``Schema.load``'s cost.
+    """Loads rows with a RowSchema's own fields, cheaper than ``Schema.load``.
 
-    marshmallow spends about 2 µs per field and row, more than a sync of 25,000 rows/s can
-    give. The loader is one function written from the schema's fields (data_key, ``parse``,
-    load_default, required) for the report's columns; it reads rows the reader already
-    normalised, remembers the values of cells that repeat (prices, quantities, flags:
-    ``Cell.repeats``) and calls the schema's ``finish``; a row it cannot convert goes to
-    ``schema.load``, so marshmallow words the errors (ValidationError keyed by column name).
-    Valid rows load to the same dict either way (tested on the real reports).
+    For the report's columns the fields fall into four kinds, each loaded by a plain loop:
+    fields whose column the report lacks (their default), plain optional texts (the cell as
+    it is), repeating cells (``Cell.repeats``: prices, quantities, flags; their parsed values
+    are remembered by text, so equal values share one object) and the rest (parsed each time).
+    Rows come from the reader already stripped, empty cells None. ``load`` calls the schema's
+    ``finish``; a row it cannot convert goes to ``schema.load``, so marshmallow words the
+    errors (ValidationError keyed by column name). Valid rows load to the same dict either way
+    (tested on the fixtures and the real reports).
     """
 
     def __init__(self, schema: RowSchema, columns: Collection[str]) -> None:
@@ -204,64 +205,53 @@ class RowLoader:
         self.columns = frozenset(  # the columns the schema reads
             field.data_key or name for name, field in schema.load_fields.items()
         )
-        self.load: Callable[[Mapping[str, str | None]], dict[str, Any]] = self._compile(columns)
-        """The row's fields; raises marshmallow's ValidationError for a bad row."""
-
-    def _compile(self, columns: Collection[str]) -> Callable[[Mapping[str, str | None]], Any]:
-        """``load`` as one function written for this schema and report (as dataclasses writes
-        ``__init__``): no loop over the fields, each field's step spelled out. Names and
-        column keys enter the source only through ``repr`` of schema-defined strings."""
-        schema = self.schema
-        namespace: dict[str, Any] = {"schema_load": schema.load, "finish": schema.finish}
-        body: list[str] = []  # statements inside the try
-        items: list[str] = []  # the entries of the dict handed to finish
-        for number, (name, field) in enumerate(schema.load_fields.items()):
+        self._finish = schema.finish
+        self._absent: dict[str, Any] = {}  # name -> default
+        self._plain: list[tuple[str, str]] = []  # (name, column)
+        self._cached: list[tuple[str, str, dict[str | None, Any], Callable[[str | None], Any]]] = []
+        self._parsed: list[tuple[str, str, Callable[[str], Any], Any, bool]] = []
+        for name, field in schema.load_fields.items():
             if not isinstance(field, Cell):
                 raise TypeError(f"{type(schema).__name__}.{name} is not a report Cell")
             column = field.data_key or name
-            key = repr(column)
-            value = f"v{number}"
             default = field.load_default() if callable(field.load_default) else field.load_default
-            namespace[f"default{number}"] = default
             plain = isinstance(field, Text) and not field.repeats
             if column not in columns and not field.required:
-                items.append(f"{name!r}: default{number}")  # the report lacks the column
+                self._absent[name] = default
             elif plain and default is None and not field.required:
-                items.append(f"{name!r}: get({key})")
+                self._plain.append((name, column))
             elif field.repeats:
                 cached = _Cached(name, column, field.parse, default, field.required)
-                namespace[f"known{number}"] = cached.values
-                namespace[f"add{number}"] = cached.add
-                body += [
-                    f"t = get({key})",
-                    "try:",
-                    f"    {value} = known{number}[t]",
-                    "except KeyError:",
-                    f"    {value} = add{number}(t)",
-                ]
-                items.append(f"{name!r}: {value}")
+                self._cached.append((name, column, cached.values, cached.add))
             else:
-                body.append(f"t = get({key})")
-                got = "t" if plain else f"parse{number}(t)"
-                namespace[f"parse{number}"] = field.parse
-                if field.required:
-                    body += ["if t is None: raise ValueError", f"{value} = {got}"]
+                self._parsed.append((name, column, field.parse, default, field.required))
+
+    def load(self, values: Mapping[str, str | None]) -> dict[str, Any]:
+        """The row's fields; raises marshmallow's ValidationError for a bad row."""
+        get = values.get
+        data = self._absent.copy()
+        try:
+            for name, column in self._plain:
+                data[name] = get(column)
+            for name, column, known, add in self._cached:
+                text = get(column)
+                try:
+                    data[name] = known[text]
+                except KeyError:
+                    data[name] = add(text)
+            for name, column, parse, default, required in self._parsed:
+                text = get(column)
+                if text is not None:
+                    data[name] = parse(text)
+                elif required:
+                    raise ValueError(column)
                 else:
-                    body.append(f"{value} = default{number} if t is None else {got}")
-                items.append(f"{name!r}: {value}")
-        source = "\n".join(
-            [
-                "def load(values):",
-                "    get = values.get",
-                "    try:",
-                *(f"        {line}" for line in body or ["pass"]),
-                "    except ValueError:",
-                "        return schema_load(values)  # raises marshmallow's ValidationError",
-                f"    return finish({{{', '.join(items)}}})",
-            ]
-        )
-        exec(compile(source, f"<RowLoader {type(schema).__name__}>", "exec"), namespace)  # noqa: S102
-        return cast(Callable[[Mapping[str, str | None]], Any], namespace["load"])
+                    data[name] = default
+        except ValueError:
+            loaded: dict[str, Any] = self.schema.load(values)  # raises ValidationError
+            return loaded
+        finished: dict[str, Any] = self._finish(data)
+        return finished
 
 
 def validation_errors(row: int, error: ValidationError) -> list[RowError]:
