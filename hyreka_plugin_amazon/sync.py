@@ -45,26 +45,29 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader
-from hyreka_plugin_amazon.schemas import (
-    OrderErrors,
-    ReportOrder,
+from hyreka_plugin_amazon.reports.catalogue import (
+    BILLING_REPORTS,
+    ORDER_REPORT_EU,
+    ORDER_REPORT_OTHER,
+    RESTRICTED_REPORT_TYPES,
+    STATUS_REPORT,
+)
+from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
+from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader
+from hyreka_plugin_amazon.reports.statuses import (
     StatusEntry,
-    read_orders,
+    all_orders_status,
+    items_shipping,
     read_statuses,
 )
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
-from hyreka_plugin_amazon.spapi.models import DONE, RESTRICTED_REPORT_TYPES, Report
+from hyreka_plugin_amazon.spapi.models import DONE, Report
 from hyreka_plugin_amazon.spapi.regions import marketplace
 
 log = logging.getLogger(__name__)
 
-ORDER_REPORT_EU: Final = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
-ORDER_REPORT_OTHER: Final = "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
-STATUS_REPORT: Final = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
-BILLING_REPORTS: Final = frozenset({ORDER_REPORT_EU})  # order reports that carry bill-* columns
 MAX_LOOKBACK_DAYS: Final = 60  # order reports cover the previous 60 days
 
 CURSOR_KEY: Final = "cursor"
@@ -113,15 +116,10 @@ def decide_status(
 ) -> OrderStatus:
     """Amazon's statuses -> the host's, following the rules in DESIGN.md (status rules)."""
     if entry is not None:
-        status = entry.order_status.replace(" ", "").lower()
-        if status in ("shipped", "invoiceunconfirmed"):
-            return OrderStatus.SHIPPED
-        if status in ("cancelled", "canceled"):
-            return OrderStatus.CANCELLED
-        if status in ("unshipped", "partiallyshipped"):
-            return OrderStatus.OPEN
-        items = {s.lower() for s in entry.item_statuses}
-        if items & {"shipping", "shipped"}:  # partly shipped: it was ready to ship
+        status = all_orders_status(entry.order_status)
+        if status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.OPEN):
+            return status
+        if items_shipping(entry.item_statuses):  # partly shipped: it was ready to ship
             return OrderStatus.OPEN
     elif known is not None and known.status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED):
         return known.status  # nothing says otherwise: a closed order stays closed

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from hyreka_plugin_amazon.reports.catalogue import RESTRICTED_REPORT_TYPES
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.auth import LwaAuth
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
@@ -29,7 +30,6 @@ from hyreka_plugin_amazon.spapi.models import (
     CANCELLED,
     DONE,
     FATAL,
-    RESTRICTED_REPORT_TYPES,
     MarketplaceParticipation,
     Report,
     ReportDocument,
