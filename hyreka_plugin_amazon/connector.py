@@ -21,9 +21,20 @@ POLLING: Final = PollingInfo(default_minutes=15, min_minutes=5, max_backoff_minu
 _ALIASES: Final = {"UK": ("GB",)}
 
 
+_REGION_NAMES = {
+    "eu": {"de": "Europa", "en": "Europe"},
+    "na": {"de": "Nordamerika", "en": "North America"},
+    "fe": {"de": "Fernost", "en": "Far East"},
+}
+
+
 def connector_info() -> ConnectorInfo:
     """The description the host renders the "Accounts" and "Bestellungen" tabs from."""
-    regions = tuple(Choice(code, {"de": code, "en": code}, code=code) for code in REGIONS)
+    regions = tuple(
+        Choice(code, {lang: f"{names[lang]} ({code.upper()})" for lang in names}, code=code)
+        for code, names in _REGION_NAMES.items()
+        if code in REGIONS
+    )
     marketplaces = tuple(
         Choice(
             m.id,

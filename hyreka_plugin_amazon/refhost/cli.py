@@ -33,6 +33,7 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, LANGUAGES, translate
+from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 
 SECRET_ENV = {
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import_report)
     cli_security.add_commands(sub, common)
     cli_poll.add_commands(sub, common)
+    web_command.add_commands(sub, common)
     return parser
 
 
