@@ -31,9 +31,12 @@ _REGION_NAMES = {
 def connector_info() -> ConnectorInfo:
     """The description the host renders the "Accounts" and "Bestellungen" tabs from."""
     regions = tuple(
-        Choice(code, {lang: f"{names[lang]} ({code.upper()})" for lang in names}, code=code)
-        for code, names in _REGION_NAMES.items()
-        if code in REGIONS
+        Choice(
+            code,
+            {lang: f"{name} ({code.upper()})" for lang, name in _REGION_NAMES[code].items()},
+            code=code,
+        )
+        for code in REGIONS
     )
     marketplaces = tuple(
         Choice(
