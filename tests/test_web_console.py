@@ -157,6 +157,20 @@ def _shot(page: object, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
+UNLABELLED = """() => Array.from(
+    document.querySelectorAll('input:not([type=hidden]), select, textarea')
+).filter(element => element.labels.length === 0).map(element => element.name)"""
+
+
+def _unlabelled(page: object) -> list[str]:
+    """The names of the page's visible inputs that have no ``<label>``."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    names: list[str] = page.evaluate(UNLABELLED)
+    return names
+
+
 def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> None:
     from playwright.sync_api import Page, expect
 
@@ -179,6 +193,7 @@ def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> N
     page.get_by_label("Amazon.de (DE)", exact=True).check()
     page.get_by_label("Amazon.fr (FR)", exact=True).check()
     page.get_by_label("Einstellungen" if german else "Settings").fill(SETTINGS)
+    assert _unlabelled(page) == []
     if german:
         _shot(page, "account-form")
     page.get_by_role("button", name="Speichern" if german else "Save").click()
@@ -200,6 +215,7 @@ def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> N
     page.get_by_role("button", name="Anzeigen" if german else "Show").last.click()
     rows = page.locator("#orders tbody tr")
     expect(rows).to_have_count(min(50, len(open_orders)))
+    assert _unlabelled(page) == []
     if german:
         _shot(page, "orders")
     order_id = open_orders[0]["amazon_order_id"]
@@ -210,6 +226,7 @@ def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> N
     expect(billing).to_contain_text("Rechnungsadresse" if german else "Billing address")
     truth = open_orders[0]["billing_address"]
     expect(billing).to_contain_text(truth["city"])
+    assert _unlabelled(page) == []
     if german:
         _shot(page, "order")
 
