@@ -16,6 +16,7 @@ from hyreka_plugin_amazon.refhost.store.errors import (
     AccountNotFoundError,
     AccountTamperedError,
 )
+from hyreka_plugin_amazon.refhost.terminal import check_account_name
 from hyreka_plugin_amazon.refhost.vault import Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 
@@ -31,6 +32,7 @@ class AccountStore(Database):
         self._bind_unbound_secrets()
 
     def add_account(self, account: Account) -> None:
+        check_account_name(account.name)
         now = self._now()
         try:
             with self._write() as db:
@@ -46,6 +48,7 @@ class AccountStore(Database):
             ) from None
 
     def update_account(self, account: Account) -> None:
+        check_account_name(account.name)
         try:
             with self._write() as db:
                 changed = db.execute(

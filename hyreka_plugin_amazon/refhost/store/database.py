@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import sqlite3
+import stat
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,8 +22,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.store.errors import StoreError
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
 from hyreka_plugin_amazon.refhost.vault import Vault
+
+log = logging.getLogger(__name__)
 
 _KEY_CHECK = b"hyreka-amazon key check"
 _FERNET_VERSION = b"\x80"  # the first byte of a (base64-decoded) Fernet token
@@ -59,6 +64,7 @@ class Database:
     ) -> Self:
         """The store of a data folder, with the vault of that folder."""
         path = Path(data_dir) / DB_FILE
+        tighten_permissions(Path(data_dir))
         # A new key next to existing data would lock that data away: only a new store gets one.
         vault = Vault.open(Path(data_dir), env=env, create=not path.exists())
         return cls(path, vault, clock=clock)
@@ -189,6 +195,27 @@ class Database:
         if sealed[:1] == _FERNET_VERSION:  # older stores: a zlib payload in a binary Fernet token
             return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
         return self._vault.decrypt(sealed, order_binding(account_id, amazon_order_id))
+
+
+def tighten_permissions(folder: Path) -> None:
+    """Make the data folder owner-only (0700) and its database files 0600 where group or
+    others had access (a folder made 0777 by hand); refuse when that cannot be done."""
+    if os.name != "posix" or not folder.exists():
+        return
+    paths = [(folder, 0o700)] + [
+        (folder / name, 0o600) for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm")
+    ]
+    for path, mode in paths:
+        if not path.exists() or not path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            continue
+        try:
+            path.chmod(mode)
+        except OSError as exc:
+            raise StoreError(
+                f"{path} may be read or written by group or others and cannot be restricted "
+                f"({exc.strerror}); run `chmod {mode:o} {path}` as its owner"
+            ) from None
+        log.warning("%s was open to group or others: restricted to mode %o", path, mode)
 
 
 def order_binding(account_id: str, amazon_order_id: str) -> bytes:
