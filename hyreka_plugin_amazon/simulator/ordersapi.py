@@ -43,7 +43,7 @@ TOKEN_LIFETIME = timedelta(hours=24)
 
 
 @dataclass
-class _Page:
+class Page:
     seller_id: str
     order_ids: list[str]
     offset: int
@@ -57,15 +57,15 @@ class PaginationStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pages: dict[str, _Page] = {}
+        self._pages: dict[str, Page] = {}
 
-    def put(self, page: _Page) -> str:
+    def put(self, page: Page) -> str:
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._pages[token] = page
         return token
 
-    def take(self, token: str, seller_id: str, now: datetime) -> _Page | None:
+    def take(self, token: str, seller_id: str, now: datetime) -> Page | None:
         with self._lock:
             page = self._pages.get(token)
         if page is None or page.seller_id != seller_id or page.expires <= now:
@@ -91,7 +91,7 @@ def search_orders(sim: Simulator, req: Request) -> Response:
     body: dict[str, Any] = {"orders": orders, page.before_key: zulu(page.before)}
     rest = page.offset + page_size
     if rest < len(page.order_ids):
-        following = _Page(
+        following = Page(
             req.seller_id, page.order_ids, rest, now + TOKEN_LIFETIME, page.before_key, page.before
         )
         body["pagination"] = {"nextToken": sim.pages.put(following)}
@@ -109,7 +109,7 @@ def get_order(sim: Simulator, req: Request) -> Response:
         return json_response(200, {"order": order_json(order, now, included)})
 
 
-def _first_page(sim: Simulator, req: Request, now: datetime) -> _Page:
+def _first_page(sim: Simulator, req: Request, now: datetime) -> Page:
     created_after, updated_after = _when(req, "createdAfter"), _when(req, "lastUpdatedAfter")
     created_before, updated_before = _when(req, "createdBefore"), _when(req, "lastUpdatedBefore")
     if (created_after is None) == (updated_after is None):
@@ -153,7 +153,7 @@ def _first_page(sim: Simulator, req: Request, now: datetime) -> _Page:
     matched.sort()
     before_key = "createdBefore" if by_created else "lastUpdatedBefore"
     ids = [oid for _, oid in matched]
-    return _Page(req.seller_id, ids, 0, now + TOKEN_LIFETIME, before_key, before)
+    return Page(req.seller_id, ids, 0, now + TOKEN_LIFETIME, before_key, before)
 
 
 def order_json(order: SimOrder, now: datetime, included: set[str]) -> dict[str, Any]:
