@@ -246,7 +246,11 @@ def _orders_flow(client: ConformingClient) -> None:
         page = client.call(
             "GET",
             ORDERS,
-            params={"paginationToken": page["pagination"]["nextToken"], "includedData": EVERYTHING},
+            params={
+                "createdAfter": LONG_AGO,  # the model: the other parameters as before
+                "paginationToken": page["pagination"]["nextToken"],
+                "includedData": EVERYTHING,
+            },
         ).json()
         orders += page["orders"]
     assert len(orders) == 60

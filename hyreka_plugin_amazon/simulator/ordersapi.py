@@ -50,6 +50,7 @@ class Page:
     expires: datetime
     before_key: str
     before: datetime
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # searchOrders: the first request's
 
 
 class PaginationStore:
@@ -83,6 +84,11 @@ def search_orders(sim: Simulator, req: Request) -> Response:
         page = sim.pages.take(token, req.seller_id, now)
         if page is None:
             raise invalid_input("The paginationToken is invalid or has expired.")
+        if _filters(req) != page.filters:
+            raise invalid_input(
+                "All parameters other than maxResultsPerPage and includedData must have the "
+                "values of the request that generated the paginationToken."
+            )
     else:
         page = _first_page(sim, req, now)
     chunk = page.order_ids[page.offset : page.offset + page_size]
@@ -92,7 +98,13 @@ def search_orders(sim: Simulator, req: Request) -> Response:
     rest = page.offset + page_size
     if rest < len(page.order_ids):
         following = Page(
-            req.seller_id, page.order_ids, rest, now + TOKEN_LIFETIME, page.before_key, page.before
+            req.seller_id,
+            page.order_ids,
+            rest,
+            now + TOKEN_LIFETIME,
+            page.before_key,
+            page.before,
+            page.filters,
         )
         body["pagination"] = {"nextToken": sim.pages.put(following)}
     return json_response(200, body)
@@ -153,7 +165,21 @@ def _first_page(sim: Simulator, req: Request, now: datetime) -> Page:
     matched.sort()
     before_key = "createdBefore" if by_created else "lastUpdatedBefore"
     ids = [oid for _, oid in matched]
-    return Page(req.seller_id, ids, 0, now + TOKEN_LIFETIME, before_key, before)
+    return Page(req.seller_id, ids, 0, now + TOKEN_LIFETIME, before_key, before, _filters(req))
+
+
+# searchOrders' paginationToken: "All other parameters must be provided with the same values
+# that were provided with the request that generated this token, with the exception of
+# maxResultsPerPage and includedData" (orders_2026-01-01.json, PaginationToken)
+_PAGE_FREE = frozenset({"paginationToken", "maxResultsPerPage", "includedData"})
+
+
+def _filters(req: Request) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(
+        (name, tuple(sorted(req.args(name))))
+        for name in sorted(req.query)
+        if name not in _PAGE_FREE
+    )
 
 
 def order_json(order: SimOrder, now: datetime, included: set[str]) -> dict[str, Any]:
