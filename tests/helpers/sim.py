@@ -314,6 +314,15 @@ class SpapiModels:
         if "schema" in declared:
             self._validate(operation, declared["schema"], response.json())
 
+    def check_answer(self, method: str, path: str, status: int, body: bytes) -> ModelOperation:
+        """A response seen by another HTTP client: declared status and the JSON body's schema."""
+        operation = self.find(method, path)
+        declared = operation.spec["responses"].get(str(status))
+        assert declared is not None, f"{operation.operation_id} declares no {status} response"
+        if "schema" in declared:
+            self._validate(operation, declared["schema"], json.loads(body))
+        return operation
+
     def _check_parameter(self, operation: str, parameter: dict[str, Any], raw: str) -> None:
         assert parameter.get("collectionFormat", "csv") == "csv"
         schema = {k: v for k, v in parameter.items() if k in _PARAMETER_KEYWORDS}
