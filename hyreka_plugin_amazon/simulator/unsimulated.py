@@ -4,7 +4,7 @@ Amazon's gateway answers an unknown path like a missing access token (403
 ``MissingAuthenticationToken``); the simulator does the same for paths no SP-API has. But an
 operation Amazon serves and the simulator does not must not look like an authentication bug,
 so it gets ``501 NotSimulated`` naming the operation. The table lists the operations of the
-APIs whose models the project keeps (``tests/test_unsimulated.py`` checks it against them);
+APIs whose models the project keeps (``tests/test_simulator_refusals.py`` checks it);
 other SP-API families are named by their path prefix.
 """
 
