@@ -102,6 +102,9 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
             role = DATA_ROLES.get(order_report or "", EITHER_ORDER_ROLE)
             return _diagnosis(account, "sync.restricted_role_missing", role=role)
         return _diagnosis(account, "sync.access_denied")
+    if is_role_refusal(exc):
+        role = DATA_ROLES.get(order_report or "", EITHER_ORDER_ROLE)
+        return _diagnosis(account, "sync.restricted_role_missing", role=role)
     if isinstance(exc, errors.DocumentError):
         return _diagnosis(account, "sync.document_error", detail=type(exc).__name__)
     if isinstance(exc, errors.CertificateError):
@@ -111,6 +114,17 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
     if isinstance(exc, HeaderError):
         return _diagnosis(account, "sync.header_error", detail=str(exc))
     return _diagnosis(account, "sync.error", detail=_short(exc))
+
+
+def is_role_refusal(exc: Exception) -> bool:
+    """Amazon refuses an RDT to an app without the restricted role with a 400 InvalidInput
+    ("Application do not have access to some or all requested resource")."""
+    return (
+        isinstance(exc, errors.BadRequestError)
+        and exc.operation == "createRestrictedDataToken"
+        and exc.code == "InvalidInput"
+        and "have access" in exc.message.lower()
+    )
 
 
 def is_basic_account(exc: errors.AccessDeniedError) -> bool:
