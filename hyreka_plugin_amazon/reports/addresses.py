@@ -51,6 +51,12 @@ BILLING_COLUMNS = AddressColumns(
     fallback_name="buyer-name",
 )
 _COLUMNS: Mapping[str, AddressColumns] = {"shipping": SHIPPING_COLUMNS, "billing": BILLING_COLUMNS}
+# the columns every address reads, in one pass: three lines, postal code, city, country, state,
+# phone, name
+_READ: Mapping[str, tuple[str, ...]] = {
+    kind: (*c.lines, c.postal_code, c.city, c.country, c.state, c.phone, c.name)
+    for kind, c in _COLUMNS.items()
+}
 
 
 def default_map_address(
@@ -64,31 +70,28 @@ def default_map_address(
     buyer-name, company buyer-company-name, phone buyer-phone-number.
     """
     columns = _COLUMNS[kind]
-
-    def cell(column: str | None) -> str | None:
-        if column is None:
-            return None
-        return (row.get(column) or "").strip() or None
-
-    lines = tuple(filter(None, map(cell, columns.lines)))
-    postal_code = cell(columns.postal_code)
-    city = cell(columns.city)
-    country = cell(columns.country)
-    state = cell(columns.state)
-    phone = cell(columns.phone)
-    name = cell(columns.name)
+    get = row.get
+    first, second, third, postal_code, city, country, state, phone, name = [
+        (get(column) or "").strip() or None for column in _READ[kind]
+    ]
+    lines = tuple(line for line in (first, second, third) if line)
     if kind == "shipping":
         if not (lines or postal_code or city or country or state or phone):
             return None
     elif not (lines or postal_code or city or country or state or name):
         return None
+    if name is None and columns.fallback_name is not None:
+        name = (get(columns.fallback_name) or "").strip() or None
+    company = None
+    if columns.company is not None:
+        company = (get(columns.company) or "").strip() or None
     return Address(
-        name=name or cell(columns.fallback_name),
+        name=name,
         lines=lines,
         postal_code=postal_code,
         city=city,
         country_code=country,
         state=state,
-        company=cell(columns.company),
+        company=company,
         phone=phone,
     )
