@@ -16,6 +16,8 @@ from typing import Any, Literal, TypeVar
 from marshmallow import ValidationError, fields
 from marshmallow import types as marshmallow_types
 
+from hyreka_plugin_amazon.reports.codes import COUNTRIES, CURRENCIES
+
 _T = TypeVar("_T")
 
 
@@ -60,6 +62,25 @@ class Code(Text):
     many orders of a large report do not each hold their own copy."""
 
     repeats = True
+
+
+class Country(Code):
+    """An ISO 3166-1 alpha-2 country code (``DE``, ``GB``); anything else is a bad cell (a
+    shifted row would otherwise put a name into a plain column of the host's database)."""
+
+    def parse(self, text: str) -> str:
+        if text not in COUNTRIES:
+            raise ValueError("not an ISO 3166 country code")
+        return text
+
+
+class Currency(Code):
+    """An ISO 4217 currency code (``EUR``); anything else is a bad cell."""
+
+    def parse(self, text: str) -> str:
+        if text not in CURRENCIES:
+            raise ValueError("not an ISO 4217 currency code")
+        return text
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")

@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 from hyreka_plugin_amazon.contract import Address, Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_address
 from hyreka_plugin_amazon.reports.catalogue import Layout
+from hyreka_plugin_amazon.reports.codes import CURRENCIES
 from hyreka_plugin_amazon.reports.reader import ReportReader, Row, RowError
 from hyreka_plugin_amazon.reports.rows import (
     CACHE_SIZE,
@@ -286,7 +287,10 @@ class _Group:
         head = self.head
         if currency is None or head is None or head["currency"] == currency:
             return
-        if head["currency"] is None:
+        if currency not in CURRENCIES:
+            column = self.loaders.currency_column
+            self.errors.append(RowError(number, column, "not an ISO 4217 currency code"))
+        elif head["currency"] is None:
             head["currency"] = currency  # the first row's item was cancelled: no price
         else:
             column = self.loaders.currency_column

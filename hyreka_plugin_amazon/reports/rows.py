@@ -21,6 +21,8 @@ from hyreka_plugin_amazon.reports.cells import (
     Channel,
     Code,
     Count,
+    Country,
+    Currency,
     Discount,
     Flag,
     Money,
@@ -75,7 +77,10 @@ class OrderSchema(RowSchema):
     order_status = Code(data_key="order-status", load_default=None)
     fulfillment_channel = Channel(data_key="fulfillment-channel", load_default=None)
     sales_channel = Code(data_key="sales-channel", load_default=None)
-    currency = Code(data_key="currency", load_default=None)
+    currency = Currency(data_key="currency", load_default=None)
+    # read only to be checked: the host keeps an address's country in a plain column
+    ship_country = Country(data_key="ship-country", load_default=None)
+    bill_country = Country(data_key="bill-country", load_default=None)
     buyer_email = Text(data_key="buyer-email", load_default=None)
     is_business_order = Flag(data_key="is-business-order", load_default=False)
     purchase_order_number = Text(data_key="purchase-order-number", load_default=None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -356,11 +357,21 @@ def _order_columns(order: Order) -> tuple[Any, ...]:
         order.status.value,
         order.marketplace_id,
         order.fulfillment_channel,
-        order.currency,
+        _code(order.currency, _CURRENCY),
         ts(order.purchase_date) if order.purchase_date else None,
         ts(order.last_updated) if order.last_updated else None,
         format(order.total, "f"),
         len(order.lines),
-        address.country_code if address else None,
+        _code(address.country_code, _COUNTRY) if address else None,
         order.billing_address_missing,
     )
+
+
+# Plain (unencrypted, never purged) columns keep a code only in its ISO shape: whatever else a
+# report or a host's address mapping put there could be personal data.
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _code(value: str | None, shape: re.Pattern[str]) -> str | None:
+    return value if value is not None and shape.fullmatch(value) else None
