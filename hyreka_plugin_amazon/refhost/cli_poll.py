@@ -21,6 +21,7 @@ from typing import TextIO
 from hyreka_plugin_amazon.refhost import scheduling
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.presence import hold_poller_presence
 from hyreka_plugin_amazon.refhost.runner import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_STOP_TIMEOUT_S,
@@ -99,6 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
     host = ReferenceHost(data_dir(args.data))
+    presence = hold_poller_presence(host.data_dir)  # rotate-key from the environment waits
     printing = threading.Lock()  # syncs of several accounts finish in parallel
 
     def on_finished(done: FinishedSync) -> None:
@@ -125,6 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if poller.scheduler.running:
             poller.stop(timeout_s=args.stop_timeout)
         host.close()
+        presence.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0

@@ -18,6 +18,7 @@ from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.presence import poller_running
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
@@ -135,9 +136,19 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+POLLER_RUNNING_HELP = (
+    f"a poller (hyreka-amazon run) is running on this data folder with the key from {KEY_ENV};"
+    " it cannot follow a rotation. Stop it, run rotate-key, then start it again with the new"
+    " key alone."
+)
+
+
 def _rotate_from_environment(store: Store, vault: Vault) -> int:
     if vault.key_count == 1:
         print(ENV_ROTATION_HELP, file=sys.stderr)
+        return 2
+    if poller_running(store.path.parent):
+        print(POLLER_RUNNING_HELP, file=sys.stderr)
         return 2
     with _no_syncs(store):
         rotated = _rotate(store, vault)

@@ -1,0 +1,39 @@
+"""Whether a poller (``hyreka-amazon run``) is running on a data folder.
+
+Each poller holds a shared ``flock`` on ``poller.lock`` in the data folder for as long as it
+runs; the operating system releases it when the process ends, however it ends. A command that
+must not run beside a poller (``rotate-key`` with the key in the environment, which a running
+poller cannot follow) asks for the lock exclusively and gets it only when no poller holds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import BinaryIO, Final
+
+POLLER_LOCK: Final = "poller.lock"
+
+
+def hold_poller_presence(folder: Path) -> BinaryIO:
+    """Mark a poller as running on ``folder`` until the returned file is closed."""
+    fd = os.open(folder / POLLER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    handle = os.fdopen(fd, "rb+")
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
+def poller_running(folder: Path) -> bool:
+    """True while a poller holds its presence on ``folder``."""
+    try:
+        fd = os.open(folder / POLLER_LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
