@@ -70,7 +70,7 @@ def test_routes_are_the_models_operations(models: SpapiModels) -> None:
     ]
     assert {r.operation for r in amazon} == {
         "getMarketplaceParticipations", "createReport", "getReport", "getReportDocument",
-        "createRestrictedDataToken", "searchOrders", "getOrder",
+        "createRestrictedDataToken", "searchOrders", "getOrder", "confirmShipment",
     }  # fmt: skip
     for route in amazon:
         operation = models.operations[route.operation]

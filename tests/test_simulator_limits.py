@@ -176,4 +176,5 @@ def test_usage_plans_are_amazons_published_figures() -> None:
         "getMarketplaceParticipations": (0.016, 15),
         "searchOrders": (0.0056, 20),
         "getOrder": (0.5, 30),
+        "confirmShipment": (2.0, 10),
     }

@@ -33,6 +33,7 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getMarketplaceParticipations": UsagePlan(rate=0.016, burst=15),
     "searchOrders": UsagePlan(rate=0.0056, burst=20),
     "getOrder": UsagePlan(rate=0.5, burst=30),
+    "confirmShipment": UsagePlan(rate=2.0, burst=10),
 }
 
 

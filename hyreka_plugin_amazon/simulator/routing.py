@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from hyreka_plugin_amazon.simulator import admin, api, ordersapi
+from hyreka_plugin_amazon.simulator import admin, api, ordersapi, shipping
 from hyreka_plugin_amazon.simulator.auth import authenticate, missing_token
 from hyreka_plugin_amazon.simulator.ratelimits import limit_header
 from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
@@ -26,10 +26,10 @@ from hyreka_plugin_amazon.spapi import regions
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.simulator.service import Simulator
 
-ROUTES: tuple[Route, ...] = api.ROUTES + ordersapi.ROUTES + admin.ROUTES
+ROUTES: tuple[Route, ...] = api.ROUTES + ordersapi.ROUTES + shipping.ROUTES + admin.ROUTES
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
 REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")
-LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # never on 429, 401 or 403
+LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 204, 400, 404})  # never on 429, 401 or 403
 
 
 def dispatch(sim: Simulator, req: Request) -> Response | None:

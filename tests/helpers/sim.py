@@ -166,9 +166,9 @@ def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
 
 MODELS = Path("/work/shared/spapi-models")
 MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
-               "orders_2026-01-01.json")  # fmt: skip
+               "orders_2026-01-01.json", "ordersV0.json")  # fmt: skip
 LIMIT_HEADER = "x-amzn-RateLimit-Limit"
-LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # spapi-notes 3.7: 20x, 400, 404
+LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 204, 400, 404})  # spapi-notes 3.7: 20x, 400, 404
 _PARAMETER_KEYWORDS = ("type", "format", "enum", "items", "minItems", "maxItems", "minimum",
                        "maximum", "minLength", "maxLength", "pattern")  # fmt: skip
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
@@ -232,6 +232,8 @@ class SpapiModels:
                         "parameters": methods.get("parameters", []) + spec.get("parameters", []),
                     }
                     pattern = re.compile(f"^{regex}$")
+                    if spec["operationId"] in self.operations:
+                        continue  # v0's getOrder: the 2026-01-01 model (loaded first) counts
                     self.operations[spec["operationId"]] = ModelOperation(
                         spec["operationId"], method.upper(), template, pattern, spec, uri
                     )
