@@ -126,6 +126,8 @@ def _prepare(account: Account, shipment: Shipment, host: HostServices) -> _Packa
     if not shipment.items:
         raise _Refused("ship.no_items")
     order = host.get_order(account.id, shipment.amazon_order_id)
+    if order is not None and order.fulfillment_channel == "AFN":
+        raise _Refused("ship.fulfilled_by_amazon")
     lines = {line.order_item_id: line.quantity for line in order.lines} if order else {}
     seen: set[str] = set()
     for item in shipment.items:

@@ -282,3 +282,32 @@ def test_the_clients_requests_conform_to_orders_v0(sim: Simulator, account: Acco
             continue
         seen.add((models.check_exchange(response).operation_id, response.status_code))
     assert seen == {("confirmShipment", 204), ("confirmShipment", 400), ("confirmShipment", 429)}
+
+
+def test_the_transport_retries_a_confirmation_into_one_package(
+    sim: Simulator, account: Account
+) -> None:
+    """Two 500s and a dropped connection inside one call: the one retry policy repeats the
+    same package reference until Amazon takes it; Amazon holds it once."""
+    order = open_mfn(sim)
+    add_fault(sim, "internal_error", operation="confirmShipment", count=2)
+    add_fault(sim, "drop_connection", operation="confirmShipment", count=1)
+    client = client_for(sim, account)
+    host = MemoryHost(make_plugin_manager())
+    outcome = confirm_shipments(account, [shipment(order)], host, client=client)[0]
+    assert outcome.state is ShipmentState.CONFIRMED
+    assert client.calls["confirmShipment"] == 4
+    assert len(packages(sim, order.order_id)) == 1
+
+
+def test_an_fba_order_is_refused_before_amazon(sim: Simulator, account: Account) -> None:
+    now = sim.clock.now()
+    afn = next(
+        o for o in sim.orders.values() if o.fulfillment_channel == "AFN" and o.purchase_date <= now
+    )
+    host = MemoryHost(make_plugin_manager())
+    host.upsert_order(account.id, afn.host_order(now))
+    client = client_for(sim, account)
+    outcome = confirm_shipments(account, [shipment(afn)], host, client=client)[0]
+    assert (outcome.state, outcome.code) == (ShipmentState.REFUSED, "ship.fulfilled_by_amazon")
+    assert client.calls["confirmShipment"] == 0
