@@ -1,12 +1,8 @@
-"""Amazon's carrier codes, and the names German sellers use for them.
+"""The names German sellers use for carriers, mapped to Amazon's carrier codes.
 
-Source: the ``CarrierCode`` values Amazon accepts in shipment confirmations, as listed in
-Seller Central ("Versand bestätigen" > Versanddienst) and in the ``CarrierCode`` enumeration of
-Amazon's feed schema ``amzn-base.xsd`` (the values confirmShipment's ``carrierCode`` takes;
-``ordersV0.json`` itself names no list). Kept to the carriers of Amazon's European and North
-American marketplaces; any other carrier goes as "Other" with its name. In DE, FR and ES
-Amazon's valid-tracking rate counts only when the code is Amazon's own, so we send exactly
-these spellings.
+Amazon's own list (and its source) is ``spapi/carriers.py``; the simulator checks against the
+same list. In DE, FR and ES Amazon's valid-tracking rate counts only when the code is Amazon's
+own, so only those spellings are ever sent.
 """
 
 from __future__ import annotations
@@ -14,17 +10,9 @@ from __future__ import annotations
 import difflib
 from typing import Final
 
-OTHER: Final = "Other"
+from hyreka_plugin_amazon.spapi.carriers import CARRIER_CODES, OTHER
 
-CARRIER_CODES: Final[tuple[str, ...]] = (
-    "Amazon Shipping", "Asendia", "BRT", "Chronopost", "Colis Prive", "Colissimo", "Correos",
-    "Correos Express", "DHL", "DHL Express", "DHL Freight", "DHL Global Mail", "DHL Home Delivery",
-    "DPD", "Deutsche Post", "FedEx", "GEL Express", "GLS", "Hermes", "Hermes Einrichtungsservice",
-    "Hermes Logistik Gruppe", "Hurtigruten", "La Poste", "MRW", "Nacex", "Österreichische Post",
-    "Parcelforce", "Poste Italiane", "PostNL", "Royal Mail", "SDA", "Schenker", "Seur",
-    "Swiss Post", "TNT", "UPS", "UPS Mail Innovations", "USPS", "Yodel", "bpost", "Canada Post",
-    "OnTrac", "Other",
-)  # fmt: skip
+__all__ = ["ALIASES", "CARRIER_CODES", "OTHER", "UnknownCarrierError", "carrier_code", "closest"]
 
 # What sellers and ERPs write for a carrier, lower case, to Amazon's code.
 ALIASES: Final[dict[str, str]] = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hyreka_plugin_amazon.carriers import CARRIER_CODES, OTHER
 from hyreka_plugin_amazon.simulator.clock import parse_iso
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder, SimPackage
 from hyreka_plugin_amazon.simulator.server import (
@@ -23,6 +22,7 @@ from hyreka_plugin_amazon.simulator.server import (
     invalid_input,
     route,
 )
+from hyreka_plugin_amazon.spapi.carriers import CARRIER_CODES, OTHER
 
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.simulator.service import Simulator

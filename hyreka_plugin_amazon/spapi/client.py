@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from hyreka_plugin_amazon.reports.catalogue import RESTRICTED_REPORT_TYPES
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.auth import LwaAuth
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
@@ -32,7 +33,6 @@ from hyreka_plugin_amazon.spapi.models import (
     CANCELLED,
     DONE,
     FATAL,
-    RESTRICTED_REPORT_TYPES,
     MarketplaceParticipation,
     Report,
     ReportDocument,
@@ -199,6 +199,11 @@ class SpApiClient:
             retry_after_send=False,
         )
         return str(body["reportId"])
+
+    def cancel_report(self, report_id: str) -> None:
+        """Cancel a report Amazon has not started (only ``IN_QUEUE`` reports can be)."""
+        path = f"{REPORTS}/reports/{_segment(report_id)}"
+        self._call("cancelReport", "DELETE", path, empty_ok=True)
 
     def get_report(self, report_id: str) -> Report:
         body = self._call("getReport", "GET", f"{REPORTS}/reports/{_segment(report_id)}")
@@ -392,7 +397,7 @@ class SpApiClient:
                 "POST",
                 f"/orders/v0/orders/{_segment(order_id)}/shipmentConfirmation",
                 json_body={"marketplaceId": marketplace_id, "packageDetail": detail},
-                no_content=True,
+                empty_ok=True,
             )
         except (BadRequestError, NotFoundError) as exc:
             details = exc.message.removeprefix("confirmShipment failed: ")
@@ -418,11 +423,10 @@ class SpApiClient:
         restricted_path: str | None = None,
         retry_statuses: frozenset[int] = RETRY_STATUSES,
         retry_after_send: bool = True,
-        no_content: bool = False,
+        empty_ok: bool = False,
     ) -> dict[str, Any]:
         """One SP-API operation; a 401/403 ``Unauthorized`` gets a new token and one repeat.
-
-        ``no_content``: the operation answers 204 without a body (an empty dict returned)."""
+        ``empty_ok``: a success without a body (cancelReport) answers ``{}``."""
         bucket = self._limiter.bucket(self._credentials, operation, self._monotonic())
         token = self._token(restricted_path, stale=None)
         for renewed in (False, True):
@@ -450,7 +454,7 @@ class SpApiClient:
         if not response.ok:
             hint = _RESTRICTED_HINT if restricted_path else _ACCESS_HINT
             raise error_for_response(response, operation, secrets, hint=hint)
-        if no_content and response.status_code == 204:
+        if empty_ok and not response.content.strip():
             return {}
         try:
             body = response.json()
