@@ -86,6 +86,8 @@ def confirm_shipments(
 
     Each shipment is confirmed (Amazon has the package), refused (wrong as given, with the
     reason; nothing was changed at Amazon by it) or to be retried (Amazon could not be reached
-    or throttled; send the same shipment again later, it is never doubled). Never raises for
-    Amazon's answers. None for another connector's account (firstresult).
+    or throttled; send the same shipment again later, it is never doubled). The connector reads
+    the host's order (``host.get_order``) for its marketplace and to check items and
+    quantities before Amazon is called. Never raises for Amazon's answers. None for another
+    connector's account (firstresult).
     """
