@@ -194,3 +194,18 @@ def test_bad_input_is_refused_with_a_clear_error(
                   "--ship-date", "02/21/2022", "--data", str(run.data)])  # fmt: skip
     assert "ISO 8601" in capsys.readouterr().err
     assert run.orders()[order.order_id]["packages"] == []
+
+
+def test_ship_json_names_the_package_and_its_state(run: Cli, simulator: Simulator) -> None:
+    order = unshipped(simulator, skip=1)
+    out = run("--lang", "en", "ship", order.order_id, "--carrier", "UPS", "--tracking",
+              "1Z999", "--json")  # fmt: skip
+    assert json.loads(out) == {
+        "amazon_order_id": order.order_id,
+        "package_id": 1,
+        "state": "confirmed",
+        "code": "ship.confirmed",
+        "message": "Shipment confirmed to Amazon (package 1).",
+        "needs_reauthorization": False,
+    }
+    assert json.loads(run("ship", "--retry", "--json")) == []
