@@ -13,7 +13,7 @@ from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 
 CONNECTOR_ID: Final = "amazon"
 SECRET_FIELDS: Final = frozenset({"client_secret", "refresh_token"})
-ACTIONS: Final = ("test_login", "sync_orders")
+ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments")
 # Each sync creates two reports; Amazon refills createReport at one a minute (burst 15), so
 # polling more often than every 5 minutes would eat the burst and end in throttling.
 POLLING: Final = PollingInfo(default_minutes=15, min_minutes=5, max_backoff_minutes=240)
@@ -58,7 +58,13 @@ def connector_info() -> ConnectorInfo:
             _field("region", kind="choice", choices=regions),
             _field("marketplaces", kind="multichoice", choices=marketplaces, grouped_by="region"),
         ),
-        capabilities=("orders", "billing_address", "background_sync", "import_report"),
+        capabilities=(
+            "orders",
+            "billing_address",
+            "background_sync",
+            "import_report",
+            "shipping_confirmation",
+        ),
         actions={action: labels(f"connector.action.{action}") for action in ACTIONS},
         polling=POLLING,
     )

@@ -5,7 +5,7 @@ The objects the hooks take and return are in ``contract``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +18,8 @@ from hyreka_plugin_amazon.contract import (
     HostServices,
     LoginResult,
     ReportImport,
+    Shipment,
+    ShipmentOutcome,
     SyncResult,
 )
 
@@ -73,4 +75,19 @@ def import_report(
     addresses through ``host.map_address``; stores nothing: the host upserts the orders it
     wants. Raises ValueError (LookupError for an unknown charset) when the file is not an
     order report or cannot be decoded. None for another connector's account (firstresult).
+    """
+
+
+@hookspec(firstresult=True)
+def confirm_shipments(
+    account: Account, shipments: Sequence[Shipment], host: HostServices
+) -> list[ShipmentOutcome] | None:
+    """Return one ShipmentOutcome per shipment, in order, after telling Amazon about them.
+
+    Each shipment is confirmed (Amazon has the package), refused (wrong as given, with the
+    reason; nothing was changed at Amazon by it) or to be retried (Amazon could not be reached
+    or throttled; send the same shipment again later, it is never doubled). The connector reads
+    the host's order (``host.get_order``) for its marketplace and to check items and
+    quantities before Amazon is called. Never raises for Amazon's answers. None for another
+    connector's account (firstresult).
     """

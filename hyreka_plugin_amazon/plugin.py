@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -14,12 +14,15 @@ from hyreka_plugin_amazon.contract import (
     HostServices,
     LoginResult,
     ReportImport,
+    Shipment,
+    ShipmentOutcome,
     SyncResult,
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.importing import import_report_file
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.reports.addresses import default_map_address
+from hyreka_plugin_amazon.shipping import confirm_shipments as confirm_all
 from hyreka_plugin_amazon.sync import record_dismissal, sync_account
 
 
@@ -68,3 +71,12 @@ def import_report(
     if account.connector != CONNECTOR_ID:
         return None
     return import_report_file(account, path, host, charset=charset)
+
+
+@hookimpl
+def confirm_shipments(
+    account: Account, shipments: Sequence[Shipment], host: HostServices
+) -> list[ShipmentOutcome] | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return confirm_all(account, shipments, host)

@@ -125,6 +125,7 @@ def test_the_seller_path_from_account_to_open_orders(
 
     out, _ = run("orders", "--status", "open", "--json")
     orders = sorted(json.loads(out), key=lambda o: o["amazon_order_id"])
+    assert all(order.pop("packages") == [] for order in orders)  # nothing shipped yet
     assert orders == truth  # the documented shape, with every value as Amazon has it
     first = orders[0]
     assert {"amazon_order_id", "marketplace_id", "status", "currency", "purchase_date"} <= set(

@@ -14,7 +14,15 @@ from helpers.memory_host import MemoryHost
 from helpers.sim import sim_open
 
 from hyreka_plugin_amazon import hookspecs, plugin
-from hyreka_plugin_amazon.contract import Account, Address, OrderStatus, SyncResult
+from hyreka_plugin_amazon.contract import (
+    Account,
+    Address,
+    OrderStatus,
+    Shipment,
+    ShipmentItem,
+    ShipmentState,
+    SyncResult,
+)
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
 from hyreka_plugin_amazon.secret import Secret
@@ -28,6 +36,7 @@ HOOKS = (
     "map_address",
     "dismiss_problem",
     "import_report",
+    "confirm_shipments",
 )
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -238,3 +247,32 @@ def test_a_host_plugin_overrides_address_mapping_through_a_whole_sync(
     billed = [o.billing_address for o in orders if o.billing_address]
     assert billed
     assert all(a.name != "Packstation 123" and a.lines for a in billed)
+
+
+def test_hook_confirm_shipments(simulator: Simulator) -> None:
+    pm = make_plugin_manager()
+    account = simulator_account(simulator)
+    now = simulator.clock.now()
+    order = next(
+        o
+        for o in simulator.orders.values()
+        if o.fulfillment_channel == "MFN" and o.purchase_date <= now and o.eligible(now)
+        and o.state(now).value == "Unshipped"
+    )  # fmt: skip
+    package = Shipment(
+        amazon_order_id=order.order_id,
+        package_id=7,
+        carrier="DHL",
+        tracking_number="00340434161234567890",
+        ship_date=now,
+        items=tuple(ShipmentItem(i.order_item_id, i.quantity) for i in order.items),
+        marketplace_id=order.marketplace.id,
+    )
+    host = MemoryHost(pm)
+    outcomes = pm.hook.confirm_shipments(account=account, shipments=[package], host=host)
+    assert [(o.package_id, o.state) for o in outcomes] == [(7, ShipmentState.CONFIRMED)]
+    truth = simulator.ground_truth(packages=True)
+    assert [p["package_reference_id"] for o in truth for p in o["packages"]] == ["7"]
+    other = pm.hook.confirm_shipments(account=other_account(), shipments=[package], host=host)
+    assert other is None
+    pm.check_pending()

@@ -72,7 +72,7 @@ def test_routes_are_the_models_operations(models: SpapiModels) -> None:
         "getMarketplaceParticipations", "createReport", "getReport", "getReportDocument",
         "createRestrictedDataToken", "searchOrders", "getOrder", "getReports", "cancelReport",
         "getOrders", "getOrderItems", "getOrderItemsBuyerInfo", "getOrderAddress",
-        "getOrderBuyerInfo",
+        "getOrderBuyerInfo", "confirmShipment",
     }  # fmt: skip
     for route in amazon:
         operations = [

@@ -183,4 +183,5 @@ def test_usage_plans_are_amazons_published_figures() -> None:
         "getOrderAddress": (0.5, 30),
         "getOrderBuyerInfo": (0.5, 30),
         "getOrderItemsBuyerInfo": (0.5, 30),
+        "confirmShipment": (2.0, 10),
     }

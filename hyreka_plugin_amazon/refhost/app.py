@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -12,8 +13,12 @@ from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     LoginResult,
+    Order,
     Progress,
     ReportImport,
+    Shipment,
+    ShipmentItem,
+    ShipmentOutcome,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import texts
@@ -102,6 +107,8 @@ class ReferenceHost:
             busy = texts.translate("sync.busy", account.locale)
             return SyncResult(ok=False, message=busy, code="sync.busy")
         with lease:
+            # What the seller shipped goes first: the sync then reads Amazon's new status.
+            self._send_shipments(account, self.store.pending_shipments(account.id))
             run_id = self.store.start_run(account.id, trigger)
             host = SyncHost(
                 self.store,
@@ -116,6 +123,106 @@ class ReferenceHost:
             finally:
                 self.store.finish_run(run_id, result)
         return result
+
+    # ---------------------------------------------------------------------------- shipping
+
+    def ship(
+        self,
+        amazon_order_id: str,
+        *,
+        carrier: str,
+        tracking_number: str,
+        account_name: str | None = None,
+        carrier_name: str | None = None,
+        shipping_method: str | None = None,
+        ship_date: datetime | None = None,
+        items: Sequence[tuple[str, int]] | None = None,
+        package_id: int = 0,
+    ) -> tuple[Shipment, ShipmentOutcome]:
+        """ "Versand bestätigen": keep the shipment in the outbox, then send it at once.
+
+        ``items`` None: every item with what is left of it (the order must be imported);
+        ``package_id`` 0: a new package, else the correction of that package. The outcome is
+        recorded: a confirmed or refused shipment leaves the queue, one to retry stays pending
+        for ``send_pending_shipments``, the next sync or the background run.
+        """
+        account = self.shipping_account(amazon_order_id, account_name)
+        order = self.store.get_order(account.id, amazon_order_id)
+        if items is None:
+            items = self.items_left(account.id, amazon_order_id, order, except_package=package_id)
+        shipment = Shipment(
+            amazon_order_id=amazon_order_id,
+            package_id=package_id,
+            carrier=carrier.strip(),
+            tracking_number=tracking_number.strip(),
+            ship_date=ship_date or datetime.now(UTC),
+            items=tuple(ShipmentItem(item_id, quantity) for item_id, quantity in items),
+            carrier_name=carrier_name,
+            shipping_method=shipping_method,
+            marketplace_id=order.marketplace_id if order else None,
+        )
+        stored = self.store.record_shipment(account.id, shipment)
+        return stored, self._send_shipments(account, [stored])[0]
+
+    def send_pending_shipments(self, account_name: str | None = None) -> list[ShipmentOutcome]:
+        """Send every pending shipment (of one account, or of all); their outcomes."""
+        names = [account_name] if account_name else [a.name for a in self.store.list_accounts()]
+        outcomes: list[ShipmentOutcome] = []
+        for name in names:
+            account = self.store.get_account(name)
+            outcomes += self._send_shipments(account, self.store.pending_shipments(account.id))
+        return outcomes
+
+    def shipping_account(self, amazon_order_id: str, account_name: str | None) -> Account:
+        """The named account, else the one that has the order, else the only one."""
+        if account_name:
+            return self.store.get_account(account_name)
+        accounts = self.store.list_accounts()
+        having = [a for a in accounts if self.store.get_order(a.id, amazon_order_id)]
+        if len(having) == 1:
+            return having[0]
+        if len(accounts) == 1:
+            return accounts[0]
+        raise ValueError("--account NAME is needed: say which account the order belongs to")
+
+    def items_left(
+        self,
+        account_id: str,
+        amazon_order_id: str,
+        order: Order | None,
+        *,
+        except_package: int = 0,
+    ) -> list[tuple[str, int]]:
+        """Each item of the order with the quantity no pending or confirmed package holds."""
+        if order is None:
+            raise ValueError(
+                f"order {amazon_order_id} is not imported: sync first, or name the items "
+                "with --item ORDER_ITEM_ID=QUANTITY"
+            )
+        packed: dict[str, int] = {}
+        for stored in self.store.list_shipments(account_id, amazon_order_id):
+            if stored.state == "refused" or stored.shipment.package_id == except_package:
+                continue
+            for item in stored.shipment.items:
+                packed[item.order_item_id] = packed.get(item.order_item_id, 0) + item.quantity
+        left = [
+            (line.order_item_id, line.quantity - packed.get(line.order_item_id, 0))
+            for line in order.lines
+        ]
+        left = [(item_id, quantity) for item_id, quantity in left if quantity > 0]
+        if not left:
+            raise ValueError(f"every item of order {amazon_order_id} is already in a package")
+        return left
+
+    def _send_shipments(
+        self, account: Account, shipments: Sequence[Shipment]
+    ) -> list[ShipmentOutcome]:
+        if not shipments:
+            return []
+        services = SyncHost(self.store, self.plugins)
+        outcomes = self.plugins.confirm_shipments(account, shipments, services)
+        self.store.record_outcomes(account.id, outcomes)
+        return outcomes
 
     def dismiss_problem(self, name: str, amazon_order_id: str) -> None:
         """The seller gives up on an order's import problem: unlisted here, and the connector

@@ -28,7 +28,7 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import cli_poll, cli_security, logredaction
+from hyreka_plugin_amazon.refhost import cli_poll, cli_security, cli_ship, logredaction
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import_report)
     cli_security.add_commands(sub, common)
     cli_poll.add_commands(sub, common)
+    cli_ship.add_commands(sub, common)
     web_command.add_commands(sub, common)
     return parser
 
@@ -267,8 +268,9 @@ def cmd_orders(args: argparse.Namespace) -> int:
         account_id = host.store.get_account(args.account).id if args.account else None
         orders = host.store.list_orders(account_id=account_id, status=status)
         codes_of = _marketplace_codes(host.plugins)
+        shaped = cli_ship.orders_json(host, orders) if args.json else []
     if args.json:
-        json.dump([o.as_dict() for o in orders], sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(shaped, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +16,8 @@ from hyreka_plugin_amazon.contract import (
     HostServices,
     LoginResult,
     ReportImport,
+    Shipment,
+    ShipmentOutcome,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import logredaction
@@ -87,6 +89,20 @@ class PluginHost:
         if result is None:
             raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
         return result
+
+    def confirm_shipments(
+        self, account: Account, shipments: Sequence[Shipment], host: HostServices
+    ) -> list[ShipmentOutcome]:
+        """One outcome per shipment, in the shipments' order."""
+        logredaction.register_account(account)
+        outcomes: list[ShipmentOutcome] | None = self.pm.hook.confirm_shipments(
+            account=account, shipments=list(shipments), host=host
+        )
+        if outcomes is None:
+            raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
+        if [o.package_id for o in outcomes] != [s.package_id for s in shipments]:
+            raise RuntimeError("the connector answered for other shipments than it was given")
+        return outcomes
 
     def map_address(
         self,

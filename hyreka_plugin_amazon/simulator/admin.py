@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 
 def get_orders(sim: Simulator, req: Request) -> Response:
-    """The ground truth: every order in the host's ``Order.as_dict`` shape."""
-    return json_response(200, {"orders": sim.ground_truth(req.arg("seller_id"))})
+    """The ground truth: every order in the host's ``Order.as_dict`` shape, with ``packages``
+    (each confirmed package: reference, carrier, method, tracking, ship date, items)."""
+    orders = sim.ground_truth(req.arg("seller_id"), packages=True)
+    return json_response(200, {"orders": orders})
 
 
 def add_order(sim: Simulator, req: Request) -> Response:

@@ -43,14 +43,17 @@ class OrderBook:
                 )
             self.orders.update((o.order_id, o) for o in orders)
 
-    def ground_truth(self, now: datetime, seller_id: str | None = None) -> list[dict[str, Any]]:
-        """Every order placed by ``now`` with Amazon's current status, as ``Order.as_dict``."""
+    def ground_truth(
+        self, now: datetime, seller_id: str | None = None, *, packages: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every order placed by ``now`` with Amazon's current status, as ``Order.as_dict``;
+        ``packages`` adds each order's confirmed ``packages`` (the admin API's shape)."""
         with self.lock:
             orders = [
                 o for o in self.orders.values() if seller_id is None or o.seller_id == seller_id
             ]
             orders.sort(key=lambda o: (o.purchase_date, o.order_id))
-            return [o.host_order(now).as_dict() for o in orders if o.purchase_date <= now]
+            return [_truth(o, now, packages) for o in orders if o.purchase_date <= now]
 
     def cancel(self, order_id: str, now: datetime) -> dict[str, Any]:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""
@@ -106,6 +109,13 @@ class OrderBook:
         if order is None or order.purchase_date > now:  # not yet placed
             raise ApiError(404, "NotFound", "No order with this id.")
         return order
+
+
+def _truth(order: SimOrder, now: datetime, packages: bool) -> dict[str, Any]:
+    data = order.host_order(now).as_dict()
+    if packages:
+        data["packages"] = [p.as_json() for p in order.packages if p.confirmed_at <= now]
+    return data
 
 
 def _conflict(details: str) -> ApiError:

@@ -79,6 +79,32 @@ class SimItem:
         return sum((p.discount for p in self.promotions), Decimal("0"))
 
 
+@dataclass(repr=False)  # the tracking number is the seller's, but no repr needs it
+class SimPackage:
+    """A package the seller confirmed (confirmShipment); a repeated reference replaces it."""
+
+    package_reference_id: str
+    carrier_code: str
+    carrier_name: str | None
+    shipping_method: str | None
+    tracking_number: str
+    ship_date: datetime
+    items: dict[str, int]  # order item id -> quantity
+    confirmed_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        """The admin truth's shape (``GET /_simulator/orders``)."""
+        return {
+            "package_reference_id": self.package_reference_id,
+            "carrier_code": self.carrier_code,
+            "carrier_name": self.carrier_name,
+            "shipping_method": self.shipping_method,
+            "tracking_number": self.tracking_number,
+            "ship_date": self.ship_date.isoformat(),
+            "items": [{"order_item_id": i, "quantity": q} for i, q in self.items.items()],
+        }
+
+
 @dataclass(repr=False)
 class SimOrder:
     """An order as Amazon holds it; its repr shows the id only (the rest is personal data)."""
@@ -105,6 +131,7 @@ class SimOrder:
     buyer_tax_registration_country: str = ""
     cancelled_at: datetime | None = None
     touched_at: datetime | None = None  # a change without a state change (admin API)
+    packages: list[SimPackage] = field(default_factory=list)  # confirmed by the seller
 
     def __repr__(self) -> str:
         return f"SimOrder({self.order_id!r})"
@@ -117,7 +144,8 @@ class SimOrder:
         shipped = sum(item.shipped(now) for item in self.items)
         if shipped == len(self.items):
             return AmazonState.SHIPPED
-        return AmazonState.PARTIALLY_SHIPPED if shipped else AmazonState.UNSHIPPED
+        some = shipped or any(p.confirmed_at <= now for p in self.packages)
+        return AmazonState.PARTIALLY_SHIPPED if some else AmazonState.UNSHIPPED
 
     def eligible(self, now: datetime) -> bool:
         """Payment authorised by ``now`` (the order reports list only such orders)."""
@@ -125,6 +153,7 @@ class SimOrder:
 
     def last_updated(self, now: datetime) -> datetime:
         events = [self.purchase_date, self.payments_date, self.cancelled_at, self.touched_at]
+        events += [package.confirmed_at for package in self.packages]
         events += [item.shipped_at for item in self.items]
         return max(e for e in events if e is not None and e <= now)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder, SimPackage
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,
     Request,
@@ -230,6 +230,8 @@ def order_json(order: SimOrder, now: datetime, included: set[str]) -> dict[str, 
             "fulfilledBy": "AMAZON" if afn else "MERCHANT",
             "fulfillmentServiceLevel": SERVICE_LEVELS.get(order.ship_service_level, "STANDARD"),
         }
+    if "PACKAGES" in included and not afn:
+        data["packages"] = [_package_json(p) for p in order.packages if p.confirmed_at <= now]
     items = []
     for item in order.items:
         product: dict[str, Any] = {"asin": item.asin, "title": item.title, "sellerSku": item.sku}
@@ -264,6 +266,21 @@ def order_json(order: SimOrder, now: datetime, included: set[str]) -> dict[str, 
             entry["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": open_units}
         items.append(entry)
     data["orderItems"] = items
+    return data
+
+
+def _package_json(package: SimPackage) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "packageReferenceId": package.package_reference_id,
+        "createdTime": zulu(package.confirmed_at),
+        "packageStatus": {"status": "SHIPPED"},
+        "carrier": package.carrier_name or package.carrier_code,
+        "shipTime": zulu(package.ship_date),
+        "trackingNumber": package.tracking_number,
+        "packageItems": [{"orderItemId": i, "quantity": q} for i, q in package.items.items()],
+    }
+    if package.shipping_method:
+        data["shippingService"] = package.shipping_method
     return data
 
 

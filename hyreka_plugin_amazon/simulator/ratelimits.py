@@ -41,6 +41,7 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getOrderAddress": UsagePlan(rate=0.5, burst=30),
     "getOrderBuyerInfo": UsagePlan(rate=0.5, burst=30),
     "getOrderItemsBuyerInfo": UsagePlan(rate=0.5, burst=30),
+    "confirmShipment": UsagePlan(rate=2.0, burst=10),
 }
 
 

@@ -16,6 +16,7 @@ from hyreka_plugin_amazon.simulator import (
     ordersapi,
     ordersv0,
     reportlist,
+    shipping,
     tokensapi,
     unsimulated,
 )
@@ -40,11 +41,12 @@ ROUTES: tuple[Route, ...] = (
     + tokensapi.ROUTES
     + ordersapi.ROUTES
     + ordersv0.ROUTES
+    + shipping.ROUTES
     + admin.ROUTES
 )
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
 REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")
-LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # never on 429, 401 or 403
+LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 204, 400, 404})  # never on 429, 401 or 403
 
 
 def dispatch(sim: Simulator, req: Request) -> Response | None:

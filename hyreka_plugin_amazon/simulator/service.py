@@ -189,9 +189,12 @@ class Simulator:
 
     # -- admin actions -----------------------------------------------------------------------
 
-    def ground_truth(self, seller_id: str | None = None) -> list[dict[str, Any]]:
-        """Every order with Amazon's current status, in the host's ``Order.as_dict`` shape."""
-        return self.book.ground_truth(self.clock.now(), seller_id)
+    def ground_truth(
+        self, seller_id: str | None = None, *, packages: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every order with Amazon's current status, in the host's ``Order.as_dict`` shape;
+        ``packages`` adds each order's confirmed packages (``GET /_simulator/orders``)."""
+        return self.book.ground_truth(self.clock.now(), seller_id, packages=packages)
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""

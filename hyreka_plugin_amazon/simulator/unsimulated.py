@@ -23,7 +23,6 @@ NOT_SIMULATED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/orders/v0/orders/{orderId}/shipment", "updateShipmentStatus"),
     ("GET", "/orders/v0/orders/{orderId}/regulatedInfo", "getOrderRegulatedInfo"),
     ("PATCH", "/orders/v0/orders/{orderId}/regulatedInfo", "updateVerificationStatus"),
-    ("POST", "/orders/v0/orders/{orderId}/shipmentConfirmation", "confirmShipment"),
     ("GET", "/notifications/v1/subscriptions", "getSubscriptions"),
     ("GET", "/notifications/v1/subscriptions/{notificationType}", "getSubscription"),
     ("POST", "/notifications/v1/subscriptions/{notificationType}", "createSubscription"),

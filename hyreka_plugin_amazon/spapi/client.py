@@ -1,4 +1,4 @@
-"""The SP-API client: Sellers, Reports, Tokens and Orders v2026-01-01 operations.
+"""The SP-API client: Sellers, Reports, Tokens, Orders v2026-01-01 and confirmShipment.
 
 One client per account and thread (its ``requests.Session`` is not shared across threads).
 Access tokens and rate-limit buckets are shared by all clients with the same credentials.
@@ -22,8 +22,11 @@ from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.auth import LwaAuth
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
 from hyreka_plugin_amazon.spapi.errors import (
+    BadRequestError,
+    NotFoundError,
     ReportFatalError,
     ReportTimeoutError,
+    ShipmentRefusedError,
     SpApiError,
 )
 from hyreka_plugin_amazon.spapi.models import (
@@ -356,6 +359,56 @@ class SpApiClient:
         if not isinstance(order, dict):
             raise SpApiError("getOrder answered without an order", operation="getOrder")
         return order
+
+    def confirm_shipment(
+        self,
+        order_id: str,
+        *,
+        marketplace_id: str,
+        package_reference_id: int,
+        carrier_code: str,
+        tracking_number: str,
+        ship_date: datetime,
+        items: Sequence[tuple[str, int]],
+        carrier_name: str | None = None,
+        shipping_method: str | None = None,
+    ) -> None:
+        """Orders v0 confirmShipment: one package of the order with carrier and tracking.
+
+        Amazon answers 204. The same ``package_reference_id`` again edits that package, so
+        the transport may repeat the call after a 5xx or a dropped connection.
+        """
+        if package_reference_id < 1:
+            raise ValueError("package references are positive integers")
+        detail: dict[str, Any] = {
+            "packageReferenceId": str(package_reference_id),
+            "carrierCode": carrier_code,
+            "trackingNumber": tracking_number,
+            "shipDate": format_time(ship_date),
+            "orderItems": [{"orderItemId": item, "quantity": qty} for item, qty in items],
+        }
+        if carrier_name:
+            detail["carrierName"] = carrier_name
+        if shipping_method:
+            detail["shippingMethod"] = shipping_method
+        try:
+            self._call(
+                "confirmShipment",
+                "POST",
+                f"/orders/v0/orders/{_segment(order_id)}/shipmentConfirmation",
+                json_body={"marketplaceId": marketplace_id, "packageDetail": detail},
+                empty_ok=True,
+            )
+        except (BadRequestError, NotFoundError) as exc:
+            details = exc.message.removeprefix("confirmShipment failed: ")
+            raise ShipmentRefusedError(
+                exc.message,
+                details=details,
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+            ) from exc
 
     # ---------------------------------------------------------------------------- internals
 

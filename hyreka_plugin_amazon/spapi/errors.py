@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -112,6 +113,16 @@ class NotFoundError(SpApiError):
 
 class BadRequestError(SpApiError):
     """400 (``InvalidInput``, ``InvalidRequest``): Amazon rejected the parameters."""
+
+
+class ShipmentRefusedError(BadRequestError):
+    """confirmShipment refused the package as given (400 ``InvalidInput`` for a carrier, item
+    or quantity Amazon does not accept, ``PackageToUpdateNotFound``; 404 for an order Amazon
+    does not know). ``details`` is Amazon's reason, redacted and shortened like every message."""
+
+    def __init__(self, message: str, *, details: str, **facts: Any) -> None:
+        super().__init__(message, **facts)
+        self.details = details
 
 
 class ReportError(SpApiError):

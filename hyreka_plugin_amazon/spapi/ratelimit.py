@@ -31,6 +31,7 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
     "getMarketplaceParticipations": UsagePlan(0.016, 15),
     "searchOrders": UsagePlan(0.0056, 20),
     "getOrder": UsagePlan(0.5, 30),
+    "confirmShipment": UsagePlan(2.0, 10),
 }
 _FALLBACK_PLAN = UsagePlan(0.0167, 1)  # an operation without a published plan: be careful
 

@@ -168,7 +168,7 @@ MODELS = Path("/work/shared/spapi-models")
 MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
                "orders_2026-01-01.json", "ordersV0.json")  # fmt: skip
 LIMIT_HEADER = "x-amzn-RateLimit-Limit"
-LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # spapi-notes 3.7: 20x, 400, 404
+LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 204, 400, 404})  # spapi-notes 3.7: 20x, 400, 404
 _PARAMETER_KEYWORDS = ("type", "format", "enum", "items", "minItems", "maxItems", "minimum",
                        "maximum", "minLength", "maxLength", "pattern")  # fmt: skip
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")

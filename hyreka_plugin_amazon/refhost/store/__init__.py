@@ -10,6 +10,7 @@ The ``Store`` is built from one part per duty, each in its own module:
   reuses (``OrderStore``); ``payload``: an order's encrypted JSON record and its anonymised form;
 - ``history``: per-account state, problems and sync runs (``HistoryStore``, ``SyncRun``);
 - ``maintenance``: retention purge and key rotation (``MaintenanceStore``);
+- ``shipments``: the outbox of shipment confirmations (``ShipmentStore``, ``StoredShipment``);
 - ``adapter``: the host services of one sync on top of a store (``HostAdapter``);
 - ``errors``: what the store raises.
 """
@@ -27,6 +28,11 @@ from hyreka_plugin_amazon.refhost.store.maintenance import MaintenanceStore
 from hyreka_plugin_amazon.refhost.store.orders import CLOSED_STATUSES
 from hyreka_plugin_amazon.refhost.store.payload import anonymised
 from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, SCHEMA_VERSION
+from hyreka_plugin_amazon.refhost.store.shipments import (
+    PackageError,
+    ShipmentStore,
+    StoredShipment,
+)
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -36,15 +42,18 @@ __all__ = [
     "AccountExistsError",
     "AccountNotFoundError",
     "HostAdapter",
+    "PackageError",
     "Store",
     "StoreError",
+    "StoredShipment",
     "SyncRun",
     "anonymised",
 ]
 
 
-class Store(MaintenanceStore, HistoryStore):
-    """Accounts, orders, per-account state, problems and sync runs; safe to share by threads.
+class Store(MaintenanceStore, HistoryStore, ShipmentStore):
+    """Accounts, orders, per-account state, problems, sync runs and the shipment outbox; safe
+    to share by threads.
 
     Open one with ``Store.open(data_dir)`` (or ``Store(path, vault)``); close it, or use it as
     a context manager, to commit the orders staged for a sync.

@@ -110,6 +110,32 @@ CREATE TABLE sync_runs (
 CREATE INDEX sync_runs_by_account ON sync_runs (account_id, id);
 """
 
+# Tables added after schema 1. Each is created when missing, whatever the version: an older
+# package ignores a table it does not know, so an additive table needs no version of its own.
+_ADDITIONS = """
+CREATE TABLE IF NOT EXISTS shipments (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    package_id INTEGER NOT NULL,    -- the host's package number, Amazon's packageReferenceId
+    amazon_order_id TEXT NOT NULL,
+    state TEXT NOT NULL,            -- pending, confirmed or refused
+    carrier TEXT NOT NULL,
+    carrier_name TEXT,
+    shipping_method TEXT,
+    tracking_number TEXT NOT NULL,  -- the seller's own shipping data, no buyer's
+    ship_date TEXT NOT NULL,
+    items TEXT NOT NULL,            -- JSON [[order_item_id, quantity], ...]
+    code TEXT,                      -- the last outcome's message id and text
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    confirmed_at TEXT,
+    PRIMARY KEY (account_id, package_id)
+);
+CREATE INDEX IF NOT EXISTS shipments_by_order ON shipments (account_id, amazon_order_id);
+CREATE INDEX IF NOT EXISTS shipments_by_state ON shipments (account_id, state);
+"""
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to the database at ``path`` (created, owner-only, when new), configured
@@ -144,6 +170,10 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
                     db.execute(statement)
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             version = SCHEMA_VERSION
+        if version <= SCHEMA_VERSION:
+            for statement in _ADDITIONS.split(";"):
+                if statement.strip():
+                    db.execute(statement)
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -1,0 +1,197 @@
+"""``hyreka-amazon ship``: "Versand bestätigen", and ``ship --retry`` for what is pending.
+
+``ship ORDER_ID --carrier CODE --tracking NUMBER`` records the package in the host's outbox and
+sends it at once. Exit 0: Amazon confirmed it; 1: refused (the reason is printed; correct it
+with ``--package N`` and send again); 75 (EX_TEMPFAIL): Amazon could not be reached, the
+shipment stays pending for ``ship --retry``, the next ``sync`` or ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from hyreka_plugin_amazon.contract import Account, Order, ShipmentOutcome, ShipmentState
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.texts import translate
+
+EXIT_REFUSED = 1
+EXIT_PENDING = 75  # sysexits' EX_TEMPFAIL: try again later
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register ``ship`` on the ``hyreka-amazon`` parser."""
+    ship = sub.add_parser(
+        "ship",
+        parents=[common],
+        help='"Versand bestätigen": send carrier and tracking number of a package to Amazon',
+        description=(
+            "Records the package and confirms it to Amazon at once. Without --item every item "
+            "with what is left of it goes into the package. A package Amazon could not take "
+            "stays pending and is sent again by `ship --retry`, `sync` and `run`, always with "
+            "the same package number (Amazon treats it as an edit, never a second package)."
+        ),
+    )
+    ship.add_argument("order_id", nargs="?", metavar="ORDER_ID")
+    ship.add_argument("--carrier", help="Amazon's carrier code or a known name (DHL, DPD ...)")
+    ship.add_argument("--carrier-name", help='the carrier\'s name (needed with "Other")')
+    ship.add_argument("--method", help="the shipping method, e.g. 'DHL Paket'")
+    ship.add_argument("--tracking", help="the tracking number")
+    ship.add_argument(
+        "--ship-date", type=_ship_date, help="ISO 8601 (default: now; without a zone: local)"
+    )
+    ship.add_argument(
+        "--item",
+        action="append",
+        type=_item,
+        default=None,
+        metavar="ORDER_ITEM_ID=QTY",
+        help="an item and its quantity in the package (repeatable; default: all left)",
+    )
+    ship.add_argument("--account", help="the account (default: the one that has the order)")
+    ship.add_argument(
+        "--package", type=_positive, default=0, metavar="N", help="correct package N and resend"
+    )
+    ship.add_argument("--retry", action="store_true", help="send every pending confirmation")
+    ship.add_argument("--json", action="store_true")
+    ship.set_defaults(func=cmd_ship)
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    if args.retry:
+        if args.order_id or args.carrier or args.tracking or args.item or args.package:
+            raise ValueError("ship --retry takes only --account (it sends what is pending)")
+        return _retry(args)
+    missing = [
+        flag
+        for flag, value in (("ORDER_ID", args.order_id), ("--carrier", args.carrier),
+                            ("--tracking", args.tracking))
+        if not value
+    ]  # fmt: skip
+    if missing:
+        raise ValueError(f"ship needs {', '.join(missing)} (or --retry)")
+    with ReferenceHost(data_dir(args.data)) as host:
+        account = host.shipping_account(args.order_id, args.account)
+        _speak(host, account, args.lang)
+        _, outcome = host.ship(
+            args.order_id,
+            carrier=args.carrier,
+            tracking_number=args.tracking,
+            account_name=account.name,
+            carrier_name=args.carrier_name,
+            shipping_method=args.method,
+            ship_date=args.ship_date,
+            items=args.item,
+            package_id=args.package,
+        )
+    if args.json:
+        json.dump(_outcome_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print(_line(outcome, args.lang))
+    return _exit_code([outcome])
+
+
+def _retry(args: argparse.Namespace) -> int:
+    with ReferenceHost(data_dir(args.data)) as host:
+        accounts = (
+            [host.store.get_account(args.account)] if args.account else host.store.list_accounts()
+        )
+        for account in accounts:
+            _speak(host, account, args.lang)
+        outcomes = host.send_pending_shipments(args.account)
+    if args.json:
+        json.dump([_outcome_json(o) for o in outcomes], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return _exit_code(outcomes)
+    if not outcomes:
+        print(translate("cli.ship_nothing_pending", args.lang))
+        return 0
+    for outcome in outcomes:
+        print(f"{outcome.amazon_order_id} #{outcome.package_id}  {_line(outcome, args.lang)}")
+    counts = {state: sum(o.state is state for o in outcomes) for state in ShipmentState}
+    print(
+        translate(
+            "cli.ship_summary",
+            args.lang,
+            confirmed=counts[ShipmentState.CONFIRMED],
+            refused=counts[ShipmentState.REFUSED],
+            pending=counts[ShipmentState.RETRY],
+        )
+    )
+    return _exit_code(outcomes)
+
+
+def orders_json(host: ReferenceHost, orders: Sequence[Order]) -> list[dict[str, Any]]:
+    """``orders --json``: each order with its ``packages`` and their state."""
+    packages: dict[str, list[dict[str, Any]]] = {}
+    for stored in host.store.list_shipments():
+        packages.setdefault(stored.shipment.amazon_order_id, []).append(stored.as_dict())
+    return [{**o.as_dict(), "packages": packages.get(o.amazon_order_id, [])} for o in orders]
+
+
+def _line(outcome: ShipmentOutcome, lang: str) -> str:
+    if outcome.state is ShipmentState.CONFIRMED:
+        return f"{translate('cli.ok', lang)}: {outcome.message}"
+    if outcome.state is ShipmentState.REFUSED:
+        return f"{translate('cli.failed', lang)}: {outcome.message}"
+    return translate("cli.ship_pending", lang, package=outcome.package_id, message=outcome.message)
+
+
+def _outcome_json(outcome: ShipmentOutcome) -> dict[str, Any]:
+    return {
+        "amazon_order_id": outcome.amazon_order_id,
+        "package_id": outcome.package_id,
+        "state": "pending" if outcome.state is ShipmentState.RETRY else outcome.state.value,
+        "code": outcome.code,
+        "message": outcome.message,
+        "needs_reauthorization": outcome.needs_reauthorization,
+    }
+
+
+def _exit_code(outcomes: Sequence[ShipmentOutcome]) -> int:
+    states = {o.state for o in outcomes}
+    if ShipmentState.REFUSED in states:
+        return EXIT_REFUSED
+    if ShipmentState.RETRY in states:
+        return EXIT_PENDING
+    return 0
+
+
+def _speak(host: ReferenceHost, account: Account, lang: str) -> None:
+    """The connector's messages in the command line's language."""
+    if account.locale != lang:
+        host.store.update_account(dataclasses.replace(account, locale=lang))
+
+
+def _ship_date(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 date or date-time: {text!r} (e.g. 2026-12-02T10:00:00+01:00)"
+        ) from None
+    return value if value.tzinfo else value.astimezone()
+
+
+def _item(text: str) -> tuple[str, int]:
+    item_id, _, quantity = text.partition("=")
+    if not item_id.strip() or not quantity.strip().isdigit() or int(quantity) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write ORDER_ITEM_ID=QUANTITY with a quantity of at least 1"
+        )
+    return item_id.strip(), int(quantity)
+
+
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a package number is a positive integer")
+    return int(text)
