@@ -99,7 +99,7 @@ def test_german_names_map_to_amazons_codes() -> None:
     assert carrier_code("  deutsche   post ") == "Deutsche Post"
     assert carrier_code("Warenpost") == "Deutsche Post"
     assert carrier_code("DPD") == "DPD"
-    assert carrier_code("Hermes Germany") == "Hermes"
+    assert carrier_code("Hermes Germany") == "Hermes Logistik Gruppe"
     assert carrier_code("gls") == "GLS"
     assert carrier_code("UPS") == "UPS"
     assert carrier_code("fedex") == "FedEx"
@@ -113,7 +113,7 @@ def test_an_unknown_carrier_names_the_closest_known() -> None:
         carrier_code("DHX")
     assert "DHL" in caught.value.suggestions
     assert "DHL" in str(caught.value)
-    assert "Hermes" in closest("Hermes Paketshop")
+    assert "Hermes Logistik Gruppe" in closest("Hermes Paketshop")
     with pytest.raises(UnknownCarrierError):
         carrier_code("   ")
 

@@ -1,10 +1,11 @@
 """Amazon's carrier codes: the values confirmShipment's ``carrierCode`` takes.
 
-Source: the ``CarrierCode`` values Amazon accepts in shipment confirmations, as listed in
-Seller Central ("Versand bestätigen" > Versanddienst) and in the ``CarrierCode`` enumeration of
-Amazon's feed schema ``amzn-base.xsd`` (``ordersV0.json`` itself names no list). Kept to the
-carriers of Amazon's European and North American marketplaces; any other carrier goes as
-"Other" with its name (``carrierName``).
+Source: the ``CarrierCode`` enumeration of Amazon's feed schema ``amzn-base.xsd`` (the schema
+of ``POST_ORDER_FULFILLMENT_DATA``, whose ``CarrierCode`` confirmShipment's ``carrierCode``
+mirrors), as reproduced verbatim by code generated from that schema in public repositories;
+``ordersV0.json`` itself names no list and refers to Amazon's "Acceptable CarrierCode values".
+Amazon's current Seller Central list may carry carriers this one lacks: those go as "Other"
+with their name in ``carrierName``, which Amazon accepts for any carrier.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Final
 OTHER: Final = "Other"
 
 CARRIER_CODES: Final[tuple[str, ...]] = (
-    "Amazon Shipping", "Asendia", "BRT", "Chronopost", "Colis Prive", "Colissimo", "Correos",
-    "Correos Express", "DHL", "DHL Express", "DHL Freight", "DHL Global Mail", "DHL Home Delivery",
-    "DPD", "Deutsche Post", "FedEx", "GEL Express", "GLS", "Hermes", "Hermes Einrichtungsservice",
-    "Hermes Logistik Gruppe", "Hurtigruten", "La Poste", "MRW", "Nacex", "Österreichische Post",
-    "Parcelforce", "Poste Italiane", "PostNL", "Royal Mail", "SDA", "Schenker", "Seur",
-    "Swiss Post", "TNT", "UPS", "UPS Mail Innovations", "USPS", "Yodel", "bpost", "Canada Post",
-    "OnTrac", "Other",
+    "USPS", "UPS", "UPSMI", "FedEx", "DHL", "Fastway", "GLS", "GO!", "Hermes Logistik Gruppe",
+    "Royal Mail", "Parcelforce", "City Link", "TNT", "Target", "SagawaExpress", "NipponExpress",
+    "YamatoTransport", "DHL Global Mail", "UPS Mail Innovations", "FedEx SmartPost", "OSM",
+    "OnTrac", "Streamlite", "Newgistics", "Canada Post", "Blue Package", "Chronopost",
+    "Deutsche Post", "DPD", "La Poste", "Parcelnet", "Poste Italiane", "SDA", "Smartmail",
+    "FEDEX_JP", "JP_EXPRESS", "NITTSU", "SAGAWA", "YAMATO", "BlueDart", "AFL/Fedex", "Aramex",
+    "India Post", "Professional", "DTDC", "Overnite Express", "First Flight", "Delhivery",
+    "Lasership", "Yodel", OTHER,
 )  # fmt: skip
