@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.web.app import Console
 from hyreka_plugin_amazon.refhost.web.command import RunningConsole, serve_in_thread
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.simulator.orders import AmazonState
 
 CHROMIUM = Path("/usr/bin/chromium")
 SETTINGS = "poll_interval=0.05\nmax_poll_interval=0.2\nreport_deadline=60"
@@ -289,3 +290,36 @@ def test_console_texts_exist_in_both_languages_for_every_template_key() -> None:
     }
     assert "account.new" in used
     assert used - set(TEXTS["de"]) == set()
+
+
+@pytest.mark.slow
+def test_versand_bestaetigen_on_an_orders_detail(
+    page: object, console: RunningConsole, sim: Simulator
+) -> None:
+    """After the help page's path, "Versand bestätigen" on a seller-fulfilled open order:
+    Amazon (the simulator) gets the package once, the page shows it confirmed."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    _walk(page, console, sim, "de")
+    now = sim.clock.now()
+    order_id = next(  # seller-fulfilled and nothing of it shipped yet
+        o.order_id
+        for o in sim.book.orders.values()
+        if o.fulfillment_channel == "MFN" and o.state(now) is AmazonState.UNSHIPPED
+    )
+    page.goto(f"{_base(console)}/c/amazon/orders/shop/order/{order_id}")
+    form = page.locator("#ship")
+    expect(form.get_by_role("heading", name="Versand bestätigen")).to_be_visible()
+    assert _unlabelled(page) == []
+    form.get_by_label("Versanddienst", exact=True).fill("DHL")
+    form.get_by_label("Sendungsnummer").fill("00340434161234567890")
+    form.get_by_role("button", name="Versand bestätigen").click()
+    expect(page.locator("#ship-result")).to_have_class("ok")
+    expect(page.locator("#packages")).to_contain_text("bestätigt")
+    packages = next(
+        o["packages"] for o in sim.ground_truth(packages=True) if o["amazon_order_id"] == order_id
+    )
+    assert [(p["carrier_code"], p["tracking_number"]) for p in packages] == [
+        ("DHL", "00340434161234567890")
+    ]

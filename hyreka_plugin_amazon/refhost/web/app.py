@@ -8,12 +8,23 @@ or storage.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
+from hyreka_plugin_amazon.contract import Account, ConnectorInfo, Order, OrderStatus
 from hyreka_plugin_amazon.refhost import services
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.runner import Poller
@@ -297,7 +308,57 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         found = console.host.store.get_order(account.id, order_id)
         if found is None:
             abort(404)
-        return render_template("order.html", info=info, account=account, order=found)
+        return render_template(
+            "order.html",
+            info=info,
+            account=account,
+            order=found,
+            packages=console.host.store.list_shipments(account.id, order_id),
+            left=_items_left(console.host, account.id, found),
+            today=datetime.now(UTC).date().isoformat(),
+        )
+
+    @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
+    def ship(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
+        """ "Versand bestätigen": the shipment goes to the outbox and to Amazon at once."""
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        found = console.host.store.get_order(account.id, order_id)
+        if found is None:
+            abort(404)
+        form = request.form
+        items = []
+        for line in found.lines:
+            raw = form.get(f"qty-{line.order_item_id}", "0").strip() or "0"
+            if not raw.isdigit():
+                abort(400)
+            if int(raw) > 0:
+                items.append((line.order_item_id, int(raw)))
+        try:
+            shipped = date.fromisoformat(form.get("ship_date", "").strip())
+        except ValueError:
+            flash(text(lang(), "ship.bad_date"), "failed")
+            return redirect(
+                url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
+            )
+        try:
+            _, outcome = console.host.ship(
+                order_id,
+                account_name=account.name,
+                carrier=form.get("carrier", ""),
+                carrier_name=form.get("carrier_name", "").strip() or None,
+                shipping_method=form.get("shipping_method", "").strip() or None,
+                tracking_number=form.get("tracking", ""),
+                ship_date=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
+                items=items,
+            )
+        except ValueError as exc:  # a date, carrier or item the seller must correct
+            flash(str(exc), "failed")
+        else:
+            flash(outcome.message, outcome.state.value)
+        return redirect(
+            url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
+        )
 
     @app.post("/c/<connector_id>/orders/<account_id>/problems/<order_id>/dismiss")
     def dismiss(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
@@ -322,3 +383,11 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         return default
+
+
+def _items_left(host: ReferenceHost, account_id: str, order: Order) -> dict[str, int]:
+    """Each item's quantity no package holds yet; none when every item is in a package."""
+    try:
+        return dict(host.items_left(account_id, order.amazon_order_id, order))
+    except ValueError:
+        return {}
