@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
     # value given before the subcommand); their real defaults come in with the namespace
-    defaults = argparse.Namespace(data=None, lang=_default_language())
+    defaults = argparse.Namespace(data=None, lang=_default_language(), database=None)
     args = parser.parse_args(argv, namespace=defaults)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         default=argparse.SUPPRESS,
         help="the host's data folder (default: $HYREKA_AMAZON_DATA or a per-user folder)",
+    )
+    common.add_argument(
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="a postgresql:// URL to keep the host's data in (default: $HYREKA_AMAZON_DATABASE, "
+        "else SQLite in the data folder; the key stays in the data folder or environment)",
     )
     common.add_argument(
         "--lang",
@@ -171,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _host(args: argparse.Namespace) -> ReferenceHost:
-    return ReferenceHost(data_dir(args.data))
+    return ReferenceHost(data_dir(args.data), database=args.database)
 
 
 def cmd_account_add(args: argparse.Namespace) -> int:

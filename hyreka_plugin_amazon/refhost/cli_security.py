@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
-from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
+from hyreka_plugin_amazon.refhost.app import account_locks
+from hyreka_plugin_amazon.refhost.locks import AccountBusyError
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
@@ -141,7 +142,7 @@ def _rotate_from_environment(store: Store, vault: Vault) -> int:
 @contextmanager
 def _no_syncs(store: Store) -> Iterator[None]:
     """Hold every account's sync lease: no sync writes under the old key meanwhile."""
-    locks = AccountLocks(store.path)
+    locks = account_locks(store)
     with ExitStack() as held:
         for account in store.list_accounts():
             held.enter_context(locks.hold(account.id))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 from hyreka_plugin_amazon.contract import OrderStatus
-from hyreka_plugin_amazon.refhost.store.database import BATCH
+from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection
 from hyreka_plugin_amazon.refhost.store.orders import OrderStore
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
@@ -98,7 +97,7 @@ class MaintenanceStore(OrderStore):
         self._checkpoint()
         return rotated
 
-    def _rewrite_payload(self, db: sqlite3.Connection, rowid: int, payload: bytes) -> None:
+    def _rewrite_payload(self, db: Connection, rowid: int, payload: bytes) -> None:
         vault = self._vault
         db.execute(
             "UPDATE orders SET payload = ?, payload_mac = ?, key_id = ?, updated_at = ?"
