@@ -28,7 +28,7 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import cli_poll, cli_security, logredaction
+from hyreka_plugin_amazon.refhost import cli_poll, cli_security, cli_worker, logredaction
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import_report)
     cli_security.add_commands(sub, common)
     cli_poll.add_commands(sub, common)
+    cli_worker.add_commands(sub, common)
     return parser
 
 
