@@ -48,8 +48,10 @@ def test_the_worker_refuses_sqlite_with_a_clear_message(
 ) -> None:
     monkeypatch.delenv(DATABASE_ENV, raising=False)
     monkeypatch.setenv(KEY_ENV, Fernet.generate_key().decode())
-    assert cli.main(["--data", str(tmp_path), "worker"]) == 2
-    assert "PostgreSQL" in capsys.readouterr().err
+    assert cli.main(["--data", str(tmp_path), "--lang", "en", "worker"]) == 2
+    assert "Workers share a PostgreSQL database" in capsys.readouterr().err
+    assert cli.main(["--data", str(tmp_path), "--lang", "de", "worker"]) == 2
+    assert "teilen sich eine PostgreSQL-Datenbank" in capsys.readouterr().err
 
 
 @pytest.fixture

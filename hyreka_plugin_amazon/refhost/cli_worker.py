@@ -15,6 +15,7 @@ from hyreka_plugin_amazon.refhost import cli_poll
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import FinishedSync
+from hyreka_plugin_amazon.refhost.texts import translate
 
 DEFAULT_DISPATCH_S = 60  # due accounts are deferred within a minute
 DEFAULT_HEARTBEAT_S = 10.0  # procrastinate's default heartbeat
@@ -74,10 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     with ReferenceHost(data_dir(args.data), database=args.database) as host:
         if host.store.url is None:
-            raise ValueError(
-                "the worker needs a shared PostgreSQL database: --database postgresql://... "
-                "(or HYREKA_AMAZON_DATABASE); with SQLite, use `hyreka-amazon run`"
-            )
+            raise ValueError(translate("worker.needs_postgres", args.lang))
         setup = WorkerSetup(
             host,
             dispatch_s=args.dispatch_every,
@@ -85,13 +83,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             on_finished=on_finished,
         )
         accounts = len(host.store.list_accounts())
-        print(
-            f"worker: {accounts} account(s), {args.concurrency} sync(s) at once; Ctrl+C stops",
-            file=sys.stderr,
-            flush=True,
+        started = translate(
+            "worker.started", args.lang, accounts=accounts, concurrency=args.concurrency
         )
+        print(started, file=sys.stderr, flush=True)
         run_worker(setup, concurrency=args.concurrency, name=args.name)
-    print("stopped", file=sys.stderr, flush=True)
+    print(translate("worker.stopped", args.lang), file=sys.stderr, flush=True)
     return 0
 
 
