@@ -21,9 +21,23 @@ POLLING: Final = PollingInfo(default_minutes=15, min_minutes=5, max_backoff_minu
 _ALIASES: Final = {"UK": ("GB",)}
 
 
+_REGION_NAMES = {
+    "eu": {"de": "Europa", "en": "Europe"},
+    "na": {"de": "Nordamerika", "en": "North America"},
+    "fe": {"de": "Fernost", "en": "Far East"},
+}
+
+
 def connector_info() -> ConnectorInfo:
     """The description the host renders the "Accounts" and "Bestellungen" tabs from."""
-    regions = tuple(Choice(code, {"de": code, "en": code}, code=code) for code in REGIONS)
+    regions = tuple(
+        Choice(
+            code,
+            {lang: f"{name} ({code.upper()})" for lang, name in _REGION_NAMES[code].items()},
+            code=code,
+        )
+        for code in REGIONS
+    )
     marketplaces = tuple(
         Choice(
             m.id,

@@ -98,6 +98,7 @@ def test_the_dialect_seam_translates_parameters_and_json_lists() -> None:
     assert pg_sql("x IN (SELECT value FROM json_each(?))") == (
         "x IN (SELECT value FROM json_array_elements_text(%s::json))"
     )
+    assert pg_sql("(? IS NULL OR a = ?)") == "(%s::text IS NULL OR a = %s)"
     assert pg_sql("BEGIN IMMEDIATE") == "BEGIN"
     assert redacted("postgresql://u:pw@db:5432/x") == "postgresql://***@db:5432/x"
 

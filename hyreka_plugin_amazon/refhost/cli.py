@@ -30,9 +30,13 @@ from hyreka_plugin_amazon.contract import (
 )
 from hyreka_plugin_amazon.refhost import cli_poll, cli_security, cli_worker, logredaction
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.terminal import printable
 from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, LANGUAGES, translate
+from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 
 SECRET_ENV = {
@@ -172,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_security.add_commands(sub, common)
     cli_poll.add_commands(sub, common)
     cli_worker.add_commands(sub, common)
+    web_command.add_commands(sub, common)
     return parser
 
 
@@ -216,6 +221,9 @@ def cmd_account_add(args: argparse.Namespace) -> int:
     )
     with _host(args) as host:
         host.store.add_account(account)
+        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
+            "account.add", account=account.name, marketplaces=len(chosen)
+        )
     codes = ", ".join(m.code or m.value for m in chosen)
     print(
         translate("cli.account_added", args.lang, name=args.name, region=home, marketplaces=codes)
@@ -231,8 +239,8 @@ def cmd_account_list(args: argparse.Namespace) -> int:
         print(translate("cli.no_accounts", args.lang))
     for account in accounts:
         codes = ", ".join(codes_of(m) for m in account.marketplace_ids)
-        where = f"\t{account.endpoint}" if account.endpoint else ""
-        print(f"{account.name}\t{account.region}\t{codes}{where}")
+        where = f"\t{printable(account.endpoint)}" if account.endpoint else ""
+        print(f"{printable(account.name)}\t{printable(account.region)}\t{printable(codes)}{where}")
     return 0
 
 

@@ -30,6 +30,7 @@ from hyreka_plugin_amazon.refhost.runner import (
 )
 from hyreka_plugin_amazon.refhost.store import DB_FILE, SyncRun
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
+from hyreka_plugin_amazon.refhost.terminal import printable
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -158,7 +159,7 @@ def print_finished(done: FinishedSync, out: TextIO) -> None:
     else:
         then = "not scheduled"
     line = (
-        f"{_time(done.finished)}  {done.account_name}  {result.code}  "
+        f"{_time(done.finished)}  {printable(done.account_name)}  {result.code}  "
         f"created={result.created} updated={result.updated} unchanged={result.unchanged} "
         f"failed_rows={result.failed_rows}  {then}"
     )
@@ -171,11 +172,11 @@ def print_status(statuses: Sequence[AccountStatus], out: TextIO, *, history: int
     if not statuses:
         print("no accounts", file=out)
     for status in statuses:
-        print(f"{status.account_name}  {_polling(status)}", file=out)
+        print(f"{printable(status.account_name)}  {_polling(status)}", file=out)
         last = status.last_run
         print(f"  last sync: {_run_line(last) if last else 'none yet'}", file=out)
         if status.message:
-            print(f"  ! {status.message}", file=out)
+            print(f"  ! {printable(status.message)}", file=out)
         for run in status.history[1 : history + 1]:
             print(f"  before: {_run_line(run)}", file=out)
 

@@ -12,12 +12,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from hyreka_plugin_amazon.refhost.app import account_locks
+from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.locks import AccountBusyError
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
+from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
@@ -97,6 +101,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    _audit(folder, "key.rotate", values=rotated, source="file")
     print(
         f"{rotated} stored values re-encrypted; {vault.key_file} now holds only the new key. "
         "Back up the key file; backups made before today still need the old key."
@@ -114,8 +119,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
             ids = store.purge_personal_data(
                 now=_utcnow(), after_days=args.days, dry_run=args.dry_run
             )
+    except WalNotClearedError as exc:
+        _audit(folder, "orders.purge", orders=exc.count, days=args.days, complete=False)
+        return _fail(str(exc))
     except (VaultError, StoreError) as exc:
         return _fail(str(exc))
+    if not args.dry_run:
+        _audit(folder, "orders.purge", orders=len(ids), days=args.days, complete=True)
     closed = f"shipped or cancelled more than {args.days} days ago"
     if args.dry_run:
         print(f"dry run: would remove the personal data of {len(ids)} orders {closed}")
@@ -132,6 +142,7 @@ def _rotate_from_environment(store: Store, vault: Vault) -> int:
         return 2
     with _no_syncs(store):
         rotated = _rotate(store, vault)
+    _audit(store.path.parent, "key.rotate", values=rotated, source="environment")
     print(
         f"{rotated} stored values re-encrypted under the first key of {KEY_ENV}; now set "
         f"{KEY_ENV} to that key alone."
@@ -161,6 +172,11 @@ def _rotate(store: Store, vault: Vault) -> int:
         "values keep appearing under the old key (is the host still running?); stop the "
         "host's other processes and run `hyreka-amazon rotate-key` again"
     )
+
+
+def _audit(folder: Path, action: str, **facts: int | bool | str) -> None:
+    """One entry in the data folder's audit log (counts and flags, never personal data)."""
+    AuditLog(folder, retention_days=audit_retention_days()).record(action, account=None, **facts)
 
 
 def _days(text: str) -> int:

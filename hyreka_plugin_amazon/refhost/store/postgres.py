@@ -140,16 +140,18 @@ def redacted(url: str) -> str:
 def pg_sql(sql: str) -> str:
     """A statement of the store's SQLite dialect in PostgreSQL's.
 
-    ``?`` becomes ``%s``, ``:name`` becomes ``%(name)s``, ``:name IS NULL`` (an optional
-    text filter) ``%(name)s::text IS NULL``, ``json_each(?)`` (a JSON list parameter)
-    ``json_array_elements_text(%s::json)``, ``BEGIN IMMEDIATE`` (SQLite's
-    writer lock) a plain ``BEGIN``: PostgreSQL locks the rows a transaction writes.
+    ``?`` becomes ``%s``, ``:name`` becomes ``%(name)s``, ``:name IS NULL`` and ``? IS NULL``
+    (optional text filters) ``%(name)s::text IS NULL`` and ``%s::text IS NULL``,
+    ``json_each(?)`` (a JSON list parameter) ``json_array_elements_text(%s::json)``,
+    ``BEGIN IMMEDIATE`` (SQLite's writer lock) a plain ``BEGIN``: PostgreSQL locks the rows
+    a transaction writes.
     """
     if sql.strip().upper() == "BEGIN IMMEDIATE":
         return "BEGIN"
     sql = sql.replace("%", "%%")
     sql = _JSON_EACH.sub("json_array_elements_text(%s::json)", sql)
     sql = _NAMED_IS_NULL.sub(r"%(\1)s::text IS NULL", sql)  # the store's optional filters
+    sql = sql.replace("? IS NULL", "%s::text IS NULL")
     sql = _NAMED.sub(r"%(\1)s", sql)
     return sql.replace("?", "%s")
 
