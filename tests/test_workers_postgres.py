@@ -57,7 +57,7 @@ def test_the_worker_refuses_sqlite_with_a_clear_message(
 @pytest.fixture
 def sellers() -> Iterator[tuple[Simulator, dict[str, Seller]]]:
     with Simulator(
-        orders=5, seed=18, marketplaces=("DE",), report_delay_s=0.3, time_scale=20
+        orders=5, seed=18, marketplaces=("DE",), report_delay_s=20, time_scale=20
     ) as sim:
         yield (
             sim,
@@ -96,8 +96,9 @@ def test_three_workers_one_killed_every_account_converges_without_overlap(
             host.store.add_account(seller_account(sim, seller, name))
 
     command = [SCRIPT, "worker", "--concurrency", "2", "--dispatch-every", "2", "--heartbeat", "1"]
-    workers = [
-        subprocess.Popen(
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
             command,
             env=env,
             stdout=subprocess.PIPE,
@@ -105,16 +106,18 @@ def test_three_workers_one_killed_every_account_converges_without_overlap(
             text=True,
             start_new_session=True,
         )
-        for _ in range(WORKERS)
-    ]
+
+    # The first worker starts alone, so the first syncs are its own; it is killed in the
+    # middle of them (a sync waits about a second for Amazon's reports), the others start.
+    workers = [start()]
     killed_at: datetime | None = None
     try:
-        # kill the first worker while the syncs of the first round run (all three are busy)
         deadline = time.monotonic() + 60
-        while len(_unfinished_runs(postgres_url)) < 2 * WORKERS:
-            assert time.monotonic() < deadline, "the workers never got busy"
-            assert all(w.poll() is None for w in workers), "a worker ended"
-            time.sleep(0.05)
+        while not _unfinished_runs(postgres_url):
+            assert time.monotonic() < deadline, "the first worker never started a sync"
+            assert workers[0].poll() is None, "the first worker ended"
+            time.sleep(0.02)
+        workers += [start() for _ in range(WORKERS - 1)]
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(timeout=10)
         killed_at = datetime.now().astimezone()
