@@ -241,3 +241,38 @@ def test_status_json_history_on_postgres(
         assert run["started_at"]
         assert run["finished_at"]
         assert run["code"] == "sync.ok"
+
+
+def test_purge_and_rotate_key_commands_on_postgres(
+    tmp_path: Path,
+    postgres_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)  # the key file of the data folder
+    monkeypatch.setenv(DATABASE_ENV, postgres_url)
+    with Store.open(tmp_path, env={DATABASE_ENV: postgres_url}) as store:
+        store.add_account(_account())
+        store.upsert_order("acc-1", _order(status=OrderStatus.SHIPPED))
+    key_before = (tmp_path / KEY_FILE).read_bytes()
+    capsys.readouterr()
+    assert cli.main(["--data", str(tmp_path), "purge", "--days", "0", "--dry-run"]) == 0
+    assert "302-0000001-0000001" in capsys.readouterr().out
+    assert cli.main(["--data", str(tmp_path), "rotate-key"]) == 0
+    assert "2 stored values re-encrypted" in capsys.readouterr().out
+    assert (tmp_path / KEY_FILE).read_bytes() != key_before
+    with Store.open(tmp_path, env={}, database=postgres_url) as store:
+        assert store.get_account("acc-1").client_secret.reveal() == SECRET
+        assert [o.amazon_order_id for o in store.list_orders()] == ["302-0000001-0000001"]
+
+
+def test_the_demo_stays_on_sqlite_when_a_database_is_configured(
+    postgres_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATABASE_ENV, postgres_url)
+    assert cli.main(["--lang", "en", "demo", "--orders", "5"]) == 0
+    assert capsys.readouterr().out
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute("SELECT to_regclass('accounts')").fetchone()
+    assert row is not None
+    assert row[0] is None  # the demo wrote nothing into the configured database

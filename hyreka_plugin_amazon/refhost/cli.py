@@ -331,7 +331,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ) as sim,
         tempfile.TemporaryDirectory(prefix="hyreka-demo-") as tmp,
     ):
-        env = {k: v for k, v in os.environ.items() if k != "HYREKA_AMAZON_KEY"}
+        # a throw-away store: its own key, and SQLite even when HYREKA_AMAZON_DATABASE is set
+        skip = {"HYREKA_AMAZON_KEY", "HYREKA_AMAZON_DATABASE"}
+        env = {k: v for k, v in os.environ.items() if k not in skip}
         with ReferenceHost(Path(tmp), env=env) as host:
             creds = sim.credentials
             info = host.plugins.connector()

@@ -22,6 +22,7 @@ from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
+from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
@@ -76,11 +77,13 @@ def add_commands(
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     folder = data_dir(args.data)
-    if not (folder / DB_FILE).exists():
+    database = _database(args)
+    if database is None and not (folder / DB_FILE).exists():
         return _fail(f"no store in {folder}: nothing to rotate")
     try:
         vault = Vault.open(folder, env=os.environ, create=False)
-        with Store(folder / DB_FILE, vault) as store:  # proves the key before any change
+        # proves the key before any change
+        with Store(database or folder / DB_FILE, vault) as store:
             if vault.key_file is None:
                 return _rotate_from_environment(store, vault)
             with _no_syncs(store):
@@ -111,11 +114,12 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     folder = data_dir(args.data)
-    if not (folder / DB_FILE).exists():
+    database = _database(args)
+    if database is None and not (folder / DB_FILE).exists():
         print(f"no store in {folder}: nothing to purge")
         return 0
     try:
-        with Store.open(folder, env=os.environ) as store:
+        with Store.open(folder, env=os.environ, database=database) as store:
             ids = store.purge_personal_data(
                 now=_utcnow(), after_days=args.days, dry_run=args.dry_run
             )
@@ -134,6 +138,11 @@ def cmd_purge(args: argparse.Namespace) -> int:
     for amazon_order_id in ids:
         print(f"  {amazon_order_id}")
     return 0
+
+
+def _database(args: argparse.Namespace) -> str | None:
+    """The PostgreSQL URL of --database or HYREKA_AMAZON_DATABASE; None: SQLite."""
+    return getattr(args, "database", None) or os.environ.get(DATABASE_ENV) or None
 
 
 def _rotate_from_environment(store: Store, vault: Vault) -> int:
