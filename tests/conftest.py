@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from helpers.accounts import SIM_MARKETPLACES, simulator_account
+from helpers.postgres import PostgresServer, PostgresUnavailable
 
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
@@ -38,3 +40,24 @@ def account(simulator: Simulator, refhost: ReferenceHost) -> Account:
     acc = simulator_account(simulator)
     refhost.store.add_account(acc)
     return acc
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session; skipped without PostgreSQL, except in CI."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must test on PostgreSQL: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a new, empty database on the session's server."""
+    return postgres_server.new_database()

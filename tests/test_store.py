@@ -815,14 +815,16 @@ def test_a_known_order_looked_up_by_the_sync_is_read_once(store: Store) -> None:
     host = SyncHost(store)
     assert host.get_order("acc-1", "302-0000001-0000001") == make_order()
     queries: list[str] = []
-    store._db.set_trace_callback(queries.append)
+    db = store._db
+    assert isinstance(db, sqlite3.Connection)
+    db.set_trace_callback(queries.append)
     assert host.upsert_order("acc-1", make_order()) == "unchanged"
-    store._db.set_trace_callback(None)
+    db.set_trace_callback(None)
     shipped = make_order(status=OrderStatus.SHIPPED)
     assert host.get_order("acc-1", "302-0000001-0000001") == make_order()
-    store._db.set_trace_callback(queries.append)
+    db.set_trace_callback(queries.append)
     assert host.upsert_order("acc-1", shipped) == "updated"
-    store._db.set_trace_callback(None)
+    db.set_trace_callback(None)
     assert not [q for q in queries if "FROM orders" in q]  # the look-ups' rows were enough
     host.set_state("acc-1", "cursor", "c")
     assert store.list_orders() == [shipped]

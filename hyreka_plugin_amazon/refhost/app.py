@@ -28,6 +28,15 @@ from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
 from hyreka_plugin_amazon.secret import Secret
 
 
+def account_locks(store: Store) -> AccountLocks:
+    """The per-account leases beside the store: in its SQLite file or its PostgreSQL database."""
+    if store.url is not None:
+        from hyreka_plugin_amazon.refhost.locks_pg import PgAccountLocks
+
+        return PgAccountLocks(store.url)
+    return AccountLocks(store.path)
+
+
 class SyncHost(HostAdapter):
     """The host services of one sync, with address mapping through the plugin manager."""
 
@@ -68,11 +77,14 @@ class ReferenceHost:
         *,
         plugins: PluginHost | None = None,
         env: Mapping[str, str] = os.environ,
+        database: str | None = None,
     ) -> None:
+        """``database``: a ``postgresql://`` URL (else ``HYREKA_AMAZON_DATABASE``, else the
+        data folder's SQLite file); the vault key stays in the data folder or environment."""
         self.data_dir = data_dir
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.store = Store.open(data_dir, env=env)
-        self.locks = AccountLocks(self.store.path)
+        self.store = Store.open(data_dir, env=env, database=database)
+        self.locks = account_locks(self.store)
         self.plugins = plugins if plugins is not None else PluginHost()
 
     def close(self) -> None:

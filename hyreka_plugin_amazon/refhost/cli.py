@@ -28,7 +28,13 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import cli_poll, cli_security, cli_ship, logredaction
+from hyreka_plugin_amazon.refhost import (
+    cli_poll,
+    cli_security,
+    cli_ship,
+    cli_worker,
+    logredaction,
+)
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
@@ -53,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
     # value given before the subcommand); their real defaults come in with the namespace
-    defaults = argparse.Namespace(data=None, lang=_default_language())
+    defaults = argparse.Namespace(data=None, lang=_default_language(), database=None)
     args = parser.parse_args(argv, namespace=defaults)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -80,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         default=argparse.SUPPRESS,
         help="the host's data folder (default: $HYREKA_AMAZON_DATA or a per-user folder)",
+    )
+    common.add_argument(
+        "--database",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="a postgresql:// URL to keep the host's data in (default: $HYREKA_AMAZON_DATABASE, "
+        "else SQLite in the data folder; the key stays in the data folder or environment)",
     )
     common.add_argument(
         "--lang",
@@ -169,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_security.add_commands(sub, common)
     cli_poll.add_commands(sub, common)
     cli_ship.add_commands(sub, common)
+    cli_worker.add_commands(sub, common)
     web_command.add_commands(sub, common)
     return parser
 
@@ -177,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _host(args: argparse.Namespace) -> ReferenceHost:
-    return ReferenceHost(data_dir(args.data))
+    return ReferenceHost(data_dir(args.data), database=args.database)
 
 
 def cmd_account_add(args: argparse.Namespace) -> int:
@@ -325,7 +339,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ) as sim,
         tempfile.TemporaryDirectory(prefix="hyreka-demo-") as tmp,
     ):
-        env = {k: v for k, v in os.environ.items() if k != "HYREKA_AMAZON_KEY"}
+        # a throw-away store: its own key, and SQLite even when HYREKA_AMAZON_DATABASE is set
+        skip = {"HYREKA_AMAZON_KEY", "HYREKA_AMAZON_DATABASE"}
+        env = {k: v for k, v in os.environ.items() if k not in skip}
         with ReferenceHost(Path(tmp), env=env) as host:
             creds = sim.credentials
             info = host.plugins.connector()

@@ -30,6 +30,7 @@ from hyreka_plugin_amazon.refhost.runner import (
     Poller,
 )
 from hyreka_plugin_amazon.refhost.store import DB_FILE, SyncRun
+from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.refhost.terminal import printable
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -99,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
-    host = ReferenceHost(data_dir(args.data))
+    host = ReferenceHost(data_dir(args.data), database=args.database)
     presence = hold_poller_presence(host.data_dir)  # rotate-key from the environment waits
     printing = threading.Lock()  # syncs of several accounts finish in parallel
 
@@ -135,9 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     folder = data_dir(args.data)
-    if not (folder / DB_FILE).exists():
+    database = args.database or os.environ.get(DATABASE_ENV) or None
+    if database is None and not (folder / DB_FILE).exists():
         raise LookupError(f"no host data in {folder}: add an account first")
-    with ReferenceHost(folder) as host:
+    with ReferenceHost(folder, database=database) as host:
         statuses = Poller(host).status(history=max(args.history + 1, 10 if args.json else 1))
     if args.json:
         json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)

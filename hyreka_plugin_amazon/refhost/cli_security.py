@@ -14,14 +14,16 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hyreka_plugin_amazon.refhost.app import account_locks
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
+from hyreka_plugin_amazon.refhost.locks import AccountBusyError
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.presence import poller_running
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
+from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
@@ -76,13 +78,15 @@ def add_commands(
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     folder = data_dir(args.data)
-    if not (folder / DB_FILE).exists():
+    database = _database(args)
+    if database is None and not (folder / DB_FILE).exists():
         return _fail(f"no store in {folder}: nothing to rotate")
     try:
         vault = Vault.open(folder, env=os.environ, create=False)
-        with Store(folder / DB_FILE, vault) as store:  # proves the key before any change
+        # proves the key before any change
+        with Store(database or folder / DB_FILE, vault) as store:
             if vault.key_file is None:
-                return _rotate_from_environment(store, vault)
+                return _rotate_from_environment(store, vault, folder)
             with _no_syncs(store):
                 if vault.key_count > 1:
                     print(f"{vault.key_file} holds {vault.key_count} keys: finishing a rotation")
@@ -111,11 +115,12 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     folder = data_dir(args.data)
-    if not (folder / DB_FILE).exists():
+    database = _database(args)
+    if database is None and not (folder / DB_FILE).exists():
         print(f"no store in {folder}: nothing to purge")
         return 0
     try:
-        with Store.open(folder, env=os.environ) as store:
+        with Store.open(folder, env=os.environ, database=database) as store:
             ids = store.purge_personal_data(
                 now=_utcnow(), after_days=args.days, dry_run=args.dry_run
             )
@@ -143,16 +148,21 @@ POLLER_RUNNING_HELP = (
 )
 
 
-def _rotate_from_environment(store: Store, vault: Vault) -> int:
+def _database(args: argparse.Namespace) -> str | None:
+    """The PostgreSQL URL of --database or HYREKA_AMAZON_DATABASE; None: SQLite."""
+    return getattr(args, "database", None) or os.environ.get(DATABASE_ENV) or None
+
+
+def _rotate_from_environment(store: Store, vault: Vault, folder: Path) -> int:
     if vault.key_count == 1:
         print(ENV_ROTATION_HELP, file=sys.stderr)
         return 2
-    if poller_running(store.path.parent):
+    if poller_running(folder):
         print(POLLER_RUNNING_HELP, file=sys.stderr)
         return 2
     with _no_syncs(store):
         rotated = _rotate(store, vault)
-    _audit(store.path.parent, "key.rotate", values=rotated, source="environment")
+    _audit(folder, "key.rotate", values=rotated, source="environment")
     print(
         f"{rotated} stored values re-encrypted under the first key of {KEY_ENV}; now set "
         f"{KEY_ENV} to that key alone."
@@ -163,7 +173,7 @@ def _rotate_from_environment(store: Store, vault: Vault) -> int:
 @contextmanager
 def _no_syncs(store: Store) -> Iterator[None]:
     """Hold every account's sync lease: no sync writes under the old key meanwhile."""
-    locks = AccountLocks(store.path)
+    locks = account_locks(store)
     with ExitStack() as held:
         for account in store.list_accounts():
             held.enter_context(locks.hold(account.id))

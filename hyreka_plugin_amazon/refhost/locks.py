@@ -91,7 +91,7 @@ class AccountLocks:
         self.db_path = db_path
         self.ttl_s = ttl_s
         self.clock = clock
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner_name()
         with closing(self._connect()) as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS sync_locks ("
@@ -174,6 +174,11 @@ class AccountLocks:
             raise AccountBusyError(account_id)
         with lease:
             yield lease
+
+
+def owner_name() -> str:
+    """This process's name in lease tokens: host, process id, a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def dead_holder(owner: str) -> int | None:

@@ -294,6 +294,16 @@ class Poller:
             )
         return statuses
 
+    def plan(self, account: Account, runs: Sequence[SyncRun] | None = None) -> scheduling.PollPlan:
+        """The account's polling plan now (interval with backoff, enabled, paused), for hosts
+        that schedule without this poller's scheduler (``hyreka-amazon worker``)."""
+        return self._plan(account, runs)
+
+    def pause_if_refused(self, account: Account, result: SyncResult) -> None:
+        """After a sync that needs re-authorisation, pause the account's polling."""
+        if result.needs_reauthorization:
+            self._pause(account, result)
+
     # ---------------------------------------------------------------- internals
 
     def _plan(self, account: Account, runs: Sequence[SyncRun] | None = None) -> scheduling.PollPlan:

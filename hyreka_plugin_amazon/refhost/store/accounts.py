@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.refhost.store.database import Database
+from hyreka_plugin_amazon.refhost.store.database import Database, Row
 from hyreka_plugin_amazon.refhost.store.errors import (
     AccountExistsError,
     AccountNotFoundError,
@@ -25,7 +24,7 @@ class AccountStore(Database):
     """Adds, changes, reads and removes accounts; remembers which account ids exist."""
 
     def __init__(
-        self, path: Path, vault: Vault, *, clock: Callable[[], datetime] | None = None
+        self, path: Path | str, vault: Vault, *, clock: Callable[[], datetime] | None = None
     ) -> None:
         self._known_accounts: set[str] = set()  # ids seen in the table (removed: discarded)
         super().__init__(path, vault, clock=clock)
@@ -42,7 +41,7 @@ class AccountStore(Database):
                     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (account.id, account.name, *self._account_values(account), now, now),
                 )
-        except sqlite3.IntegrityError:
+        except self._integrity_errors:
             raise AccountExistsError(
                 f"an account named {account.name!r} or with id {account.id!r} already exists"
             ) from None
@@ -58,7 +57,7 @@ class AccountStore(Database):
                     " WHERE id = ?",
                     (account.name, *self._account_values(account), self._now(), account.id),
                 ).rowcount
-        except sqlite3.IntegrityError:
+        except self._integrity_errors:
             raise AccountExistsError(f"an account named {account.name!r} already exists") from None
         if not changed:
             raise AccountNotFoundError(f"no account with id {account.id!r}")
@@ -109,7 +108,7 @@ class AccountStore(Database):
             raise AccountNotFoundError(f"no account with id {account_id!r}")
         self._known_accounts.add(account_id)
 
-    def _account(self, row: sqlite3.Row) -> Account:
+    def _account(self, row: Row) -> Account:
         return Account(
             id=row["id"],
             name=row["name"],
@@ -135,7 +134,7 @@ class AccountStore(Database):
         )
         return self._vault.seal(value.encode("utf-8"), binding)
 
-    def _open_secret(self, row: sqlite3.Row, field: str) -> str:
+    def _open_secret(self, row: Row, field: str) -> str:
         binding = secret_binding(
             row["id"], field, row["client_id"], row["endpoint"], row["token_url"]
         )

@@ -19,10 +19,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.postgres import (
+    DATABASE_ENV,
+    PgConnection,
+    has_key_check,
+    is_database_url,
+    redacted,
+)
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
 from hyreka_plugin_amazon.refhost.vault import Vault
 
@@ -32,22 +39,47 @@ _KEY_CHECK = b"hyreka-amazon key check"
 _FERNET_VERSION = b"\x80"  # the first byte of a (base64-decoded) Fernet token
 BATCH = 500  # rows read, purged or rotated per query or transaction
 
+Row = Mapping[str, Any]
+"""A row read by column name (``sqlite3.Row``, or a dict from PostgreSQL)."""
+
+
+class Connection(Protocol):
+    """What the store uses of a database connection: ``sqlite3.Connection`` or ``PgConnection``."""
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, seq: Sequence[Sequence[Any]], /) -> Any: ...
+
+    def close(self) -> None: ...
+
 
 class Database:
-    """The SQLite connection shared by the store's parts; safe to share by threads."""
+    """The connection shared by the store's parts (SQLite, or PostgreSQL when ``path`` is a
+    ``postgresql://`` URL); safe to share by threads."""
 
     checkpoint_wait = 5.0  # seconds an emptying checkpoint waits for other connections' readers
 
     def __init__(
-        self, path: Path, vault: Vault, *, clock: Callable[[], datetime] | None = None
+        self, path: Path | str, vault: Vault, *, clock: Callable[[], datetime] | None = None
     ) -> None:
         """Open (creating when new) the database at ``path``; fails on a wrong vault key."""
-        self.path = Path(path)
+        self.url: str | None = str(path) if is_database_url(str(path)) else None
+        self._path = None if self.url is not None else Path(path)
         self._vault = vault
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
-        self._checkpointer = Checkpointer(self.path)
-        self._db = connect(self.path)
+        self._checkpointer: Checkpointer | None = None
+        self._db: Connection
+        if self.url is not None:
+            import psycopg
+
+            self._db = PgConnection(self.url)
+            self._integrity_errors: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
+        else:
+            assert self._path is not None
+            self._checkpointer = Checkpointer(self._path)
+            self._db = connect(self._path)
+            self._integrity_errors = (sqlite3.IntegrityError,)
         try:
             self._check_key()
         except BaseException:
@@ -61,13 +93,39 @@ class Database:
         *,
         env: Mapping[str, str] = os.environ,
         clock: Callable[[], datetime] | None = None,
+        database: str | None = None,
     ) -> Self:
-        """The store of a data folder, with the vault of that folder."""
+        """The store of a data folder, with the vault of that folder.
+
+        ``database`` (else ``HYREKA_AMAZON_DATABASE``): a ``postgresql://`` URL to keep the
+        data in instead of the folder's SQLite file; the vault key stays out of it.
+        """
+        tighten_permissions(Path(data_dir))  # the key file lives there with either database
+        url = database or env.get(DATABASE_ENV, "").strip() or None
+        if url is not None and not is_database_url(url):
+            raise StoreError(
+                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {url[:20]!r}..."
+            )
+        if url is not None:
+            # A new key next to existing data would lock that data away: only a new store
+            # gets one.
+            vault = Vault.open(Path(data_dir), env=env, create=not has_key_check(url))
+            return cls(url, vault, clock=clock)
         path = Path(data_dir) / DB_FILE
-        tighten_permissions(Path(data_dir))
         # A new key next to existing data would lock that data away: only a new store gets one.
         vault = Vault.open(Path(data_dir), env=env, create=not path.exists())
         return cls(path, vault, clock=clock)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file; a PostgreSQL store has none (``url``)."""
+        if self._path is None:
+            raise StoreError("the store is on PostgreSQL: it has no database file")
+        return self._path
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url is not None
 
     def close(self) -> None:
         """Commit the staged orders and close the database."""
@@ -75,7 +133,8 @@ class Database:
             try:
                 self._commit_staged()
             finally:
-                self._checkpointer.close()
+                if self._checkpointer is not None:
+                    self._checkpointer.close()
                 self._db.close()
 
     def __enter__(self) -> Self:
@@ -90,7 +149,8 @@ class Database:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        where = redacted(self.url) if self.url is not None else str(self._path)
+        return f"Store({where!r})"
 
     def mac(self, data: bytes) -> bytes:
         """HMAC-SHA256 under the vault's key: compare secrets later without storing them."""
@@ -107,7 +167,7 @@ class Database:
     # Transactions and queries
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Connection]:
         """A write transaction, after the staged orders are committed."""
         with self._lock:
             self._commit_staged()
@@ -116,7 +176,7 @@ class Database:
                 yield db
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -126,16 +186,18 @@ class Database:
                 raise
             self._db.execute("COMMIT")
 
-    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         """Rows of a query, after the staged orders are committed."""
         with self._lock:
             self._commit_staged()
-            return self._db.execute(sql, params).fetchall()
+            rows: list[Row] = self._db.execute(sql, params).fetchall()
+            return rows
 
-    def _peek(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _peek(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Rows of a query that staged orders do not affect (the caller checks them)."""
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            rows: list[Row] = self._db.execute(sql, params).fetchall()
+            return rows
 
     def _now(self) -> str:
         return ts(self._clock())
@@ -144,7 +206,10 @@ class Database:
         """Move the WAL into the database and empty it, so replaced values leave the WAL too.
 
         Waits up to ``wait`` seconds (default ``checkpoint_wait``) for other connections'
-        readers; False when they kept it from completing (old pages may still be readable)."""
+        readers; False when they kept it from completing (old pages may still be readable).
+        PostgreSQL keeps its own WAL and checkpoints: True at once."""
+        if self._checkpointer is None:
+            return True
         wait = self.checkpoint_wait if wait is None else wait
         with self._lock:
             self._db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")

@@ -96,12 +96,12 @@ class HistoryStore(Database):
 
     def start_run(self, account_id: str, trigger: str) -> int:
         with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO sync_runs (account_id, trigger, started_at) VALUES (?, ?, ?)",
+            row = db.execute(
+                "INSERT INTO sync_runs (account_id, trigger, started_at) VALUES (?, ?, ?)"
+                " RETURNING id",
                 (account_id, trigger, self._now()),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+            ).fetchone()
+        return int(row["id"])
 
     def finish_run(self, run_id: int, result: SyncResult) -> None:
         """Record the outcome; ``result.message`` must not carry personal data."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 from hyreka_plugin_amazon.contract import OrderStatus
-from hyreka_plugin_amazon.refhost.store.database import BATCH
+from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
 from hyreka_plugin_amazon.refhost.store.orders import OrderStore
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
@@ -134,7 +133,7 @@ class MaintenanceStore(OrderStore):
 
     def _rewrite_payload(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         rowid: int,
         payload: bytes,
         account_id: str,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
@@ -27,7 +26,7 @@ from typing import Any, NamedTuple
 
 from hyreka_plugin_amazon.contract import Order, OrderStatus, UpsertOutcome
 from hyreka_plugin_amazon.refhost.store.accounts import AccountStore
-from hyreka_plugin_amazon.refhost.store.database import BATCH
+from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row
 from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
@@ -74,7 +73,7 @@ class RowState(NamedTuple):
     purged_at: str | None
 
     @classmethod
-    def of(cls, row: sqlite3.Row) -> RowState:
+    def of(cls, row: Row) -> RowState:
         return cls(row["payload_mac"], row["key_id"], row["closed_at"], row["purged_at"])
 
 
@@ -110,7 +109,7 @@ class OrderStore(AccountStore):
     """Stores, stages, looks up and lists orders."""
 
     def __init__(
-        self, path: Path, vault: Vault, *, clock: Callable[[], datetime] | None = None
+        self, path: Path | str, vault: Vault, *, clock: Callable[[], datetime] | None = None
     ) -> None:
         self._staged: dict[tuple[str, str], _Staged] = {}
         self._staged_since = 0.0
@@ -123,7 +122,7 @@ class OrderStore(AccountStore):
         try:
             with self._write() as db:
                 return self._upsert(db, account_id, order, self._now())
-        except sqlite3.IntegrityError:
+        except self._integrity_errors:
             raise AccountNotFoundError(f"no account with id {account_id!r}") from None
 
     def stage_order(self, account_id: str, order: Order) -> UpsertOutcome:
@@ -178,18 +177,16 @@ class OrderStore(AccountStore):
                 for key, entry in staged.items():
                     if rows.get(key) != entry.seen:  # another process purged, rotated or wrote
                         self._upsert(db, entry.account_id, entry.order(), now)
-        except sqlite3.IntegrityError:
+        except self._integrity_errors:
             self._known_accounts.clear()
             raise AccountNotFoundError("the account of staged orders was removed") from None
-        if len(staged) >= CHECKPOINT_AFTER:
+        if len(staged) >= CHECKPOINT_AFTER and self._checkpointer is not None:
             self._checkpointer.nudge()  # a large sync: move the WAL on while it goes on
 
     def _forget_lookups(self) -> None:
         self._looked_up.clear()
 
-    def _upsert(
-        self, db: sqlite3.Connection, account_id: str, order: Order, now: str
-    ) -> UpsertOutcome:
+    def _upsert(self, db: Connection, account_id: str, order: Order, now: str) -> UpsertOutcome:
         """Compare with the stored order and write it when it differs (in a transaction)."""
         seen = self._row_state(db, account_id, order.amazon_order_id)
         stored, payload, mac = self._prepare(order, seen)
@@ -199,9 +196,7 @@ class OrderStore(AccountStore):
             db.execute(_UPSERT_ORDER, self._values(entry, seen, now))
         return outcome
 
-    def _row_state(
-        self, db: sqlite3.Connection, account_id: str, amazon_order_id: str
-    ) -> RowState | None:
+    def _row_state(self, db: Connection, account_id: str, amazon_order_id: str) -> RowState | None:
         row = db.execute(
             "SELECT payload_mac, key_id, closed_at, purged_at FROM orders"
             " WHERE account_id = ? AND amazon_order_id = ?",
@@ -210,7 +205,7 @@ class OrderStore(AccountStore):
         return None if row is None else RowState.of(row)
 
     def _row_states(
-        self, db: sqlite3.Connection, keys: Collection[tuple[str, str]]
+        self, db: Connection, keys: Collection[tuple[str, str]]
     ) -> dict[tuple[str, str], RowState]:
         """``_row_state`` of many (account id, order id) keys, one query per account."""
         by_account: dict[str, list[str]] = {}

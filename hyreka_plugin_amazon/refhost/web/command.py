@@ -107,7 +107,7 @@ def cmd_web(args: argparse.Namespace) -> int:
             "can see and change your accounts and orders",
             file=sys.stderr,
         )
-    with ReferenceHost(data_dir(args.data)) as host:
+    with ReferenceHost(data_dir(args.data), database=getattr(args, "database", None)) as host:
         console = Console(host, lang=args.lang, endpoint=args.endpoint, token_url=args.token_url)
         running = serve(console, host=args.host, port=args.port)
         print(f"WEB_URL={running.url}", flush=True)
