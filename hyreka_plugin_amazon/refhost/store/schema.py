@@ -112,7 +112,7 @@ CREATE INDEX sync_runs_by_account ON sync_runs (account_id, id);
 
 # Tables added after schema 1. Each is created when missing, whatever the version: an older
 # package ignores a table it does not know, so an additive table needs no version of its own.
-_ADDITIONS = """
+ADDITIONS = """
 CREATE TABLE IF NOT EXISTS shipments (
     account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     package_id INTEGER NOT NULL,    -- the host's package number, Amazon's packageReferenceId
@@ -171,7 +171,7 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             version = SCHEMA_VERSION
         if version <= SCHEMA_VERSION:
-            for statement in _ADDITIONS.split(";"):
+            for statement in ADDITIONS.split(";"):
                 if statement.strip():
                     db.execute(statement)
     except BaseException:
