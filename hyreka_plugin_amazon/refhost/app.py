@@ -17,6 +17,7 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import texts
+from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
@@ -145,9 +146,14 @@ class ReferenceHost:
         services = SyncHost(self.store, self.plugins)
         report = self.plugins.import_report(account, path, services, charset)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        if not dry_run:
+        if not dry_run:  # never backwards, never over newer data, never erasing (importmerge)
             for order in report.orders:
-                counts[self.store.upsert_order(account.id, order)] += 1
+                known = self.store.get_order(account.id, order.amazon_order_id)
+                merged = merged_import(known, order, layout=report.layout)
+                if merged is None:
+                    counts["unchanged"] += 1
+                    continue
+                counts[self.store.upsert_order(account.id, merged)] += 1
         return report, counts
 
     def _reader_account(self) -> Account:
