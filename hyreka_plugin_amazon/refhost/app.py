@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
+from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.secret import Secret
 
 
@@ -36,7 +38,8 @@ class SyncHost(HostAdapter):
         cancel_event: threading.Event | None = None,
         lease: Lease | None = None,
     ) -> None:
-        super().__init__(store, on_progress=on_progress, cancel_event=cancel_event)
+        fence = Fence(lease.account_id, lease.token) if lease is not None else None
+        super().__init__(store, on_progress=on_progress, cancel_event=cancel_event, fence=fence)
         self._plugins = plugins
         self._lease = lease
 
@@ -113,9 +116,21 @@ class ReferenceHost:
             )
             result = SyncResult(ok=False, message="interrupted", code="sync.error")
             try:
-                result = self.plugins.sync_orders(account, host)
+                result = self._told(self.plugins.sync_orders(account, host), lease, account)
             finally:
                 self.store.finish_run(run_id, result)
+        return result
+
+    def _told(self, result: SyncResult, lease: Lease, account: Account) -> SyncResult:
+        """The result with what the lease adds: taken over from a dead sync, or lost."""
+        other = self.locks.holder(account.id)
+        lost = lease.lost.is_set() or (other is not None and other != lease.token)
+        if lost and not result.ok:  # an ok result committed its last write under the fence
+            text = texts.translate("sync.lease_lost", account.locale)
+            result = dataclasses.replace(result, ok=False, code="sync.lease_lost", message=text)
+        if lease.taken_over_from is not None:
+            note = texts.translate("sync.taken_over", account.locale, pid=lease.taken_over_from)
+            result = dataclasses.replace(result, warnings=[note, *result.warnings])
         return result
 
     def dismiss_problem(self, name: str, amazon_order_id: str) -> None:

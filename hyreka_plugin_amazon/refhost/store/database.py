@@ -18,7 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, connect, ts
 from hyreka_plugin_amazon.refhost.vault import Vault
 
@@ -98,12 +100,14 @@ class Database:
     # Transactions and queries
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, after the staged orders are committed."""
+    def _write(self, fence: Fence | None = None) -> Iterator[sqlite3.Connection]:
+        """A write transaction, after the staged orders are committed; with a ``fence``, it
+        commits only while the fence's lease holds (else LeaseLostError, nothing written)."""
         with self._lock:
             self._commit_staged()
             self._forget_lookups()
             with self._transaction() as db:
+                fencing.check(db, fence)
                 yield db
 
     @contextmanager
