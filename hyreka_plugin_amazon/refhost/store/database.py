@@ -20,9 +20,10 @@ from typing import Any, Self
 
 from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, connect, ts
-from hyreka_plugin_amazon.refhost.vault import Vault
+from hyreka_plugin_amazon.refhost.vault import KEY_FILE, Vault
 
 _KEY_CHECK = b"hyreka-amazon key check"
 _FERNET_VERSION = b"\x80"  # the first byte of a (base64-decoded) Fernet token
@@ -41,9 +42,15 @@ class Database:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._checkpointer = Checkpointer(self.path)
-        self._db = connect(self.path)
+        try:
+            self._db = connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, exc) from None
         try:
             self._check_key()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise damaged(self.path, exc) from None
         except BaseException:
             self._db.close()
             raise
@@ -58,6 +65,7 @@ class Database:
     ) -> Self:
         """The store of a data folder, with the vault of that folder."""
         path = Path(data_dir) / DB_FILE
+        check_not_lost(path)
         # A new key next to existing data would lock that data away: only a new store gets one.
         vault = Vault.open(Path(data_dir), env=env, create=not path.exists())
         return cls(path, vault, clock=clock)
@@ -168,3 +176,40 @@ class Database:
         if sealed[:1] == _FERNET_VERSION:  # older stores: a zlib payload in a binary Fernet token
             return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
         return self._vault.decrypt(sealed)
+
+
+def check_not_lost(path: Path) -> None:
+    """Refuse to start a new, empty store where one existed: the database is missing or
+    empty (0 bytes) while its key file or write-ahead log says data was stored there."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    traces = [p.name for p in (path.with_name(KEY_FILE), Path(f"{path}-wal")) if p.exists()]
+    if not traces:
+        return  # a new store
+    state = "is empty (0 bytes)" if path.exists() else "is missing"
+    raise StoreDamagedError(
+        "missing",
+        str(path),
+        f"the database {path} {state}, but {' and '.join(traces)} beside it show that data "
+        "was stored there: restore the database from a backup. Nothing was changed; to start "
+        f"an empty store on purpose, move {' and '.join(traces)} away first.",
+    )
+
+
+def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreDamagedError:
+    """The error for a database SQLite cannot open or read (SQLite's text names no data)."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreDamagedError(
+            "readonly",
+            str(path),
+            f"the database {path} cannot be written ({text}): check that its folder is on a "
+            "writable file system with free space and that this user may write there. "
+            "Nothing was changed.",
+        )
+    return StoreDamagedError(
+        "damaged",
+        str(path),
+        f"the database {path} is damaged ({text}): restore it from a backup. Nothing was "
+        "changed; the damaged file is left as it is.",
+    )
