@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 from helpers.fault_harness import Harness, running
 
+from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account, Problem, SyncResult
-from hyreka_plugin_amazon.refhost import texts
+from hyreka_plugin_amazon.refhost import cli, texts
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
+from hyreka_plugin_amazon.refhost.vault import KEY_ENV
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.sync import CURSOR_KEY
 
 
@@ -132,3 +135,32 @@ def test_a_sync_after_a_killed_sync_takes_over_and_says_so(
     assert result.ok, result.message
     assert result.warnings[0] == texts.translate("sync.taken_over", account.locale, pid=pid)
     assert str(pid) in result.warnings[0]
+
+
+def test_rotate_key_after_a_killed_sync_takes_over_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    folder = tmp_path / "data"
+    with ReferenceHost(folder, env={}) as host:
+        host.store.add_account(
+            Account(
+                id="shop",
+                name="shop",
+                connector=CONNECTOR_ID,
+                region="eu",
+                marketplace_ids=("A1PA6795UKMFR9",),
+                client_id="amzn1.application-oa2-client.x",
+                client_secret=Secret("secret"),
+                refresh_token=Secret("Atzr|token"),
+            )
+        )
+        db = host.store.path
+    child = subprocess.run(
+        [sys.executable, "-c", HOLDER, str(db), "shop"], capture_output=True, text=True, check=False
+    )
+    assert child.returncode == 9
+    pid = child.stdout.split()[0]
+    assert cli.main(["rotate-key", "--data", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"took over the lease of a sync that ended without releasing it (process {pid})" in out
