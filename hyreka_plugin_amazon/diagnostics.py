@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from hyreka_plugin_amazon import messages
@@ -37,6 +37,8 @@ class Diagnosis:
     message: str
     needs_reauthorization: bool = False
 
+
+_REPORT_NAMES: Final = {"order report": "report.order", "status report": "report.status"}
 
 # The causes that only new credentials fix: the host pauses background syncs on them.
 _REAUTHORIZE: Final = frozenset({"login.invalid_client", "login.invalid_grant", "sync.auth_failed"})
@@ -76,11 +78,17 @@ def wrong_region(account: Account, found: str, marketplace_ids: Sequence[str]) -
     )
 
 
-def sync_failure(exc: Exception, account: Account, *, order_report: str | None = None) -> Diagnosis:
+def sync_failure(
+    exc: Exception,
+    account: Account,
+    *,
+    order_report: str | None = None,
+    reading: Literal["order report", "status report"] = "order report",
+) -> Diagnosis:
     """The message for a sync that ended before the window was handed over.
 
     ``order_report`` is the type of the order report the sync requested: it names the
-    restricted role a 403 asks for.
+    restricted role a 403 asks for. ``reading``: the report whose download was being read.
     """
     if isinstance(exc, errors.ReportFatalError):
         if exc.document_text is None and exc.report_type in DATA_ROLES:
@@ -98,6 +106,8 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
         if is_basic_account(exc):
             detail = login_failure(exc, account).message
             return _diagnosis(account, "sync.auth_failed", detail=detail)
+        if is_token_refused(exc):  # refused once more after a renewal: not a role
+            return _diagnosis(account, "sync.token_refused")
         if exc.operation in _RESTRICTED_OPERATIONS:
             role = DATA_ROLES.get(order_report or "", EITHER_ORDER_ROLE)
             return _diagnosis(account, "sync.restricted_role_missing", role=role)
@@ -106,7 +116,10 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
         role = DATA_ROLES.get(order_report or "", EITHER_ORDER_ROLE)
         return _diagnosis(account, "sync.restricted_role_missing", role=role)
     if isinstance(exc, errors.DocumentError):
-        return _diagnosis(account, "sync.document_error", detail=type(exc).__name__)
+        report = messages.translate(_REPORT_NAMES[reading], account.locale)
+        if isinstance(exc, errors.DocumentTooLargeError):
+            return _diagnosis(account, "sync.document_too_large", report=report)
+        return _diagnosis(account, "sync.document_error", detail=f"{report}: {type(exc).__name__}")
     if isinstance(exc, errors.CertificateError):
         return _diagnosis(account, "net.certificate", host=_host(exc, account))
     if isinstance(exc, errors.ServerError | errors.TransportError):
@@ -125,6 +138,21 @@ def is_role_refusal(exc: Exception) -> bool:
         and exc.code == "InvalidInput"
         and "have access" in exc.message.lower()
     )
+
+
+def is_token_refused(exc: errors.AccessDeniedError) -> bool:
+    """Amazon's 403 for an access token it does not accept (revoked, malformed, invalid or
+    expired), as opposed to a token without the role or rights an operation needs."""
+    text = exc.message.lower()
+    return "access token" in text and any(
+        word in text for word in ("revoked", "malformed", "invalid", "expired")
+    )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """The host's database ran out of space (SQLite's "database or disk is full"). A host's
+    own OSError stays a host error (tests/test_faults_cursor.py: only its type is shown)."""
+    return not isinstance(exc, OSError) and "disk is full" in str(exc).lower()
 
 
 def is_basic_account(exc: errors.AccessDeniedError) -> bool:

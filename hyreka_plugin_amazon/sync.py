@@ -192,6 +192,8 @@ class _SyncRun:
         self.in_order_report: set[str] = set()
         self.handed_over: set[str] = set()
         self.pending_reports: list[str] = []  # requested, not yet processed: cancel on cancel
+        self.reading: Literal["order report", "status report"] = "order report"
+        self.first_sync = False
 
     # ---------------------------------------------------------------- the flow
 
@@ -203,12 +205,20 @@ class _SyncRun:
             return self._failed("sync.cancelled", messages.translate("sync.cancelled", self.locale))
         except (errors.SpApiError, HeaderError) as exc:
             diagnosis = diagnostics.sync_failure(
-                exc, self.account, order_report=self.settings.order_report_for(self.account)
+                exc,
+                self.account,
+                order_report=self.settings.order_report_for(self.account),
+                reading=self.reading,
             )
             return self._failed(
                 diagnosis.code, diagnosis.message, reauthorize=diagnosis.needs_reauthorization
             )
         except Exception as exc:
+            if diagnostics.is_disk_full(exc):
+                log.error("sync of account %s failed: the disk is full", self.account.id)
+                return self._failed(
+                    "sync.disk_full", messages.translate("sync.disk_full", self.locale)
+                )
             detail = type(exc).__name__  # its text may quote report content
             log.error("sync of account %s failed: %s", self.account.id, detail)
             return self._failed(
@@ -249,6 +259,7 @@ class _SyncRun:
         earliest = now - timedelta(days=MAX_LOOKBACK_DAYS) + timedelta(minutes=5)
         cursor = self.host.get_state(self.account.id, CURSOR_KEY)
         if cursor is None:
+            self.first_sync = True
             start = now - timedelta(days=self.settings.lookback_days)
         else:
             start = datetime.fromisoformat(cursor) - timedelta(
@@ -267,6 +278,14 @@ class _SyncRun:
         self.host.record_problems(account_id, self.tally.problems)
         if self.tally.problems:
             self.holds.add("problems")
+        if "status report empty" in self.holds and (self.tally.waiting or self.first_sync):
+            warning = messages.translate(
+                "sync.status_report_held",
+                self.locale,
+                count=self.tally.waiting,
+                start=self.window_start.isoformat(),
+            )
+            self.tally.warnings.append(warning)
         if self.holds:  # set before the cursor moves: a kill in between loses nothing
             log.info(
                 "account %s: window from %s held open (%s)",
@@ -314,9 +333,12 @@ class _SyncRun:
         self.pending_reports.remove(report_id)
         return finished
 
-    def _read_twice(self, what: str, read: Callable[[], T]) -> T:
+    def _read_twice(
+        self, what: Literal["order report", "status report"], read: Callable[[], T]
+    ) -> T:
         """``read()``; once more (from a fresh download URL) if the download broke off: the
         only place a broken download is repeated (the document stream raises, never restarts)."""
+        self.reading = what
         try:
             return read()
         except errors.DocumentTruncatedError:

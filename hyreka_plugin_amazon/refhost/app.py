@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -22,9 +23,11 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import texts
+from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
+from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.secret import Secret
 
 
@@ -49,7 +52,8 @@ class SyncHost(HostAdapter):
         cancel_event: threading.Event | None = None,
         lease: Lease | None = None,
     ) -> None:
-        super().__init__(store, on_progress=on_progress, cancel_event=cancel_event)
+        fence = Fence(lease.account_id, lease.token) if lease is not None else None
+        super().__init__(store, on_progress=on_progress, cancel_event=cancel_event, fence=fence)
         self._plugins = plugins
         self._lease = lease
 
@@ -131,7 +135,7 @@ class ReferenceHost:
             )
             result = SyncResult(ok=False, message="interrupted", code="sync.error")
             try:
-                result = self.plugins.sync_orders(account, host)
+                result = self._told(self.plugins.sync_orders(account, host), lease, account)
             finally:
                 self.store.finish_run(run_id, result)
         return result
@@ -236,6 +240,18 @@ class ReferenceHost:
         self.store.record_outcomes(account.id, outcomes)
         return outcomes
 
+    def _told(self, result: SyncResult, lease: Lease, account: Account) -> SyncResult:
+        """The result with what the lease adds: taken over from a dead sync, or lost."""
+        other = self.locks.holder(account.id)
+        lost = lease.lost.is_set() or (other is not None and other != lease.token)
+        if lost and not result.ok:  # an ok result committed its last write under the fence
+            text = texts.translate("sync.lease_lost", account.locale)
+            result = dataclasses.replace(result, ok=False, code="sync.lease_lost", message=text)
+        if lease.taken_over_from is not None:
+            note = texts.translate("sync.taken_over", account.locale, pid=lease.taken_over_from)
+            result = dataclasses.replace(result, warnings=[note, *result.warnings])
+        return result
+
     def dismiss_problem(self, name: str, amazon_order_id: str) -> None:
         """The seller gives up on an order's import problem: unlisted here, and the connector
         records it (its syncs stop retrying the order and holding their window for it)."""
@@ -264,9 +280,14 @@ class ReferenceHost:
         services = SyncHost(self.store, self.plugins)
         report = self.plugins.import_report(account, path, services, charset)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        if not dry_run:
+        if not dry_run:  # never backwards, never over newer data, never erasing (importmerge)
             for order in report.orders:
-                counts[self.store.upsert_order(account.id, order)] += 1
+                known = self.store.get_order(account.id, order.amazon_order_id)
+                merged = merged_import(known, order, layout=report.layout)
+                if merged is None:
+                    counts["unchanged"] += 1
+                    continue
+                counts[self.store.upsert_order(account.id, merged)] += 1
         return report, counts
 
     def _reader_account(self) -> Account:

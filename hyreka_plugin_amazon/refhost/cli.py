@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -40,6 +41,8 @@ from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.store.database import damaged
+from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError
 from hyreka_plugin_amazon.refhost.terminal import printable
 from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, LANGUAGES, translate
 from hyreka_plugin_amazon.refhost.web import command as web_command
@@ -53,6 +56,12 @@ SECRET_ENV = {
 LANG_ENV = "HYREKA_LANG"
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20
+STORE_TEXTS = {  # StoreDamagedError.kind (and a full disk) -> what the seller reads
+    "missing": "cli.store_missing",
+    "damaged": "cli.store_damaged",
+    "readonly": "cli.store_readonly",
+    "full": "cli.store_full",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,6 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LookupError, ValueError) as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return 2
+    except StoreDamagedError as exc:  # never a traceback, never an empty store over data
+        print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
+        print(f"  {exc}", file=sys.stderr)
+        return 3
+    except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
+        kind = "full" if "disk is full" in str(exc) else damaged(Path("-"), exc).kind
+        print(f"hyreka-amazon: {translate(STORE_TEXTS[kind], args.lang)}", file=sys.stderr)
+        print(f"  {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+        return 3
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

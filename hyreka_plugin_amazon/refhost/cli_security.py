@@ -176,7 +176,12 @@ def _no_syncs(store: Store) -> Iterator[None]:
     locks = account_locks(store)
     with ExitStack() as held:
         for account in store.list_accounts():
-            held.enter_context(locks.hold(account.id))
+            lease = held.enter_context(locks.hold(account.id))
+            if lease.taken_over_from is not None:  # a sync killed mid-way: say whose lease
+                print(
+                    f"account {account.name}: took over the lease of a sync that ended without "
+                    f"releasing it (process {lease.taken_over_from})"
+                )
         yield
 
 

@@ -8,6 +8,7 @@ both: ``python_codec`` returns the codec's canonical Python name or raises Chars
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 from typing import Final
 
@@ -40,6 +41,29 @@ def python_codec(charset: str) -> str:
 
 
 _CHUNK = 1 << 16
+
+LATIN_1_CODECS: Final = frozenset({"latin-1", "iso8859-1"})  # codecs.lookup(...).name
+
+# C1 control characters (U+0080..U+009F) never occur in a report's text: in a document that
+# declares ISO-8859-1 they are the bytes of Cp1252's punctuation (Amazon's EU files are Cp1252,
+# so a wrong declaration turns 0x84 0x93 into C1 controls instead of quotes). The five bytes
+# Cp1252 leaves undefined are kept as they are.
+_C1_AS_CP1252: Final = {
+    code: bytes([code]).decode("cp1252", errors="ignore") or chr(code) for code in range(0x80, 0xA0)
+}
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def is_latin_1(codec: str) -> bool:
+    """Whether a Python codec name is ISO-8859-1 (whose C1 range Cp1252 fills)."""
+    return codecs.lookup(codec).name in LATIN_1_CODECS
+
+
+def repair_c1(text: str) -> str:
+    """Text decoded as ISO-8859-1 with its C1 control characters read as Cp1252."""
+    if _C1.search(text) is None:
+        return text
+    return text.translate(_C1_AS_CP1252)
 
 
 def detect_charset(path: Path) -> str:

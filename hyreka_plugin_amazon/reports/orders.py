@@ -36,6 +36,7 @@ from hyreka_plugin_amazon.reports.rows import (
 )
 
 NOT_ADJACENT = "rows of this order are not adjacent"
+CONFLICTING_ITEM = "the order item appears twice with different values"
 
 
 class _Unset(enum.Enum):
@@ -256,9 +257,11 @@ class _Group:
         known = self.items.get(item["order_item_id"])
         if known is None:
             self.items[item["order_item_id"]] = item
-        else:  # the same item again with a quantity: an FBA item shipped in parts
+        elif loaders.layout is Layout.FBA_SHIPMENTS:  # an FBA item shipped in parts
             for name in _SUMMED:
                 known[name] += item[name]
+        elif item != known:  # one item, two versions: which is Amazon's is anyone's guess
+            self.errors.append(RowError(number, item_column, CONFLICTING_ITEM))
 
     def _load_head(self, number: int, values: Mapping[str, str | None]) -> None:
         loaders = self.loaders
@@ -354,7 +357,9 @@ def read_orders(
 
     One line per item id (order-item-id; FBA amazon-order-item-id). A later row of the same
     item without a quantity is a promotion continuation row: its discounts are added to the
-    line; one with a quantity (an FBA item shipped in parts) adds quantity and amounts. The
+    line; one with a quantity adds quantity and amounts in the FBA shipments report (an item
+    shipped in parts); in the other reports it is the same line again: folded when its values
+    are the same, else the order fails (``CONFLICTING_ITEM``). The
     all-orders report has no item id: each row is a line with the id f"{sku}#{n}", n counting
     that SKU's rows within the order from 1 (stable while Amazon keeps the row order).
     """

@@ -8,13 +8,17 @@ a header belongs to and which columns it needs is the catalogue's knowledge.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from hyreka_plugin_amazon.reports.catalogue import REQUIRED_COLUMNS, Layout, layout_of_header
 from hyreka_plugin_amazon.reports.charsets import CharsetError, detect_charset, python_codec
+
+MAX_COLUMNS: Final = 1000  # Amazon's order reports have under 100; more is not a report
+MAX_CELL_CHARS: Final = 2000  # Amazon's longest fields (product names) stay far below
 
 
 class HeaderError(ValueError):
@@ -84,10 +88,15 @@ class ReportReader:
         first = next(self._lines, None)
         if first is None or not first.strip("\ufeff \t\r\n"):
             raise HeaderError("the file is empty: no header line")
-        header = tuple(name.strip() for name in first.lstrip("\ufeff").rstrip("\r\n").split("\t"))
-        named = [name for name in header if name]
-        if len(set(named)) != len(named):
-            twice = sorted({name for name in named if named.count(name) > 1})
+        cells = first.lstrip("\ufeff").rstrip("\r\n").split("\t", MAX_COLUMNS)
+        if len(cells) > MAX_COLUMNS:
+            raise HeaderError(
+                f"the header has more than {MAX_COLUMNS} columns: not an Amazon order report"
+            )
+        header = tuple(name.strip() for name in cells)
+        counts = Counter(name for name in header if name)
+        twice = sorted(name for name, count in counts.items() if count > 1)
+        if twice:
             raise HeaderError(f"the header names the column(s) {', '.join(twice)} twice")
         self.header = header
         self.layout = detect_layout(header)
@@ -117,6 +126,8 @@ class ReportReader:
             text = line.rstrip("\r\n")
             if not text or text.isspace():  # blank (no stripped copy of every line)
                 continue
+            if "\x00" in text:  # NUL bytes are no text: dropped, never stored
+                text = text.replace("\x00", "")
             if split < width:
                 cells = text.split("\t", split)
                 fields = text.count("\t") + 1
@@ -129,6 +140,8 @@ class ReportReader:
             if fields > width:
                 reason = f"row has {fields} fields, header has {width}"
                 errors = (RowError(number, None, reason),)
+            if len(text) > MAX_CELL_CHARS:  # only then can a cell be too long
+                errors += _overlong(number, header, cells, min(split, width))
             cell_id = cells[id_index].strip()
             if cell_id != order_id:
                 order_id = cell_id
@@ -145,6 +158,20 @@ class ReportReader:
             else:
                 values = {name: cells[index].strip() or None for name, index in wanted}
             yield Row(number, values, errors)
+
+
+def _overlong(
+    number: int, header: tuple[str, ...], cells: list[str], read: int
+) -> tuple[RowError, ...]:
+    """An error for each of the first ``read`` cells longer than ``MAX_CELL_CHARS``, whose text
+    is then dropped (a 10 MB "product name" is neither stored nor quoted)."""
+    found: list[RowError] = []
+    for index, cell in enumerate(cells[:read]):
+        if len(cell) > MAX_CELL_CHARS:
+            column = header[index]
+            found.append(RowError(number, column, f"cell longer than {MAX_CELL_CHARS} characters"))
+            cells[index] = ""
+    return tuple(found)
 
 
 def open_report_file(path: Path, charset: str | None = None) -> tuple[Iterator[str], str]:

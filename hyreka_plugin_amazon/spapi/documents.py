@@ -16,7 +16,12 @@ from types import TracebackType
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from hyreka_plugin_amazon.reports.charsets import CharsetError, python_codec
+from hyreka_plugin_amazon.reports.charsets import (
+    CharsetError,
+    is_latin_1,
+    python_codec,
+    repair_c1,
+)
 from hyreka_plugin_amazon.spapi.errors import (
     DocumentDecodeError,
     DocumentError,
@@ -278,11 +283,17 @@ class DocumentStream:
                 ) from None
             return text
 
+        if is_latin_1(self.charset):  # Amazon's EU files are Cp1252, whatever they declare
+            yield from map(repair_c1, self._lines_of(splitter, decode))
+        else:
+            yield from self._lines_of(splitter, decode)
+        self.close()
+
+    def _lines_of(self, splitter: _LineSplitter, decode: Callable[..., str]) -> Iterator[str]:
         yield from splitter.feed(self._head_text)
         for chunk in self._chunks:
             yield from splitter.feed(decode(chunk))
         yield from splitter.feed(decode(b"", final=True)) + splitter.finish()
-        self.close()
 
     def _start(self) -> None:
         """Open the download and read ahead until the charset is settled."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.contract import Order, Problem, Progress, UpsertOutcome
+from hyreka_plugin_amazon.refhost.store.fencing import Fence
 
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.refhost.store import Store
@@ -27,15 +28,17 @@ class HostAdapter:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         cancel_event: threading.Event | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self._store = store
+        self._fence = fence  # the sync's lease: its writes commit only while it holds
         self._on_progress = on_progress
         self._cancel_event = cancel_event
         self._stored: dict[str, set[str] | None] = {}  # per account, see get_order
 
     def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
         """Staged: committed with the next orders, at the latest by ``set_state``."""
-        outcome = self._store.stage_order(account_id, order)
+        outcome = self._store.stage_order(account_id, order, fence=self._fence)
         stored = self._stored.get(account_id)
         if stored is not None:
             stored.add(order.amazon_order_id)
@@ -54,10 +57,10 @@ class HostAdapter:
         return self._store.get_state(account_id, key)
 
     def set_state(self, account_id: str, key: str, value: str | None) -> None:
-        self._store.set_state(account_id, key, value)
+        self._store.set_state(account_id, key, value, fence=self._fence)
 
     def record_problems(self, account_id: str, problems: Sequence[Problem]) -> None:
-        self._store.record_problems(account_id, problems)
+        self._store.record_problems(account_id, problems, fence=self._fence)
 
     def report_progress(self, progress: Progress) -> None:
         if self._on_progress is not None:

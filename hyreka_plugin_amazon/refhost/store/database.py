@@ -21,8 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
-from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
+from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.postgres import (
     DATABASE_ENV,
     PgConnection,
@@ -31,7 +33,7 @@ from hyreka_plugin_amazon.refhost.store.postgres import (
     redacted,
 )
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
-from hyreka_plugin_amazon.refhost.vault import Vault
+from hyreka_plugin_amazon.refhost.vault import KEY_FILE, Vault
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,9 @@ class Connection(Protocol):
     def executemany(self, sql: str, seq: Sequence[Sequence[Any]], /) -> Any: ...
 
     def close(self) -> None: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
 
 
 class Database:
@@ -78,10 +83,16 @@ class Database:
         else:
             assert self._path is not None
             self._checkpointer = Checkpointer(self._path)
-            self._db = connect(self._path)
+            try:
+                self._db = connect(self._path)
+            except sqlite3.DatabaseError as exc:
+                raise damaged(self._path, exc) from None
             self._integrity_errors = (sqlite3.IntegrityError,)
         try:
             self._check_key()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise damaged(self.path, exc) from None
         except BaseException:
             self._db.close()
             raise
@@ -112,6 +123,7 @@ class Database:
             vault = Vault.open(Path(data_dir), env=env, create=not has_key_check(url))
             return cls(url, vault, clock=clock)
         path = Path(data_dir) / DB_FILE
+        check_not_lost(path)
         # A new key next to existing data would lock that data away: only a new store gets one.
         vault = Vault.open(Path(data_dir), env=env, create=not path.exists())
         return cls(path, vault, clock=clock)
@@ -167,12 +179,14 @@ class Database:
     # Transactions and queries
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A write transaction, after the staged orders are committed."""
+    def _write(self, fence: Fence | None = None) -> Iterator[Connection]:
+        """A write transaction, after the staged orders are committed; with a ``fence``, it
+        commits only while the fence's lease holds (else LeaseLostError, nothing written)."""
         with self._lock:
             self._commit_staged()
             self._forget_lookups()
             with self._transaction() as db:
+                fencing.check(db, fence)
                 yield db
 
     @contextmanager
@@ -182,9 +196,15 @@ class Database:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite ends it itself on a full disk (SQLITE_FULL)
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
 
     def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         """Rows of a query, after the staged orders are committed."""
@@ -286,3 +306,40 @@ def tighten_permissions(folder: Path) -> None:
 def order_binding(account_id: str, amazon_order_id: str) -> bytes:
     """The associated data of an order's payload: the row it belongs to."""
     return json.dumps(["order", account_id, amazon_order_id]).encode("utf-8")
+
+
+def check_not_lost(path: Path) -> None:
+    """Refuse to start a new, empty store where one existed: the database is missing or
+    empty (0 bytes) while its key file or write-ahead log says data was stored there."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    traces = [p.name for p in (path.with_name(KEY_FILE), Path(f"{path}-wal")) if p.exists()]
+    if not traces:
+        return  # a new store
+    state = "is empty (0 bytes)" if path.exists() else "is missing"
+    raise StoreDamagedError(
+        "missing",
+        str(path),
+        f"the database {path} {state}, but {' and '.join(traces)} beside it show that data "
+        "was stored there: restore the database from a backup. Nothing was changed; to start "
+        f"an empty store on purpose, move {' and '.join(traces)} away first.",
+    )
+
+
+def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreDamagedError:
+    """The error for a database SQLite cannot open or read (SQLite's text names no data)."""
+    text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreDamagedError(
+            "readonly",
+            str(path),
+            f"the database {path} cannot be written ({text}): check that its folder is on a "
+            "writable file system with free space and that this user may write there. "
+            "Nothing was changed.",
+        )
+    return StoreDamagedError(
+        "damaged",
+        str(path),
+        f"the database {path} is damaged ({text}): restore it from a backup. Nothing was "
+        "changed; the damaged file is left as it is.",
+    )

@@ -26,3 +26,14 @@ class WalNotClearedError(StoreError):
     def __init__(self, message: str, count: int) -> None:
         super().__init__(message)
         self.count = count
+
+
+class StoreDamagedError(StoreError):
+    """The database cannot be used as it is: missing or empty where data was stored, damaged
+    (corrupt, truncated) or not writable. ``kind``: "missing", "damaged" or "readonly"; the
+    message names the file and what to do, never stored content."""
+
+    def __init__(self, kind: str, path: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.path = path

@@ -10,6 +10,7 @@ from datetime import datetime
 from hyreka_plugin_amazon.contract import Problem, SyncResult
 from hyreka_plugin_amazon.refhost.store.database import Database
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.schema import dt
 
 
@@ -44,9 +45,11 @@ class HistoryStore(Database):
         )
         return rows[0]["value"] if rows else None
 
-    def set_state(self, account_id: str, key: str, value: str | None) -> None:
-        """Store (None: remove) the value, committed at once."""
-        with self._write() as db:
+    def set_state(
+        self, account_id: str, key: str, value: str | None, *, fence: Fence | None = None
+    ) -> None:
+        """Store (None: remove) the value, committed at once (only while ``fence`` holds)."""
+        with self._write(fence) as db:
             if value is None:
                 db.execute("DELETE FROM state WHERE account_id = ? AND key = ?", (account_id, key))
             else:
@@ -56,10 +59,12 @@ class HistoryStore(Database):
                     (account_id, key, value),
                 )
 
-    def record_problems(self, account_id: str, problems: Sequence[Problem]) -> None:
-        """Replace the account's open problems with these."""
+    def record_problems(
+        self, account_id: str, problems: Sequence[Problem], *, fence: Fence | None = None
+    ) -> None:
+        """Replace the account's open problems with these (only while ``fence`` holds)."""
         now = self._now()
-        with self._write() as db:
+        with self._write(fence) as db:
             db.execute("DELETE FROM problems WHERE account_id = ?", (account_id,))
             db.executemany(
                 "INSERT INTO problems (account_id, amazon_order_id, row_number, column_name,"

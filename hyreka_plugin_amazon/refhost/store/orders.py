@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hyreka_plugin_amazon.contract import Order, OrderStatus, UpsertOutcome
+from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.accounts import AccountStore
 from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row
 from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
+from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
 from hyreka_plugin_amazon.refhost.vault import Vault
@@ -91,14 +93,21 @@ class _Staged(NamedTuple):
     closed: bool  # its status is shipped or cancelled
     payload: bytes  # the JSON of the order as it will be stored (anonymised when purged)
     mac: bytes
+    fence: Fence | None = None  # the lease of the sync that staged it (see fencing)
 
     @classmethod
     def of(
-        cls, account_id: str, stored: Order, seen: RowState | None, payload: bytes, mac: bytes
+        cls,
+        account_id: str,
+        stored: Order,
+        seen: RowState | None,
+        payload: bytes,
+        mac: bytes,
+        fence: Fence | None = None,
     ) -> _Staged:
         closed = stored.status in CLOSED_STATUSES
         columns = _order_columns(stored)
-        return cls(account_id, stored.amazon_order_id, seen, columns, closed, payload, mac)
+        return cls(account_id, stored.amazon_order_id, seen, columns, closed, payload, mac, fence)
 
     def order(self) -> Order:
         """The order as it will be stored, read back from its JSON."""
@@ -115,6 +124,7 @@ class OrderStore(AccountStore):
         self._staged_since = 0.0
         # What get_order just found of a row (None: no row), for the stage_order that follows
         self._looked_up: dict[tuple[str, str], RowState | None] = {}
+        self._lost_fences: set[Fence] = set()  # leases a commit found taken over
         super().__init__(path, vault, clock=clock)
 
     def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
@@ -125,14 +135,20 @@ class OrderStore(AccountStore):
         except self._integrity_errors:
             raise AccountNotFoundError(f"no account with id {account_id!r}") from None
 
-    def stage_order(self, account_id: str, order: Order) -> UpsertOutcome:
+    def stage_order(
+        self, account_id: str, order: Order, *, fence: Fence | None = None
+    ) -> UpsertOutcome:
         """Like ``upsert_order``, but the write waits for the next commit of staged orders.
 
         The outcome is decided now, against the stored order (or the one staged before).
         Staged orders are committed ``STAGE_ORDERS`` at a time, when the first has waited
-        ``STAGE_SECONDS`` (checked here), and before any other use of the store.
+        ``STAGE_SECONDS`` (checked here), and before any other use of the store. With a
+        ``fence``, the order is committed only while the fence's lease holds; once a commit
+        found it lost, its orders are dropped and staging raises LeaseLostError.
         """
         with self._lock:
+            if fence is not None and fence in self._lost_fences:
+                raise LeaseLostError(account_id)
             self._check_account(account_id)
             key = (account_id, order.amazon_order_id)
             earlier = self._staged.get(key)
@@ -153,7 +169,7 @@ class OrderStore(AccountStore):
                     return outcome
                 if not self._staged:
                     self._staged_since = time.monotonic()
-            self._staged[key] = _Staged.of(account_id, stored, seen, payload, mac)
+            self._staged[key] = _Staged.of(account_id, stored, seen, payload, mac, fence)
             if (
                 len(self._staged) >= STAGE_ORDERS
                 or time.monotonic() - self._staged_since >= STAGE_SECONDS
@@ -171,6 +187,11 @@ class OrderStore(AccountStore):
         now = self._now()
         try:
             with self._transaction() as db:
+                lost = {e.fence for e in staged.values() if e.fence is not None}
+                lost = {fence for fence in lost if not fencing.holds(db, fence)}
+                if lost:  # their syncs lost the lease: another sync owns the account now
+                    self._lost_fences |= lost
+                    staged = {k: e for k, e in staged.items() if e.fence not in lost}
                 rows = self._row_states(db, staged)
                 as_seen = [entry for key, entry in staged.items() if rows.get(key) == entry.seen]
                 db.executemany(_UPSERT_ORDER, [self._values(e, e.seen, now) for e in as_seen])

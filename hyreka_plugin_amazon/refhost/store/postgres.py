@@ -213,6 +213,13 @@ class PgConnection:
         with self._lock, self._conn.cursor() as cursor:
             cursor.executemany(pg_sql(sql), seq)
 
+    @property
+    def in_transaction(self) -> bool:
+        """As ``sqlite3.Connection.in_transaction``: a transaction is open."""
+        from psycopg.pq import TransactionStatus
+
+        return self._conn.info.transaction_status != TransactionStatus.IDLE
+
     def close(self) -> None:
         self._conn.close()
 

@@ -1,0 +1,55 @@
+"""Fencing: a sync's writes commit only while its lease on the account is still its own.
+
+A sync holds the account's lease (``refhost.locks``); its token is the fencing token. Every
+transaction that commits a sync's work (its staged orders, its problems, its state and
+cursor) first checks, inside that same transaction, that the lease row still names the token.
+A sync that stalled past its lease while another took over commits nothing more: its staged
+orders are dropped and its next write raises LeaseLostError. The check shares the
+transaction's IMMEDIATE lock with ``AccountLocks`` taking a lease over, so the two never
+interleave.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Protocol
+
+from hyreka_plugin_amazon.refhost.store.errors import StoreError
+
+
+class _Executes(Protocol):
+    """A database connection (SQLite's or the PostgreSQL dialect's): it runs a statement."""
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+
+
+class Fence(NamedTuple):
+    """An account and the token of the lease a sync holds on it."""
+
+    account_id: str
+    token: str
+
+
+class LeaseLostError(StoreError):
+    """The sync's lease on the account was taken over: what it did since is not committed."""
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__(
+            f"the sync of account {account_id!r} lost its lease to another sync;"
+            " its last changes were not committed"
+        )
+        self.account_id = account_id
+
+
+def holds(db: _Executes, fence: Fence) -> bool:
+    """Whether the fence's token still holds the account's lease (call inside a transaction)."""
+    row = db.execute(
+        "SELECT 1 FROM sync_locks WHERE account_id = ? AND owner = ?",
+        (fence.account_id, fence.token),
+    ).fetchone()
+    return row is not None
+
+
+def check(db: _Executes, fence: Fence | None) -> None:
+    """Raise LeaseLostError unless ``fence`` (None: no fence) still holds its lease."""
+    if fence is not None and not holds(db, fence):
+        raise LeaseLostError(fence.account_id)
