@@ -93,13 +93,22 @@ class SyncSettings:
     def from_account(cls, account: Account) -> SyncSettings:
         s = account.settings
         default = cls()
+
+        def value(key: str, former: str, fallback: float) -> float:
+            # the host checks values against ConnectorInfo.settings; former names still work
+            return float(s.get(key) or s.get(former) or fallback)
+
         return cls(
             lookback_days=min(int(s.get("lookback_days", default.lookback_days)), 60),
             overlap_minutes=int(s.get("overlap_minutes", default.overlap_minutes)),
             order_report_type=s.get("order_report_type") or None,
-            poll_interval=float(s.get("poll_interval", default.poll_interval)),
-            max_poll_interval=float(s.get("max_poll_interval", default.max_poll_interval)),
-            report_deadline=float(s.get("report_deadline", default.report_deadline)),
+            poll_interval=value("report_check_seconds", "poll_interval", default.poll_interval),
+            max_poll_interval=value(
+                "report_check_max_seconds", "max_poll_interval", default.max_poll_interval
+            ),
+            report_deadline=value(
+                "report_wait_seconds", "report_deadline", default.report_deadline
+            ),
         )
 
     def order_report_for(self, account: Account) -> str:

@@ -7,8 +7,8 @@ What the seller reads comes from the message catalogs, in ``--lang`` (or ``$HYRE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
-import getpass
 import json
 import os
 import shutil
@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from hyreka_plugin_amazon.contract import (
     Account,
@@ -28,19 +28,25 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import cli_poll, cli_security, logredaction
+from hyreka_plugin_amazon.refhost import cli_accounts, cli_poll, cli_security, logredaction
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.cli_common import SECRET_ENV as SECRET_ENV
+from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, has_store, open_host
 from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, LANGUAGES, translate
+from hyreka_plugin_amazon.refhost.texts import (
+    DEFAULT_LOCALE,
+    LANGUAGES,
+    language_from_environment,
+    translate,
+)
+from hyreka_plugin_amazon.refhost.texts import (
+    LANG_ENV as LANG_ENV,
+)
 from hyreka_plugin_amazon.secret import Secret
 
-SECRET_ENV = {
-    "client_id": "AMAZON_LWA_CLIENT_ID",
-    "client_secret": "AMAZON_LWA_CLIENT_SECRET",
-    "refresh_token": "AMAZON_REFRESH_TOKEN",
-}
-LANG_ENV = "HYREKA_LANG"
+# Each command module registers its commands: add_commands(sub, common). A new module is one
+# line here.
+COMMAND_MODULES: tuple[CommandModule, ...] = (cli_accounts, cli_security, cli_poll)
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20
 
@@ -49,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
     # value given before the subcommand); their real defaults come in with the namespace
-    defaults = argparse.Namespace(data=None, lang=_default_language())
+    defaults = argparse.Namespace(data=None, lang=language_from_environment())
     args = parser.parse_args(argv, namespace=defaults)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -60,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(translate("cli.interrupted", args.lang), file=sys.stderr)
         return 130
+    except CliError as exc:
+        print(f"hyreka-amazon: {exc}", file=sys.stderr)
+        return exc.code
     except (LookupError, ValueError) as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return 2
@@ -108,35 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     simulator_cli.add_arguments(sim)
     sim.set_defaults(func=simulator_cli.run)
 
-    account = sub.add_parser("account", parents=[common], help="manage Amazon accounts")
-    account_sub = account.add_subparsers(metavar="ACTION")
-    add = account_sub.add_parser(
-        "add",
-        parents=[common],
-        help="add an account (secrets from AMAZON_LWA_CLIENT_ID, AMAZON_LWA_CLIENT_SECRET, "
-        "AMAZON_REFRESH_TOKEN or a hidden prompt)",
-    )
-    add.add_argument("name")
-    add.add_argument("--region", default="eu", help="eu, na or fe (default: eu)")
-    add.add_argument(
-        "--marketplace",
-        action="append",
-        required=True,
-        help="marketplace code or id, e.g. DE (repeat for several)",
-    )
-    add.add_argument("--endpoint", help="SP-API endpoint override (e.g. the simulator)")
-    add.add_argument("--token-url", help="LWA token endpoint override (e.g. the simulator)")
-    add.add_argument(
-        "--setting",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="sync setting, e.g. lookback_days=30 or poll_interval=15",
-    )
-    add.set_defaults(func=cmd_account_add)
-    listing = account_sub.add_parser("list", parents=[common], help="list accounts")
-    listing.set_defaults(func=cmd_account_list)
-
     login = sub.add_parser("test-login", parents=[common], help='"Anmeldung testen"')
     login.add_argument("name")
     login.set_defaults(func=cmd_test_login)
@@ -162,75 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import_report)
-    cli_security.add_commands(sub, common)
-    cli_poll.add_commands(sub, common)
+    for module in COMMAND_MODULES:
+        module.add_commands(sub, common)
     return parser
 
 
 # ------------------------------------------------------------------------------ commands
 
 
-def _host(args: argparse.Namespace) -> ReferenceHost:
-    return ReferenceHost(data_dir(args.data))
+class CommandModule(Protocol):
+    """A module of commands: registers them (and their ``func``) on the parser."""
 
-
-def cmd_account_add(args: argparse.Namespace) -> int:
-    with _host(args) as host:
-        info = host.plugins.connector()
-    home = info.account_field("region").choice(args.region).value  # validates
-    markets = info.account_field("marketplaces")
-    chosen = [markets.choice(m) for m in args.marketplace]
-    for market in chosen:
-        if markets.grouped_by == "region" and market.group != home:
-            raise ValueError(
-                translate(
-                    "cli.marketplace_region",
-                    args.lang,
-                    marketplace=market.code or market.value,
-                    found=market.group,
-                    region=home,
-                )
-            )
-    settings = dict(_parse_setting(s) for s in args.setting)
-    account = Account(
-        id=args.name,
-        name=args.name,
-        connector=info.id,
-        region=home,
-        marketplace_ids=tuple(m.value for m in chosen),
-        client_id=_secret_input(info, "client_id", args.lang),
-        client_secret=Secret(_secret_input(info, "client_secret", args.lang)),
-        refresh_token=Secret(_secret_input(info, "refresh_token", args.lang)),
-        endpoint=args.endpoint,
-        token_url=args.token_url,
-        settings=settings,
-        locale=args.lang,
-    )
-    with _host(args) as host:
-        host.store.add_account(account)
-    codes = ", ".join(m.code or m.value for m in chosen)
-    print(
-        translate("cli.account_added", args.lang, name=args.name, region=home, marketplaces=codes)
-    )
-    return 0
-
-
-def cmd_account_list(args: argparse.Namespace) -> int:
-    with _host(args) as host:
-        accounts = host.store.list_accounts()
-        codes_of = _marketplace_codes(host.plugins)
-    if not accounts:
-        print(translate("cli.no_accounts", args.lang))
-    for account in accounts:
-        codes = ", ".join(codes_of(m) for m in account.marketplace_ids)
-        where = f"\t{account.endpoint}" if account.endpoint else ""
-        print(f"{account.name}\t{account.region}\t{codes}{where}")
-    return 0
+    def add_commands(
+        self,
+        sub: argparse._SubParsersAction[argparse.ArgumentParser],
+        common: argparse.ArgumentParser,
+    ) -> None: ...
 
 
 def cmd_test_login(args: argparse.Namespace) -> int:
-    with _host(args) as host:
-        account = host.store.get_account(args.name)
+    with open_host(args) as host:
+        account = get_account(host.store, args.name, args.lang)
         result = host.plugins.test_login(_with_locale(account, args.lang))
     status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
     print(f"{status}: {result.message}")
@@ -241,8 +173,8 @@ def cmd_test_login(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     display = ProgressDisplay(sys.stderr, args.lang)
-    with _host(args) as host:
-        account = host.store.get_account(args.name)
+    with open_host(args) as host:
+        account = get_account(host.store, args.name, args.lang)
         if account.locale != args.lang:
             host.store.update_account(_with_locale(account, args.lang))
         try:
@@ -255,8 +187,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_orders(args: argparse.Namespace) -> int:
     status = OrderStatus(args.status) if args.status else None
-    with _host(args) as host:
-        account_id = host.store.get_account(args.account).id if args.account else None
+    with open_host(args) as host:
+        account = get_account(host.store, args.account, args.lang) if args.account else None
+        account_id = account.id if account else None
         orders = host.store.list_orders(account_id=account_id, status=status)
         codes_of = _marketplace_codes(host.plugins)
     if args.json:
@@ -268,7 +201,15 @@ def cmd_orders(args: argparse.Namespace) -> int:
 
 
 def cmd_import_report(args: argparse.Namespace) -> int:
-    with _host(args) as host:
+    if not args.file.is_file():
+        raise CliError(translate("cli.file_missing", args.lang, file=args.file))
+    with contextlib.ExitStack() as stack:
+        if args.dry_run and args.account is None and not has_store(args):
+            # reading needs no store: a throw-away one, so no data folder or key is created
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hyreka-")))
+            host = stack.enter_context(ReferenceHost(folder))
+        else:
+            host = stack.enter_context(open_host(args))
         report, counts = host.import_report(
             args.file, account_name=args.account, charset=args.charset, dry_run=args.dry_run
         )
@@ -484,29 +425,6 @@ class ProgressDisplay:
 
 
 # ------------------------------------------------------------------------------ helpers
-
-
-def _default_language() -> str:
-    wanted = os.environ.get(LANG_ENV, DEFAULT_LOCALE)
-    return wanted if wanted in LANGUAGES else DEFAULT_LOCALE
-
-
-def _secret_input(info: ConnectorInfo, key: str, lang: str) -> str:
-    value = os.environ.get(SECRET_ENV[key])
-    if value:
-        return value
-    account_field = info.account_field(key)
-    label = account_field.label.get(lang) or next(iter(account_field.label.values()), key)
-    if not sys.stdin.isatty():
-        raise ValueError(translate("cli.secret_missing", lang, label=label, env=SECRET_ENV[key]))
-    return getpass.getpass(f"{label}: ")
-
-
-def _parse_setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ValueError(f"--setting wants KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
 
 
 def _problem_line(

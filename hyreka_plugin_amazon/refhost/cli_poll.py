@@ -19,8 +19,7 @@ from types import FrameType
 from typing import TextIO
 
 from hyreka_plugin_amazon.refhost import scheduling
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.cli_common import open_host
 from hyreka_plugin_amazon.refhost.runner import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_STOP_TIMEOUT_S,
@@ -28,7 +27,7 @@ from hyreka_plugin_amazon.refhost.runner import (
     FinishedSync,
     Poller,
 )
-from hyreka_plugin_amazon.refhost.store import DB_FILE, SyncRun
+from hyreka_plugin_amazon.refhost.store import SyncRun
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -97,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
-    host = ReferenceHost(data_dir(args.data))
+    host = open_host(args)
     printing = threading.Lock()  # syncs of several accounts finish in parallel
 
     def on_finished(done: FinishedSync) -> None:
@@ -130,10 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    folder = data_dir(args.data)
-    if not (folder / DB_FILE).exists():
-        raise LookupError(f"no host data in {folder}: add an account first")
-    with ReferenceHost(folder) as host:
+    with open_host(args) as host:
         statuses = Poller(host).status(history=max(args.history + 1, 10 if args.json else 1))
     if args.json:
         json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)

@@ -70,7 +70,7 @@ def add_commands(
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
-    folder = data_dir(args.data)
+    folder = data_dir(args.data, create=False)
     if not (folder / DB_FILE).exists():
         return _fail(f"no store in {folder}: nothing to rotate")
     try:
@@ -104,7 +104,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    folder = data_dir(args.data)
+    folder = data_dir(args.data, create=False)
     if not (folder / DB_FILE).exists():
         print(f"no store in {folder}: nothing to purge")
         return 0

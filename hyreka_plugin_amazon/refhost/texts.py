@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+from collections.abc import Mapping
 from importlib import resources
 from typing import Final
 
 DEFAULT_LOCALE: Final = "de"
 LANGUAGES: Final = ("de", "en")
+LANG_ENV: Final = "HYREKA_LANG"
+LOCALE_ENV: Final = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set counts
 
 
 @functools.cache
@@ -36,3 +40,26 @@ def language_of(locale: str | None) -> str:
 def translate(message_id: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:
     """The host text in the locale's language (German when the locale is unknown)."""
     return catalog(language_of(locale))[message_id].format(**params)
+
+
+def language_from_environment(env: Mapping[str, str] = os.environ) -> str:
+    """The language of a run without ``--lang``: ``HYREKA_LANG``, else the locale (``LC_ALL``,
+    ``LC_MESSAGES``, ``LANG``; German for ``de*``, English for any other language), else
+    German. The ``C``/``POSIX`` locale chooses no language."""
+    wanted = env.get(LANG_ENV, "").strip().lower()
+    if wanted in LANGUAGES:
+        return wanted
+    for name in LOCALE_ENV:
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if value.split(".")[0].upper() in ("C", "POSIX"):
+            return DEFAULT_LOCALE
+        return "de" if value.lower().startswith("de") else "en"
+    return DEFAULT_LOCALE
+
+
+def plural(count: int, one: str, other: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:
+    """The text of message ``one`` for a count of 1, else of ``other`` (both languages here
+    have these two forms); ``count`` is passed on as a parameter."""
+    return translate(one if count == 1 else other, locale, count=count, **params)
