@@ -28,7 +28,13 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import cli_accounts, cli_poll, cli_security, logredaction
+from hyreka_plugin_amazon.refhost import (
+    cli_accounts,
+    cli_poll,
+    cli_problems,
+    cli_security,
+    logredaction,
+)
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli_common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, has_store, open_host
@@ -46,7 +52,7 @@ from hyreka_plugin_amazon.secret import Secret
 
 # Each command module registers its commands: add_commands(sub, common). A new module is one
 # line here.
-COMMAND_MODULES: tuple[CommandModule, ...] = (cli_accounts, cli_security, cli_poll)
+COMMAND_MODULES: tuple[CommandModule, ...] = (cli_accounts, cli_problems, cli_security, cli_poll)
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20
 

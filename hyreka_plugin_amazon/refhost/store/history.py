@@ -30,6 +30,20 @@ class SyncRun:
     unchanged: int
     failed_rows: int
     api_calls: dict[str, int]
+    warnings: tuple[str, ...] = ()  # the sync's warnings, in the seller's words
+
+
+@dataclass(frozen=True)
+class OpenProblem:
+    """An import problem the seller can list and dismiss: never personal data."""
+
+    id: int
+    account_id: str
+    amazon_order_id: str | None
+    row: int | None
+    column: str | None
+    reason: str
+    recorded_at: datetime
 
 
 class HistoryStore(Database):
@@ -91,6 +105,30 @@ class HistoryStore(Database):
                 (account_id, amazon_order_id),
             )
 
+    def open_problems(self, account_id: str | None = None) -> list[OpenProblem]:
+        """The open problems (of one account, or all), oldest first, each with its id."""
+        rows = self._read(
+            "SELECT * FROM problems WHERE (:account IS NULL OR account_id = :account) ORDER BY id",
+            {"account": account_id},
+        )
+        return [
+            OpenProblem(
+                id=row["id"],
+                account_id=row["account_id"],
+                amazon_order_id=row["amazon_order_id"],
+                row=row["row_number"],
+                column=row["column_name"],
+                reason=row["reason"],
+                recorded_at=dt(row["recorded_at"]),
+            )
+            for row in rows
+        ]
+
+    def drop_problem(self, problem_id: int) -> None:
+        """Unlist one problem by its id (one without an order: nothing for the connector)."""
+        with self._write() as db:
+            db.execute("DELETE FROM problems WHERE id = ?", (problem_id,))
+
     # ----------------------------------------------------------------------------------------
     # Sync runs
 
@@ -108,7 +146,8 @@ class HistoryStore(Database):
         with self._write() as db:
             changed = db.execute(
                 "UPDATE sync_runs SET finished_at = ?, ok = ?, code = ?, message = ?, created = ?,"
-                " updated = ?, unchanged = ?, failed_rows = ?, api_calls = ? WHERE id = ?",
+                " updated = ?, unchanged = ?, failed_rows = ?, api_calls = ?, warnings = ?"
+                " WHERE id = ?",
                 (
                     self._now(),
                     result.ok,
@@ -119,6 +158,7 @@ class HistoryStore(Database):
                     result.unchanged,
                     result.failed_rows,
                     json.dumps(result.api_calls, sort_keys=True),
+                    json.dumps(list(result.warnings), ensure_ascii=False),
                     run_id,
                 ),
             ).rowcount
@@ -147,6 +187,7 @@ class HistoryStore(Database):
                 unchanged=row["unchanged"],
                 failed_rows=row["failed_rows"],
                 api_calls=json.loads(row["api_calls"]),
+                warnings=tuple(json.loads(row["warnings"])),
             )
             for row in rows
         ]
