@@ -238,11 +238,18 @@ class _SyncRun:
         self.window_start = self._window_start()
         order_report_type = self.settings.order_report_for(self.account)
         self._progress("requesting", "createReport")
-        status_id = self.client.create_report(
-            STATUS_REPORT, self.account.marketplace_ids, data_start_time=self.window_start
-        )
+        marketplaces = self.account.marketplace_ids
+        try:
+            status_id = self.client.create_report(
+                STATUS_REPORT, marketplaces, data_start_time=self.window_start
+            )
+        except errors.BadRequestError as exc:
+            marketplaces = self._participating_only(exc)
+            status_id = self.client.create_report(
+                STATUS_REPORT, marketplaces, data_start_time=self.window_start
+            )
         order_id = self.client.create_report(
-            order_report_type, self.account.marketplace_ids, data_start_time=self.window_start
+            order_report_type, marketplaces, data_start_time=self.window_start
         )
         status_report = self._wait(status_id)
         order_report = self._wait(order_id)
@@ -250,6 +257,24 @@ class _SyncRun:
         self._read_twice("order report", lambda: self._import_orders(order_report, statuses))
         self._apply_status_changes(statuses)
         self._close_window(_window_end(status_report, order_report, self.now()))
+
+    def _participating_only(self, refused: errors.BadRequestError) -> tuple[str, ...]:
+        """After Amazon refused the account's marketplaces: those the seller sells on, with a
+        warning naming the others; ``refused`` again when that leaves none or changes none
+        (a createReport refused with 400 created no report, so asking again is safe)."""
+        if "marketplaceids" not in refused.message.lower():
+            raise refused
+        selling = {p.marketplace_id for p in self.client.get_marketplace_participations()
+                   if p.is_participating}  # fmt: skip
+        kept = tuple(m for m in self.account.marketplace_ids if m in selling)
+        left_out = [m for m in self.account.marketplace_ids if m not in selling]
+        if not kept or not left_out:
+            raise refused
+        labels = ", ".join(diagnostics.marketplace_label(m) for m in left_out)
+        self.tally.warnings.append(
+            messages.translate("sync.marketplaces_left_out", self.locale, marketplaces=labels)
+        )
+        return kept
 
     def _window_start(self) -> datetime:
         now = self.now()
