@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -23,13 +23,13 @@ from hyreka_plugin_amazon.contract import (
     Account,
     AccountField,
     ConnectorInfo,
-    Order,
     OrderStatus,
     Progress,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import (
     cli_accounts,
+    cli_orders,
     cli_poll,
     cli_problems,
     cli_security,
@@ -38,7 +38,7 @@ from hyreka_plugin_amazon.refhost import (
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli_common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, has_store, open_host
-from hyreka_plugin_amazon.refhost.manager import PluginHost
+from hyreka_plugin_amazon.refhost.cli_orders import marketplace_codes, print_orders
 from hyreka_plugin_amazon.refhost.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
@@ -52,7 +52,13 @@ from hyreka_plugin_amazon.secret import Secret
 
 # Each command module registers its commands: add_commands(sub, common). A new module is one
 # line here.
-COMMAND_MODULES: tuple[CommandModule, ...] = (cli_accounts, cli_problems, cli_security, cli_poll)
+COMMAND_MODULES: tuple[CommandModule, ...] = (
+    cli_accounts,
+    cli_orders,
+    cli_problems,
+    cli_security,
+    cli_poll,
+)
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20
 
@@ -131,12 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("name")
     sync.set_defaults(func=cmd_sync)
 
-    orders = sub.add_parser("orders", parents=[common], help="list imported orders")
-    orders.add_argument("--status", choices=[s.value for s in OrderStatus])
-    orders.add_argument("--account")
-    orders.add_argument("--json", action="store_true", help="print JSON (with addresses)")
-    orders.set_defaults(func=cmd_orders)
-
     imp = sub.add_parser(
         "import-report",
         parents=[common],
@@ -189,21 +189,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
             display.close()
     print_sync_result(result, sys.stdout, args.lang)
     return 0 if result.ok else 1
-
-
-def cmd_orders(args: argparse.Namespace) -> int:
-    status = OrderStatus(args.status) if args.status else None
-    with open_host(args) as host:
-        account = get_account(host.store, args.account, args.lang) if args.account else None
-        account_id = account.id if account else None
-        orders = host.store.list_orders(account_id=account_id, status=status)
-        codes_of = _marketplace_codes(host.plugins)
-    if args.json:
-        json.dump([o.as_dict() for o in orders], sys.stdout, ensure_ascii=False, indent=2)
-        print()
-    else:
-        print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of)
-    return 0
 
 
 def cmd_import_report(args: argparse.Namespace) -> int:
@@ -267,7 +252,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             creds = sim.credentials
             info = host.plugins.connector()
             markets = info.account_field("marketplaces")
-            codes_of = _marketplace_codes(host.plugins)
+            codes_of = marketplace_codes(host.plugins)
             account = Account(
                 id="demo",
                 name="demo",
@@ -306,39 +291,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ output
-
-
-def print_orders(
-    orders: Sequence[Order],
-    out: TextIO,
-    lang: str = DEFAULT_LOCALE,
-    *,
-    marketplace_code: Callable[[str | None], str] | None = None,
-) -> None:
-    """One block per order: id, marketplace, status, total, billing city; then its lines.
-
-    ``marketplace_code`` shows a marketplace id (default: the id itself, ``-`` for none).
-    """
-    code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
-    for order in orders:
-        billing = order.billing_address
-        if billing is None:
-            where = translate("cli.no_billing", lang)
-        else:
-            where = translate(
-                "cli.bill_to", lang, city=billing.city or "-", country=billing.country_code or "-"
-            )
-        currency = order.currency or ""
-        print(
-            f"{order.amazon_order_id}  {code_of(order.marketplace_id)}  "
-            f"{order.status.value:<9}  {order.total} {currency}  {where}",
-            file=out,
-        )
-        for line in order.lines:
-            print(
-                f"    {line.quantity} x {line.sku or '-'}  {line.item_price} {currency}", file=out
-            )
-    print(translate("cli.orders", lang, count=len(orders)), file=out)
 
 
 def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
@@ -448,23 +400,6 @@ def _size(count: int) -> str:
     if count < 1024 * 1024:
         return f"{count / 1024:.0f} KB"
     return f"{count / (1024 * 1024):.1f} MB"
-
-
-def _marketplace_codes(plugins: PluginHost) -> Callable[[str | None], str]:
-    """Marketplace id -> the short code the connector's choices give it (unknown ids as they
-    are, none as ``-``)."""
-    codes: dict[str, str] = {}
-    for info in plugins.connectors():
-        field = _field_or_none(info, "marketplaces")
-        if field is not None:
-            codes.update({c.value: c.code for c in field.choices if c.code})
-
-    def code_of(marketplace_id: str | None) -> str:
-        if not marketplace_id:
-            return "-"
-        return codes.get(marketplace_id, marketplace_id)
-
-    return code_of
 
 
 def _field_or_none(info: ConnectorInfo, key: str) -> AccountField | None:
