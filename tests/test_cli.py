@@ -163,7 +163,19 @@ def test_secrets_come_from_the_environment_or_a_terminal_never_from_argv(
         "Eingabe).\n"
     )
     with pytest.raises(SystemExit):
-        cli.main(["account", "add", "shop", "--marketplace", "DE", "--client-secret", "s"])
+        cli.main(
+            [
+                "--lang",
+                "en",
+                "account",
+                "add",
+                "shop",
+                "--marketplace",
+                "DE",
+                "--client-secret",
+                "s",
+            ]
+        )
     assert "unrecognized arguments: --client-secret" in run.capsys.readouterr().err
     out, _ = run("account", "list")
     assert out == "Noch kein Konto angelegt: hyreka-amazon account add NAME --marketplace DE\n"
@@ -367,7 +379,8 @@ def test_the_demo_imports_the_simulators_open_orders() -> None:
     truth = re.fullmatch(r"Offene Bestellungen laut Simulator: (\d+), im Host: (\d+)", lines[-1])
     assert truth is not None
     assert truth.group(1) == truth.group(2) != "0"
-    assert f"{truth.group(1)} Bestellungen" in lines
+    count = int(truth.group(1))  # issue 14: the plural agrees with the count
+    assert (f"{count} Bestellungen" if count != 1 else "1 Bestellung") in lines
     assert sum(bool(re.match(r"\d{3}-\d{7}-\d{7}  ", line)) for line in lines) == int(
         truth.group(1)
     )

@@ -29,6 +29,7 @@ from hyreka_plugin_amazon.contract import (
 )
 from hyreka_plugin_amazon.refhost import (
     cli_accounts,
+    cli_i18n,
     cli_orders,
     cli_poll,
     cli_problems,
@@ -42,7 +43,6 @@ from hyreka_plugin_amazon.refhost.cli_orders import marketplace_codes, print_ord
 from hyreka_plugin_amazon.refhost.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
-    language_from_environment,
     translate,
 )
 from hyreka_plugin_amazon.refhost.texts import (
@@ -64,14 +64,18 @@ MAX_PROBLEMS_SHOWN = 20
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = cli_i18n.language_of(argv)
     # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
     # value given before the subcommand); their real defaults come in with the namespace
-    defaults = argparse.Namespace(data=None, lang=language_from_environment())
-    args = parser.parse_args(argv, namespace=defaults)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    defaults = argparse.Namespace(data=None, lang=lang)
+    with cli_i18n.argparse_words(lang):  # argparse words some texts as it builds the parser
+        parser = build_parser()
+        cli_i18n.translate_parser(parser, lang)
+        args = parser.parse_args(argv, namespace=defaults)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
     try:
         with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
@@ -113,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version",
         action="version",
         version=f"%(prog)s {metadata.version('hyreka-plugin-amazon')}",
+        help="show the version and exit",
     )
     sub = parser.add_subparsers(metavar="COMMAND")
 

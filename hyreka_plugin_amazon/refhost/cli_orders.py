@@ -20,6 +20,7 @@ from typing import Final, TextIO
 from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.cli_common import get_account, open_host
+from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, plural, translate
 
@@ -50,9 +51,9 @@ def add_commands(
         help="table (default), json (with addresses) or csv (one row per order)",
     )
     orders.add_argument("--json", action="store_true", help="the same as --format json")
-    orders.add_argument("--limit", type=_count, metavar="N", help="show at most N orders")
+    orders.add_argument("--limit", type=non_negative, metavar="N", help="show at most N orders")
     orders.add_argument(
-        "--offset", type=_count, default=0, metavar="N", help="skip the first N orders"
+        "--offset", type=non_negative, default=0, metavar="N", help="skip the first N orders"
     )
     orders.set_defaults(func=cmd_orders)
 
@@ -201,10 +202,3 @@ def write_csv(
                 len(order.lines),
             )
         )
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value

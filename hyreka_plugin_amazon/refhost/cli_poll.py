@@ -20,6 +20,7 @@ from typing import TextIO
 
 from hyreka_plugin_amazon.refhost import scheduling
 from hyreka_plugin_amazon.refhost.cli_common import open_host
+from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.runner import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_STOP_TIMEOUT_S,
@@ -52,14 +53,14 @@ def add_commands(
     )
     run.add_argument(
         "--jitter",
-        type=_non_negative_int,
+        type=non_negative,
         default=scheduling.DEFAULT_JITTER_S,
         metavar="SECONDS",
         help="spread of the accounts' run times (default: %(default)s)",
     )
     run.add_argument(
         "--retention-days",
-        type=_non_negative_int,
+        type=non_negative,
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
         help="the daily purge removes personal data of orders closed longer ago "
@@ -80,7 +81,7 @@ def add_commands(
     status.add_argument("--json", action="store_true", help="print JSON (with the history)")
     status.add_argument(
         "--history",
-        type=_non_negative_int,
+        type=non_negative,
         default=0,
         metavar="N",
         help="also list the N syncs of each account before its last one",
@@ -233,10 +234,3 @@ def _run_line(run: SyncRun, lang: str) -> str:
 
 def _time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
