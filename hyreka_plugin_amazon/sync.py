@@ -75,6 +75,14 @@ NEIGHBOUR_WITHOUT_ID: Final = "a neighbouring row has no order id and may belong
 
 T = TypeVar("T")
 AddressHook = Callable[[Mapping[str, str | None], Literal["billing", "shipping"]], Address | None]
+# Amazon's processing statuses -> the progress text ids the seller reads.
+STATES: Final = {
+    "IN_QUEUE": "progress.state.IN_QUEUE",
+    "IN_PROGRESS": "progress.state.IN_PROGRESS",
+    "DONE": "progress.state.DONE",
+    "CANCELLED": "progress.state.CANCELLED",
+    "FATAL": "progress.state.FATAL",
+}
 Hold = Literal["problems", "billing", "status report empty", "order report empty", "status unknown"]
 
 
@@ -237,7 +245,7 @@ class _SyncRun:
     def _run(self) -> None:
         self.window_start = self._window_start()
         order_report_type = self.settings.order_report_for(self.account)
-        self._progress("requesting", "createReport")
+        self._progress("requesting", self._say("progress.requesting"))
         marketplaces = self.account.marketplace_ids
         try:
             status_id = self.client.create_report(
@@ -311,7 +319,7 @@ class _SyncRun:
             self.host.set_state(account_id, RETRY_FROM_KEY, None)
         self.window_end = window_end
         self.host.set_state(account_id, CURSOR_KEY, window_end.isoformat())
-        self._progress("done", "done")
+        self._progress("done", self._say("progress.done"))
 
     def _dismissed(self, problem: Problem) -> bool:
         order_id = problem.amazon_order_id
@@ -322,7 +330,11 @@ class _SyncRun:
     def _wait(self, report_id: str) -> Report:
         def on_status(report: Report) -> None:
             self._check_cancel()
-            self._progress("processing", f"{report.report_type}: {report.processing_status}")
+            state = STATES.get(report.processing_status, "progress.state.IN_PROGRESS")
+            name = self._report_name(report.report_type)
+            self._progress(
+                "processing", self._say("progress.processing", report=name, state=self._say(state))
+            )
 
         return self.client.wait_for_report(
             report_id,
@@ -351,7 +363,7 @@ class _SyncRun:
         if report.processing_status != DONE or not report.report_document_id:
             self.holds.add("status report empty")  # CANCELLED: "no order changed", unproven
             return statuses
-        self._progress("downloading", "status report")
+        self._progress("downloading", self._say("progress.report.status"))
         rows = broken = False
         with self._open(report, report.report_document_id) as lines:
             for item in read_statuses(ReportReader(lines)):
@@ -370,7 +382,7 @@ class _SyncRun:
         if report.processing_status != DONE or not report.report_document_id:
             self.holds.add("order report empty")  # CANCELLED: "none eligible", unproven
             return
-        self._progress("downloading", "order report")
+        self._progress("downloading", self._say("progress.report.order"))
         problems: list[Problem] = []
         suspect_rows: set[int] = set()  # rows next to a row without an order id
         rows = False
@@ -400,9 +412,11 @@ class _SyncRun:
                 self._hand_over(item, statuses.get(item.amazon_order_id))
                 self.handed_over.add(item.amazon_order_id)
                 if len(self.handed_over) % 500 == 0:
-                    self._progress("importing", "orders", done=len(self.handed_over))
+                    self._progress(
+                        "importing", self._say("progress.orders"), done=len(self.handed_over)
+                    )
         count = len(self.handed_over)
-        self._progress("importing", "orders", done=count, total=count)
+        self._progress("importing", self._say("progress.orders"), done=count, total=count)
         self.tally.problems.extend(problems)
         if not rows:
             self.holds.add("order report empty")
@@ -477,11 +491,19 @@ class _SyncRun:
 
     def _on_bytes(self, count: int) -> None:
         self.downloaded += count
-        self._progress("downloading", "order report", done=self.downloaded)
+        self._progress("downloading", self._say("progress.report.order"), done=self.downloaded)
 
     def _check_cancel(self) -> None:
         if self.host.cancel_requested(self.account.id):
             raise SyncCancelled
+
+    def _say(self, message_id: str, **params: object) -> str:
+        """A progress text in the account's language (Progress.message is the seller's)."""
+        return messages.translate(message_id, self.locale, **params)
+
+    def _report_name(self, report_type: str) -> str:
+        kind = "status" if report_type == STATUS_REPORT else "order"
+        return self._say(f"progress.report.{kind}")
 
     def _progress(
         self,

@@ -54,7 +54,8 @@ def test_money_in_the_sellers_locale() -> None:
 
 
 def test_the_table_shows_date_buyer_and_lines_that_add_up(run: Cli) -> None:
-    out, _ = run("orders", "--status", "open")
+    plain, _ = run("orders", "--status", "open")
+    out, _ = run("orders", "--status", "open", "--names")
     with ReferenceHost(run.data) as host:
         stored = {o.amazon_order_id: o for o in host.store.list_orders(account_id="shop")}
     rows = [ORDER_ROW.match(line) for line in out.splitlines() if not line.startswith("    ")]
@@ -81,6 +82,10 @@ def test_the_table_shows_date_buyer_and_lines_that_add_up(run: Cli) -> None:
         block = out.split(order.amazon_order_id, 1)[1].split("\n")
         assert any("Rabatt -" in line for line in block[1 : len(order.lines) + 1])
     assert out.splitlines()[-1] == f"{len(matched)} Bestellungen"
+    names = {o.billing_address.name for o in stored.values() if o.billing_address}
+    assert not [n for n in names if n and n in plain]  # without --names: no buyer's name
+    assert "Rechnung an " in plain
+    assert AuditLog(run.data).entries()[-1].facts["format"] == "table-names"
 
 
 def test_paging_and_exports(run: Cli) -> None:

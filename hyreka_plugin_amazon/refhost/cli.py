@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import sys
@@ -43,6 +44,7 @@ from hyreka_plugin_amazon.refhost.cli_orders import marketplace_codes, print_ord
 from hyreka_plugin_amazon.refhost.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
+    plural,
     translate,
 )
 from hyreka_plugin_amazon.refhost.texts import (
@@ -68,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lang = cli_i18n.language_of(argv)
     # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
     # value given before the subcommand); their real defaults come in with the namespace
-    defaults = argparse.Namespace(data=None, lang=lang)
+    defaults = argparse.Namespace(data=None, lang=lang, verbose=False)
     with cli_i18n.argparse_words(lang):  # argparse words some texts as it builds the parser
         parser = build_parser()
         cli_i18n.translate_parser(parser, lang)
@@ -76,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+    _log_to_stderr(verbose=args.verbose)
     try:
         with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
@@ -107,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=LANGUAGES,
         default=argparse.SUPPRESS,
         help=f"language of messages (default: ${LANG_ENV} or {DEFAULT_LOCALE})",
+    )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show retries and HTTP requests (without secrets or personal data)",
     )
     parser = argparse.ArgumentParser(
         prog="hyreka-amazon",
@@ -299,7 +308,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
-    """The seller's message, warnings and problems, then the one-line summary."""
+    """The seller's message (the summary), warnings and problems, then what the message does
+    not say: orders waiting for payment (not imported yet) and the requests to Amazon."""
     print(result.message, file=out)
     for warning in result.warnings:
         print(f"  ! {warning}", file=out)
@@ -315,25 +325,26 @@ def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCAL
 
 
 def summary_line(result: SyncResult, lang: str = DEFAULT_LOCALE) -> str:
-    calls = ", ".join(f"{name}={count}" for name, count in sorted(result.api_calls.items()))
-    return translate(
+    """Waiting orders and requests to Amazon, in the seller's words (no operation names)."""
+    return plural(
+        result.waiting,
+        "cli.summary_one",
         "cli.summary",
         lang,
-        created=result.created,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        waiting=result.waiting,
-        failed=result.failed_rows,
         calls=result.total_api_calls,
-    ) + (f" ({calls})" if calls else "")
+    )
 
 
 class ProgressDisplay:
-    """A sync's progress on ``out``: one updating line on a terminal, plain lines otherwise.
+    """A sync's progress on ``out``: an updating bar on a terminal, plain lines otherwise.
 
-    Plain lines show the first and the last report of each step (phase and message), so a
-    download or an import shows where it started and where it ended without a line per chunk.
+    The connector's ``Progress.message`` is already in the seller's language (which report,
+    its state); this adds the step's name, the bytes downloaded and the orders taken over.
+    Plain lines show the first and the last report of each step, so a download or an import
+    shows where it started and where it ended without a line per chunk.
     """
+
+    BAR = 20  # characters of the bar on a terminal
 
     def __init__(self, out: TextIO, lang: str, *, tty: bool | None = None) -> None:
         self._out = out
@@ -346,7 +357,8 @@ class ProgressDisplay:
     def __call__(self, progress: Progress) -> None:
         text = self.describe(progress)
         if self._tty:
-            shown = text[: max(20, shutil.get_terminal_size().columns - 1)]
+            line = f"{self.bar(progress)} {text}"
+            shown = line[: max(20, shutil.get_terminal_size().columns - 1)]
             self._out.write("\r" + shown + "\x1b[K")
             self._out.flush()
             self._width = len(shown)
@@ -371,14 +383,29 @@ class ProgressDisplay:
 
     def describe(self, progress: Progress) -> str:
         label = translate(f"cli.phase.{progress.phase}", self._lang)
-        if progress.phase == "done":
+        if progress.phase in ("done", "requesting"):
             return label
+        if progress.phase == "importing":
+            count = {"done": progress.done, "total": progress.total}
+            if progress.total:
+                return label + ": " + translate("cli.progress.orders_of", self._lang, **count)
+            return label + ": " + translate("cli.progress.orders", self._lang, **count)
         text = f"{label}: {progress.message}"
         if progress.phase == "downloading" and progress.done:
-            text += f" – {_size(progress.done)}"
-        elif progress.done or progress.total:
-            text += f" {progress.done}" + (f"/{progress.total}" if progress.total else "")
+            text += f" – {_size(progress.done, self._lang)}"
         return text
+
+    def bar(self, progress: Progress) -> str:
+        """``[########............]``: the share done when the total is known, else a
+        moving mark."""
+        if progress.phase == "done":
+            filled = self.BAR
+        elif progress.total:
+            filled = min(self.BAR, self.BAR * progress.done // progress.total)
+        else:
+            mark = (progress.done // 65536 if progress.done else 0) % self.BAR
+            return "[" + "." * mark + "#" + "." * (self.BAR - mark - 1) + "]"
+        return "[" + "#" * filled + "." * (self.BAR - filled) + "]"
 
     def _flush(self) -> None:
         if self._pending is not None:
@@ -399,12 +426,28 @@ def _problem_line(
     return translate("cli.problem", lang, order=order, reason=reason, **where)
 
 
-def _size(count: int) -> str:
+def _log_to_stderr(*, verbose: bool) -> None:
+    """Log lines (retries, HTTP requests) on stderr only with ``--verbose``; otherwise the
+    connector's and urllib3's records reach no handler of ours (nor Python's last resort),
+    so they never break into the progress display."""
+    for name in ("hyreka_plugin_amazon", "urllib3"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+    if verbose and not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
+
+
+def _size(count: int, lang: str = DEFAULT_LOCALE) -> str:
     if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.0f} KB"
-    return f"{count / (1024 * 1024):.1f} MB"
+        text = f"{count} B"
+    elif count < 1024 * 1024:
+        text = f"{count / 1024:.0f} KB"
+    else:
+        text = f"{count / (1024 * 1024):.1f} MB"
+    return text.replace(".", ",") if lang == "de" else text
 
 
 def _field_or_none(info: ConnectorInfo, key: str) -> AccountField | None:

@@ -1,7 +1,8 @@
 """``hyreka-amazon orders``: the imported orders as a table, JSON or CSV.
 
-The table shows per order its id, date, marketplace, status, billing name and total in the
-run's language (``22,49 €`` in German, ``€22.49`` in English), then its lines with shipping
+The table shows per order its id, date, marketplace, status, where the bill goes (city and
+country; with ``--names`` the billing name, like an export) and its total in the run's
+language (``22,49 €`` in German, ``€22.49`` in English), then its lines with shipping
 and discounts, so the lines add up to the total. ``--limit``/``--offset`` page through many
 orders. Exports (``--format json|csv``) carry personal data and are written to the audit log
 (format and count only).
@@ -51,6 +52,11 @@ def add_commands(
         help="table (default), json (with addresses) or csv (one row per order)",
     )
     orders.add_argument("--json", action="store_true", help="the same as --format json")
+    orders.add_argument(
+        "--names",
+        action="store_true",
+        help="show the billing name in the table (personal data: recorded in the audit log)",
+    )
     orders.add_argument("--limit", type=non_negative, metavar="N", help="show at most N orders")
     orders.add_argument(
         "--offset", type=non_negative, default=0, metavar="N", help="skip the first N orders"
@@ -71,11 +77,11 @@ def cmd_orders(args: argparse.Namespace) -> int:
             if args.offset < total and (stop is None or total <= stop):
                 orders.append(order)
         codes_of = marketplace_codes(host.plugins)
-        if chosen != "table":
+        if chosen != "table" or args.names:
             AuditLog(host.data_dir).record(
                 "orders.export",
                 account=account.name if account else None,
-                format=chosen,
+                format="table-names" if chosen == "table" else chosen,
                 orders=len(orders),
             )
     if chosen == "json":
@@ -84,7 +90,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
     elif chosen == "csv":
         write_csv(orders, sys.stdout, marketplace_code=codes_of)
     else:
-        print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of)
+        print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of, names=args.names)
         if len(orders) != total:
             last = args.offset + len(orders)
             print(
@@ -123,18 +129,23 @@ def print_orders(
     lang: str = DEFAULT_LOCALE,
     *,
     marketplace_code: Callable[[str | None], str] | None = None,
+    names: bool = False,
 ) -> None:
-    """One row per order (id, date, marketplace, status, billing name, total), then its lines
-    with shipping and discounts; last the count."""
+    """One row per order (id, date, marketplace, status, billing city and country or with
+    ``names`` the billing name, total), then its lines with shipping and discounts; last the
+    count. Buyers' names only when asked for: CLI output carries no personal data."""
     code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
     for order in orders:
         when = order.purchase_date.date().isoformat() if order.purchase_date else "-"
         billing = order.billing_address
-        name = (
-            (billing.name or billing.company or "-")
-            if billing
-            else translate("cli.no_billing", lang)
-        )
+        if billing is None:
+            name = translate("cli.no_billing", lang)
+        elif names:
+            name = billing.name or billing.company or "-"
+        else:
+            name = translate(
+                "cli.bill_to", lang, city=billing.city or "-", country=billing.country_code or "-"
+            )
         status = translate(STATUS_TEXT[order.status], lang)
         total = money(order.total, order.currency, lang)
         print(
