@@ -45,6 +45,7 @@ from hyreka_plugin_amazon.contract import Account, Address, HostServices, SyncRe
 from hyreka_plugin_amazon.refhost.app import SyncHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import Store
+from hyreka_plugin_amazon.reports.catalogue import ORDER_REPORT_EU, STATUS_REPORT
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator, flatfiles
 from hyreka_plugin_amazon.simulator.generator import OrderGenerator
@@ -54,7 +55,7 @@ from hyreka_plugin_amazon.spapi.models import DONE, Report, ReportDocument
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
 from hyreka_plugin_amazon.spapi.regions import marketplace
 from hyreka_plugin_amazon.spapi.transport import Transport
-from hyreka_plugin_amazon.sync import ORDER_REPORT_EU, STATUS_REPORT, sync_account
+from hyreka_plugin_amazon.sync import sync_account
 
 MARKETPLACES = ("DE", "FR", "IT", "ES", "UK")
 ORDER_COUNTS = (100, 1_000, 10_000)

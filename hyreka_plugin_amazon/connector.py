@@ -33,9 +33,23 @@ ORDER_REPORTS: Final = (
 MAX_LOOKBACK_DAYS: Final = 60  # reports reach back further, but a first import stays small
 
 
+_REGION_NAMES = {
+    "eu": {"de": "Europa", "en": "Europe"},
+    "na": {"de": "Nordamerika", "en": "North America"},
+    "fe": {"de": "Fernost", "en": "Far East"},
+}
+
+
 def connector_info() -> ConnectorInfo:
     """The description the host renders the "Accounts" and "Bestellungen" tabs from."""
-    regions = tuple(Choice(code, {"de": code, "en": code}, code=code) for code in REGIONS)
+    regions = tuple(
+        Choice(
+            code,
+            {lang: f"{name} ({code.upper()})" for lang, name in _REGION_NAMES[code].items()},
+            code=code,
+        )
+        for code in REGIONS
+    )
     marketplaces = tuple(
         Choice(
             m.id,

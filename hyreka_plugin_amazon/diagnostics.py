@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.flatfile import HeaderError
+from hyreka_plugin_amazon.reports.catalogue import DATA_ROLES, EITHER_ORDER_ROLE
+from hyreka_plugin_amazon.reports.reader import HeaderError
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.regions import (
     LWA_TOKEN_URL,
@@ -21,14 +22,6 @@ from hyreka_plugin_amazon.spapi.regions import (
     marketplace,
 )
 
-# The restricted role each order report needs (Amazon's "Order reports" page; spapi-notes 5.1).
-RESTRICTED_ROLES: Final = {
-    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING": "Tax Invoicing (Restricted)",
-    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING": "Direct-to-Consumer Shipping (Restricted)",
-    "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX": "Tax Remittance (Restricted)",
-    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING": "Direct-to-Consumer Shipping (Restricted)",
-}
-_EITHER_ROLE: Final = "Tax Invoicing (Restricted) / Direct-to-Consumer Shipping (Restricted)"
 # Operations that touch a restricted order report: a 403 there means the role is missing.
 _RESTRICTED_OPERATIONS: Final = frozenset(
     {"createReport", "createRestrictedDataToken", "getReportDocument"}
@@ -90,7 +83,7 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
     restricted role a 403 asks for.
     """
     if isinstance(exc, errors.ReportFatalError):
-        if exc.document_text is None and exc.report_type in RESTRICTED_ROLES:
+        if exc.document_text is None and exc.report_type in DATA_ROLES:
             return _diagnosis(account, "sync.order_reports_not_enabled")
         detail = " ".join((exc.document_text or exc.message).split())[:500]
         return _diagnosis(account, "sync.report_fatal", detail=detail)
@@ -106,9 +99,12 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
             detail = login_failure(exc, account).message
             return _diagnosis(account, "sync.auth_failed", detail=detail)
         if exc.operation in _RESTRICTED_OPERATIONS:
-            role = RESTRICTED_ROLES.get(order_report or "", _EITHER_ROLE)
+            role = DATA_ROLES.get(order_report or "", EITHER_ORDER_ROLE)
             return _diagnosis(account, "sync.restricted_role_missing", role=role)
         return _diagnosis(account, "sync.access_denied")
+    if is_role_refusal(exc):
+        role = DATA_ROLES.get(order_report or "", EITHER_ORDER_ROLE)
+        return _diagnosis(account, "sync.restricted_role_missing", role=role)
     if isinstance(exc, errors.DocumentError):
         return _diagnosis(account, "sync.document_error", detail=type(exc).__name__)
     if isinstance(exc, errors.CertificateError):
@@ -118,6 +114,17 @@ def sync_failure(exc: Exception, account: Account, *, order_report: str | None =
     if isinstance(exc, HeaderError):
         return _diagnosis(account, "sync.header_error", detail=str(exc))
     return _diagnosis(account, "sync.error", detail=_short(exc))
+
+
+def is_role_refusal(exc: Exception) -> bool:
+    """Amazon refuses an RDT to an app without the restricted role with a 400 InvalidInput
+    ("Application do not have access to some or all requested resource")."""
+    return (
+        isinstance(exc, errors.BadRequestError)
+        and exc.operation == "createRestrictedDataToken"
+        and exc.code == "InvalidInput"
+        and "have access" in exc.message.lower()
+    )
 
 
 def is_basic_account(exc: errors.AccessDeniedError) -> bool:

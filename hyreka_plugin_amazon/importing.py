@@ -1,7 +1,7 @@
 """Importing a report file a seller downloaded by hand from Seller Central.
 
 ``hyreka-amazon import-report FILE`` reads any of the order report layouts (see
-``flatfile.Layout``) into the host's orders. What a status the orders get depends on the
+``reports.catalogue.Layout``) into the host's orders. What a status the orders get depends on the
 report: the order reports (with or without billing columns) and the unshipped report list only
 orders ready to ship (open), FBA shipments are shipped, and the all-orders report says it per
 order (``imported_status``).
@@ -23,45 +23,20 @@ from hyreka_plugin_amazon.contract import (
     Problem,
     ReportImport,
 )
-from hyreka_plugin_amazon.flatfile import Layout, ReportReader, RowError, open_report_file
-from hyreka_plugin_amazon.schemas import (
-    AddressMapper,
-    OrderErrors,
-    ReportOrder,
-    default_map_address,
-    read_orders,
-)
-
-_LAYOUT_STATUS = {
-    Layout.ORDERS_INVOICING: OrderStatus.OPEN,
-    Layout.ORDERS: OrderStatus.OPEN,
-    Layout.UNSHIPPED: OrderStatus.OPEN,
-    Layout.FBA_SHIPMENTS: OrderStatus.SHIPPED,
-}
-
-# all-orders order-status -> host status. "Pending" is every order not yet shipped, paid or
-# not: the all-orders report alone cannot tell payment-pending from ready-to-ship (its
-# item-status says Unshipped either way), so a Pending order stays pending; the sync learns
-# "ready" from the order report, which lists only orders eligible for fulfilment.
-_ALL_ORDERS_STATUS = {
-    "pending": OrderStatus.PENDING,
-    "pendingavailability": OrderStatus.PENDING,
-    "unshipped": OrderStatus.OPEN,
-    "partiallyshipped": OrderStatus.OPEN,
-    "shipped": OrderStatus.SHIPPED,
-    "invoiceunconfirmed": OrderStatus.SHIPPED,
-    "cancelled": OrderStatus.CANCELLED,
-    "canceled": OrderStatus.CANCELLED,
-}
+from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_address
+from hyreka_plugin_amazon.reports.catalogue import Layout
+from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
+from hyreka_plugin_amazon.reports.reader import ReportReader, RowError, open_report_file
+from hyreka_plugin_amazon.reports.statuses import LAYOUT_STATUS, all_orders_status
 
 
 def imported_status(layout: Layout, order: ReportOrder) -> OrderStatus | None:
     """The host status of an order read from a report of this layout; None when the
     all-orders report gives a status this connector does not know (or none)."""
-    status = _LAYOUT_STATUS.get(layout)
+    status = LAYOUT_STATUS.get(layout)
     if status is not None:
         return status
-    return _ALL_ORDERS_STATUS.get((order.order_status or "").lower())
+    return all_orders_status(order.order_status)
 
 
 @dataclass

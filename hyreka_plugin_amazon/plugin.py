@@ -19,7 +19,7 @@ from hyreka_plugin_amazon.contract import (
 from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.importing import import_report_file
 from hyreka_plugin_amazon.login import check_login
-from hyreka_plugin_amazon.schemas import default_map_address
+from hyreka_plugin_amazon.reports.addresses import default_map_address
 from hyreka_plugin_amazon.sync import record_dismissal, sync_account
 
 

@@ -45,26 +45,29 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader
-from hyreka_plugin_amazon.schemas import (
-    OrderErrors,
-    ReportOrder,
+from hyreka_plugin_amazon.reports.catalogue import (
+    BILLING_REPORTS,
+    ORDER_REPORT_EU,
+    ORDER_REPORT_OTHER,
+    RESTRICTED_REPORT_TYPES,
+    STATUS_REPORT,
+)
+from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
+from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader
+from hyreka_plugin_amazon.reports.statuses import (
     StatusEntry,
-    read_orders,
+    all_orders_status,
+    items_shipping,
     read_statuses,
 )
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
-from hyreka_plugin_amazon.spapi.models import DONE, RESTRICTED_REPORT_TYPES, Report
+from hyreka_plugin_amazon.spapi.models import DONE, Report
 from hyreka_plugin_amazon.spapi.regions import marketplace
 
 log = logging.getLogger(__name__)
 
-ORDER_REPORT_EU: Final = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
-ORDER_REPORT_OTHER: Final = "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
-STATUS_REPORT: Final = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
-BILLING_REPORTS: Final = frozenset({ORDER_REPORT_EU})  # order reports that carry bill-* columns
 MAX_LOOKBACK_DAYS: Final = 60  # order reports cover the previous 60 days
 
 CURSOR_KEY: Final = "cursor"
@@ -130,15 +133,10 @@ def decide_status(
 ) -> OrderStatus:
     """Amazon's statuses -> the host's, following the rules in DESIGN.md (status rules)."""
     if entry is not None:
-        status = entry.order_status.replace(" ", "").lower()
-        if status in ("shipped", "invoiceunconfirmed"):
-            return OrderStatus.SHIPPED
-        if status in ("cancelled", "canceled"):
-            return OrderStatus.CANCELLED
-        if status in ("unshipped", "partiallyshipped"):
-            return OrderStatus.OPEN
-        items = {s.lower() for s in entry.item_statuses}
-        if items & {"shipping", "shipped"}:  # partly shipped: it was ready to ship
+        status = all_orders_status(entry.order_status)
+        if status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.OPEN):
+            return status
+        if items_shipping(entry.item_statuses):  # partly shipped: it was ready to ship
             return OrderStatus.OPEN
     elif known is not None and known.status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED):
         return known.status  # nothing says otherwise: a closed order stays closed
@@ -210,6 +208,7 @@ class _SyncRun:
         self.absent_means_open = False  # the status report was read whole, without a bad row
         self.in_order_report: set[str] = set()
         self.handed_over: set[str] = set()
+        self.pending_reports: list[str] = []  # requested, not yet processed: cancel on cancel
 
     # ---------------------------------------------------------------- the flow
 
@@ -217,6 +216,7 @@ class _SyncRun:
         try:
             self._run()
         except SyncCancelled:
+            self._cancel_pending_reports()
             return self._failed("sync.cancelled", messages.translate("sync.cancelled", self.locale))
         except (errors.SpApiError, HeaderError) as exc:
             diagnosis = diagnostics.sync_failure(
@@ -256,9 +256,11 @@ class _SyncRun:
             status_id = self.client.create_report(
                 STATUS_REPORT, marketplaces, data_start_time=self.window_start
             )
+        self.pending_reports.append(status_id)
         order_id = self.client.create_report(
             order_report_type, marketplaces, data_start_time=self.window_start
         )
+        self.pending_reports.append(order_id)
         status_report = self._wait(status_id)
         order_report = self._wait(order_id)
         statuses = self._read_twice("status report", lambda: self._read_statuses(status_report))
@@ -327,6 +329,17 @@ class _SyncRun:
             return False
         return self.host.get_state(self.account.id, DISMISSED_PREFIX + order_id) is not None
 
+    def _cancel_pending_reports(self) -> None:
+        """A cancelled sync cancels the reports it requested and Amazon has not processed yet,
+        so they do not take Amazon's time; a report Amazon has started stays (it cannot be
+        cancelled), and a failing cancel never hides the cancellation."""
+        for report_id in self.pending_reports:
+            try:
+                self.client.cancel_report(report_id)
+            except errors.SpApiError as exc:
+                log.info("report %s not cancelled: %s", report_id, exc.code or type(exc).__name__)
+        self.pending_reports.clear()
+
     def _wait(self, report_id: str) -> Report:
         def on_status(report: Report) -> None:
             self._check_cancel()
@@ -336,7 +349,7 @@ class _SyncRun:
                 "processing", self._say("progress.processing", report=name, state=self._say(state))
             )
 
-        return self.client.wait_for_report(
+        finished = self.client.wait_for_report(
             report_id,
             poll_interval=self.settings.poll_interval,
             max_interval=self.settings.max_poll_interval,
@@ -344,6 +357,8 @@ class _SyncRun:
             on_status=on_status,
             tick=self._check_cancel,
         )
+        self.pending_reports.remove(report_id)
+        return finished
 
     def _read_twice(self, what: str, read: Callable[[], T]) -> T:
         """``read()``; once more (from a fresh download URL) if the download broke off: the

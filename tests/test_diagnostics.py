@@ -9,7 +9,7 @@ import pytest
 from hyreka_plugin_amazon import diagnostics, messages
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.flatfile import HeaderError
+from hyreka_plugin_amazon.reports.reader import HeaderError
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi import errors
 

@@ -88,7 +88,7 @@ def test_restricted_role_missing(
     german = sync_in(refhost, account, "de")
     assert (german.ok, german.code) == (False, "sync.restricted_role_missing")
     assert german.message == (
-        "Amazon verweigert den Zugriff auf die Bestellberichte mit Adressen (HTTP 403): der App "
+        "Amazon verweigert den Zugriff auf die Bestellberichte mit Adressen: der App "
         "fehlt die eingeschränkte Rolle „Tax Invoicing (Restricted)“. Beantragen Sie die Rolle "
         "im Solution Provider Portal (Entwicklerprofil), wählen Sie sie in der App-Registrierung "
         "aus (Develop Apps > App bearbeiten) und autorisieren Sie die App nach der Freigabe "
@@ -96,7 +96,7 @@ def test_restricted_role_missing(
     )
     english = sync_in(refhost, account, "en")
     assert english.message == (
-        "Amazon denies access to the order reports with addresses (HTTP 403): the app lacks the "
+        "Amazon denies access to the order reports with addresses: the app lacks the "
         "restricted role 'Tax Invoicing (Restricted)'. Request the role in the Solution Provider "
         "Portal (developer profile), select it in the app registration (Develop Apps > Edit app) "
         "and, once it is granted, authorise the app again; enter the new refresh token."

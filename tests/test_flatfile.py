@@ -8,17 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.flatfile import (
-    CharsetError,
+from hyreka_plugin_amazon.reports.catalogue import Layout
+from hyreka_plugin_amazon.reports.charsets import CharsetError, detect_charset, python_codec
+from hyreka_plugin_amazon.reports.reader import (
     HeaderError,
-    Layout,
     ReportReader,
     Row,
     RowError,
-    detect_charset,
     detect_layout,
     open_report_file,
-    python_codec,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

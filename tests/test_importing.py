@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from hyreka_plugin_amazon.contract import Order, OrderStatus
-from hyreka_plugin_amazon.flatfile import HeaderError, Layout
 from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
+from hyreka_plugin_amazon.reports.catalogue import Layout
+from hyreka_plugin_amazon.reports.reader import HeaderError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REAL = Path("/work/shared/real-reports")

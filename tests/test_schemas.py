@@ -13,34 +13,29 @@ import pytest
 from marshmallow import ValidationError
 
 from hyreka_plugin_amazon.contract import Address, OrderStatus
-from hyreka_plugin_amazon.flatfile import HeaderError, ReportReader, RowError, open_report_file
-from hyreka_plugin_amazon.schemas import (
-    NOT_ADJACENT,
-    AddressMapper,
+from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_address
+from hyreka_plugin_amazon.reports.cells import Channel, Count, Discount, Flag, Money, Timestamp
+from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
+from hyreka_plugin_amazon.reports.reader import (
+    ReportReader,
+    RowError,
+    open_report_file,
+)
+from hyreka_plugin_amazon.reports.rows import (
     AllOrdersItemSchema,
     AllOrdersOrderSchema,
-    Channel,
-    Count,
-    Discount,
     FbaItemSchema,
     FbaOrderSchema,
-    Flag,
     ItemSchema,
-    ItemStatusSchema,
-    Money,
-    OrderErrors,
     OrderSchema,
     PromotionSchema,
     ReportContext,
-    ReportOrder,
     RowLoader,
     RowSchema,
-    StatusEntry,
+)
+from hyreka_plugin_amazon.reports.statuses import (
+    ItemStatusSchema,
     StatusSchema,
-    Timestamp,
-    default_map_address,
-    read_orders,
-    read_statuses,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -469,106 +464,6 @@ def test_without_address_mapping_orders_are_the_same_but_for_addresses() -> None
         for item in expected
     ]
     assert all(item.shipping_address is None for item in only_orders(plain).values())
-
-
-def _statuses_by_read_orders(path: Path) -> list[StatusEntry | OrderErrors]:
-    """What read_statuses must give, from the full read (orders without a status fail)."""
-    lines, _ = open_report_file(path)
-    found: list[StatusEntry | OrderErrors] = []
-    for item in read_orders(ReportReader(lines), map_address=None):
-        if isinstance(item, OrderErrors):
-            found.append(item)
-        elif item.order_status is None:
-            error = RowError(item.rows[0], "order-status", "value is missing")
-            found.append(OrderErrors(item.amazon_order_id, item.rows, (error,)))
-        else:
-            found.append(
-                StatusEntry(
-                    item.amazon_order_id,
-                    item.order_status,
-                    item.item_statuses,
-                    item.fulfillment_channel,
-                    item.last_updated,
-                )
-            )
-    return found
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        FIXTURES / "all-orders-statuses.txt",
-        REAL / "eu-allorders-nbneorigin-1.txt",
-        REAL / "eu-allorders-nbneorigin-2.txt",
-    ],
-    ids=lambda path: path.name,
-)
-def test_statuses_are_what_the_full_read_says(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    lines, _ = open_report_file(path)
-    statuses = list(read_statuses(ReportReader(lines)))
-    assert statuses == _statuses_by_read_orders(path)
-    assert sum(isinstance(item, StatusEntry) for item in statuses) > 0
-
-
-def _status_lines(column: str, value: str) -> list[str]:
-    """The all-orders fixture with ``column`` of its first data row set to ``value``."""
-    header, first, *rest = (FIXTURES / "all-orders-statuses.txt").read_text("utf-8").splitlines()
-    cells = first.split("\t")
-    cells[header.split("\t").index(column)] = value
-    return [header, "\t".join(cells), *rest]
-
-
-def test_a_status_ignores_columns_it_does_not_read() -> None:
-    lines = _status_lines("item-price", "9,x0")  # read_orders would fail this order
-    assert isinstance(next(read_orders(ReportReader(lines), map_address=None)), OrderErrors)
-    first = next(read_statuses(ReportReader(lines)))
-    assert isinstance(first, StatusEntry)
-    assert first.order_status == "Pending"
-
-
-@pytest.mark.parametrize(
-    ("column", "value", "reason"),
-    [
-        ("order-status", "", "value is missing"),
-        ("last-updated-date", "21.11.2026", "not a date"),
-        ("fulfillment-channel", "Drone", "not Amazon or Merchant"),
-    ],
-)
-def test_a_bad_status_cell_fails_its_order_and_reading_goes_on(
-    column: str, value: str, reason: str
-) -> None:
-    statuses = list(read_statuses(ReportReader(_status_lines(column, value))))
-    first = statuses[0]
-    assert isinstance(first, OrderErrors)
-    assert first.errors == (RowError(1, column, reason),)
-    assert statuses[1:] == list(read_statuses(ReportReader(_status_lines(column, "x"))))[1:]
-    assert all(isinstance(item, StatusEntry) for item in statuses[1:])
-
-
-def test_status_rows_grouped_like_orders() -> None:
-    header, first, second, *_ = (
-        (FIXTURES / "all-orders-statuses.txt").read_text("utf-8").splitlines()
-    )
-    without_id = "\t" + second.split("\t", 1)[1]
-    surplus = second + "\tsurplus"
-    items = list(read_statuses(ReportReader([header, first, without_id, surplus, first])))
-    # a row without an id is yielded at once, before the order around it ends
-    assert [type(item) for item in items] == [OrderErrors, StatusEntry, OrderErrors, OrderErrors]
-    missing, _, wide, again = items
-    assert isinstance(missing, OrderErrors)
-    assert missing.errors == (RowError(2, "amazon-order-id", "order id is missing"),)
-    assert isinstance(wide, OrderErrors)
-    assert wide.errors == (RowError(3, None, "row has 33 fields, header has 32"),)
-    assert isinstance(again, OrderErrors)
-    assert again.errors == (RowError(4, "amazon-order-id", NOT_ADJACENT),)
-
-
-def test_statuses_come_only_from_an_all_orders_report() -> None:
-    lines, _ = open_report_file(FIXTURES / "orders-invoicing-eu-cp1252.txt")
-    with pytest.raises(HeaderError, match="not all-orders"):
-        read_statuses(ReportReader(lines))
 
 
 def test_to_order_takes_the_channel_and_last_update_it_is_given() -> None:

@@ -153,13 +153,15 @@ def test_invalid_and_expired_access_tokens(sim: Simulator, client: SimClient) ->
             }
         ]
     }
+    wall = [1000.0]  # tokens expire in wall time (issue 17); a stand-in wall clock moves it
+    sim.tokens.wall = lambda: wall[0]
     path = "/sellers/v1/marketplaceParticipations"
     bad = client.call("GET", path, token="Atza|forged")
     assert (bad.status_code, bad.json()) == (403, expected)
     assert client.call("GET", path).status_code == 200
-    sim.clock.advance(3599)
+    wall[0] += 3599
     assert client.call("GET", path).status_code == 200
-    sim.clock.advance(1)
+    wall[0] += 1
     expired = client.call("GET", path)
     assert (expired.status_code, expired.json()) == (403, expected)
 
@@ -259,7 +261,8 @@ def test_restricted_document_needs_an_rdt_for_exactly_its_path(client: SimClient
     report = client.wait_report(client.create_report(SHIPPING, [DE]))
     document_path = f"/reports/2021-06-30/documents/{report['reportDocumentId']}"
     assert client.call("GET", document_path).status_code == 403  # the plain access token
-    other = client.rdt("/reports/2021-06-30/documents/amzn1.spdoc.1.4.eu.other")
+    another = client.wait_report(client.create_report(SHIPPING, [DE]))
+    other = client.rdt(f"/reports/2021-06-30/documents/{another['reportDocumentId']}")
     refused = client.call("GET", document_path, token=other)
     assert refused.status_code == 403
     assert refused.json()["errors"][0]["code"] == "Unauthorized"
@@ -272,10 +275,12 @@ def test_restricted_document_needs_an_rdt_for_exactly_its_path(client: SimClient
 def test_restricted_data_token_expires_after_an_hour(sim: Simulator, client: SimClient) -> None:
     report = client.wait_report(client.create_report(SHIPPING, [DE]))
     document_path = f"/reports/2021-06-30/documents/{report['reportDocumentId']}"
+    wall = [1000.0]  # RDTs expire in wall time (issue 17); a stand-in wall clock moves it
+    sim.tokens.wall = lambda: wall[0]
     rdt = client.rdt(document_path)
-    sim.clock.advance(3599)
+    wall[0] += 3599
     assert client.call("GET", document_path, token=rdt).status_code == 200
-    sim.clock.advance(1)
+    wall[0] += 1
     expired = client.call("GET", document_path, token=rdt)
     assert expired.status_code == 403
     assert expired.json()["errors"][0]["code"] == "Unauthorized"
@@ -289,10 +294,12 @@ def test_all_orders_document_is_not_restricted(client: SimClient) -> None:
 
 def test_download_url_expires_after_five_minutes(sim: Simulator, client: SimClient) -> None:
     report = client.wait_report(client.create_report(ALL_ORDERS))
+    wall = [1000.0]  # URLs expire in wall time (issue 17); a stand-in wall clock moves it
+    sim.reports.wall = lambda: wall[0]
     url = client.document(report["reportDocumentId"], restricted=False)["url"]
-    sim.clock.advance(299)
+    wall[0] += 299
     assert requests.get(url, timeout=TIMEOUT).status_code == 200
-    sim.clock.advance(1)
+    wall[0] += 1
     expired = requests.get(url, timeout=TIMEOUT)
     assert expired.status_code == 403
     assert expired.headers["Content-Type"] == "application/xml"

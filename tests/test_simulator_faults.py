@@ -233,9 +233,13 @@ def test_restricted_role_missing(sim: Simulator, client: SimClient, stage: str) 
     path = f"/reports/2021-06-30/documents/{report['reportDocumentId']}"
     body = {"restrictedResources": [{"method": "GET", "path": path}]}
     rdt = client.call("POST", "/tokens/2021-03-01/restrictedDataToken", json=body)
-    if stage == "rdt":
-        assert rdt.status_code == 403
-        assert _error(rdt)["code"] == "Unauthorized"
+    if stage == "rdt":  # Amazon's answer: 400 InvalidInput, not 403
+        assert rdt.status_code == 400
+        assert _error(rdt) == {
+            "code": "InvalidInput",
+            "message": "Application do not have access to some or all requested resource",
+            "details": "",
+        }
         return
     refused = client.call("GET", path, token=rdt.json()["restrictedDataToken"])
     assert refused.status_code == 403

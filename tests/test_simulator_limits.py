@@ -80,7 +80,7 @@ def test_buckets_are_per_operation(client: SimClient) -> None:
     for _ in range(15):
         assert client.call("GET", PARTICIPATIONS).status_code == 200
     assert client.call("GET", PARTICIPATIONS).status_code == 429
-    body = {"restrictedResources": [{"method": "GET", "path": "/x"}]}
+    body = {"restrictedResources": [{"method": "GET", "path": "/orders/v0/orders/{orderId}"}]}
     assert (
         client.call("POST", "/tokens/2021-03-01/restrictedDataToken", json=body).status_code == 200
     )
@@ -176,4 +176,11 @@ def test_usage_plans_are_amazons_published_figures() -> None:
         "getMarketplaceParticipations": (0.016, 15),
         "searchOrders": (0.0056, 20),
         "getOrder": (0.5, 30),
+        "getReports": (0.0222, 10),
+        "cancelReport": (0.0222, 10),
+        "getOrders": (0.0167, 20),
+        "getOrderItems": (0.5, 30),
+        "getOrderAddress": (0.5, 30),
+        "getOrderBuyerInfo": (0.5, 30),
+        "getOrderItemsBuyerInfo": (0.5, 30),
     }

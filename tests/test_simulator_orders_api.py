@@ -42,7 +42,8 @@ def _search(client: SimClient, **params: Any) -> list[dict[str, Any]]:
         token = body.get("pagination", {}).get("nextToken")
         if token is None:
             return orders
-        query = {
+        query = {  # the model: every parameter as before but the page size and datasets
+            **{k: v for k, v in params.items() if k not in ("maxResultsPerPage", "includedData")},
             "paginationToken": token,
             "maxResultsPerPage": params.get("maxResultsPerPage", 100),
         }
@@ -170,7 +171,8 @@ def test_pagination_token_expires_after_a_day(sim: Simulator, client: SimClient)
     token = body["pagination"]["nextToken"]
     sim.clock.advance(24 * 3600)
     client.refresh()
-    assert client.call("GET", SEARCH, params={"paginationToken": token}).status_code == 400
+    again = {"createdAfter": LONG_AGO, "paginationToken": token}
+    assert client.call("GET", SEARCH, params=again).status_code == 400
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from hyreka_plugin_amazon.refhost.store import (
 from hyreka_plugin_amazon.refhost.store import adapter as adapter_module
 from hyreka_plugin_amazon.refhost.store import orders as orders_module
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
+from hyreka_plugin_amazon.refhost.store.database import order_binding
 from hyreka_plugin_amazon.refhost.store.payload import order_json
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
@@ -504,11 +505,11 @@ class FlakyVault(Vault):
 
     decryptions_left = 10**9
 
-    def decrypt(self, token: bytes) -> bytes:
+    def decrypt(self, token: bytes, bound_to: bytes = b"") -> bytes:
         if self.decryptions_left == 0:
             raise RuntimeError("power cut")
         self.decryptions_left -= 1
-        return super().decrypt(token)
+        return super().decrypt(token, bound_to)
 
 
 def test_rotation_interrupted_half_way_resumes(tmp_path: Path, clock: Clock) -> None:
@@ -586,12 +587,13 @@ def test_no_personal_data_or_secret_in_the_database_files(store: Store) -> None:
     # The payload is sealed (AES-GCM under a key derived from the vault key): only it opens it.
     payload = _raw_order_row(store, "rue")[0]
     assert isinstance(payload, bytes)
-    assert "Hélène Pâquerette".encode() in Vault([key]).decrypt(payload)
+    row = order_binding("acc-1", "rue")  # sealed values are bound to their row
+    assert "Hélène Pâquerette".encode() in Vault([key]).decrypt(payload, row)
     with pytest.raises(VaultError, match="cannot decrypt"):
-        Vault([Fernet.generate_key()]).decrypt(payload)
+        Vault([Fernet.generate_key()]).decrypt(payload, row)
     tampered = payload[:-1] + bytes((payload[-1] ^ 1,))
     with pytest.raises(VaultError, match="cannot decrypt"):
-        Vault([key]).decrypt(tampered)
+        Vault([key]).decrypt(tampered, row)
 
 
 def test_payloads_of_older_stores_zlib_in_fernet_still_read_and_rotate(
@@ -604,8 +606,10 @@ def test_payloads_of_older_stores_zlib_in_fernet_still_read_and_rotate(
             store.upsert_order("acc-1", order)
     key = (tmp_path / KEY_FILE).read_bytes().strip()
     with sqlite3.connect(tmp_path / DB_FILE) as db:
-        for rowid, sealed in db.execute("SELECT rowid, payload FROM orders").fetchall():
-            plain = Vault([key]).decrypt(sealed)
+        for rowid, account_id, order_id, sealed in db.execute(
+            "SELECT rowid, account_id, amazon_order_id, payload FROM orders"
+        ).fetchall():
+            plain = Vault([key]).decrypt(sealed, order_binding(account_id, order_id))
             legacy = base64.urlsafe_b64decode(Fernet(key).encrypt(zlib.compress(plain, 1)))
             db.execute("UPDATE orders SET payload = ? WHERE rowid = ?", (legacy, rowid))
     db.close()

@@ -50,6 +50,7 @@ from hyreka_plugin_amazon.refhost.texts import (
 from hyreka_plugin_amazon.refhost.texts import (
     LANG_ENV as LANG_ENV,
 )
+from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 
 # Each command module registers its commands: add_commands(sub, common). A new module is one
@@ -60,6 +61,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cli_problems,
     cli_security,
     cli_poll,
+    web_command,
 )
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from hyreka_plugin_amazon.contract import Account, Choice, ConnectorInfo, OrderStatus
 from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.cli_common import (
     CliError,
     get_account,
@@ -24,6 +25,7 @@ from hyreka_plugin_amazon.refhost.cli_common import (
 )
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import AccountExistsError
+from hyreka_plugin_amazon.refhost.terminal import printable
 from hyreka_plugin_amazon.refhost.texts import translate
 from hyreka_plugin_amazon.secret import Secret
 
@@ -135,7 +137,7 @@ def cmd_account_add(args: argparse.Namespace) -> int:
             host.store.add_account(account)
         except AccountExistsError:
             raise CliError(translate("cli.account_exists", lang, name=args.name)) from None
-        AuditLog(host.data_dir).record(
+        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
             "account.add", account=args.name, marketplaces=len(chosen), settings=len(settings)
         )
     codes = ", ".join(m.code or m.value for m in chosen)
@@ -155,8 +157,10 @@ def cmd_account_list(args: argparse.Namespace) -> int:
     codes = {c.value: c.code or c.value for c in info.account_field("marketplaces").choices}
     for account in accounts:
         markets = ", ".join(codes.get(m, m) for m in account.marketplace_ids)
-        where = f"\t{account.endpoint}" if account.endpoint else ""
-        print(f"{account.name}\t{account.region}\t{markets}{where}")
+        where = f"\t{printable(account.endpoint)}" if account.endpoint else ""
+        print(
+            f"{printable(account.name)}\t{printable(account.region)}\t{printable(markets)}{where}"
+        )
     return 0
 
 
@@ -179,7 +183,7 @@ def cmd_account_set(args: argparse.Namespace) -> int:
         if not changes:
             raise CliError(translate("cli.account_nothing_to_change", lang, name=account.name))
         host.store.update_account(dataclasses.replace(account, **changes))  # type: ignore[arg-type]
-        AuditLog(host.data_dir).record(
+        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
             "account.set",
             account=account.name,
             marketplaces="marketplace_ids" in changes,
@@ -202,7 +206,9 @@ def cmd_account_credentials(args: argparse.Namespace) -> int:
             refresh_token=Secret(secret_input(info, "refresh_token", lang)),
         )
         host.store.update_account(renewed)
-        AuditLog(host.data_dir).record("account.credentials", account=account.name)
+        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
+            "account.credentials", account=account.name
+        )
     print(translate("cli.credentials_changed", lang, name=account.name))
     return 0
 
@@ -216,7 +222,9 @@ def cmd_account_remove(args: argparse.Namespace) -> int:
             print(translate("cli.account_kept", lang, name=account.name))
             return 1
         host.store.remove_account(account.id)
-        AuditLog(host.data_dir).record("account.remove", account=account.name, orders=orders)
+        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
+            "account.remove", account=account.name, orders=orders
+        )
     print(translate("cli.account_removed", lang, name=account.name, count=orders))
     return 0
 

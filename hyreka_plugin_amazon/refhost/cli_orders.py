@@ -20,6 +20,7 @@ from typing import Final, TextIO
 
 from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.cli_common import get_account, open_host
 from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.manager import PluginHost
@@ -78,7 +79,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
                 orders.append(order)
         codes_of = marketplace_codes(host.plugins)
         if chosen != "table" or args.names:
-            AuditLog(host.data_dir).record(
+            AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
                 "orders.export",
                 account=account.name if account else None,
                 format="table-names" if chosen == "table" else chosen,

@@ -29,6 +29,7 @@ from hyreka_plugin_amazon.refhost.runner import (
     Poller,
 )
 from hyreka_plugin_amazon.refhost.store import SyncRun
+from hyreka_plugin_amazon.refhost.terminal import printable
 from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, plural, translate
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -163,12 +164,14 @@ def print_finished(done: FinishedSync, out: TextIO, lang: str = DEFAULT_LOCALE) 
         unchanged=result.unchanged,
         failed=result.failed_rows,
     )
-    line = f"{_time(done.finished)}  {done.account_name}  {result.code}  {counts}  {then}"
+    line = (
+        f"{_time(done.finished)}  {printable(done.account_name)}  {result.code}  {counts}  {then}"
+    )
     if not result.ok:
         line += f"  {result.message}"
     print(line, file=out, flush=True)
     for warning in result.warnings:
-        print(f"  ! {warning}", file=out, flush=True)
+        print(f"  ! {printable(warning)}", file=out, flush=True)
 
 
 def print_status(
@@ -181,14 +184,14 @@ def print_status(
     if not statuses:
         print(translate("cli.no_accounts", lang), file=out)
     for status in statuses:
-        print(f"{status.account_name}  {_polling(status, lang)}", file=out)
+        print(f"{printable(status.account_name)}  {_polling(status, lang)}", file=out)
         last = status.last_run
         shown = _run_line(last, lang) if last else translate("cli.status.none_yet", lang)
         print("  " + translate("cli.status.last", lang, run=shown), file=out)
         if status.message:
-            print(f"  ! {status.message}", file=out)
+            print(f"  ! {printable(status.message)}", file=out)
         for warning in last.warnings if last else ():
-            print(f"  ! {warning}", file=out)
+            print(f"  ! {printable(warning)}", file=out)
         for run in status.history[1 : history + 1]:
             print("  " + translate("cli.status.before", lang, run=_run_line(run, lang)), file=out)
 

@@ -12,6 +12,7 @@ import json
 import sys
 
 from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, open_host
 from hyreka_plugin_amazon.refhost.texts import plural, translate
 
@@ -88,7 +89,9 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
         if problem.amazon_order_id:
             host.dismiss_problem(account.name, problem.amazon_order_id)
         host.store.drop_problem(problem.id)
-        AuditLog(host.data_dir).record("problem.dismiss", account=account.name, problem=problem.id)
+        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
+            "problem.dismiss", account=account.name, problem=problem.id
+        )
     order = problem.amazon_order_id or "-"
     print(translate("cli.problem_dismissed", lang, id=problem.id, order=order))
     return 0

@@ -12,12 +12,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
+from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
+from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
 from hyreka_plugin_amazon.refhost.texts import translate
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
@@ -92,6 +96,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(translate("cli.rotate.interrupted", args.lang), file=sys.stderr)
         return 130
+    _audit(folder, "key.rotate", values=rotated, source="file")
     print(translate("cli.rotate.done", args.lang, count=rotated, file=vault.key_file))
     return 0
 
@@ -106,8 +111,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
             ids = store.purge_personal_data(
                 now=_utcnow(), after_days=args.days, dry_run=args.dry_run
             )
+    except WalNotClearedError as exc:
+        _audit(folder, "orders.purge", orders=exc.count, days=args.days, complete=False)
+        return _fail(str(exc))
     except (VaultError, StoreError) as exc:
         return _fail(str(exc))
+    if not args.dry_run:
+        _audit(folder, "orders.purge", orders=len(ids), days=args.days, complete=True)
     facts = {"count": len(ids), "days": args.days}
     if args.dry_run:
         print(translate("cli.purge.would", args.lang, **facts))
@@ -124,6 +134,7 @@ def _rotate_from_environment(store: Store, vault: Vault, lang: str) -> int:
         return 2
     with _no_syncs(store):
         rotated = _rotate(store, vault)
+    _audit(store.path.parent, "key.rotate", values=rotated, source="environment")
     print(translate("cli.rotate.env_done", lang, count=rotated, env=KEY_ENV))
     return 0
 
@@ -150,6 +161,11 @@ def _rotate(store: Store, vault: Vault) -> int:
         "values keep appearing under the old key (is the host still running?); stop the "
         "host's other processes and run `hyreka-amazon rotate-key` again"
     )
+
+
+def _audit(folder: Path, action: str, **facts: int | bool | str) -> None:
+    """One entry in the data folder's audit log (counts and flags, never personal data)."""
+    AuditLog(folder, retention_days=audit_retention_days()).record(action, account=None, **facts)
 
 
 def _utcnow() -> datetime:

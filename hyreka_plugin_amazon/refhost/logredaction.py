@@ -12,13 +12,16 @@ the account to a plugin.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.secret import Secret
@@ -53,6 +56,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Amazon's tokens and LWA client secrets, wherever they stand
     (re.compile(r"(Atzr\||Atza\||Atz\.sprdt\||amzn1\.oa2-cs\.v1\.)[^\s\"'&,;)}\]]+"), rf"\1{MASK}"),
+    # ... and URL-encoded (a form body or query string quoted in a traceback): Atzr%7C...
+    (re.compile(r"(Atz[ra]%7C|Atz\.sprdt%7C)[^\s\"'&,;)}\]]+", re.I), rf"\1{MASK}"),
     # the signing parts of pre-signed URLs (SigV4 and SigV2)
     (
         re.compile(
@@ -96,7 +101,8 @@ class RedactingFilter(logging.Filter):
 
     def register(self, *secrets: str | Secret | None) -> None:
         """Mask these values from now on (values shorter than 6 characters are ignored)."""
-        values = {s.reveal() if isinstance(s, Secret) else s for s in secrets if s}
+        plain = {s.reveal() if isinstance(s, Secret) else s for s in secrets if s}
+        values = {form for value in plain for form in _forms(value)}
         with self._lock:
             known = set(self._registered) | {v for v in values if len(v) >= _MIN_REGISTERED}
             self._registered = tuple(sorted(known, key=len, reverse=True))
@@ -126,6 +132,12 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def _forms(value: str) -> set[str]:
+    """A value as a log line may carry it: plain, URL-encoded, JSON-escaped."""
+    escaped = json.dumps(value)[1:-1]
+    return {value, quote(value, safe=""), quote_plus(value, safe=""), escaped}
+
+
 _default = RedactingFilter()
 
 
@@ -146,6 +158,7 @@ class Installation:
     redactor: RedactingFilter
     targets: list[logging.Filterer] = field(default_factory=list)
     urllib3_level: int | None = None  # the level it raised, None when left alone
+    factory: Callable[..., logging.LogRecord] | None = None  # the record factory it replaced
 
 
 def install(
@@ -166,6 +179,12 @@ def install(
         if done.redactor not in target.filters:
             target.addFilter(done.redactor)
             done.targets.append(target)
+    # Loggers made later (``apscheduler.executors.default`` under ``run``) and handlers added
+    # later get no filter: every record is redacted where it is made, too.
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redactor", None) is not done.redactor:
+        done.factory = previous
+        logging.setLogRecordFactory(_RedactingFactory(previous, done.redactor))
     urllib3 = logging.getLogger("urllib3")
     if urllib3.level < logging.INFO:  # NOTSET (0) would inherit a DEBUG root
         done.urllib3_level = urllib3.level
@@ -173,9 +192,26 @@ def install(
     return done
 
 
+class _RedactingFactory:
+    """A log record factory that redacts each record as it is made."""
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord], redactor: RedactingFilter):
+        self.wrapped = wrapped
+        self.redactor = redactor
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
+        self.redactor.filter(record)
+        return record
+
+
 def uninstall(installation: Installation) -> None:
     for target in installation.targets:
         target.removeFilter(installation.redactor)
+    if installation.factory is not None:
+        current = logging.getLogRecordFactory()
+        if isinstance(current, _RedactingFactory) and current.redactor is installation.redactor:
+            logging.setLogRecordFactory(installation.factory)
     if installation.urllib3_level is not None:
         logging.getLogger("urllib3").setLevel(installation.urllib3_level)
 

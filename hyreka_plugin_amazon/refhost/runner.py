@@ -190,10 +190,14 @@ class Poller:
             return None
         with self._job(account_id):
             try:
+                if self.host.store.follow_key_file():
+                    log.info("the vault key changed (rotate-key): using the new key")
                 account = self.host.store.get_account(account_id)
             except AccountNotFoundError:
                 self.refresh()  # removed meanwhile
                 return None
+            except Exception as exc:  # e.g. VaultError: recorded, so that status shows it
+                return self._record_failure(account_id, exc)
             started = self.clock()
             try:
                 result = self.host.sync(account_id, trigger=TRIGGER, cancel_event=self._cancel)
@@ -236,6 +240,21 @@ class Poller:
                     )
                 )
             return result
+
+    def _record_failure(self, account_id: str, exc: Exception) -> SyncResult:
+        """A job that failed before its sync started, as a failed run in the history."""
+        log.error("scheduled sync of account %s failed: %s", account_id, type(exc).__name__)
+        result = SyncResult(
+            ok=False,
+            code="sync.error",
+            message=texts.translate("sync.error", "en", detail=type(exc).__name__),
+        )
+        try:
+            store = self.host.store
+            store.finish_run(store.start_run(account_id, TRIGGER), result)
+        except Exception as again:  # the history itself cannot be written: the log says it
+            log.error("cannot record the failure of account %s: %s", account_id, type(again))
+        return result
 
     def purge(self) -> None:
         """The daily retention job: personal data of orders closed long ago is removed."""

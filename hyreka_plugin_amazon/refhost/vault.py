@@ -35,6 +35,7 @@ _MAC_CONTEXT = b"hyreka-amazon payload mac v1"
 _KEY_ID_CONTEXT = b"hyreka-amazon key id v1"
 _SEAL_CONTEXT = b"hyreka-amazon sealed aes-256-gcm v1"
 _SEALED_V1 = 1  # first byte of a sealed value; a Fernet token starts with "g" (base64 of 0x80)
+_SEALED_V2 = 2  # the same, with the caller's associated data (what the value belongs to)
 _KEY_ID_BYTES = 8
 _NONCE_BYTES = 12
 _SEAL_HEADER = 1 + _KEY_ID_BYTES + _NONCE_BYTES
@@ -126,6 +127,13 @@ class Vault:
     def key_count(self) -> int:
         return len(self._keys)
 
+    def keys_equal(self, other: Vault) -> bool:
+        """Whether ``other`` holds the same keys in the same order (constant time per key)."""
+        return len(self._keys) == len(other._keys) and all(
+            hmac.compare_digest(mine, theirs)
+            for mine, theirs in zip(self._keys, other._keys, strict=True)
+        )
+
     @property
     def key_file(self) -> Path | None:
         """The key file the keys come from; None when they come from ``HYREKA_AMAZON_KEY``."""
@@ -134,27 +142,35 @@ class Vault:
     def encrypt(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
 
-    def seal(self, plaintext: bytes) -> bytes:
-        """``plaintext`` encrypted with AES-256-GCM under the primary key (binary)."""
-        header = bytes((_SEALED_V1,)) + self._seal_id + os.urandom(_NONCE_BYTES)
-        return header + self._seal_aead.encrypt(header[-_NONCE_BYTES:], plaintext, header)
+    def seal(self, plaintext: bytes, bound_to: bytes = b"") -> bytes:
+        """``plaintext`` encrypted with AES-256-GCM under the primary key (binary).
 
-    def decrypt(self, token: bytes) -> bytes:
-        """The plaintext of a Fernet token (``encrypt``) or of a sealed value (``seal``)."""
-        if token[:1] == bytes((_SEALED_V1,)):
-            return self._unseal(token)
+        ``bound_to`` is associated data: what the value belongs to (its account, order or
+        field). It is not stored; ``decrypt`` needs the same bytes, so a value copied to
+        another row, or a row whose bound columns were changed, fails to decrypt."""
+        header = bytes((_SEALED_V2,)) + self._seal_id + os.urandom(_NONCE_BYTES)
+        nonce = header[-_NONCE_BYTES:]
+        return header + self._seal_aead.encrypt(nonce, plaintext, header + bound_to)
+
+    def decrypt(self, token: bytes, bound_to: bytes = b"") -> bytes:
+        """The plaintext of a Fernet token (``encrypt``) or of a sealed value (``seal``);
+        ``bound_to`` as it was given to ``seal`` (values sealed before version 2 and Fernet
+        tokens carry no binding)."""
+        if token[:1] in (bytes((_SEALED_V1,)), bytes((_SEALED_V2,))):
+            return self._unseal(token, bound_to)
         try:
             return self._fernet.decrypt(token)
         except InvalidToken:
             raise VaultError(self._cannot_decrypt()) from None
 
-    def _unseal(self, sealed: bytes) -> bytes:
+    def _unseal(self, sealed: bytes, bound_to: bytes) -> bytes:
         aead = self._aeads.get(sealed[1 : 1 + _KEY_ID_BYTES])
         if aead is None or len(sealed) < _SEAL_HEADER:
             raise VaultError(self._cannot_decrypt())
         header = sealed[:_SEAL_HEADER]
+        associated = header + bound_to if sealed[0] == _SEALED_V2 else header
         try:
-            return aead.decrypt(header[-_NONCE_BYTES:], sealed[_SEAL_HEADER:], header)
+            return aead.decrypt(header[-_NONCE_BYTES:], sealed[_SEAL_HEADER:], associated)
         except InvalidTag:
             raise VaultError(self._cannot_decrypt()) from None
 
@@ -167,6 +183,10 @@ class Vault:
     def mac(self, data: bytes) -> bytes:
         """HMAC-SHA256 of ``data`` under a key derived from the primary key (equality checks)."""
         return self._mac(data)
+
+    def is_bound(self, token: bytes) -> bool:
+        """Whether ``token`` was sealed with a binding (``seal``, version 2)."""
+        return token[:1] == bytes((_SEALED_V2,))
 
     def rotate(self, token: bytes) -> bytes:
         """``token`` re-encrypted under the primary key."""

@@ -1,6 +1,7 @@
-"""The simulated SP-API endpoints: LWA, Sellers, Reports, Tokens and the document downloads.
+"""The simulated SP-API endpoints: LWA, Sellers, Reports and the document downloads.
 
-The Orders API is in ``ordersapi.py``, the admin API in ``admin.py``.
+Tokens are in ``tokensapi.py``, the Orders API in ``ordersapi.py`` (v2026-01-01) and
+``ordersv0.py``, the admin API in ``admin.py``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def lwa_token(sim: Simulator, req: Request) -> Response:
             400, "invalid_grant", "The request has an invalid grant parameter : refresh_token"
         )
     req.seller_id = seller.seller_id
-    token = sim.tokens.issue_access_token(seller.seller_id, sim.clock.now())
+    token = sim.tokens.issue_access_token(seller.seller_id)
     body = {
         "access_token": token,
         "token_type": "bearer",
@@ -235,7 +236,7 @@ def download(sim: Simulator, req: Request) -> Response:
         return _s3_error(req, "Access Denied", {})
     document = found.document
     req.seller_id = document.seller_id
-    if now >= found.expires or _download_fault(sim, "url_expired", document):
+    if found.expired(sim.reports.wall()) or _download_fault(sim, "url_expired", document):
         extra = {"X-Amz-Expires": "300", "Expires": zulu(found.expires), "ServerTime": zulu(now)}
         return _s3_error(req, "Request has expired", extra)
     response = Response(200, document.body, document.content_type)
@@ -271,38 +272,6 @@ def _s3_error(req: Request, message: str, extra: dict[str, str]) -> Response:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tokens 2021-03-01
-
-
-def create_restricted_data_token(sim: Simulator, req: Request) -> Response:
-    """POST /tokens/2021-03-01/restrictedDataToken."""
-    if sim.faults.fire("restricted_role_missing", seller_id=req.seller_id, on="rdt"):
-        raise missing_role()
-    spec = req.json()
-    resources = spec.get("restrictedResources") if isinstance(spec, dict) else None
-    if not isinstance(resources, list) or not resources:
-        raise _rdt_invalid("Resource not provided.")
-    if len(resources) > 50:
-        raise _rdt_invalid("At most 50 restricted resources are allowed.")
-    paths = set()
-    for resource in resources:
-        if not isinstance(resource, dict):
-            raise _rdt_invalid("Resource not provided.")
-        method, path = resource.get("method"), resource.get("path")
-        if method not in ("GET", "PUT", "POST", "DELETE"):
-            raise _rdt_invalid(f"Invalid method: {method}.")
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise _rdt_invalid("Invalid path.")
-        paths.add((method, path))
-    token = sim.tokens.issue_rdt(req.seller_id, frozenset(paths), sim.clock.now())
-    return json_response(200, {"restrictedDataToken": token, "expiresIn": 3600})
-
-
-def _rdt_invalid(details: str) -> ApiError:
-    return ApiError(400, "InvalidInput", "Request is missing or has invalid parameters", details)
-
-
-# ---------------------------------------------------------------------------------------------
 # Routes
 
 
@@ -322,13 +291,6 @@ ROUTES: tuple[Route, ...] = (
         "/reports/2021-06-30/documents/{reportDocumentId}",
         "getReportDocument",
         get_report_document,
-        auth=True,
-    ),
-    route(
-        "POST",
-        "/tokens/2021-03-01/restrictedDataToken",
-        "createRestrictedDataToken",
-        create_restricted_data_token,
         auth=True,
     ),
     route("GET", "/_download/{token}", "download", download, auth=False),

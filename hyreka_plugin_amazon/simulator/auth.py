@@ -19,15 +19,16 @@ def authenticate(sim: Simulator, req: Request) -> None:
     token = req.headers.get("x-amz-access-token")
     if not token:
         raise missing_token()
-    grant = sim.tokens.lookup(token, sim.clock.now())
+    grant = sim.tokens.lookup(token)
     if grant is None:
         raise unauthorized()
-    if grant.paths and (req.method, req.path) not in grant.paths:  # an RDT opens only its own
+    if not grant.opens(req.method, req.path):  # an RDT opens only its own paths
         raise unauthorized()
     seller = sim.sellers[grant.seller_id]
     if req.region and req.region != seller.region:
         raise unauthorized()  # e.g. a European seller's token at the North American host
     req.seller_id, req.token_paths = grant.seller_id, grant.paths
+    req.data_elements = grant.data_elements
     if not seller.professional:
         raise ApiError(
             403,
@@ -57,7 +58,18 @@ def unauthorized() -> ApiError:
     )
 
 
+def rdt_role_missing() -> ApiError:
+    """createRestrictedDataToken for an app without the restricted role: Amazon's 400."""
+    return ApiError(
+        400,
+        "InvalidInput",
+        "Application do not have access to some or all requested resource",
+        "",
+    )
+
+
 def missing_role() -> ApiError:
+    """A restricted document fetched by an app that lacks the restricted role."""
     return ApiError(
         403,
         "Unauthorized",

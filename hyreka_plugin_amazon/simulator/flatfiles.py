@@ -11,14 +11,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from hyreka_plugin_amazon.reports import catalogue
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
 
-INVOICING = "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING"
-SHIPPING = "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING"
-ALL_ORDERS = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
-ORDER_REPORT_TYPES = frozenset({INVOICING, SHIPPING})
+# The report types the simulator serves; what Amazon says of them is the catalogue's.
+INVOICING = catalogue.ORDER_REPORT_EU
+SHIPPING = catalogue.ORDER_REPORT_OTHER
+ALL_ORDERS = catalogue.STATUS_REPORT
 REPORT_TYPES = frozenset({INVOICING, SHIPPING, ALL_ORDERS})
-RESTRICTED_REPORT_TYPES = ORDER_REPORT_TYPES
+ORDER_REPORT_TYPES = frozenset(
+    name for name in REPORT_TYPES if catalogue.REPORT_TYPES[name].role is catalogue.Role.ORDERS
+)
+RESTRICTED_REPORT_TYPES = REPORT_TYPES & catalogue.RESTRICTED_REPORT_TYPES
 
 BILL_COLUMNS = (
     "bill-address-1", "bill-address-2", "bill-address-3", "bill-city", "bill-state",
@@ -72,7 +76,7 @@ Row = dict[str, str]
 def header(report_type: str, *, billing: bool = True) -> tuple[str, ...]:
     if report_type == ALL_ORDERS:
         return ALL_ORDERS_HEADER
-    if report_type == INVOICING and billing:
+    if catalogue.REPORT_TYPES[report_type].billing_columns and billing:
         return INVOICING_HEADER
     return SHIPPING_HEADER
 

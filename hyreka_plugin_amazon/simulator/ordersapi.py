@@ -43,13 +43,14 @@ TOKEN_LIFETIME = timedelta(hours=24)
 
 
 @dataclass
-class _Page:
+class Page:
     seller_id: str
     order_ids: list[str]
     offset: int
     expires: datetime
     before_key: str
     before: datetime
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # searchOrders: the first request's
 
 
 class PaginationStore:
@@ -57,15 +58,15 @@ class PaginationStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pages: dict[str, _Page] = {}
+        self._pages: dict[str, Page] = {}
 
-    def put(self, page: _Page) -> str:
+    def put(self, page: Page) -> str:
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._pages[token] = page
         return token
 
-    def take(self, token: str, seller_id: str, now: datetime) -> _Page | None:
+    def take(self, token: str, seller_id: str, now: datetime) -> Page | None:
         with self._lock:
             page = self._pages.get(token)
         if page is None or page.seller_id != seller_id or page.expires <= now:
@@ -83,6 +84,11 @@ def search_orders(sim: Simulator, req: Request) -> Response:
         page = sim.pages.take(token, req.seller_id, now)
         if page is None:
             raise invalid_input("The paginationToken is invalid or has expired.")
+        if _filters(req) != page.filters:
+            raise invalid_input(
+                "All parameters other than maxResultsPerPage and includedData must have the "
+                "values of the request that generated the paginationToken."
+            )
     else:
         page = _first_page(sim, req, now)
     chunk = page.order_ids[page.offset : page.offset + page_size]
@@ -91,8 +97,14 @@ def search_orders(sim: Simulator, req: Request) -> Response:
     body: dict[str, Any] = {"orders": orders, page.before_key: zulu(page.before)}
     rest = page.offset + page_size
     if rest < len(page.order_ids):
-        following = _Page(
-            req.seller_id, page.order_ids, rest, now + TOKEN_LIFETIME, page.before_key, page.before
+        following = Page(
+            req.seller_id,
+            page.order_ids,
+            rest,
+            now + TOKEN_LIFETIME,
+            page.before_key,
+            page.before,
+            page.filters,
         )
         body["pagination"] = {"nextToken": sim.pages.put(following)}
     return json_response(200, body)
@@ -109,7 +121,7 @@ def get_order(sim: Simulator, req: Request) -> Response:
         return json_response(200, {"order": order_json(order, now, included)})
 
 
-def _first_page(sim: Simulator, req: Request, now: datetime) -> _Page:
+def _first_page(sim: Simulator, req: Request, now: datetime) -> Page:
     created_after, updated_after = _when(req, "createdAfter"), _when(req, "lastUpdatedAfter")
     created_before, updated_before = _when(req, "createdBefore"), _when(req, "lastUpdatedBefore")
     if (created_after is None) == (updated_after is None):
@@ -153,7 +165,21 @@ def _first_page(sim: Simulator, req: Request, now: datetime) -> _Page:
     matched.sort()
     before_key = "createdBefore" if by_created else "lastUpdatedBefore"
     ids = [oid for _, oid in matched]
-    return _Page(req.seller_id, ids, 0, now + TOKEN_LIFETIME, before_key, before)
+    return Page(req.seller_id, ids, 0, now + TOKEN_LIFETIME, before_key, before, _filters(req))
+
+
+# searchOrders' paginationToken: "All other parameters must be provided with the same values
+# that were provided with the request that generated this token, with the exception of
+# maxResultsPerPage and includedData" (orders_2026-01-01.json, PaginationToken)
+_PAGE_FREE = frozenset({"paginationToken", "maxResultsPerPage", "includedData"})
+
+
+def _filters(req: Request) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(
+        (name, tuple(sorted(req.args(name))))
+        for name in sorted(req.query)
+        if name not in _PAGE_FREE
+    )
 
 
 def order_json(order: SimOrder, now: datetime, included: set[str]) -> dict[str, Any]:

@@ -32,7 +32,15 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "createRestrictedDataToken": UsagePlan(rate=1.0, burst=10),
     "getMarketplaceParticipations": UsagePlan(rate=0.016, burst=15),
     "searchOrders": UsagePlan(rate=0.0056, burst=20),
-    "getOrder": UsagePlan(rate=0.5, burst=30),
+    "getOrder": UsagePlan(rate=0.5, burst=30),  # v2026-01-01 and v0 publish the same plan
+    "getReports": UsagePlan(rate=0.0222, burst=10),
+    "cancelReport": UsagePlan(rate=0.0222, burst=10),
+    # Orders v0 (deprecated; served until 2027-03-27)
+    "getOrders": UsagePlan(rate=0.0167, burst=20),
+    "getOrderItems": UsagePlan(rate=0.5, burst=30),
+    "getOrderAddress": UsagePlan(rate=0.5, burst=30),
+    "getOrderBuyerInfo": UsagePlan(rate=0.5, burst=30),
+    "getOrderItemsBuyerInfo": UsagePlan(rate=0.5, burst=30),
 }
 
 

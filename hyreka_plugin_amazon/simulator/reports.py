@@ -6,11 +6,15 @@ import gzip
 import itertools
 import secrets
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+# Pre-signed URLs live five minutes of wall time, whatever the simulator clock's scale: a
+# client fetches a URL right away by its own clock, so a fast clock must not expire it.
 DOWNLOAD_LIFETIME = timedelta(minutes=5)
 
 
@@ -36,8 +40,11 @@ class Report:
     delay: timedelta
     outcome: str  # the terminal status once processed: DONE, CANCELLED or FATAL
     document: Document | None
+    cancelled: datetime | None = None  # when the seller cancelled it (cancelReport)
 
     def status(self, now: datetime) -> str:
+        if self.cancelled is not None and now >= self.cancelled:
+            return "CANCELLED"
         elapsed = now - self.created
         if elapsed >= self.delay:
             return self.outcome
@@ -55,9 +62,11 @@ class Report:
             "createdTime": iso(self.created),
             "processingStatus": status,
         }
-        if status != "IN_QUEUE":
+        if status != "IN_QUEUE" and self.cancelled is None:
             data["processingStartTime"] = iso(self.created + self.delay / 4)
-        if status in ("DONE", "CANCELLED", "FATAL"):
+        if self.cancelled is not None and status == "CANCELLED":
+            data["processingEndTime"] = iso(self.cancelled)
+        elif status in ("DONE", "CANCELLED", "FATAL"):
             data["processingEndTime"] = iso(self.created + self.delay)
             if self.document is not None and status != "CANCELLED":
                 data["reportDocumentId"] = self.document.document_id
@@ -67,14 +76,19 @@ class Report:
 @dataclass
 class Download:
     document: Document
-    expires: datetime
+    expires: datetime  # on the simulator clock, as the S3 error shows it
+    expires_wall: float  # when it really expires (``ReportStore.wall``)
     content_encoding: bool = False  # getReportDocument's enableContentEncodingUrlHeader
+
+    def expired(self, wall: float) -> bool:
+        return wall >= self.expires_wall
 
 
 class ReportStore:
     """Reports, documents and download links of all sellers."""
 
-    def __init__(self) -> None:
+    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
+        self.wall = wall
         self._lock = threading.Lock()
         self._ids = itertools.count(50_173_019_000)
         self._reports: dict[str, Report] = {}
@@ -117,6 +131,20 @@ class ReportStore:
             found = self._reports.get(report_id)
         return found if found is not None and found.seller_id == seller_id else None
 
+    def of_seller(self, seller_id: str) -> list[Report]:
+        """The seller's reports, newest first."""
+        with self._lock:
+            found = [r for r in self._reports.values() if r.seller_id == seller_id]
+        return sorted(found, key=lambda r: (r.created, int(r.report_id)), reverse=True)
+
+    def cancel(self, report: Report, now: datetime) -> bool:
+        """Cancel a report still in the queue; False when it is past that."""
+        with self._lock:
+            if report.status(now) != "IN_QUEUE":
+                return False
+            report.cancelled = now
+            return True
+
     def document(self, seller_id: str, document_id: str, now: datetime) -> Document | None:
         """The document of a processed report of this seller, or None."""
         with self._lock:
@@ -129,10 +157,12 @@ class ReportStore:
         return found
 
     def presign(self, document: Document, now: datetime, *, content_encoding: bool = False) -> str:
-        """A new download token for the document, valid for five minutes."""
+        """A new download token for the document, valid for five minutes of wall time."""
         token = secrets.token_urlsafe(24)
+        expires_wall = self.wall() + DOWNLOAD_LIFETIME.total_seconds()
+        found = Download(document, now + DOWNLOAD_LIFETIME, expires_wall, content_encoding)
         with self._lock:
-            self._downloads[token] = Download(document, now + DOWNLOAD_LIFETIME, content_encoding)
+            self._downloads[token] = found
         return token
 
     def download(self, token: str) -> Download | None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from hyreka_plugin_amazon.simulator import admin, api, ordersapi
+from hyreka_plugin_amazon.simulator import (
+    admin,
+    api,
+    ordersapi,
+    ordersv0,
+    reportlist,
+    tokensapi,
+    unsimulated,
+)
 from hyreka_plugin_amazon.simulator.auth import authenticate, missing_token
 from hyreka_plugin_amazon.simulator.ratelimits import limit_header
 from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
@@ -26,7 +34,14 @@ from hyreka_plugin_amazon.spapi import regions
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.simulator.service import Simulator
 
-ROUTES: tuple[Route, ...] = api.ROUTES + ordersapi.ROUTES + admin.ROUTES
+ROUTES: tuple[Route, ...] = (
+    api.ROUTES
+    + reportlist.ROUTES
+    + tokensapi.ROUTES
+    + ordersapi.ROUTES
+    + ordersv0.ROUTES
+    + admin.ROUTES
+)
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
 REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")
 LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # never on 429, 401 or 403
@@ -54,6 +69,9 @@ def dispatch(sim: Simulator, req: Request) -> Response | None:
     if req.path.startswith("/_simulator/"):
         reason = "method not allowed" if allowed else "no such admin endpoint"
         return json_response(405 if allowed else 404, {"error": reason})
+    not_simulated = unsimulated.answer(req.method, req.path)
+    if not_simulated is not None:  # Amazon has it; saying so beats a false auth error
+        return not_simulated
     # Amazon's API gateway answers unknown paths and methods like a missing token
     return missing_token().response()
 

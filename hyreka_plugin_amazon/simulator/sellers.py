@@ -6,16 +6,18 @@ from __future__ import annotations
 import secrets
 import string
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from hyreka_plugin_amazon.spapi import regions
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
-ACCESS_TOKEN_LIFETIME = timedelta(seconds=3600)
-RDT_LIFETIME = timedelta(seconds=3600)
+# Token lifetimes run in wall time, whatever the simulator clock's scale: clients cache tokens
+# by their own clock, so a fast clock should test orders, not the clients' token caches.
+ACCESS_TOKEN_LIFETIME_S = 3600.0
+RDT_LIFETIME_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,9 @@ def by_refresh_token(sellers: Iterable[Seller], client_id: str, token: str) -> S
 @dataclass
 class _Token:
     seller_id: str
-    expires: datetime
+    expires: float  # wall time (``TokenStore.wall``)
     paths: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # RDT: (method, path)
+    data_elements: frozenset[str] = field(default_factory=frozenset)  # RDT: buyerInfo, ...
 
 
 class Grant(NamedTuple):
@@ -139,34 +142,58 @@ class Grant(NamedTuple):
 
     seller_id: str
     paths: frozenset[tuple[str, str]]  # an RDT's (method, path) pairs; empty for access tokens
+    data_elements: frozenset[str] = frozenset()  # an RDT's restricted data elements
+
+    def opens(self, method: str, path: str) -> bool:
+        """Whether the grant opens ``method path``: any path for an access token; for an RDT
+        its own paths, where a ``{orderId}`` segment stands for any order (as on Amazon)."""
+        if not self.paths:
+            return True
+        return any(m == method and _path_matches(p, path) for m, p in self.paths)
+
+
+def _path_matches(template: str, path: str) -> bool:
+    wanted, given = template.split("/"), path.split("/")
+    if len(wanted) != len(given):
+        return False
+    pairs = zip(wanted, given, strict=True)
+    return all(w == g or (w.startswith("{") and w.endswith("}")) for w, g in pairs)
 
 
 class TokenStore:
-    """Issued access tokens and RDTs with their expiry on the simulator clock."""
+    """Issued access tokens and RDTs with their expiry in wall time (never the simulator
+    clock: see ``ACCESS_TOKEN_LIFETIME_S``). ``wall`` is the clock, replaceable in tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
+        self.wall = wall
 
-    def issue_access_token(self, seller_id: str, now: datetime) -> str:
+    def issue_access_token(self, seller_id: str) -> str:
         token = "Atza|sim" + secrets.token_urlsafe(64)
         with self._lock:
-            self._tokens[token] = _Token(seller_id, now + ACCESS_TOKEN_LIFETIME)
+            self._tokens[token] = _Token(seller_id, self.wall() + ACCESS_TOKEN_LIFETIME_S)
         return token
 
-    def issue_rdt(self, seller_id: str, paths: frozenset[tuple[str, str]], now: datetime) -> str:
+    def issue_rdt(
+        self,
+        seller_id: str,
+        paths: frozenset[tuple[str, str]],
+        data_elements: frozenset[str] = frozenset(),
+    ) -> str:
         token = "Atz.sprdt|sim" + secrets.token_urlsafe(64)
+        expires = self.wall() + RDT_LIFETIME_S
         with self._lock:
-            self._tokens[token] = _Token(seller_id, now + RDT_LIFETIME, paths)
+            self._tokens[token] = _Token(seller_id, expires, paths, data_elements)
         return token
 
-    def lookup(self, token: str, now: datetime) -> Grant | None:
+    def lookup(self, token: str) -> Grant | None:
         """The token's grant, or None if the token is unknown or expired."""
         with self._lock:
             found = self._tokens.get(token)
-        if found is None or found.expires <= now:
+        if found is None or found.expires <= self.wall():
             return None
-        return Grant(found.seller_id, found.paths)
+        return Grant(found.seller_id, found.paths, found.data_elements)
 
     def revoke_access_tokens(self, seller_id: str) -> None:
         """Let the seller's access tokens (not its RDTs) expire now."""

@@ -29,6 +29,7 @@ class Request:
     request_id: str = ""
     seller_id: str = ""  # set once the access token is checked
     token_paths: frozenset[tuple[str, str]] = frozenset()  # what an RDT was issued for
+    data_elements: frozenset[str] = frozenset()  # an RDT's restricted data elements
     region: str = ""  # the regional host asked (``/eu/...``), empty for any region
 
     def json(self) -> Any:
@@ -139,6 +140,9 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
 
     def version_string(self) -> str:
         return "Server"  # what Amazon's gateway answers

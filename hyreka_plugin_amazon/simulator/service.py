@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from hyreka_plugin_amazon.simulator import reportcontent, routing, sellers
+from hyreka_plugin_amazon.simulator import reportcontent, reportlist, routing, sellers
 from hyreka_plugin_amazon.simulator.clock import SimClock
 from hyreka_plugin_amazon.simulator.faults import FaultStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
@@ -66,6 +66,7 @@ class Simulator:
         self.orders: dict[str, SimOrder] = self.book.orders
         self.tokens = TokenStore()
         self.reports = ReportStore()
+        self.listings = reportlist.ListingTokens()
         self.pages = PaginationStore()
         self.limits = RateLimiter()
         self.limits.enabled = rate_limits

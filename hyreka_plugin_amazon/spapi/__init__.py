@@ -22,14 +22,12 @@ from hyreka_plugin_amazon.spapi.errors import (
     TransportError,
 )
 from hyreka_plugin_amazon.spapi.models import (
-    RESTRICTED_REPORT_TYPES,
     MarketplaceParticipation,
     Report,
     ReportDocument,
 )
 
 __all__ = [
-    "RESTRICTED_REPORT_TYPES",
     "AccessDeniedError",
     "AuthenticationError",
     "BadRequestError",

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import requests
 
+from hyreka_plugin_amazon.reports.catalogue import RESTRICTED_REPORT_TYPES
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.spapi.auth import LwaAuth
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
@@ -29,7 +30,6 @@ from hyreka_plugin_amazon.spapi.models import (
     CANCELLED,
     DONE,
     FATAL,
-    RESTRICTED_REPORT_TYPES,
     MarketplaceParticipation,
     Report,
     ReportDocument,
@@ -196,6 +196,11 @@ class SpApiClient:
             retry_after_send=False,
         )
         return str(body["reportId"])
+
+    def cancel_report(self, report_id: str) -> None:
+        """Cancel a report Amazon has not started (only ``IN_QUEUE`` reports can be)."""
+        path = f"{REPORTS}/reports/{_segment(report_id)}"
+        self._call("cancelReport", "DELETE", path, empty_ok=True)
 
     def get_report(self, report_id: str) -> Report:
         body = self._call("getReport", "GET", f"{REPORTS}/reports/{_segment(report_id)}")
@@ -365,8 +370,10 @@ class SpApiClient:
         restricted_path: str | None = None,
         retry_statuses: frozenset[int] = RETRY_STATUSES,
         retry_after_send: bool = True,
+        empty_ok: bool = False,
     ) -> dict[str, Any]:
-        """One SP-API operation; a 401/403 ``Unauthorized`` gets a new token and one repeat."""
+        """One SP-API operation; a 401/403 ``Unauthorized`` gets a new token and one repeat.
+        ``empty_ok``: a success without a body (cancelReport) answers ``{}``."""
         bucket = self._limiter.bucket(self._credentials, operation, self._monotonic())
         token = self._token(restricted_path, stale=None)
         for renewed in (False, True):
@@ -394,6 +401,8 @@ class SpApiClient:
         if not response.ok:
             hint = _RESTRICTED_HINT if restricted_path else _ACCESS_HINT
             raise error_for_response(response, operation, secrets, hint=hint)
+        if empty_ok and not response.content.strip():
+            return {}
         try:
             body = response.json()
         except (ValueError, json.JSONDecodeError):

@@ -16,6 +16,7 @@ from types import TracebackType
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from hyreka_plugin_amazon.reports.charsets import CharsetError, python_codec
 from hyreka_plugin_amazon.spapi.errors import (
     DocumentDecodeError,
     DocumentError,
@@ -41,21 +42,6 @@ MAX_LINE_CHARS = 1_000_000
 MAX_DECOMPRESSED_BYTES = 4 * 1024**3
 _LOG_PATH = "<report document download>"  # the pre-signed URL is never logged
 
-# Java and IANA names Amazon uses in Content-Type, mapped to Python codecs.
-_CHARSETS = {
-    "cp1252": "cp1252",
-    "windows-1252": "cp1252",
-    "x-cp1252": "cp1252",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "x-sjis": "cp932",
-    "sjis": "cp932",
-    "ms932": "cp932",
-    "windows-31j": "cp932",
-    "utf8": "utf-8",
-    "utf-8": "utf-8",
-}
-
 
 def content_type_charset(content_type: str | None) -> str | None:
     """The ``charset=`` parameter of a Content-Type header, unquoted, or None."""
@@ -64,19 +50,6 @@ def content_type_charset(content_type: str | None) -> str | None:
         if name.strip().lower() == "charset":
             return value.strip().strip("\"'") or None
     return None
-
-
-def python_codec(charset: str | None) -> str | None:
-    """The Python codec for a charset name (``Cp1252`` -> ``cp1252``), None if unknown."""
-    if not charset:
-        return None
-    known = _CHARSETS.get(charset.lower())
-    if known:
-        return known
-    try:
-        return codecs.lookup(charset).name
-    except LookupError:
-        return None
 
 
 def _decoder(codec: str) -> codecs.IncrementalDecoder:
@@ -423,7 +396,12 @@ class DocumentStream:
 
     def _settle_charset(self, response: requests.Response, head: bytes) -> None:
         declared = content_type_charset(response.headers.get("Content-Type"))
-        codec = python_codec(declared)
+        codec: str | None = None
+        if declared:
+            try:
+                codec = python_codec(declared)
+            except CharsetError:
+                codec = None
         if declared and codec is None:
             logger.warning(
                 "report document %s: unknown charset %r, guessing",

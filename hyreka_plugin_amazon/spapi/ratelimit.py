@@ -25,6 +25,7 @@ class UsagePlan:
 DEFAULT_PLANS: dict[str, UsagePlan] = {
     "createReport": UsagePlan(0.0167, 15),
     "getReport": UsagePlan(2.0, 15),
+    "cancelReport": UsagePlan(0.0222, 10),
     "getReportDocument": UsagePlan(0.0167, 15),
     "createRestrictedDataToken": UsagePlan(1.0, 10),
     "getMarketplaceParticipations": UsagePlan(0.016, 15),

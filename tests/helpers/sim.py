@@ -166,7 +166,7 @@ def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
 
 MODELS = Path("/work/shared/spapi-models")
 MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
-               "orders_2026-01-01.json")  # fmt: skip
+               "orders_2026-01-01.json", "ordersV0.json")  # fmt: skip
 LIMIT_HEADER = "x-amzn-RateLimit-Limit"
 LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 400, 404})  # spapi-notes 3.7: 20x, 400, 404
 _PARAMETER_KEYWORDS = ("type", "format", "enum", "items", "minItems", "maxItems", "minimum",
@@ -215,7 +215,8 @@ class SpapiModels:
     """
 
     def __init__(self, folder: Path = MODELS) -> None:
-        self.operations: dict[str, ModelOperation] = {}
+        self.operations: dict[str, ModelOperation] = {}  # the first model's, by operation id
+        self.every: list[ModelOperation] = []  # v0 and v2026-01-01 both have a getOrder
         registry: Registry[Any] = Registry()
         for name in MODEL_FILES:
             model = json.loads((folder / name).read_text(encoding="utf-8"))
@@ -232,13 +233,15 @@ class SpapiModels:
                         "parameters": methods.get("parameters", []) + spec.get("parameters", []),
                     }
                     pattern = re.compile(f"^{regex}$")
-                    self.operations[spec["operationId"]] = ModelOperation(
+                    found = ModelOperation(
                         spec["operationId"], method.upper(), template, pattern, spec, uri
                     )
+                    self.operations.setdefault(found.operation_id, found)
+                    self.every.append(found)
         self._registry = registry
 
     def find(self, method: str, path: str) -> ModelOperation:
-        for operation in self.operations.values():
+        for operation in self.every:
             if operation.method == method and operation.pattern.match(path):
                 return operation
         raise AssertionError(f"{method} {path} is no operation of Amazon's models")
@@ -310,6 +313,15 @@ class SpapiModels:
         assert response.headers["Content-Type"].startswith("application/json")
         if "schema" in declared:
             self._validate(operation, declared["schema"], response.json())
+
+    def check_answer(self, method: str, path: str, status: int, body: bytes) -> ModelOperation:
+        """A response seen by another HTTP client: declared status and the JSON body's schema."""
+        operation = self.find(method, path)
+        declared = operation.spec["responses"].get(str(status))
+        assert declared is not None, f"{operation.operation_id} declares no {status} response"
+        if "schema" in declared:
+            self._validate(operation, declared["schema"], json.loads(body))
+        return operation
 
     def _check_parameter(self, operation: str, parameter: dict[str, Any], raw: str) -> None:
         assert parameter.get("collectionFormat", "csv") == "csv"

@@ -11,8 +11,13 @@ from typing import Any
 
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.store.database import Database
-from hyreka_plugin_amazon.refhost.store.errors import AccountExistsError, AccountNotFoundError
-from hyreka_plugin_amazon.refhost.vault import Vault
+from hyreka_plugin_amazon.refhost.store.errors import (
+    AccountExistsError,
+    AccountNotFoundError,
+    AccountTamperedError,
+)
+from hyreka_plugin_amazon.refhost.terminal import check_account_name
+from hyreka_plugin_amazon.refhost.vault import Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 
 
@@ -24,8 +29,10 @@ class AccountStore(Database):
     ) -> None:
         self._known_accounts: set[str] = set()  # ids seen in the table (removed: discarded)
         super().__init__(path, vault, clock=clock)
+        self._bind_unbound_secrets()
 
     def add_account(self, account: Account) -> None:
+        check_account_name(account.name)
         now = self._now()
         try:
             with self._write() as db:
@@ -41,6 +48,7 @@ class AccountStore(Database):
             ) from None
 
     def update_account(self, account: Account) -> None:
+        check_account_name(account.name)
         try:
             with self._write() as db:
                 changed = db.execute(
@@ -62,8 +70,8 @@ class AccountStore(Database):
             account.region,
             json.dumps(list(account.marketplace_ids)),
             account.client_id,
-            self._vault.encrypt_text(account.client_secret.reveal()),
-            self._vault.encrypt_text(account.refresh_token.reveal()),
+            self._seal_secret(account, "client_secret", account.client_secret.reveal()),
+            self._seal_secret(account, "refresh_token", account.refresh_token.reveal()),
             account.endpoint,
             account.token_url,
             json.dumps(dict(account.settings)),
@@ -89,6 +97,9 @@ class AccountStore(Database):
         with self._write() as db:
             db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
             self._known_accounts.discard(account_id)
+        # secure_delete overwrote the freed pages in the WAL; the checkpoint carries that into
+        # the database file and empties the WAL, so no old copy of the orders stays readable.
+        self._checkpoint()
 
     def _check_account(self, account_id: str) -> None:
         """Raise ``AccountNotFoundError`` unless the account exists (asked once per id)."""
@@ -106,10 +117,68 @@ class AccountStore(Database):
             region=row["region"],
             marketplace_ids=tuple(json.loads(row["marketplace_ids"])),
             client_id=row["client_id"],
-            client_secret=Secret(self._vault.decrypt_text(row["client_secret"])),
-            refresh_token=Secret(self._vault.decrypt_text(row["refresh_token"])),
+            client_secret=Secret(self._open_secret(row, "client_secret")),
+            refresh_token=Secret(self._open_secret(row, "refresh_token")),
             endpoint=row["endpoint"],
             token_url=row["token_url"],
             settings=json.loads(row["settings"]),
             locale=row["locale"],
         )
+
+    # Secrets are sealed bound to the account's id, client id, endpoint and token URL: a row
+    # whose endpoint or token URL was pointed elsewhere (or a secret copied from another row)
+    # fails to decrypt, so the secrets never go to a server the seller did not enter.
+
+    def _seal_secret(self, account: Account, field: str, value: str) -> bytes:
+        binding = secret_binding(
+            account.id, field, account.client_id, account.endpoint, account.token_url
+        )
+        return self._vault.seal(value.encode("utf-8"), binding)
+
+    def _open_secret(self, row: sqlite3.Row, field: str) -> str:
+        binding = secret_binding(
+            row["id"], field, row["client_id"], row["endpoint"], row["token_url"]
+        )
+        try:
+            return self._vault.decrypt(row[field], binding).decode("utf-8")
+        except VaultError:
+            if not self._vault.is_bound(row[field]):
+                raise
+            raise AccountTamperedError(
+                f"the stored credentials of account {row['name']!r} do not match its id, client "
+                "id, endpoint or token URL (the row was changed outside hyreka-amazon, or the "
+                "key is wrong); nothing was sent; enter the credentials again"
+            ) from None
+
+    def _bind_unbound_secrets(self) -> None:
+        """Re-seal secrets written before they were bound to their row (older stores)."""
+        rows = [
+            row
+            for row in self._read("SELECT * FROM accounts")
+            if not (
+                self._vault.is_bound(row["client_secret"])
+                and self._vault.is_bound(row["refresh_token"])
+            )
+        ]
+        if not rows:
+            return
+        with self._write() as db:
+            for row in rows:
+                account = self._account(row)
+                db.execute(
+                    "UPDATE accounts SET client_secret = ?, refresh_token = ?, key_id = ?"
+                    " WHERE id = ?",
+                    (
+                        self._seal_secret(account, "client_secret", account.client_secret.reveal()),
+                        self._seal_secret(account, "refresh_token", account.refresh_token.reveal()),
+                        self._vault.key_id,
+                        account.id,
+                    ),
+                )
+
+
+def secret_binding(
+    account_id: str, field: str, client_id: str, endpoint: str | None, token_url: str | None
+) -> bytes:
+    """The associated data of an account's secret: the row and where the secret may go."""
+    return json.dumps(["account", account_id, field, client_id, endpoint, token_url]).encode()

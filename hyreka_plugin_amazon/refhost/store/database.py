@@ -7,8 +7,11 @@ reads through ``_read``, which first commit the orders staged for a commit (see 
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import os
 import sqlite3
+import stat
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,8 +22,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
-from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, connect, ts
+from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
 from hyreka_plugin_amazon.refhost.vault import Vault
+
+log = logging.getLogger(__name__)
 
 _KEY_CHECK = b"hyreka-amazon key check"
 _FERNET_VERSION = b"\x80"  # the first byte of a (base64-decoded) Fernet token
@@ -29,6 +35,8 @@ BATCH = 500  # rows read, purged or rotated per query or transaction
 
 class Database:
     """The SQLite connection shared by the store's parts; safe to share by threads."""
+
+    checkpoint_wait = 5.0  # seconds an emptying checkpoint waits for other connections' readers
 
     def __init__(
         self, path: Path, vault: Vault, *, clock: Callable[[], datetime] | None = None
@@ -56,6 +64,7 @@ class Database:
     ) -> Self:
         """The store of a data folder, with the vault of that folder."""
         path = Path(data_dir) / DB_FILE
+        tighten_permissions(Path(data_dir))
         # A new key next to existing data would lock that data away: only a new store gets one.
         vault = Vault.open(Path(data_dir), env=env, create=not path.exists())
         return cls(path, vault, clock=clock)
@@ -131,12 +140,38 @@ class Database:
     def _now(self) -> str:
         return ts(self._clock())
 
-    def _checkpoint(self) -> None:
-        """Move the WAL into the database and empty it, so replaced values leave the WAL too."""
+    def _checkpoint(self, wait: float | None = None) -> bool:
+        """Move the WAL into the database and empty it, so replaced values leave the WAL too.
+
+        Waits up to ``wait`` seconds (default ``checkpoint_wait``) for other connections'
+        readers; False when they kept it from completing (old pages may still be readable)."""
+        wait = self.checkpoint_wait if wait is None else wait
         with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+            try:
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not busy
 
     # Encryption
+
+    def follow_key_file(self) -> bool:
+        """Take up the keys of the vault's key file when another process (``rotate-key``)
+        changed them; True when it did. The new keys must read this store (else
+        ``VaultError``, and the old vault stays). Keys from the environment never change."""
+        path = self._vault.key_file
+        if path is None:
+            return False
+        with self._lock:
+            fresh = Vault.open(path.parent, env={}, create=False)
+            if fresh.keys_equal(self._vault):
+                return False
+            rows = self._db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchall()
+            if rows:
+                fresh.decrypt(rows[0]["value"])
+            self._vault = fresh
+            return True
 
     def _check_key(self) -> None:
         """Fail at once, before any write, when the vault cannot read this store."""
@@ -150,11 +185,39 @@ class Database:
                 (self._vault.encrypt(_KEY_CHECK), self._vault.key_id),
             )
 
-    def _seal(self, payload: bytes) -> bytes:
-        """An order payload encrypted (AES-256-GCM, ``Vault.seal``)."""
-        return self._vault.seal(payload)
+    def _seal(self, payload: bytes, account_id: str, amazon_order_id: str) -> bytes:
+        """An order payload encrypted (AES-256-GCM, ``Vault.seal``), bound to its row."""
+        return self._vault.seal(payload, order_binding(account_id, amazon_order_id))
 
-    def _unseal(self, sealed: bytes) -> bytes:
+    def _unseal(self, sealed: bytes, account_id: str, amazon_order_id: str) -> bytes:
+        """The payload of the order ``amazon_order_id`` of ``account_id``; a payload copied
+        from another row fails (``VaultError``)."""
         if sealed[:1] == _FERNET_VERSION:  # older stores: a zlib payload in a binary Fernet token
             return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
-        return self._vault.decrypt(sealed)
+        return self._vault.decrypt(sealed, order_binding(account_id, amazon_order_id))
+
+
+def tighten_permissions(folder: Path) -> None:
+    """Make the data folder owner-only (0700) and its database files 0600 where group or
+    others had access (a folder made 0777 by hand); refuse when that cannot be done."""
+    if os.name != "posix" or not folder.exists():
+        return
+    paths = [(folder, 0o700)] + [
+        (folder / name, 0o600) for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm")
+    ]
+    for path, mode in paths:
+        if not path.exists() or not path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            continue
+        try:
+            path.chmod(mode)
+        except OSError as exc:
+            raise StoreError(
+                f"{path} may be read or written by group or others and cannot be restricted "
+                f"({exc.strerror}); run `chmod {mode:o} {path}` as its owner"
+            ) from None
+        log.warning("%s was open to group or others: restricted to mode %o", path, mode)
+
+
+def order_binding(account_id: str, amazon_order_id: str) -> bytes:
+    """The associated data of an order's payload: the row it belongs to."""
+    return json.dumps(["order", account_id, amazon_order_id]).encode("utf-8")

@@ -7,46 +7,79 @@ from datetime import datetime, timedelta
 
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.refhost.store.database import BATCH
+from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
 from hyreka_plugin_amazon.refhost.store.orders import OrderStore
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
 from hyreka_plugin_amazon.refhost.vault import Vault
+
+STALE_AFTER_DAYS = 180  # backstop: personal data goes this long after an order's last update
 
 
 class MaintenanceStore(OrderStore):
     """Retention (``purge_personal_data``) and key rotation (``rotate_key``)."""
 
     def purge_personal_data(
-        self, *, now: datetime, after_days: int = 30, dry_run: bool = False
+        self,
+        *,
+        now: datetime,
+        after_days: int = 30,
+        dry_run: bool = False,
+        stale_after_days: int = STALE_AFTER_DAYS,
     ) -> list[str]:
-        """Anonymise shipped and cancelled orders closed more than ``after_days`` ago.
+        """Anonymise shipped and cancelled orders closed more than ``after_days`` ago, and
+        (backstop) every order not updated for ``stale_after_days``, whatever its status.
 
-        "Closed" is the order's last update at Amazon, else when the host first saw it closed.
+        "Closed" is the order's last update at Amazon, else when the host first saw it closed;
+        for the backstop, the last update at Amazon, else when the host first stored it. An
+        open order purged by the backstop stays flagged (``stale_purged_order_ids``).
         Addresses keep only their country; buyer e-mail, company and VAT id go; ids, amounts,
         dates, lines and status stay. Returns the affected order ids (``dry_run``: would be).
+        Afterwards the write-ahead log is emptied so no old copy stays in it; when another
+        connection keeps it from being emptied, raises ``WalNotClearedError`` (run it again).
         """
         cutoff = ts(now - timedelta(days=after_days))
+        stale = ts(now - timedelta(days=stale_after_days))
         rows = self._read(
-            "SELECT rowid, amazon_order_id FROM orders WHERE purged_at IS NULL"
-            " AND status IN (?, ?) AND COALESCE(last_updated, closed_at) < ? ORDER BY rowid",
-            (OrderStatus.SHIPPED.value, OrderStatus.CANCELLED.value, cutoff),
+            "SELECT rowid, account_id, amazon_order_id FROM orders WHERE purged_at IS NULL"
+            " AND ((status IN (?, ?) AND COALESCE(last_updated, closed_at) < ?)"
+            " OR COALESCE(last_updated, created_at) < ?) ORDER BY rowid",
+            (OrderStatus.SHIPPED.value, OrderStatus.CANCELLED.value, cutoff, stale),
         )
-        if dry_run or not rows:
-            return [row["amazon_order_id"] for row in rows]
+        ids = [row["amazon_order_id"] for row in rows]
+        if dry_run:
+            return ids
         purged_at = ts(now)
         for start in range(0, len(rows), BATCH):
             with self._write() as db:
                 for row in rows[start : start + BATCH]:
+                    key = (row["account_id"], row["amazon_order_id"])
                     sealed = db.execute(
                         "SELECT payload FROM orders WHERE rowid = ?", (row["rowid"],)
                     ).fetchone()["payload"]
                     self._rewrite_payload(
-                        db, row["rowid"], order_json(anonymised(self._order(sealed)))
+                        db, row["rowid"], order_json(anonymised(self._order(sealed, *key))), *key
                     )
                     db.execute(
                         "UPDATE orders SET purged_at = ? WHERE rowid = ?", (purged_at, row["rowid"])
                     )
-        self._checkpoint()
+        if not self._checkpoint():
+            raise WalNotClearedError(
+                f"removed the personal data of {len(ids)} orders, but old copies are still in "
+                f"the database's write-ahead log ({self.path.name}-wal) because another process "
+                "is reading the database; stop it (e.g. `hyreka-amazon run`) and run "
+                "`hyreka-amazon purge` again",
+                len(ids),
+            )
+        return ids
+
+    def stale_purged_order_ids(self, account_id: str | None = None) -> list[str]:
+        """Orders whose personal data the backstop removed while they were still open."""
+        rows = self._read(
+            "SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL"
+            " AND status NOT IN (?, ?) AND (? IS NULL OR account_id = ?) ORDER BY rowid",
+            (OrderStatus.SHIPPED.value, OrderStatus.CANCELLED.value, account_id, account_id),
+        )
         return [row["amazon_order_id"] for row in rows]
 
     def rotate_key(self, vault: Vault, *, batch_size: int = BATCH) -> int:
@@ -66,18 +99,16 @@ class MaintenanceStore(OrderStore):
         self._vault = vault
         rotated = 0
         with self._write() as db:
-            for account in db.execute(
-                "SELECT id, client_secret, refresh_token FROM accounts WHERE key_id != ?",
-                (key_id,),
-            ).fetchall():
+            for row in db.execute("SELECT * FROM accounts WHERE key_id != ?", (key_id,)):
+                account = self._account(row)
                 db.execute(
                     "UPDATE accounts SET client_secret = ?, refresh_token = ?, key_id = ?"
                     " WHERE id = ?",
                     (
-                        vault.rotate(account["client_secret"]),
-                        vault.rotate(account["refresh_token"]),
+                        self._seal_secret(account, "client_secret", account.client_secret.reveal()),
+                        self._seal_secret(account, "refresh_token", account.refresh_token.reveal()),
                         key_id,
-                        account["id"],
+                        account.id,
                     ),
                 )
                 rotated += 1
@@ -85,23 +116,34 @@ class MaintenanceStore(OrderStore):
         while True:
             with self._write() as db:
                 rows = db.execute(
-                    "SELECT rowid, payload FROM orders WHERE rowid > ? AND key_id != ?"
+                    "SELECT rowid, account_id, amazon_order_id, payload FROM orders"
+                    " WHERE rowid > ? AND key_id != ?"
                     " ORDER BY rowid LIMIT ?",
                     (last, key_id, batch_size),
                 ).fetchall()
                 for row in rows:
-                    self._rewrite_payload(db, row["rowid"], self._unseal(row["payload"]))
+                    key = (row["account_id"], row["amazon_order_id"])
+                    payload = self._unseal(row["payload"], *key)
+                    self._rewrite_payload(db, row["rowid"], payload, *key)
             if not rows:
                 break
             rotated += len(rows)
             last = rows[-1]["rowid"]
-        self._checkpoint()
+        self._checkpoint()  # best effort: old values stay readable only with the old key
         return rotated
 
-    def _rewrite_payload(self, db: sqlite3.Connection, rowid: int, payload: bytes) -> None:
+    def _rewrite_payload(
+        self,
+        db: sqlite3.Connection,
+        rowid: int,
+        payload: bytes,
+        account_id: str,
+        amazon_order_id: str,
+    ) -> None:
         vault = self._vault
+        sealed = self._seal(payload, account_id, amazon_order_id)
         db.execute(
             "UPDATE orders SET payload = ?, payload_mac = ?, key_id = ?, updated_at = ?"
             " WHERE rowid = ?",
-            (self._seal(payload), vault.mac(payload), vault.key_id, self._now(), rowid),
+            (sealed, vault.mac(payload), vault.key_id, self._now(), rowid),
         )

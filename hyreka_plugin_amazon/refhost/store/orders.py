@@ -243,7 +243,8 @@ class OrderStore(AccountStore):
         sealed = self._db.execute(  # stored under an older key, mid-rotation
             "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?", key
         ).fetchone()["payload"]
-        return "unchanged" if json.loads(self._unseal(sealed)) == json.loads(payload) else "updated"
+        stored = json.loads(self._unseal(sealed, *key))
+        return "unchanged" if stored == json.loads(payload) else "updated"
 
     def _values(self, entry: _Staged, row: RowState | None, now: str) -> tuple[Any, ...]:
         """The parameters of ``_UPSERT_ORDER`` for an order whose stored row is ``row``."""
@@ -255,7 +256,7 @@ class OrderStore(AccountStore):
             entry.amazon_order_id,
             now,
             *entry.columns,
-            self._seal(entry.payload),
+            self._seal(entry.payload, entry.account_id, entry.amazon_order_id),
             entry.mac,
             self._vault.key_id,
             closed_at,
@@ -292,7 +293,7 @@ class OrderStore(AccountStore):
             self._looked_up[key] = None if row is None else RowState.of(row)
             if row is None:
                 return None
-        return self._order(row["payload"])
+        return self._order(row["payload"], *key)
 
     def stored_order_ids(self, account_id: str, limit: int) -> set[str] | None:
         """The ids of the account's stored orders, or None when there are more than ``limit``."""
@@ -319,7 +320,7 @@ class OrderStore(AccountStore):
         last = 0
         while True:
             rows = self._read(
-                "SELECT rowid, payload FROM orders WHERE rowid > :last"
+                "SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > :last"
                 " AND (:account IS NULL OR account_id = :account)"
                 " AND (:status IS NULL OR status = :status)"
                 " ORDER BY rowid LIMIT :limit",
@@ -333,7 +334,7 @@ class OrderStore(AccountStore):
             if not rows:
                 return
             for row in rows:
-                yield self._order(row["payload"])
+                yield self._order(row["payload"], row["account_id"], row["amazon_order_id"])
             last = rows[-1]["rowid"]
 
     def order_ids_by_status(self, account_id: str, statuses: Collection[OrderStatus]) -> set[str]:
@@ -344,8 +345,8 @@ class OrderStore(AccountStore):
         )
         return {row["amazon_order_id"] for row in rows}
 
-    def _order(self, sealed: bytes) -> Order:
-        return Order.from_dict(json.loads(self._unseal(sealed)))
+    def _order(self, sealed: bytes, account_id: str, amazon_order_id: str) -> Order:
+        return Order.from_dict(json.loads(self._unseal(sealed, account_id, amazon_order_id)))
 
 
 def _order_columns(order: Order) -> tuple[Any, ...]:

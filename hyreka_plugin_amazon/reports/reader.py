@@ -2,78 +2,23 @@
 
 Amazon's files are TAB-separated without any quoting (values hold literal double quotes), one
 order item per line, the header first; the column set varies with the report type, the seller's
-settings and Amazon's additions, so columns are found by name, never by position.
+settings and Amazon's additions, so columns are found by name, never by position. Which layout
+a header belongs to and which columns it needs is the catalogue's knowledge.
 """
 
 from __future__ import annotations
 
-import codecs
-import enum
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-class Layout(enum.StrEnum):
-    """The report a header belongs to (the id column, quantity column and status differ)."""
-
-    ORDERS_INVOICING = "orders-invoicing"  # GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING (bill-*)
-    ORDERS = "orders"  # GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING / _TAX, no bill-* columns
-    UNSHIPPED = "unshipped"  # GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING
-    ALL_ORDERS = "all-orders"  # GET_FLAT_FILE_ALL_ORDERS_DATA_BY_{LAST_UPDATE,ORDER_DATE}_GENERAL
-    FBA_SHIPMENTS = "fba-shipments"  # GET_AMAZON_FULFILLED_SHIPMENTS_DATA_*
-
-    @property
-    def order_id_column(self) -> str:
-        if self in (Layout.ALL_ORDERS, Layout.FBA_SHIPMENTS):
-            return "amazon-order-id"
-        return "order-id"
-
-
-_ORDER_REPORT = ("order-id", "order-item-id", "purchase-date", "sku", "quantity-purchased")
-_PRICES = ("currency", "item-price")
-
-# Columns without which a layout's orders cannot be built (a subset check: Amazon adds columns).
-REQUIRED_COLUMNS: Mapping[Layout, tuple[str, ...]] = {
-    Layout.ORDERS_INVOICING: (
-        *_ORDER_REPORT,
-        *_PRICES,
-        "bill-address-1",
-        "bill-city",
-        "bill-postal-code",
-        "bill-country",
-    ),
-    Layout.ORDERS: (*_ORDER_REPORT, *_PRICES),
-    Layout.UNSHIPPED: _ORDER_REPORT,
-    Layout.ALL_ORDERS: (
-        "amazon-order-id",
-        "purchase-date",
-        "last-updated-date",
-        "order-status",
-        "fulfillment-channel",
-        "sku",
-        "item-status",
-        "quantity",
-        *_PRICES,
-    ),
-    Layout.FBA_SHIPMENTS: (
-        "amazon-order-id",
-        "amazon-order-item-id",
-        "purchase-date",
-        "sku",
-        "quantity-shipped",
-        *_PRICES,
-    ),
-}
+from hyreka_plugin_amazon.reports.catalogue import REQUIRED_COLUMNS, Layout, layout_of_header
+from hyreka_plugin_amazon.reports.charsets import CharsetError, detect_charset, python_codec
 
 
 class HeaderError(ValueError):
     """The first line is not the header of an Amazon order report this reader knows."""
-
-
-class CharsetError(ValueError):
-    """The file cannot be decoded with the charset given or detected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +50,8 @@ class Row:
 def detect_layout(header: Iterable[str]) -> Layout:
     """The layout of a header, checked for its required columns (raises HeaderError)."""
     columns = set(header)
-    if "amazon-order-id" in columns:
-        if "amazon-order-item-id" in columns or "shipment-id" in columns:
-            layout = Layout.FBA_SHIPMENTS
-        else:
-            layout = Layout.ALL_ORDERS
-    elif "order-id" in columns:
-        if "quantity-to-ship" in columns or "days-past-promise" in columns:
-            layout = Layout.UNSHIPPED
-        elif any(name.startswith("bill-") for name in columns):
-            layout = Layout.ORDERS_INVOICING
-        else:
-            layout = Layout.ORDERS
-    else:
+    layout = layout_of_header(columns)
+    if layout is None:
         raise HeaderError(
             "not an Amazon order report: the header has neither an order-id nor an "
             "amazon-order-id column"
@@ -211,49 +145,6 @@ class ReportReader:
             else:
                 values = {name: cells[index].strip() or None for name, index in wanted}
             yield Row(number, values, errors)
-
-
-_CODEC_ALIASES = {  # Java charset names Amazon sends that Python spells differently
-    "x-sjis": "cp932",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "windows-31j": "cp932",
-}
-
-
-def python_codec(charset: str) -> str:
-    """The Python codec for a charset name from Amazon (Java names: Cp1252, Shift_JIS ...)."""
-    name = charset.strip().strip('"').lower()
-    try:
-        return codecs.lookup(_CODEC_ALIASES.get(name, name)).name
-    except LookupError:
-        raise CharsetError(f"unknown charset {charset!r}") from None
-
-
-_CHUNK = 1 << 16
-
-
-def detect_charset(path: Path) -> str:
-    """The codec of a report file: a byte-order mark decides (utf-8-sig, utf-16); without one
-    the file is read once through an incremental UTF-8 decoder: utf-8 when all of it decodes,
-    else cp1252 (Amazon's EU files and spreadsheet re-saves on Windows)."""
-    with path.open("rb") as file:
-        start = file.read(4)
-        if start.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        chunk = start
-        try:
-            while chunk:
-                decoder.decode(chunk)
-                chunk = file.read(_CHUNK)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
 
 
 def open_report_file(path: Path, charset: str | None = None) -> tuple[Iterator[str], str]:

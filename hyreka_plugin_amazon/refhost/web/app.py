@@ -1,0 +1,324 @@
+"""The console's pages: start page, the connector's tabs "Accounts" and "Bestellungen".
+
+Every action goes through the same reference-host services as the CLI (``ReferenceHost``,
+its store and plugin manager, ``refhost.services``): there is no second path for login, sync
+or storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from flask import Flask, abort, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
+from hyreka_plugin_amazon.refhost import services
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.runner import Poller
+from hyreka_plugin_amazon.refhost.store import AccountExistsError, AccountNotFoundError
+from hyreka_plugin_amazon.refhost.web import security
+from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs
+from hyreka_plugin_amazon.refhost.web.texts import DEFAULT_LANGUAGE, LANGUAGES, text
+
+HISTORY_SHOWN = 10
+
+
+class Console:
+    """What the pages share: the host, the background syncs, the console's options."""
+
+    def __init__(
+        self,
+        host: ReferenceHost,
+        *,
+        lang: str = DEFAULT_LANGUAGE,
+        endpoint: str | None = None,
+        token_url: str | None = None,
+    ) -> None:
+        self.host = host
+        self.lang = lang
+        self.endpoint = endpoint
+        self.token_url = token_url
+        self.jobs = SyncJobs(host)
+
+    def connectors(self) -> dict[str, ConnectorInfo]:
+        return {info.id: info for info in self.host.plugins.connectors()}
+
+    def connector(self, connector_id: str) -> ConnectorInfo:
+        info = self.connectors().get(connector_id)
+        if info is None:
+            abort(404)
+        return info
+
+    def account(self, info: ConnectorInfo, account_id: str) -> Account:
+        try:
+            account = self.host.store.get_account(account_id)
+        except AccountNotFoundError:
+            abort(404)
+        if account.connector != info.id:
+            abort(404)
+        return account
+
+    def accounts(self, info: ConnectorInfo) -> list[Account]:
+        return [a for a in self.host.store.list_accounts() if a.connector == info.id]
+
+
+def create_app(console: Console, *, access_token: str, allowed_hosts: Collection[str]) -> Flask:
+    """The console's Flask application, guarded by ``security.install``."""
+    app = Flask(__name__)
+    security.install(app, access_token=access_token, allowed_hosts=allowed_hosts)
+
+    def lang() -> str:
+        chosen = session.get("lang", console.lang)
+        return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        current = lang()
+        return {
+            "lang": current,
+            "t": lambda key, **values: text(current, key, **values),
+            "label": lambda mapping: mapping.get(current) or next(iter(mapping.values()), ""),
+            "codes": services.marketplace_codes,
+            "other_lang": "en" if current == "de" else "de",
+        }
+
+    @app.post("/lang")
+    def switch_language() -> BaseResponse:
+        wanted = request.form.get("lang", "")
+        if wanted in LANGUAGES:
+            session["lang"] = wanted
+        back = request.form.get("next", "/")
+        return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+
+    @app.get("/")
+    def start() -> str:
+        return render_template("start.html", connectors=list(console.connectors().values()))
+
+    # ---------------------------------------------------------------------------- Accounts
+
+    def accounts_page(info: ConnectorInfo, **extra: Any) -> str:
+        statuses = {s.account_id: s for s in Poller(console.host).status(history=1)}
+        return render_template(
+            "accounts.html",
+            info=info,
+            accounts=console.accounts(info),
+            statuses=statuses,
+            **extra,
+        )
+
+    @app.get("/c/<connector_id>/")
+    def connector(connector_id: str) -> BaseResponse:
+        return redirect(url_for("accounts", connector_id=connector_id))
+
+    @app.get("/c/<connector_id>/accounts")
+    def accounts(connector_id: str) -> str:
+        info = console.connector(connector_id)
+        saved = request.args.get("saved")
+        return accounts_page(
+            info, notice=text(lang(), "account.saved", name=saved) if saved else None
+        )
+
+    def account_form(
+        info: ConnectorInfo, account: Account | None, status: int = 200, **extra: Any
+    ) -> tuple[str, int]:
+        values: dict[str, Any] = services.field_values(account, info) if account else {}
+        settings = ""
+        if account is not None:
+            own = {f.key for f in info.fields}
+            settings = "\n".join(f"{k}={v}" for k, v in account.settings.items() if k not in own)
+        page = render_template(
+            "account_form.html",
+            info=info,
+            account=account,
+            values=extra.pop("values", values),
+            name=extra.pop("name", account.name if account else ""),
+            settings=extra.pop("settings", settings),
+            **extra,
+        )
+        return page, status
+
+    def save_account(
+        info: ConnectorInfo, existing: Account | None
+    ) -> BaseResponse | tuple[str, int]:
+        form = request.form
+        values: dict[str, str | list[str]] = {}
+        for spec in info.fields:
+            values[spec.key] = (
+                form.getlist(spec.key) if spec.kind == "multichoice" else form.get(spec.key, "")
+            )
+        name = form.get("name", "")
+        settings_text = form.get("settings", "")
+        try:
+            settings = services.parse_settings(settings_text.splitlines())
+            account = services.build_account(
+                info,
+                name=name,
+                values=values,
+                settings=settings,
+                endpoint=console.endpoint,
+                token_url=console.token_url,
+                locale=lang(),
+                existing=existing,
+            )
+            if existing is None:
+                console.host.store.add_account(account)
+            else:
+                console.host.store.update_account(account)
+        except services.FormError as exc:
+            shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
+            return account_form(
+                info,
+                existing,
+                400,
+                values=shown,
+                name=name,
+                settings=settings_text,
+                errors={exc.key: text(lang(), exc.message_id)},
+            )
+        except AccountExistsError:
+            shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
+            return account_form(
+                info,
+                existing,
+                400,
+                values=shown,
+                name=name,
+                settings=settings_text,
+                errors={"name": text(lang(), "account.exists")},
+            )
+        return redirect(url_for("accounts", connector_id=info.id, saved=account.name))
+
+    @app.route("/c/<connector_id>/accounts/new", methods=["GET", "POST"])
+    def new_account(connector_id: str) -> BaseResponse | tuple[str, int]:
+        info = console.connector(connector_id)
+        if request.method == "POST":
+            return save_account(info, None)
+        return account_form(info, None)
+
+    @app.route("/c/<connector_id>/accounts/<account_id>/edit", methods=["GET", "POST"])
+    def edit_account(connector_id: str, account_id: str) -> BaseResponse | tuple[str, int]:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        if request.method == "POST":
+            return save_account(info, account)
+        return account_form(info, account)
+
+    @app.post("/c/<connector_id>/accounts/<account_id>/remove")
+    def remove_account(connector_id: str, account_id: str) -> str:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        job = console.jobs.get(account.id)
+        if job is not None:
+            job.cancel.set()
+        console.host.store.remove_account(account.id)
+        console.jobs.forget(account.id)
+        return accounts_page(info, notice=text(lang(), "account.removed", name=account.name))
+
+    @app.post("/c/<connector_id>/accounts/<account_id>/login")
+    def test_login(connector_id: str, account_id: str) -> str:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        services.use_locale(console.host, account.id, lang())
+        result = console.host.test_login(account.id)
+        return accounts_page(info, login=result, login_account=account.id)
+
+    # ---------------------------------------------------------------------------- Bestellungen
+
+    @app.get("/c/<connector_id>/orders")
+    def orders(connector_id: str) -> str:
+        info = console.connector(connector_id)
+        accounts = console.accounts(info)
+        chosen = request.args.get("account") or (accounts[0].id if accounts else None)
+        account = console.account(info, chosen) if chosen else None
+        extra: dict[str, Any] = {}
+        if account is not None:
+            status_arg = request.args.get("status", "")
+            status = OrderStatus(status_arg) if status_arg in set(OrderStatus) else None
+            search = request.args.get("q", "")
+            page = services.order_page(
+                console.host,
+                account.id,
+                status=status,
+                search=search,
+                page=_int(request.args.get("page"), 1),
+            )
+            extra = {
+                "page": page,
+                "status": status.value if status else "",
+                "search": search,
+                "job": console.jobs.get(account.id),
+                "problems": console.host.store.list_problems(account.id),
+                "runs": console.host.store.list_runs(account.id, limit=HISTORY_SHOWN),
+            }
+        return render_template(
+            "orders.html",
+            info=info,
+            accounts=accounts,
+            account=account,
+            statuses=list(OrderStatus),
+            buyer=services.buyer,
+            **extra,
+        )
+
+    @app.post("/c/<connector_id>/orders/<account_id>/sync")
+    def sync(connector_id: str, account_id: str) -> BaseResponse:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        services.use_locale(console.host, account.id, lang())
+        console.jobs.start(account.id)
+        return redirect(url_for("orders", connector_id=info.id, account=account.id))
+
+    @app.get("/c/<connector_id>/orders/<account_id>/sync/status")
+    def sync_status(connector_id: str, account_id: str) -> BaseResponse:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        job = console.jobs.get(account.id)
+        if job is None:
+            abort(404)
+        state = job.as_dict()
+        state["phase_label"] = text(lang(), f"phase.{state['phase']}")
+        return jsonify(state)
+
+    @app.post("/c/<connector_id>/orders/<account_id>/sync/cancel")
+    def cancel_sync(connector_id: str, account_id: str) -> BaseResponse:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        job = console.jobs.get(account.id)
+        if job is not None:
+            job.cancel.set()
+        return redirect(url_for("orders", connector_id=info.id, account=account.id))
+
+    @app.get("/c/<connector_id>/orders/<account_id>/order/<order_id>")
+    def order(connector_id: str, account_id: str, order_id: str) -> str:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        found = console.host.store.get_order(account.id, order_id)
+        if found is None:
+            abort(404)
+        return render_template("order.html", info=info, account=account, order=found)
+
+    @app.post("/c/<connector_id>/orders/<account_id>/problems/<order_id>/dismiss")
+    def dismiss(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        console.host.dismiss_problem(account.name, order_id)
+        return redirect(url_for("orders", connector_id=info.id, account=account.id))
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> tuple[str, int]:
+        return render_template("refused.html", kind="notfound"), 404
+
+    return app
+
+
+def _secret(info: ConnectorInfo, key: str) -> bool:
+    return any(f.key == key and f.secret for f in info.fields)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default

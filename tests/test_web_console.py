@@ -1,0 +1,291 @@
+"""The seller console in headless Chromium, against the simulator over loopback HTTP.
+
+The browser tests walk the help page's path: "Account anlegen" with "Zugangsdaten",
+"Anmeldung testen", "Bestellungen" -> "Synchronisieren" -> progress -> the open orders and an
+order's billing address; in German and in English. Without Chromium (Debian's ``chromium``)
+they skip, unless CI=true, where a missing browser fails the run.
+
+``HYREKA_CONSOLE_SCREENSHOTS=DIR`` saves the screenshots the README shows into DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.web.app import Console
+from hyreka_plugin_amazon.refhost.web.command import RunningConsole, serve_in_thread
+from hyreka_plugin_amazon.simulator import Simulator
+
+CHROMIUM = Path("/usr/bin/chromium")
+SETTINGS = "poll_interval=0.05\nmax_poll_interval=0.2\nreport_deadline=60"
+TIMEOUT = 5
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator(
+        orders=60, seed=5, marketplaces=("DE", "FR"), report_delay_s=0.5, time_scale=20
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def console(tmp_path: Path, sim: Simulator) -> Iterator[RunningConsole]:
+    env = {"HYREKA_AMAZON_KEY": Fernet.generate_key().decode()}
+    with ReferenceHost(tmp_path / "data", env=env) as host:
+        running = serve_in_thread(Console(host, endpoint=sim.url, token_url=sim.token_url))
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def _base(console: RunningConsole) -> str:
+    return f"http://127.0.0.1:{console.port}"
+
+
+def _session(console: RunningConsole) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    response = session.get(console.url, timeout=TIMEOUT, allow_redirects=False)
+    assert response.status_code == 302
+    assert "token" not in response.headers["Location"]
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    return session
+
+
+# ------------------------------------------------------------------------------ HTTP guards
+
+
+def test_without_token_or_cookie_nothing_is_shown(console: RunningConsole) -> None:
+    plain = requests.Session()
+    plain.trust_env = False
+    for path in ("/", "/c/amazon/accounts", "/c/amazon/orders"):
+        response = plain.get(_base(console) + path, timeout=TIMEOUT)
+        assert response.status_code == 403
+        assert "Amazon" not in response.text
+    wrong = plain.get(_base(console) + "/?token=guess", timeout=TIMEOUT)
+    assert wrong.status_code == 403
+
+
+def test_start_page_lists_the_connectors_with_security_headers(console: RunningConsole) -> None:
+    session = _session(console)
+    page = session.get(_base(console) + "/", timeout=TIMEOUT)
+    assert page.status_code == 200
+    assert "Amazon (Seller Central)" in page.text
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_foreign_host_header_is_refused(console: RunningConsole) -> None:
+    session = _session(console)
+    response = session.get(
+        _base(console) + "/", headers={"Host": f"evil.example:{console.port}"}, timeout=TIMEOUT
+    )
+    assert response.status_code == 400
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(console: RunningConsole) -> None:
+    session = _session(console)
+    form = {"name": "shop", "client_id": "x", "client_secret": "y", "refresh_token": "z"}
+    response = session.post(_base(console) + "/c/amazon/accounts/new", data=form, timeout=TIMEOUT)
+    assert response.status_code == 400
+    assert console.console.host.store.list_accounts() == []
+    page = session.get(_base(console) + "/c/amazon/accounts/new", timeout=TIMEOUT)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    form |= {"csrf_token": token.group(1), "region": "eu", "marketplaces": "DE"}
+    saved = session.post(
+        _base(console) + "/c/amazon/accounts/new", data=form, timeout=TIMEOUT, allow_redirects=False
+    )
+    assert saved.status_code == 302
+    assert [a.name for a in console.console.host.store.list_accounts()] == ["shop"]
+
+
+# ------------------------------------------------------------------------------ browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        reason = f"Chromium is missing ({CHROMIUM}): apt-get install chromium"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def _shot(page: object, name: str) -> None:
+    folder = os.environ.get("HYREKA_CONSOLE_SCREENSHOTS")
+    if folder:
+        from playwright.sync_api import Page
+
+        assert isinstance(page, Page)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
+
+
+UNLABELLED = """() => Array.from(
+    document.querySelectorAll('input:not([type=hidden]), select, textarea')
+).filter(element => element.labels.length === 0).map(element => element.name)"""
+
+
+def _unlabelled(page: object) -> list[str]:
+    """The names of the page's visible inputs that have no ``<label>``."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    names: list[str] = page.evaluate(UNLABELLED)
+    return names
+
+
+def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    german = lang == "de"
+    page.goto(console.url)
+    if not german:
+        page.click("#switch-language")
+    page.get_by_role("link", name="Amazon (Seller Central)").click()
+    expect(page.get_by_role("link", name="Accounts")).to_be_visible()
+    page.get_by_role("link", name="Account anlegen" if german else "Add account").click()
+    creds = sim.credentials
+    page.get_by_label("Name", exact=True).fill("shop")
+    page.get_by_label("LWA-Client-ID" if german else "LWA client id").fill(creds.client_id)
+    secret = page.get_by_label("LWA-Client-Secret" if german else "LWA client secret")
+    assert secret.get_attribute("type") == "password"
+    secret.fill(creds.client_secret)
+    page.get_by_label("Refresh-Token" if german else "Refresh token").fill(creds.refresh_token)
+    page.get_by_label("Region").select_option("eu")
+    page.get_by_label("Amazon.de (DE)", exact=True).check()
+    page.get_by_label("Amazon.fr (FR)", exact=True).check()
+    page.get_by_label("Einstellungen" if german else "Settings").fill(SETTINGS)
+    assert _unlabelled(page) == []
+    if german:
+        _shot(page, "account-form")
+    page.get_by_role("button", name="Speichern" if german else "Save").click()
+    page.get_by_role("button", name="Anmeldung testen" if german else "Test login").click()
+    result = page.locator("#login-result")
+    expect(result).to_have_class("ok")
+    expect(result).to_contain_text("Anmeldung erfolgreich" if german else "Login succeeded")
+    if german:
+        _shot(page, "accounts")
+    page.get_by_role("link", name="Bestellungen" if german else "Orders", exact=True).click()
+    page.get_by_role("button", name="Synchronisieren" if german else "Synchronise").click()
+    expect(page.locator("#sync-bar")).to_be_visible()
+    expect(page.locator("#sync-result")).to_have_class("ok", timeout=60_000)
+    done = "Synchronisierung abgeschlossen" if german else "Sync finished"
+    expect(page.locator("#sync-result")).to_contain_text(done)
+    open_orders = [o for o in sim.ground_truth() if o["status"] == "open"]
+    assert open_orders
+    page.get_by_label("Status", exact=True).select_option("open")
+    page.get_by_role("button", name="Anzeigen" if german else "Show").last.click()
+    rows = page.locator("#orders tbody tr")
+    expect(rows).to_have_count(min(50, len(open_orders)))
+    assert _unlabelled(page) == []
+    if german:
+        _shot(page, "orders")
+    order_id = open_orders[0]["amazon_order_id"]
+    page.get_by_label("Bestellnummer suchen" if german else "Search order id").fill(order_id)
+    page.get_by_role("button", name="Anzeigen" if german else "Show").last.click()
+    page.get_by_role("link", name=order_id).click()
+    billing = page.locator("#billing-address")
+    expect(billing).to_contain_text("Rechnungsadresse" if german else "Billing address")
+    truth = open_orders[0]["billing_address"]
+    expect(billing).to_contain_text(truth["city"])
+    assert _unlabelled(page) == []
+    if german:
+        _shot(page, "order")
+
+
+@pytest.mark.slow
+def test_help_page_path_in_german(page: object, console: RunningConsole, sim: Simulator) -> None:
+    _walk(page, console, sim, "de")
+    assert console.console.host.store.list_orders(account_id="shop")
+
+
+@pytest.mark.slow
+def test_help_page_path_in_english(page: object, console: RunningConsole, sim: Simulator) -> None:
+    _walk(page, console, sim, "en")
+    assert console.console.host.store.get_account("shop").locale == "en"
+
+
+@pytest.mark.slow
+def test_wrong_credentials_show_the_diagnosis(
+    page: object, console: RunningConsole, sim: Simulator
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.goto(console.url)
+    page.goto(_base(console) + "/c/amazon/accounts/new")
+    page.get_by_label("Name", exact=True).fill("wrong")
+    page.get_by_label("LWA-Client-ID").fill(sim.credentials.client_id)
+    page.get_by_label("LWA-Client-Secret").fill("not-the-secret")
+    page.get_by_label("Refresh-Token").fill(sim.credentials.refresh_token)
+    page.get_by_label("Amazon.de (DE)", exact=True).check()
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_role("button", name="Anmeldung testen").click()
+    result = page.locator("#login-result")
+    expect(result).to_have_class("failed")
+    expect(result).to_contain_text("Anmeldung fehlgeschlagen")
+    expect(result).to_contain_text("Client-Secret")
+    assert "not-the-secret" not in page.content()
+
+
+@pytest.mark.slow
+def test_browser_without_token_sees_nothing(page: object, console: RunningConsole) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    response = page.goto(_base(console) + "/c/amazon/accounts")
+    assert response is not None
+    assert response.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("hyreka-amazon web")
+
+
+def test_console_texts_exist_in_both_languages_for_every_template_key() -> None:
+    from hyreka_plugin_amazon.refhost.web.texts import TEXTS
+
+    assert set(TEXTS["de"]) == set(TEXTS["en"])
+    templates = Path(__file__).parent.parent / "hyreka_plugin_amazon/refhost/web/templates"
+    used = {
+        key
+        for path in templates.glob("*.html")
+        for key in re.findall(r'\bt\("([a-z_]+\.[a-z_]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert "account.new" in used
+    assert used - set(TEXTS["de"]) == set()
