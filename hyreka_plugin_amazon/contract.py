@@ -256,10 +256,16 @@ class LoginResult:
 class Problem:
     """A row or order that could not be imported; never carries personal data."""
 
-    reason: str
+    reason: str  # stable English text, e.g. "not a number"
     amazon_order_id: str | None = None
     row: int | None = None  # data row number in the report, counted from 1
     column: str | None = None
+    # the reason in the seller's words: language -> text (none: show ``reason``)
+    messages: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def seller_text(self, language: str = "de") -> str:
+        """What the seller reads in ``language``: its message, else ``reason``."""
+        return self.messages.get(language) or self.reason
 
 
 @dataclass

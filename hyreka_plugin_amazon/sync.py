@@ -45,6 +45,7 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
+from hyreka_plugin_amazon.reasons import seller_reasons
 from hyreka_plugin_amazon.reports.catalogue import (
     BILLING_REPORTS,
     ORDER_REPORT_EU,
@@ -422,7 +423,10 @@ class _SyncRun:
                     continue
                 if suspect_rows and suspect_rows.intersection(item.rows):
                     row = min(suspect_rows.intersection(item.rows))
-                    problems.append(Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row))
+                    words = seller_reasons(NEIGHBOUR_WITHOUT_ID)
+                    problems.append(
+                        Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row, messages=words)
+                    )
                     continue
                 self._hand_over(item, statuses.get(item.amazon_order_id))
                 self.handed_over.add(item.amazon_order_id)
@@ -568,7 +572,10 @@ def record_dismissal(host: HostServices, account_id: str, amazon_order_id: str) 
 
 
 def _problems(item: OrderErrors) -> list[Problem]:
-    return [Problem(e.reason, item.amazon_order_id, e.row, e.column) for e in item.errors]
+    return [
+        Problem(e.reason, item.amazon_order_id, e.row, e.column, seller_reasons(e.reason))
+        for e in item.errors
+    ]
 
 
 def _window_end(status: Report, orders: Report, fallback: datetime) -> datetime:

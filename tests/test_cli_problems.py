@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from helpers.cli import Cli, clean_environment, set_secrets
 from helpers.sim import INVOICING, add_fault
 
+from hyreka_plugin_amazon.reasons import FIXED, seller_reason
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.cli_poll import print_finished
@@ -108,3 +110,26 @@ def test_problems_on_a_folder_without_data_creates_nothing(
     _, err = fresh("problems", code=3)
     assert "noch nichts gespeichert" in err
     assert not (tmp_path / "fresh").exists()
+
+
+def test_row_reasons_are_in_the_runs_language(run: Cli, simulator: Simulator) -> None:
+    add_fault(simulator, "malformed_rows", kinds="bad_number", report_type=INVOICING, count=1)
+    out, _ = run("sync", "shop")
+    assert re.search(r"^  Zeile \d+ \[item-price\], Bestellung [\d-]+: keine Zahl$", out, re.M)
+    assert "not a number" not in out
+    out, _ = run("--lang", "en", "problems")
+    assert re.search(r"column item-price: not a number$", out, re.M)  # kept in both languages
+    out, _ = run("problems")
+    assert re.search(r"Spalte item-price: keine Zahl$", out, re.M)
+
+
+def test_every_reason_of_the_reader_has_its_words_in_both_languages() -> None:
+    for reason in FIXED:
+        german, english = seller_reason(reason, "de"), seller_reason(reason, "en")
+        assert german != reason
+        assert english != german
+    assert seller_reason("row has 48 fields, header has 47", "de") == (
+        "die Zeile hat 48 Felder, die Kopfzeile 47"
+    )
+    assert seller_reason("not a number; not a date", "de") == "keine Zahl; kein Datum"
+    assert seller_reason("something new", "de") == "something new"  # shown as it is

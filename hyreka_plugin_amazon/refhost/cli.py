@@ -244,7 +244,7 @@ def cmd_import_report(args: argparse.Namespace) -> int:
         )
     )
     for problem in report.problems:
-        print("  " + _problem_line(problem.row, problem.column, problem.reason, lang))
+        print("  " + _problem_line(problem.row, problem.column, problem.seller_text(lang), lang))
     if not args.dry_run:
         print(translate("cli.import_stored", lang, **counts))
     return 0
@@ -317,7 +317,11 @@ def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCAL
         print(f"  ! {warning}", file=out)
     for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
         line = _problem_line(
-            problem.row, problem.column, problem.reason, lang, order=problem.amazon_order_id
+            problem.row,
+            problem.column,
+            problem.seller_text(lang),
+            lang,
+            order=problem.amazon_order_id,
         )
         print(f"  {line}", file=out)
     if len(result.problems) > MAX_PROBLEMS_SHOWN:

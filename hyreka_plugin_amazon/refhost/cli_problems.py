@@ -51,7 +51,7 @@ def cmd_problems(args: argparse.Namespace) -> int:
                 "amazon_order_id": p.amazon_order_id,
                 "row": p.row,
                 "column": p.column,
-                "reason": p.reason,
+                "reason": p.seller_text(lang),
                 "recorded_at": p.recorded_at.isoformat(),
             }
             for p in problems
@@ -69,7 +69,7 @@ def cmd_problems(args: argparse.Namespace) -> int:
                 order=p.amazon_order_id or "-",
                 row="-" if p.row is None else p.row,
                 column=p.column or "-",
-                reason=p.reason,
+                reason=p.seller_text(lang),
             )
         )
     print(plural(len(problems), "cli.problems_one", "cli.problems_other", lang))

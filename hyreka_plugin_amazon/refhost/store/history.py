@@ -44,6 +44,11 @@ class OpenProblem:
     column: str | None
     reason: str
     recorded_at: datetime
+    messages: dict[str, str]  # language -> the reason in the seller's words
+
+    def seller_text(self, language: str) -> str:
+        """The reason in ``language``, else as the connector stated it."""
+        return self.messages.get(language) or self.reason
 
 
 class HistoryStore(Database):
@@ -77,13 +82,19 @@ class HistoryStore(Database):
             db.execute("DELETE FROM problems WHERE account_id = ?", (account_id,))
             db.executemany(
                 "INSERT INTO problems (account_id, amazon_order_id, row_number, column_name,"
-                " reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(account_id, p.amazon_order_id, p.row, p.column, p.reason, now) for p in problems],
+                " reason, recorded_at, messages) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        *(account_id, p.amazon_order_id, p.row, p.column, p.reason, now),
+                        json.dumps(dict(p.messages), ensure_ascii=False),
+                    )
+                    for p in problems
+                ],
             )
 
     def list_problems(self, account_id: str) -> list[Problem]:
         rows = self._read(
-            "SELECT amazon_order_id, row_number, column_name, reason FROM problems"
+            "SELECT amazon_order_id, row_number, column_name, reason, messages FROM problems"
             " WHERE account_id = ? ORDER BY id",
             (account_id,),
         )
@@ -93,6 +104,7 @@ class HistoryStore(Database):
                 amazon_order_id=row["amazon_order_id"],
                 row=row["row_number"],
                 column=row["column_name"],
+                messages=json.loads(row["messages"]),
             )
             for row in rows
         ]
@@ -120,6 +132,7 @@ class HistoryStore(Database):
                 column=row["column_name"],
                 reason=row["reason"],
                 recorded_at=dt(row["recorded_at"]),
+                messages=json.loads(row["messages"]),
             )
             for row in rows
         ]

@@ -18,6 +18,7 @@ BUSY_TIMEOUT_MS = 10000
 # before them gets them when opened; older code ignores them.
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("sync_runs", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
+    ("problems", "messages", "TEXT NOT NULL DEFAULT '{}'"),  # the reason in the seller's words
 )
 
 _PRAGMAS = (
@@ -95,7 +96,8 @@ CREATE TABLE problems (
     row_number INTEGER,
     column_name TEXT,
     reason TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    messages TEXT NOT NULL DEFAULT '{}'  -- JSON: language -> the reason in the seller's words
 );
 CREATE INDEX problems_by_account ON problems (account_id);
 CREATE TABLE sync_runs (
