@@ -332,13 +332,7 @@ def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCAL
 
 def summary_line(result: SyncResult, lang: str = DEFAULT_LOCALE) -> str:
     """Waiting orders and requests to Amazon, in the seller's words (no operation names)."""
-    return plural(
-        result.waiting,
-        "cli.summary_one",
-        "cli.summary",
-        lang,
-        calls=result.total_api_calls,
-    )
+    return plural("cli.summary", result.waiting, lang, calls=result.total_api_calls)
 
 
 class ProgressDisplay:

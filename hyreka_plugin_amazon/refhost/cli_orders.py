@@ -156,7 +156,7 @@ def print_orders(
         )
         for line in order.lines:
             print("    " + line_text(line, order.currency, lang), file=out)
-    print(plural(len(orders), "cli.orders_one", "cli.orders", lang), file=out)
+    print(plural("cli.orders", len(orders), lang), file=out)
 
 
 def line_text(line: OrderLine, currency: str | None, lang: str) -> str:

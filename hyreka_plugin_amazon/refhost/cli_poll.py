@@ -112,7 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         poller.start()
         accounts = sum(1 for s in poller.status(history=0) if s.polling)
-        started = plural(accounts, "cli.run.started_one", "cli.run.started_other", args.lang)
+        started = plural("cli.run.started", accounts, args.lang)
         print(started, file=sys.stderr, flush=True)
         stop.wait()
         print(translate("cli.run.stopping", args.lang), file=sys.stderr, flush=True)

@@ -72,7 +72,7 @@ def cmd_problems(args: argparse.Namespace) -> int:
                 reason=p.seller_text(lang),
             )
         )
-    print(plural(len(problems), "cli.problems_one", "cli.problems_other", lang))
+    print(plural("cli.problems", len(problems), lang))
     if problems:
         print(translate("cli.problems_hint", lang))
     return 0

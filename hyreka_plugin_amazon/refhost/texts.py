@@ -1,15 +1,18 @@
 """The reference host's own texts (CLI lines, run and status messages), in its languages.
 
-One ``refhost/locale/<language>.json`` per language: message id -> text with ``str.format``
-placeholders. They are the host's, not the connector's: the connector's messages reach the host
-inside its results (``LoginResult.message``, ``SyncResult.message``) and its ConnectorInfo.
-Every id exists in every language (a test checks it); German is the default.
+One gettext catalog ``refhost/locale/<language>.po`` per language: message id -> text with
+``str.format`` placeholders, plural entries for counts. The build compiles them to ``.mo`` with
+Babel (``hatch_build.py``); they are read here with the standard library's ``gettext``. They
+are the host's, not the connector's: the connector's messages reach the host inside its
+results (``LoginResult.message``, ``SyncResult.message``) and its ConnectorInfo. Every id
+exists in every language (a test checks it); German is the default.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import gettext
+import io
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -22,12 +25,28 @@ LOCALE_ENV: Final = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first 
 
 
 @functools.cache
-def catalog(language: str) -> dict[str, str]:
-    """The host's texts in ``language`` (one of LANGUAGES)."""
+def translations(language: str) -> gettext.GNUTranslations:
+    """The host's compiled catalog of ``language`` (one of LANGUAGES)."""
     if language not in LANGUAGES:
         raise LookupError(f"no host texts for language {language!r}")
-    source = resources.files("hyreka_plugin_amazon.refhost").joinpath("locale", f"{language}.json")
-    texts: dict[str, str] = json.loads(source.read_text(encoding="utf-8"))
+    source = resources.files("hyreka_plugin_amazon.refhost").joinpath("locale", f"{language}.mo")
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        raise LookupError(
+            f"refhost/locale/{language}.mo is missing: install the package (pip install .), "
+            "which compiles the catalogs"
+        ) from None
+    return gettext.GNUTranslations(io.BytesIO(data))
+
+
+@functools.cache
+def catalog(language: str) -> dict[str, str]:
+    """The host's texts in ``language``: id -> text (a plural entry: its form for many)."""
+    entries: dict[object, str] = getattr(translations(language), "_catalog")  # noqa: B009
+    texts = {key: text for key, text in entries.items() if isinstance(key, str) and key}
+    texts.update({key[0]: text for key, text in entries.items() if isinstance(key, tuple)
+                  if key[1] == 1})  # fmt: skip
     return texts
 
 
@@ -59,7 +78,11 @@ def language_from_environment(env: Mapping[str, str] = os.environ) -> str:
     return DEFAULT_LOCALE
 
 
-def plural(count: int, one: str, other: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:
-    """The text of message ``one`` for a count of 1, else of ``other`` (both languages here
-    have these two forms); ``count`` is passed on as a parameter."""
-    return translate(one if count == 1 else other, locale, count=count, **params)
+def plural(message_id: str, count: int, locale: str = DEFAULT_LOCALE, **params: object) -> str:
+    """The plural entry's form for ``count`` in the locale's language (``count`` is passed on
+    as a parameter)."""
+    language = language_of(locale)
+    if message_id not in catalog(language):
+        raise KeyError(message_id)
+    text = translations(language).ngettext(message_id, message_id, count)
+    return text.format(count=count, **params)
