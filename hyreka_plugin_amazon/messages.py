@@ -41,12 +41,12 @@ def translations(language: str) -> gettext.GNUTranslations:
 
 @functools.cache
 def catalog(language: str) -> dict[str, str]:
-    """``message id -> text`` of ``language``; a plural entry under its id with its form for
-    more than one."""
+    """``message id -> text`` of ``language``; a plural entry under its id with its singular
+    form (as gettext gives it)."""
     entries: dict[object, str] = getattr(translations(language), "_catalog")  # noqa: B009
     texts = {key: text for key, text in entries.items() if isinstance(key, str) and key}
     texts.update({key[0]: text for key, text in entries.items() if isinstance(key, tuple)
-                  if key[1] == 1})  # fmt: skip
+                  if key[1] == 0})  # fmt: skip
     return texts
 
 

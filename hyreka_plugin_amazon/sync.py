@@ -239,7 +239,11 @@ class _SyncRun:
             created=tally.created,
             updated=tally.updated,
             unchanged=tally.unchanged,
-            failed=len({p.row for p in tally.problems if p.row is not None}),
+            failed=messages.translate_plural(
+                "count.failed_rows",
+                len({p.row for p in tally.problems if p.row is not None}),
+                self.locale,
+            ),
         )
         return self._result(True, "sync.ok", message)
 

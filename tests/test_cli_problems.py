@@ -116,6 +116,7 @@ def test_row_reasons_are_in_the_runs_language(run: Cli, simulator: Simulator) ->
     add_fault(simulator, "malformed_rows", kinds="bad_number", report_type=INVOICING, count=1)
     out, _ = run("sync", "shop")
     assert re.search(r"^  Zeile \d+ \[item-price\], Bestellung [\d-]+: keine Zahl$", out, re.M)
+    assert out.splitlines()[0].endswith(", 1 fehlerhafte Zeile.")  # the plural agrees
     assert "not a number" not in out
     out, _ = run("--lang", "en", "problems")
     assert re.search(r"column item-price: not a number$", out, re.M)  # kept in both languages

@@ -238,9 +238,9 @@ def cmd_import_report(args: argparse.Namespace) -> int:
             file=args.file.name,
             layout=report.layout,
             charset=report.charset,
-            orders=len(report.orders),
-            errors=len(report.problems),
-            duplicates=report.duplicates_skipped,
+            orders=plural("cli.orders", len(report.orders), lang),
+            errors=plural("cli.n.failed_rows", len(report.problems), lang),
+            duplicates=plural("cli.n.duplicates", report.duplicates_skipped, lang),
         )
     )
     for problem in report.problems:

@@ -162,7 +162,7 @@ def print_finished(done: FinishedSync, out: TextIO, lang: str = DEFAULT_LOCALE) 
         created=result.created,
         updated=result.updated,
         unchanged=result.unchanged,
-        failed=result.failed_rows,
+        failed=plural("cli.n.failed_rows", result.failed_rows, lang),
     )
     line = (
         f"{_time(done.finished)}  {printable(done.account_name)}  {result.code}  {counts}  {then}"
@@ -229,7 +229,7 @@ def _run_line(run: SyncRun, lang: str) -> str:
         created=run.created,
         updated=run.updated,
         unchanged=run.unchanged,
-        failed=run.failed_rows,
+        failed=plural("cli.n.failed_rows", run.failed_rows, lang),
     )
     seconds = (run.finished_at - run.started_at).total_seconds()
     return f"{_time(run.started_at)} ({trigger}, {seconds:.0f} s) {run.code}  {counts}"

@@ -42,11 +42,11 @@ def translations(language: str) -> gettext.GNUTranslations:
 
 @functools.cache
 def catalog(language: str) -> dict[str, str]:
-    """The host's texts in ``language``: id -> text (a plural entry: its form for many)."""
+    """The host's texts in ``language``: id -> text (a plural entry: its singular form)."""
     entries: dict[object, str] = getattr(translations(language), "_catalog")  # noqa: B009
     texts = {key: text for key, text in entries.items() if isinstance(key, str) and key}
     texts.update({key[0]: text for key, text in entries.items() if isinstance(key, tuple)
-                  if key[1] == 1})  # fmt: skip
+                  if key[1] == 0})  # fmt: skip
     return texts
 
 
