@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from hyreka_plugin_amazon.contract import AccountField, Choice, ConnectorInfo, PollingInfo
+from hyreka_plugin_amazon.contract import (
+    AccountField,
+    Choice,
+    ConnectorInfo,
+    PollingInfo,
+    SettingInfo,
+)
 from hyreka_plugin_amazon.messages import labels
 from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 
@@ -19,6 +25,12 @@ ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments")
 POLLING: Final = PollingInfo(default_minutes=15, min_minutes=5, max_backoff_minutes=240)
 # Codes sellers type for a marketplace besides its own (Amazon's table says UK, ISO says GB).
 _ALIASES: Final = {"UK": ("GB",)}
+ORDER_REPORTS: Final = (
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
+)
+MAX_LOOKBACK_DAYS: Final = 60  # reports reach back further, but a first import stays small
 
 
 _REGION_NAMES = {
@@ -67,6 +79,46 @@ def connector_info() -> ConnectorInfo:
         ),
         actions={action: labels(f"connector.action.{action}") for action in ACTIONS},
         polling=POLLING,
+        settings=settings(),
+    )
+
+
+def settings() -> tuple[SettingInfo, ...]:
+    """The account settings the sync and the host's polling read (``sync.SyncSettings``)."""
+    return (
+        _setting("lookback_days", "integer", "30", 1, MAX_LOOKBACK_DAYS),
+        _setting(POLLING.interval_setting, "integer", str(POLLING.default_minutes), 5, 1440),
+        _setting(POLLING.enabled_setting, "choice", "on", choices=("on", "off")),
+        _setting("overlap_minutes", "integer", "60", 0, 1440),
+        _setting("order_report_type", "choice", "", choices=ORDER_REPORTS),
+        _setting("report_check_seconds", "number", "15", 0, 600, aliases=("poll_interval",)),
+        _setting(
+            "report_check_max_seconds", "number", "60", 0, 3600, aliases=("max_poll_interval",)
+        ),
+        _setting("report_wait_seconds", "number", "1800", 1, 7200, aliases=("report_deadline",)),
+    )
+
+
+def _setting(
+    key: str,
+    kind: Literal["integer", "number", "choice"],
+    default: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    choices: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+) -> SettingInfo:
+    return SettingInfo(
+        key,
+        kind,
+        default,
+        labels(f"connector.setting.{key}.label"),
+        labels(f"connector.setting.{key}.help"),
+        minimum=minimum,
+        maximum=maximum,
+        choices=choices,
+        aliases=aliases,
     )
 
 

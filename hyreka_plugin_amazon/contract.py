@@ -256,10 +256,16 @@ class LoginResult:
 class Problem:
     """A row or order that could not be imported; never carries personal data."""
 
-    reason: str
+    reason: str  # stable English text, e.g. "not a number"
     amazon_order_id: str | None = None
     row: int | None = None  # data row number in the report, counted from 1
     column: str | None = None
+    # the reason in the seller's words: language -> text (none: show ``reason``)
+    messages: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def seller_text(self, language: str = "de") -> str:
+        """What the seller reads in ``language``: its message, else ``reason``."""
+        return self.messages.get(language) or self.reason
 
 
 @dataclass
@@ -436,6 +442,84 @@ class PollingInfo:
         return min(self.max_backoff_minutes, base << min(consecutive_failures, 10))
 
 
+class SettingError(ValueError):
+    """A setting the connector does not know, or a value it cannot take.
+
+    ``problem`` says which, for the host to word in its language: ``unknown`` (``allowed``
+    names the settings), ``integer`` / ``number`` (not one), ``range`` (outside ``minimum`` ..
+    ``maximum``), ``choice`` (not one of ``allowed``). ``str()`` is an English sentence.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        problem: Literal["unknown", "integer", "number", "range", "choice"],
+        *,
+        allowed: tuple[str, ...] = (),
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> None:
+        self.key, self.problem, self.allowed = key, problem, allowed
+        self.minimum, self.maximum = minimum, maximum
+        detail = {
+            "unknown": f"unknown setting; known: {', '.join(allowed)}",
+            "integer": "not a whole number",
+            "number": "not a number",
+            "range": f"must be from {_plain(minimum)} to {_plain(maximum)}",
+            "choice": f"must be one of {', '.join(allowed)}",
+        }[problem]
+        super().__init__(f"setting {key}: {detail}")
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One account setting a connector reads: its name, type, range, default and texts.
+
+    ``kind``: ``integer`` and ``number`` within ``minimum`` .. ``maximum``; ``choice`` one of
+    ``choices`` (case-insensitive). ``aliases`` are former names still accepted (stored under
+    ``key``). Values stay strings in ``Account.settings``; ``parse`` checks one and returns
+    its canonical text, never clamping.
+    """
+
+    key: str
+    kind: Literal["integer", "number", "choice"]
+    default: str
+    label: Mapping[str, str] = field(default_factory=dict)  # language -> label
+    help: Mapping[str, str] = field(default_factory=dict)  # language -> help
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def parse(self, text: str) -> str:
+        """The value's canonical text; SettingError when it is not one this setting takes."""
+        raw = text.strip()
+        if self.kind == "choice":
+            for choice in self.choices:
+                if choice.lower() == raw.lower():
+                    return choice
+            raise SettingError(self.key, "choice", allowed=self.choices)
+        value: float
+        try:
+            value = int(raw) if self.kind == "integer" else float(raw)
+        except ValueError:
+            raise SettingError(self.key, self.kind) from None
+        if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
+            raise SettingError(self.key, self.kind)
+        low = self.minimum if self.minimum is not None else value
+        high = self.maximum if self.maximum is not None else value
+        if not low <= value <= high:
+            raise SettingError(self.key, "range", minimum=self.minimum, maximum=self.maximum)
+        return _plain(value)
+
+
+def _plain(number: float | None) -> str:
+    """``5.0`` -> ``5``, ``0.05`` -> ``0.05``; None -> ``-``."""
+    if number is None:
+        return "-"
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
 @dataclass(frozen=True)
 class ConnectorInfo:
     """What a connector tells the host about itself.
@@ -449,6 +533,7 @@ class ConnectorInfo:
     capabilities: tuple[str, ...]
     actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     polling: PollingInfo | None = None
+    settings: tuple[SettingInfo, ...] = ()  # the account settings it reads, each checked
 
     def account_field(self, key: str) -> AccountField:
         """The account field ``key``; LookupError if the connector has none."""
@@ -456,6 +541,23 @@ class ConnectorInfo:
             if account_field.key == key:
                 return account_field
         raise LookupError(f"connector {self.id!r} has no account field {key!r}")
+
+    def setting(self, key: str) -> SettingInfo:
+        """The setting named ``key`` (or one of its former names); SettingError if unknown."""
+        wanted = key.strip().lower()
+        for setting in self.settings:
+            if wanted == setting.key or wanted in setting.aliases:
+                return setting
+        raise SettingError(key, "unknown", allowed=tuple(s.key for s in self.settings))
+
+    def check_settings(self, values: Mapping[str, str]) -> dict[str, str]:
+        """``values`` checked, under each setting's own name; SettingError on the first bad
+        one."""
+        checked: dict[str, str] = {}
+        for key, text in values.items():
+            setting = self.setting(key)
+            checked[setting.key] = setting.parse(text)
+        return checked
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.contract import (
     Problem,
     ReportImport,
 )
+from hyreka_plugin_amazon.reasons import seller_reasons
 from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_address
 from hyreka_plugin_amazon.reports.catalogue import Layout
 from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
@@ -112,6 +113,9 @@ def import_report_file(
         layout=report.layout.value,
         charset=report.charset,
         orders=tuple(report.orders),
-        problems=tuple(Problem(e.reason, None, e.row, e.column) for e in report.errors),
+        problems=tuple(
+            Problem(e.reason, None, e.row, e.column, seller_reasons(e.reason))
+            for e in report.errors
+        ),
         duplicates_skipped=report.duplicates_skipped,
     )

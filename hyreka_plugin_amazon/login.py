@@ -54,16 +54,22 @@ def check_login(
     locale = account.locale
     names = ", ".join(diagnostics.marketplace_label(m) for m in selling) or "-"
     missing = [m for m in account.marketplace_ids if m not in selling]
-    warnings: tuple[str, ...] = ()
     if missing:
         labels = ", ".join(diagnostics.marketplace_label(m) for m in missing)
-        warnings = (messages.translate("login.not_participating", locale, marketplaces=labels),)
+        return LoginResult(
+            ok=False,
+            code="login.not_participating",
+            message=messages.translate(
+                "login.marketplaces_not_sold_on", locale, marketplaces=labels, selling=names
+            ),
+            marketplaces=selling,
+            warnings=(messages.translate("login.not_participating", locale, marketplaces=labels),),
+        )
     return LoginResult(
         ok=True,
         code="login.ok",
         message=messages.translate("login.ok", locale, marketplaces=names),
         marketplaces=selling,
-        warnings=warnings,
     )
 
 

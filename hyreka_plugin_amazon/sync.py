@@ -45,6 +45,7 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
+from hyreka_plugin_amazon.reasons import seller_reasons
 from hyreka_plugin_amazon.reports.catalogue import (
     BILLING_REPORTS,
     ORDER_REPORT_EU,
@@ -78,6 +79,14 @@ NEIGHBOUR_WITHOUT_ID: Final = "a neighbouring row has no order id and may belong
 
 T = TypeVar("T")
 AddressHook = Callable[[Mapping[str, str | None], Literal["billing", "shipping"]], Address | None]
+# Amazon's processing statuses -> the progress text ids the seller reads.
+STATES: Final = {
+    "IN_QUEUE": "progress.state.IN_QUEUE",
+    "IN_PROGRESS": "progress.state.IN_PROGRESS",
+    "DONE": "progress.state.DONE",
+    "CANCELLED": "progress.state.CANCELLED",
+    "FATAL": "progress.state.FATAL",
+}
 Hold = Literal["problems", "billing", "status report empty", "order report empty", "status unknown"]
 
 
@@ -96,13 +105,22 @@ class SyncSettings:
     def from_account(cls, account: Account) -> SyncSettings:
         s = account.settings
         default = cls()
+
+        def value(key: str, former: str, fallback: float) -> float:
+            # the host checks values against ConnectorInfo.settings; former names still work
+            return float(s.get(key) or s.get(former) or fallback)
+
         return cls(
             lookback_days=min(int(s.get("lookback_days", default.lookback_days)), 60),
             overlap_minutes=int(s.get("overlap_minutes", default.overlap_minutes)),
             order_report_type=s.get("order_report_type") or None,
-            poll_interval=float(s.get("poll_interval", default.poll_interval)),
-            max_poll_interval=float(s.get("max_poll_interval", default.max_poll_interval)),
-            report_deadline=float(s.get("report_deadline", default.report_deadline)),
+            poll_interval=value("report_check_seconds", "poll_interval", default.poll_interval),
+            max_poll_interval=value(
+                "report_check_max_seconds", "max_poll_interval", default.max_poll_interval
+            ),
+            report_deadline=value(
+                "report_wait_seconds", "report_deadline", default.report_deadline
+            ),
         )
 
     def order_report_for(self, account: Account) -> str:
@@ -231,20 +249,31 @@ class _SyncRun:
             created=tally.created,
             updated=tally.updated,
             unchanged=tally.unchanged,
-            failed=len({p.row for p in tally.problems if p.row is not None}),
+            failed=messages.translate_plural(
+                "count.failed_rows",
+                len({p.row for p in tally.problems if p.row is not None}),
+                self.locale,
+            ),
         )
         return self._result(True, "sync.ok", message)
 
     def _run(self) -> None:
         self.window_start = self._window_start()
         order_report_type = self.settings.order_report_for(self.account)
-        self._progress("requesting", "createReport")
-        status_id = self.client.create_report(
-            STATUS_REPORT, self.account.marketplace_ids, data_start_time=self.window_start
-        )
+        self._progress("requesting", self._say("progress.requesting"))
+        marketplaces = self.account.marketplace_ids
+        try:
+            status_id = self.client.create_report(
+                STATUS_REPORT, marketplaces, data_start_time=self.window_start
+            )
+        except errors.BadRequestError as exc:
+            marketplaces = self._participating_only(exc)
+            status_id = self.client.create_report(
+                STATUS_REPORT, marketplaces, data_start_time=self.window_start
+            )
         self.pending_reports.append(status_id)
         order_id = self.client.create_report(
-            order_report_type, self.account.marketplace_ids, data_start_time=self.window_start
+            order_report_type, marketplaces, data_start_time=self.window_start
         )
         self.pending_reports.append(order_id)
         status_report = self._wait(status_id)
@@ -253,6 +282,24 @@ class _SyncRun:
         self._read_twice("order report", lambda: self._import_orders(order_report, statuses))
         self._apply_status_changes(statuses)
         self._close_window(_window_end(status_report, order_report, self.now()))
+
+    def _participating_only(self, refused: errors.BadRequestError) -> tuple[str, ...]:
+        """After Amazon refused the account's marketplaces: those the seller sells on, with a
+        warning naming the others; ``refused`` again when that leaves none or changes none
+        (a createReport refused with 400 created no report, so asking again is safe)."""
+        if "marketplaceids" not in refused.message.lower():
+            raise refused
+        selling = {p.marketplace_id for p in self.client.get_marketplace_participations()
+                   if p.is_participating}  # fmt: skip
+        kept = tuple(m for m in self.account.marketplace_ids if m in selling)
+        left_out = [m for m in self.account.marketplace_ids if m not in selling]
+        if not kept or not left_out:
+            raise refused
+        labels = ", ".join(diagnostics.marketplace_label(m) for m in left_out)
+        self.tally.warnings.append(
+            messages.translate("sync.marketplaces_left_out", self.locale, marketplaces=labels)
+        )
+        return kept
 
     def _window_start(self) -> datetime:
         now = self.now()
@@ -298,7 +345,7 @@ class _SyncRun:
             self.host.set_state(account_id, RETRY_FROM_KEY, None)
         self.window_end = window_end
         self.host.set_state(account_id, CURSOR_KEY, window_end.isoformat())
-        self._progress("done", "done")
+        self._progress("done", self._say("progress.done"))
 
     def _dismissed(self, problem: Problem) -> bool:
         order_id = problem.amazon_order_id
@@ -320,7 +367,11 @@ class _SyncRun:
     def _wait(self, report_id: str) -> Report:
         def on_status(report: Report) -> None:
             self._check_cancel()
-            self._progress("processing", f"{report.report_type}: {report.processing_status}")
+            state = STATES.get(report.processing_status, "progress.state.IN_PROGRESS")
+            name = self._report_name(report.report_type)
+            self._progress(
+                "processing", self._say("progress.processing", report=name, state=self._say(state))
+            )
 
         finished = self.client.wait_for_report(
             report_id,
@@ -354,7 +405,7 @@ class _SyncRun:
         if report.processing_status != DONE or not report.report_document_id:
             self.holds.add("status report empty")  # CANCELLED: "no order changed", unproven
             return statuses
-        self._progress("downloading", "status report")
+        self._progress("downloading", self._say("progress.report.status"))
         rows = broken = False
         with self._open(report, report.report_document_id) as lines:
             for item in read_statuses(ReportReader(lines)):
@@ -373,7 +424,7 @@ class _SyncRun:
         if report.processing_status != DONE or not report.report_document_id:
             self.holds.add("order report empty")  # CANCELLED: "none eligible", unproven
             return
-        self._progress("downloading", "order report")
+        self._progress("downloading", self._say("progress.report.order"))
         problems: list[Problem] = []
         suspect_rows: set[int] = set()  # rows next to a row without an order id
         rows = False
@@ -398,14 +449,19 @@ class _SyncRun:
                     continue
                 if suspect_rows and suspect_rows.intersection(item.rows):
                     row = min(suspect_rows.intersection(item.rows))
-                    problems.append(Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row))
+                    words = seller_reasons(NEIGHBOUR_WITHOUT_ID)
+                    problems.append(
+                        Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row, messages=words)
+                    )
                     continue
                 self._hand_over(item, statuses.get(item.amazon_order_id))
                 self.handed_over.add(item.amazon_order_id)
                 if len(self.handed_over) % 500 == 0:
-                    self._progress("importing", "orders", done=len(self.handed_over))
+                    self._progress(
+                        "importing", self._say("progress.orders"), done=len(self.handed_over)
+                    )
         count = len(self.handed_over)
-        self._progress("importing", "orders", done=count, total=count)
+        self._progress("importing", self._say("progress.orders"), done=count, total=count)
         self.tally.problems.extend(problems)
         if not rows:
             self.holds.add("order report empty")
@@ -480,11 +536,19 @@ class _SyncRun:
 
     def _on_bytes(self, count: int) -> None:
         self.downloaded += count
-        self._progress("downloading", "order report", done=self.downloaded)
+        self._progress("downloading", self._say("progress.report.order"), done=self.downloaded)
 
     def _check_cancel(self) -> None:
         if self.host.cancel_requested(self.account.id):
             raise SyncCancelled
+
+    def _say(self, message_id: str, **params: object) -> str:
+        """A progress text in the account's language (Progress.message is the seller's)."""
+        return messages.translate(message_id, self.locale, **params)
+
+    def _report_name(self, report_type: str) -> str:
+        kind = "status" if report_type == STATUS_REPORT else "order"
+        return self._say(f"progress.report.{kind}")
 
     def _progress(
         self,
@@ -534,7 +598,10 @@ def record_dismissal(host: HostServices, account_id: str, amazon_order_id: str) 
 
 
 def _problems(item: OrderErrors) -> list[Problem]:
-    return [Problem(e.reason, item.amazon_order_id, e.row, e.column) for e in item.errors]
+    return [
+        Problem(e.reason, item.amazon_order_id, e.row, e.column, seller_reasons(e.reason))
+        for e in item.errors
+    ]
 
 
 def _window_end(status: Report, orders: Report, fallback: datetime) -> datetime:

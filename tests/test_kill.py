@@ -46,7 +46,7 @@ class SlowAddresses:
 
 
 def progress(step):
-    if step.phase == "downloading" and step.message == "order report":
+    if step.phase == "downloading" and step.message == "Bestellbericht":  # in German
         print("importing", flush=True)
 
 

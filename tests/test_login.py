@@ -19,10 +19,17 @@ from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
 from hyreka_plugin_amazon.spapi.regions import REGIONS
 
+SOLD = ("DE", "FR", "IT")  # what the simulator's seller sells on
+
+
+def sold(sim: Simulator) -> Account:
+    """An account of exactly the marketplaces the seller sells on."""
+    return simulator_account(sim, marketplaces=SOLD)
+
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    with Simulator(orders=4, seed=3, marketplaces=("DE", "FR", "IT"), time_scale=0) as running:
+    with Simulator(orders=4, seed=3, marketplaces=SOLD, time_scale=0) as running:
         yield running
 
 
@@ -62,12 +69,14 @@ def test_success_lists_the_marketplaces_and_flags_those_the_seller_does_not_sell
 ) -> None:
     account = simulator_account(sim, marketplaces=("DE", "FR", "PL", "SE"))
     german = login(account, "de")
-    assert german.ok
-    assert german.code == "login.ok"
+    assert not german.ok  # issue 14: every sync would leave them out, so the test fails
+    assert german.code == "login.not_participating"
     assert german.marketplaces == ("A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4")
     assert german.message == (
-        "Anmeldung erfolgreich. Das Verkäuferkonto verkauft auf: "
-        "Amazon.de (DE), Amazon.fr (FR), Amazon.it (IT)."
+        "Auf Amazon.pl (PL), Amazon.se (SE) verkauft dieses Verkäuferkonto nicht, jede "
+        "Synchronisierung ließe sie aus. Das Konto verkauft auf: Amazon.de (DE), Amazon.fr (FR), "
+        "Amazon.it (IT). Entfernen Sie die übrigen Marktplätze unter „Marktplätze“ oder schalten "
+        "Sie sie in Seller Central frei."
     )
     assert german.warnings == (
         "Auf Amazon.pl (PL), Amazon.se (SE) verkauft dieses Verkäuferkonto nicht; von dort "
@@ -76,6 +85,14 @@ def test_success_lists_the_marketplaces_and_flags_those_the_seller_does_not_sell
     )
     english = login(account, "en")
     assert english.message == (
+        "This seller account does not sell on Amazon.pl (PL), Amazon.se (SE); every sync would "
+        "leave them out. The account sells on: Amazon.de (DE), Amazon.fr (FR), Amazon.it (IT). "
+        "Remove the other marketplaces under 'Marketplaces' or open them in Seller Central."
+    )
+    fine = login(simulator_account(sim, marketplaces=("DE", "IT")), "en")
+    assert fine.ok
+    assert fine.code == "login.ok"
+    assert fine.message == (
         "Login successful. The seller account sells on: "
         "Amazon.de (DE), Amazon.fr (FR), Amazon.it (IT)."
     )
@@ -88,9 +105,10 @@ def test_success_lists_the_marketplaces_and_flags_those_the_seller_does_not_sell
 
 
 def test_wrong_client_secret(sim: Simulator) -> None:
-    assert login(simulator_account(sim), "de").ok  # a cached token must not hide a wrong secret
+    assert login(sold(sim), "de").ok  # a cached token must not hide a wrong secret
     account = dataclasses.replace(
-        simulator_account(sim), client_secret=Secret("amzn1.oa2-cs.v1.not-the-secret")
+        sold(sim),
+        client_secret=Secret("amzn1.oa2-cs.v1.not-the-secret"),
     )
     german = login(account, "de")
     assert (german.ok, german.code) == (False, "login.invalid_client")
@@ -106,12 +124,12 @@ def test_wrong_client_secret(sim: Simulator) -> None:
         "LWA credentials 'View'). Amazon makes you rotate the client secret every 180 days; "
         "enter the new one afterwards."
     )
-    wrong_id = dataclasses.replace(simulator_account(sim), client_id="amzn1.application-oa2-x")
+    wrong_id = dataclasses.replace(sold(sim), client_id="amzn1.application-oa2-x")
     assert login(wrong_id, "de").code == "login.invalid_client"
 
 
 def test_revoked_or_wrong_refresh_token(sim: Simulator) -> None:
-    account = dataclasses.replace(simulator_account(sim), refresh_token=Secret("Atzr|revoked"))
+    account = dataclasses.replace(sold(sim), refresh_token=Secret("Atzr|revoked"))
     german = login(account, "de")
     assert (german.ok, german.code) == (False, "login.invalid_grant")
     assert german.needs_reauthorization
@@ -165,7 +183,7 @@ def test_app_without_access(sim: Simulator) -> None:
     sim.faults.add(
         {"name": "token_expired", "rate": 1.0, "operation": "getMarketplaceParticipations"}
     )
-    account = dataclasses.replace(simulator_account(sim), endpoint=sim.region_url("eu"))
+    account = dataclasses.replace(sold(sim), endpoint=sim.region_url("eu"))
     hosts = {region: sim.region_url(region) for region in REGIONS}
     german = login(account, "de", region_endpoints=hosts)
     assert (german.ok, german.code) == (False, "login.access_denied")
@@ -203,7 +221,7 @@ def test_basic_individual_seller_account(sim: Simulator) -> None:
 
 def test_network_unreachable(sim: Simulator) -> None:
     port = closed_port()
-    account = dataclasses.replace(simulator_account(sim), endpoint=f"http://127.0.0.1:{port}")
+    account = dataclasses.replace(sold(sim), endpoint=f"http://127.0.0.1:{port}")
     german = login(account, "de")
     assert (german.ok, german.code) == (False, "login.unreachable")
     assert german.message == (
@@ -215,7 +233,8 @@ def test_network_unreachable(sim: Simulator) -> None:
         "connection and the proxy and firewall settings, then try again."
     )
     lwa_down = dataclasses.replace(
-        simulator_account(sim), token_url=f"http://127.0.0.1:{port}/auth/o2/token"
+        sold(sim),
+        token_url=f"http://127.0.0.1:{port}/auth/o2/token",
     )
     assert f"127.0.0.1:{port}" in login(lwa_down, "de").message
 
@@ -223,7 +242,7 @@ def test_network_unreachable(sim: Simulator) -> None:
 @pytest.mark.parametrize(("fault", "status"), [("unavailable", 503), ("internal_error", 500)])
 def test_amazon_unavailable(sim: Simulator, fault: str, status: int) -> None:
     sim.faults.add({"name": fault, "rate": 1.0})
-    account = simulator_account(sim)
+    account = sold(sim)
     german = login(account, "de")
     assert (german.ok, german.code) == (False, "login.unavailable")
     assert german.message == (
@@ -241,7 +260,7 @@ def test_amazon_unavailable(sim: Simulator, fault: str, status: int) -> None:
 def test_the_plugin_hook_gives_the_same_answer(sim: Simulator) -> None:
     from hyreka_plugin_amazon import plugin
 
-    account = dataclasses.replace(simulator_account(sim), refresh_token=Secret("Atzr|nope"))
+    account = dataclasses.replace(sold(sim), refresh_token=Secret("Atzr|nope"))
     result = plugin.test_login(account=account)
     assert result is not None
     assert result.code == "login.invalid_grant"

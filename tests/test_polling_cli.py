@@ -132,6 +132,7 @@ def test_run_polls_and_stops_cleanly_on_a_signal(
 
     for name, value in host_env.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HYREKA_LANG", "en")  # the words below are English
     assert main(["status", "--data", str(refhost.data_dir), "--json"]) == 0
     [status] = json.loads(capsys.readouterr().out)
     assert status["last_run"]["trigger"] == "schedule"

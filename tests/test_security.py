@@ -196,6 +196,7 @@ def test_key_rotation_interrupted_and_resumed_with_the_cli(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("HYREKA_LANG", "en")  # the texts below are the English ones
     data = tmp_path / "data"
     with ReferenceHost(data, env={}) as host:  # the key in data/vault.key
         host.store.add_account(simulator_account(simulator))

@@ -24,6 +24,7 @@ from hyreka_plugin_amazon.simulator import Simulator
 @pytest.fixture(autouse=True)
 def _no_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("HYREKA_LANG", "en")  # the texts below are the English ones
 
 
 def fill(data: Path, sim: Simulator, env: dict[str, str]) -> tuple[list[Account], list[Order]]:

@@ -233,7 +233,10 @@ def test_status_json_history_on_postgres(
         host.sync("sim")
         host.sync("sim")
     capsys.readouterr()
-    assert cli.main(["--data", str(tmp_path), "status", "--json", "--history", "2"]) == 0
+    assert (
+        cli.main(["--lang", "en", "--data", str(tmp_path), "status", "--json", "--history", "2"])
+        == 0
+    )
     [status] = json.loads(capsys.readouterr().out)
     runs = status["history"]
     assert len(runs) >= 2
@@ -256,9 +259,12 @@ def test_purge_and_rotate_key_commands_on_postgres(
         store.upsert_order("acc-1", _order(status=OrderStatus.SHIPPED))
     key_before = (tmp_path / KEY_FILE).read_bytes()
     capsys.readouterr()
-    assert cli.main(["--data", str(tmp_path), "purge", "--days", "0", "--dry-run"]) == 0
+    assert (
+        cli.main(["--lang", "en", "--data", str(tmp_path), "purge", "--days", "0", "--dry-run"])
+        == 0
+    )
     assert "302-0000001-0000001" in capsys.readouterr().out
-    assert cli.main(["--data", str(tmp_path), "rotate-key"]) == 0
+    assert cli.main(["--lang", "en", "--data", str(tmp_path), "rotate-key"]) == 0
     assert "2 stored values re-encrypted" in capsys.readouterr().out
     assert (tmp_path / KEY_FILE).read_bytes() != key_before
     with Store.open(tmp_path, env={}, database=postgres_url) as store:

@@ -7,53 +7,69 @@ What the seller reads comes from the message catalogs, in ``--lang`` (or ``$HYRE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
-import getpass
 import json
+import logging
 import os
 import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from hyreka_plugin_amazon.contract import (
     Account,
     AccountField,
     ConnectorInfo,
-    Order,
     OrderStatus,
     Progress,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import (
+    cli_accounts,
+    cli_i18n,
+    cli_orders,
     cli_poll,
+    cli_problems,
     cli_security,
     cli_ship,
     cli_worker,
     logredaction,
 )
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.cli_common import SECRET_ENV as SECRET_ENV
+from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, has_store, open_host
+from hyreka_plugin_amazon.refhost.cli_orders import marketplace_codes, print_orders
 from hyreka_plugin_amazon.refhost.store.database import damaged
 from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError
-from hyreka_plugin_amazon.refhost.terminal import printable
-from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, LANGUAGES, translate
+from hyreka_plugin_amazon.refhost.texts import (
+    DEFAULT_LOCALE,
+    LANGUAGES,
+    plural,
+    translate,
+)
+from hyreka_plugin_amazon.refhost.texts import (
+    LANG_ENV as LANG_ENV,
+)
 from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 
-SECRET_ENV = {
-    "client_id": "AMAZON_LWA_CLIENT_ID",
-    "client_secret": "AMAZON_LWA_CLIENT_SECRET",
-    "refresh_token": "AMAZON_REFRESH_TOKEN",
-}
-LANG_ENV = "HYREKA_LANG"
+# Each command module registers its commands: add_commands(sub, common). A new module is one
+# line here.
+COMMAND_MODULES: tuple[CommandModule, ...] = (
+    cli_accounts,
+    cli_orders,
+    cli_problems,
+    cli_security,
+    cli_poll,
+    cli_ship,
+    cli_worker,
+    web_command,
+)
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 MAX_PROBLEMS_SHOWN = 20
 STORE_TEXTS = {  # StoreDamagedError.kind (and a full disk) -> what the seller reads
@@ -65,20 +81,28 @@ STORE_TEXTS = {  # StoreDamagedError.kind (and a full disk) -> what the seller r
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = cli_i18n.language_of(argv)
     # --data and --lang default to SUPPRESS (a subcommand's parser would otherwise reset a
     # value given before the subcommand); their real defaults come in with the namespace
-    defaults = argparse.Namespace(data=None, lang=_default_language(), database=None)
-    args = parser.parse_args(argv, namespace=defaults)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    defaults = argparse.Namespace(data=None, lang=lang, verbose=False, database=None)
+    with cli_i18n.argparse_words(lang):  # argparse words some texts as it builds the parser
+        parser = build_parser()
+        cli_i18n.translate_parser(parser, lang)
+        args = parser.parse_args(argv, namespace=defaults)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+    _log_to_stderr(verbose=args.verbose)
     try:
         with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
     except KeyboardInterrupt:
         print(translate("cli.interrupted", args.lang), file=sys.stderr)
         return 130
+    except CliError as exc:
+        print(f"hyreka-amazon: {exc}", file=sys.stderr)
+        return exc.code
     except (LookupError, ValueError) as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return 2
@@ -118,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"language of messages (default: ${LANG_ENV} or {DEFAULT_LOCALE})",
     )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show retries and HTTP requests (without secrets or personal data)",
+    )
     parser = argparse.ArgumentParser(
         prog="hyreka-amazon",
         description="Amazon connector of the Hyreka Warenwirtschaft: reference host.",
@@ -127,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--version",
         action="version",
         version=f"%(prog)s {metadata.version('hyreka-plugin-amazon')}",
+        help="show the version and exit",
     )
     sub = parser.add_subparsers(metavar="COMMAND")
 
@@ -143,35 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     simulator_cli.add_arguments(sim)
     sim.set_defaults(func=simulator_cli.run)
 
-    account = sub.add_parser("account", parents=[common], help="manage Amazon accounts")
-    account_sub = account.add_subparsers(metavar="ACTION")
-    add = account_sub.add_parser(
-        "add",
-        parents=[common],
-        help="add an account (secrets from AMAZON_LWA_CLIENT_ID, AMAZON_LWA_CLIENT_SECRET, "
-        "AMAZON_REFRESH_TOKEN or a hidden prompt)",
-    )
-    add.add_argument("name")
-    add.add_argument("--region", default="eu", help="eu, na or fe (default: eu)")
-    add.add_argument(
-        "--marketplace",
-        action="append",
-        required=True,
-        help="marketplace code or id, e.g. DE (repeat for several)",
-    )
-    add.add_argument("--endpoint", help="SP-API endpoint override (e.g. the simulator)")
-    add.add_argument("--token-url", help="LWA token endpoint override (e.g. the simulator)")
-    add.add_argument(
-        "--setting",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="sync setting, e.g. lookback_days=30 or poll_interval=15",
-    )
-    add.set_defaults(func=cmd_account_add)
-    listing = account_sub.add_parser("list", parents=[common], help="list accounts")
-    listing.set_defaults(func=cmd_account_list)
-
     login = sub.add_parser("test-login", parents=[common], help='"Anmeldung testen"')
     login.add_argument("name")
     login.set_defaults(func=cmd_test_login)
@@ -179,12 +181,6 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", parents=[common], help='"Synchronisieren": import open orders')
     sync.add_argument("name")
     sync.set_defaults(func=cmd_sync)
-
-    orders = sub.add_parser("orders", parents=[common], help="list imported orders")
-    orders.add_argument("--status", choices=[s.value for s in OrderStatus])
-    orders.add_argument("--account")
-    orders.add_argument("--json", action="store_true", help="print JSON (with addresses)")
-    orders.set_defaults(func=cmd_orders)
 
     imp = sub.add_parser(
         "import-report",
@@ -197,81 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import_report)
-    cli_security.add_commands(sub, common)
-    cli_poll.add_commands(sub, common)
-    cli_ship.add_commands(sub, common)
-    cli_worker.add_commands(sub, common)
-    web_command.add_commands(sub, common)
+    for module in COMMAND_MODULES:
+        module.add_commands(sub, common)
     return parser
 
 
 # ------------------------------------------------------------------------------ commands
 
 
-def _host(args: argparse.Namespace) -> ReferenceHost:
-    return ReferenceHost(data_dir(args.data), database=args.database)
+class CommandModule(Protocol):
+    """A module of commands: registers them (and their ``func``) on the parser."""
 
-
-def cmd_account_add(args: argparse.Namespace) -> int:
-    with _host(args) as host:
-        info = host.plugins.connector()
-    home = info.account_field("region").choice(args.region).value  # validates
-    markets = info.account_field("marketplaces")
-    chosen = [markets.choice(m) for m in args.marketplace]
-    for market in chosen:
-        if markets.grouped_by == "region" and market.group != home:
-            raise ValueError(
-                translate(
-                    "cli.marketplace_region",
-                    args.lang,
-                    marketplace=market.code or market.value,
-                    found=market.group,
-                    region=home,
-                )
-            )
-    settings = dict(_parse_setting(s) for s in args.setting)
-    account = Account(
-        id=args.name,
-        name=args.name,
-        connector=info.id,
-        region=home,
-        marketplace_ids=tuple(m.value for m in chosen),
-        client_id=_secret_input(info, "client_id", args.lang),
-        client_secret=Secret(_secret_input(info, "client_secret", args.lang)),
-        refresh_token=Secret(_secret_input(info, "refresh_token", args.lang)),
-        endpoint=args.endpoint,
-        token_url=args.token_url,
-        settings=settings,
-        locale=args.lang,
-    )
-    with _host(args) as host:
-        host.store.add_account(account)
-        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-            "account.add", account=account.name, marketplaces=len(chosen)
-        )
-    codes = ", ".join(m.code or m.value for m in chosen)
-    print(
-        translate("cli.account_added", args.lang, name=args.name, region=home, marketplaces=codes)
-    )
-    return 0
-
-
-def cmd_account_list(args: argparse.Namespace) -> int:
-    with _host(args) as host:
-        accounts = host.store.list_accounts()
-        codes_of = _marketplace_codes(host.plugins)
-    if not accounts:
-        print(translate("cli.no_accounts", args.lang))
-    for account in accounts:
-        codes = ", ".join(codes_of(m) for m in account.marketplace_ids)
-        where = f"\t{printable(account.endpoint)}" if account.endpoint else ""
-        print(f"{printable(account.name)}\t{printable(account.region)}\t{printable(codes)}{where}")
-    return 0
+    def add_commands(
+        self,
+        sub: argparse._SubParsersAction[argparse.ArgumentParser],
+        common: argparse.ArgumentParser,
+    ) -> None: ...
 
 
 def cmd_test_login(args: argparse.Namespace) -> int:
-    with _host(args) as host:
-        account = host.store.get_account(args.name)
+    with open_host(args) as host:
+        account = get_account(host.store, args.name, args.lang)
         result = host.plugins.test_login(_with_locale(account, args.lang))
     status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
     print(f"{status}: {result.message}")
@@ -282,8 +224,8 @@ def cmd_test_login(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     display = ProgressDisplay(sys.stderr, args.lang)
-    with _host(args) as host:
-        account = host.store.get_account(args.name)
+    with open_host(args) as host:
+        account = get_account(host.store, args.name, args.lang)
         if account.locale != args.lang:
             host.store.update_account(_with_locale(account, args.lang))
         try:
@@ -294,23 +236,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def cmd_orders(args: argparse.Namespace) -> int:
-    status = OrderStatus(args.status) if args.status else None
-    with _host(args) as host:
-        account_id = host.store.get_account(args.account).id if args.account else None
-        orders = host.store.list_orders(account_id=account_id, status=status)
-        codes_of = _marketplace_codes(host.plugins)
-        shaped = cli_ship.orders_json(host, orders) if args.json else []
-    if args.json:
-        json.dump(shaped, sys.stdout, ensure_ascii=False, indent=2)
-        print()
-    else:
-        print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of)
-    return 0
-
-
 def cmd_import_report(args: argparse.Namespace) -> int:
-    with _host(args) as host:
+    if not args.file.is_file():
+        raise CliError(translate("cli.file_missing", args.lang, file=args.file))
+    with contextlib.ExitStack() as stack:
+        if args.dry_run and args.account is None and not has_store(args):
+            # reading needs no store: a throw-away one, so no data folder or key is created
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hyreka-")))
+            host = stack.enter_context(ReferenceHost(folder))
+        else:
+            host = stack.enter_context(open_host(args))
         report, counts = host.import_report(
             args.file, account_name=args.account, charset=args.charset, dry_run=args.dry_run
         )
@@ -332,13 +267,13 @@ def cmd_import_report(args: argparse.Namespace) -> int:
             file=args.file.name,
             layout=report.layout,
             charset=report.charset,
-            orders=len(report.orders),
-            errors=len(report.problems),
-            duplicates=report.duplicates_skipped,
+            orders=plural("cli.orders", len(report.orders), lang),
+            errors=plural("cli.n.failed_rows", len(report.problems), lang),
+            duplicates=plural("cli.n.duplicates", report.duplicates_skipped, lang),
         )
     )
     for problem in report.problems:
-        print("  " + _problem_line(problem.row, problem.column, problem.reason, lang))
+        print("  " + _problem_line(problem.row, problem.column, problem.seller_text(lang), lang))
     if not args.dry_run:
         print(translate("cli.import_stored", lang, **counts))
     return 0
@@ -364,7 +299,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             creds = sim.credentials
             info = host.plugins.connector()
             markets = info.account_field("marketplaces")
-            codes_of = _marketplace_codes(host.plugins)
+            codes_of = marketplace_codes(host.plugins)
             account = Account(
                 id="demo",
                 name="demo",
@@ -405,47 +340,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ output
 
 
-def print_orders(
-    orders: Sequence[Order],
-    out: TextIO,
-    lang: str = DEFAULT_LOCALE,
-    *,
-    marketplace_code: Callable[[str | None], str] | None = None,
-) -> None:
-    """One block per order: id, marketplace, status, total, billing city; then its lines.
-
-    ``marketplace_code`` shows a marketplace id (default: the id itself, ``-`` for none).
-    """
-    code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
-    for order in orders:
-        billing = order.billing_address
-        if billing is None:
-            where = translate("cli.no_billing", lang)
-        else:
-            where = translate(
-                "cli.bill_to", lang, city=billing.city or "-", country=billing.country_code or "-"
-            )
-        currency = order.currency or ""
-        print(
-            f"{order.amazon_order_id}  {code_of(order.marketplace_id)}  "
-            f"{order.status.value:<9}  {order.total} {currency}  {where}",
-            file=out,
-        )
-        for line in order.lines:
-            print(
-                f"    {line.quantity} x {line.sku or '-'}  {line.item_price} {currency}", file=out
-            )
-    print(translate("cli.orders", lang, count=len(orders)), file=out)
-
-
 def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
-    """The seller's message, warnings and problems, then the one-line summary."""
+    """The seller's message (the summary), warnings and problems, then what the message does
+    not say: orders waiting for payment (not imported yet) and the requests to Amazon."""
     print(result.message, file=out)
     for warning in result.warnings:
         print(f"  ! {warning}", file=out)
     for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
         line = _problem_line(
-            problem.row, problem.column, problem.reason, lang, order=problem.amazon_order_id
+            problem.row,
+            problem.column,
+            problem.seller_text(lang),
+            lang,
+            order=problem.amazon_order_id,
         )
         print(f"  {line}", file=out)
     if len(result.problems) > MAX_PROBLEMS_SHOWN:
@@ -455,25 +362,20 @@ def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCAL
 
 
 def summary_line(result: SyncResult, lang: str = DEFAULT_LOCALE) -> str:
-    calls = ", ".join(f"{name}={count}" for name, count in sorted(result.api_calls.items()))
-    return translate(
-        "cli.summary",
-        lang,
-        created=result.created,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        waiting=result.waiting,
-        failed=result.failed_rows,
-        calls=result.total_api_calls,
-    ) + (f" ({calls})" if calls else "")
+    """Waiting orders and requests to Amazon, in the seller's words (no operation names)."""
+    return plural("cli.summary", result.waiting, lang, calls=result.total_api_calls)
 
 
 class ProgressDisplay:
-    """A sync's progress on ``out``: one updating line on a terminal, plain lines otherwise.
+    """A sync's progress on ``out``: an updating bar on a terminal, plain lines otherwise.
 
-    Plain lines show the first and the last report of each step (phase and message), so a
-    download or an import shows where it started and where it ended without a line per chunk.
+    The connector's ``Progress.message`` is already in the seller's language (which report,
+    its state); this adds the step's name, the bytes downloaded and the orders taken over.
+    Plain lines show the first and the last report of each step, so a download or an import
+    shows where it started and where it ended without a line per chunk.
     """
+
+    BAR = 20  # characters of the bar on a terminal
 
     def __init__(self, out: TextIO, lang: str, *, tty: bool | None = None) -> None:
         self._out = out
@@ -486,7 +388,8 @@ class ProgressDisplay:
     def __call__(self, progress: Progress) -> None:
         text = self.describe(progress)
         if self._tty:
-            shown = text[: max(20, shutil.get_terminal_size().columns - 1)]
+            line = f"{self.bar(progress)} {text}"
+            shown = line[: max(20, shutil.get_terminal_size().columns - 1)]
             self._out.write("\r" + shown + "\x1b[K")
             self._out.flush()
             self._width = len(shown)
@@ -511,14 +414,29 @@ class ProgressDisplay:
 
     def describe(self, progress: Progress) -> str:
         label = translate(f"cli.phase.{progress.phase}", self._lang)
-        if progress.phase == "done":
+        if progress.phase in ("done", "requesting"):
             return label
+        if progress.phase == "importing":
+            count = {"done": progress.done, "total": progress.total}
+            if progress.total:
+                return label + ": " + translate("cli.progress.orders_of", self._lang, **count)
+            return label + ": " + translate("cli.progress.orders", self._lang, **count)
         text = f"{label}: {progress.message}"
         if progress.phase == "downloading" and progress.done:
-            text += f" – {_size(progress.done)}"
-        elif progress.done or progress.total:
-            text += f" {progress.done}" + (f"/{progress.total}" if progress.total else "")
+            text += f" – {_size(progress.done, self._lang)}"
         return text
+
+    def bar(self, progress: Progress) -> str:
+        """``[########............]``: the share done when the total is known, else a
+        moving mark."""
+        if progress.phase == "done":
+            filled = self.BAR
+        elif progress.total:
+            filled = min(self.BAR, self.BAR * progress.done // progress.total)
+        else:
+            mark = (progress.done // 65536 if progress.done else 0) % self.BAR
+            return "[" + "." * mark + "#" + "." * (self.BAR - mark - 1) + "]"
+        return "[" + "#" * filled + "." * (self.BAR - filled) + "]"
 
     def _flush(self) -> None:
         if self._pending is not None:
@@ -530,29 +448,6 @@ class ProgressDisplay:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _default_language() -> str:
-    wanted = os.environ.get(LANG_ENV, DEFAULT_LOCALE)
-    return wanted if wanted in LANGUAGES else DEFAULT_LOCALE
-
-
-def _secret_input(info: ConnectorInfo, key: str, lang: str) -> str:
-    value = os.environ.get(SECRET_ENV[key])
-    if value:
-        return value
-    account_field = info.account_field(key)
-    label = account_field.label.get(lang) or next(iter(account_field.label.values()), key)
-    if not sys.stdin.isatty():
-        raise ValueError(translate("cli.secret_missing", lang, label=label, env=SECRET_ENV[key]))
-    return getpass.getpass(f"{label}: ")
-
-
-def _parse_setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ValueError(f"--setting wants KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
 def _problem_line(
     row: int | None, column: str | None, reason: str, lang: str, *, order: str | None = None
 ) -> str:
@@ -562,29 +457,28 @@ def _problem_line(
     return translate("cli.problem", lang, order=order, reason=reason, **where)
 
 
-def _size(count: int) -> str:
+def _log_to_stderr(*, verbose: bool) -> None:
+    """Log lines (retries, HTTP requests) on stderr only with ``--verbose``; otherwise the
+    connector's and urllib3's records reach no handler of ours (nor Python's last resort),
+    so they never break into the progress display."""
+    for name in ("hyreka_plugin_amazon", "urllib3"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+    if verbose and not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
+
+
+def _size(count: int, lang: str = DEFAULT_LOCALE) -> str:
     if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.0f} KB"
-    return f"{count / (1024 * 1024):.1f} MB"
-
-
-def _marketplace_codes(plugins: PluginHost) -> Callable[[str | None], str]:
-    """Marketplace id -> the short code the connector's choices give it (unknown ids as they
-    are, none as ``-``)."""
-    codes: dict[str, str] = {}
-    for info in plugins.connectors():
-        field = _field_or_none(info, "marketplaces")
-        if field is not None:
-            codes.update({c.value: c.code for c in field.choices if c.code})
-
-    def code_of(marketplace_id: str | None) -> str:
-        if not marketplace_id:
-            return "-"
-        return codes.get(marketplace_id, marketplace_id)
-
-    return code_of
+        text = f"{count} B"
+    elif count < 1024 * 1024:
+        text = f"{count / 1024:.0f} KB"
+    else:
+        text = f"{count / (1024 * 1024):.1f} MB"
+    return text.replace(".", ",") if lang == "de" else text
 
 
 def _field_or_none(info: ConnectorInfo, key: str) -> AccountField | None:

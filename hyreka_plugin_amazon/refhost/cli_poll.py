@@ -19,8 +19,8 @@ from types import FrameType
 from typing import TextIO
 
 from hyreka_plugin_amazon.refhost import scheduling
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.cli_common import open_host
+from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.presence import hold_poller_presence
 from hyreka_plugin_amazon.refhost.runner import (
     DEFAULT_RETENTION_DAYS,
@@ -29,9 +29,9 @@ from hyreka_plugin_amazon.refhost.runner import (
     FinishedSync,
     Poller,
 )
-from hyreka_plugin_amazon.refhost.store import DB_FILE, SyncRun
-from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
+from hyreka_plugin_amazon.refhost.store import SyncRun
 from hyreka_plugin_amazon.refhost.terminal import printable
+from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, plural, translate
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -55,14 +55,14 @@ def add_commands(
     )
     run.add_argument(
         "--jitter",
-        type=_non_negative_int,
+        type=non_negative,
         default=scheduling.DEFAULT_JITTER_S,
         metavar="SECONDS",
         help="spread of the accounts' run times (default: %(default)s)",
     )
     run.add_argument(
         "--retention-days",
-        type=_non_negative_int,
+        type=non_negative,
         default=DEFAULT_RETENTION_DAYS,
         metavar="DAYS",
         help="the daily purge removes personal data of orders closed longer ago "
@@ -83,7 +83,7 @@ def add_commands(
     status.add_argument("--json", action="store_true", help="print JSON (with the history)")
     status.add_argument(
         "--history",
-        type=_non_negative_int,
+        type=non_negative,
         default=0,
         metavar="N",
         help="also list the N syncs of each account before its last one",
@@ -100,13 +100,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
-    host = ReferenceHost(data_dir(args.data), database=args.database)
+    host = open_host(args)
     presence = hold_poller_presence(host.data_dir)  # rotate-key from the environment waits
     printing = threading.Lock()  # syncs of several accounts finish in parallel
 
     def on_finished(done: FinishedSync) -> None:
         with printing:
-            print_finished(done, sys.stdout)
+            print_finished(done, sys.stdout, args.lang)
 
     poller = Poller(
         host, jitter_s=args.jitter, retention_days=args.retention_days, on_finished=on_finished
@@ -114,16 +114,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         poller.start()
         accounts = sum(1 for s in poller.status(history=0) if s.polling)
-        print(f"polling {accounts} account(s); Ctrl+C stops", file=sys.stderr, flush=True)
+        started = plural("cli.run.started", accounts, args.lang)
+        print(started, file=sys.stderr, flush=True)
         stop.wait()
-        print("stopping ...", file=sys.stderr, flush=True)
+        print(translate("cli.run.stopping", args.lang), file=sys.stderr, flush=True)
         if not poller.stop(timeout_s=args.stop_timeout):
             # A sync did not end in time: it is abandoned (its lease expires, the next sync
             # repeats its window); exit now instead of waiting for its thread.
-            print("a running sync was abandoned; stopped", file=sys.stderr, flush=True)
+            print(translate("cli.run.abandoned", args.lang), file=sys.stderr, flush=True)
             sys.stdout.flush()
             os._exit(0)
-        print("stopped", file=sys.stderr, flush=True)
+        print(translate("cli.run.stopped", args.lang), file=sys.stderr, flush=True)
     finally:
         if poller.scheduler.running:
             poller.stop(timeout_s=args.stop_timeout)
@@ -135,88 +136,107 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    folder = data_dir(args.data)
-    database = args.database or os.environ.get(DATABASE_ENV) or None
-    if database is None and not (folder / DB_FILE).exists():
-        raise LookupError(f"no host data in {folder}: add an account first")
-    with ReferenceHost(folder, database=database) as host:
+    with open_host(args) as host:
         statuses = Poller(host).status(history=max(args.history + 1, 10 if args.json else 1))
     if args.json:
         json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        print_status(statuses, sys.stdout, history=args.history)
+        print_status(statuses, sys.stdout, history=args.history, lang=args.lang)
     return 0
 
 
 # ------------------------------------------------------------------------------ output
 
 
-def print_finished(done: FinishedSync, out: TextIO) -> None:
-    """One line for a finished scheduled sync: no personal data, the seller's message if any."""
+def print_finished(done: FinishedSync, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
+    """A finished scheduled sync: one line (account, message id, counts, next run), then its
+    warnings; never personal data."""
     result = done.result
     if done.paused:
-        then = "paused"
+        then = translate("cli.run.paused", lang)
     elif done.next_run is not None:
-        then = f"next {_time(done.next_run)}"
+        then = translate("cli.run.next", lang, time=_time(done.next_run))
     else:
-        then = "not scheduled"
+        then = translate("cli.run.not_scheduled", lang)
+    counts = translate(
+        "cli.counts",
+        lang,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        failed=plural("cli.n.failed_rows", result.failed_rows, lang),
+    )
     line = (
-        f"{_time(done.finished)}  {printable(done.account_name)}  {result.code}  "
-        f"created={result.created} updated={result.updated} unchanged={result.unchanged} "
-        f"failed_rows={result.failed_rows}  {then}"
+        f"{_time(done.finished)}  {printable(done.account_name)}  {result.code}  {counts}  {then}"
     )
     if not result.ok:
         line += f"  {result.message}"
     print(line, file=out, flush=True)
+    for warning in result.warnings:
+        print(f"  ! {printable(warning)}", file=out, flush=True)
 
 
-def print_status(statuses: Sequence[AccountStatus], out: TextIO, *, history: int = 0) -> None:
+def print_status(
+    statuses: Sequence[AccountStatus],
+    out: TextIO,
+    *,
+    history: int = 0,
+    lang: str = DEFAULT_LOCALE,
+) -> None:
     if not statuses:
-        print("no accounts", file=out)
+        print(translate("cli.no_accounts", lang), file=out)
     for status in statuses:
-        print(f"{printable(status.account_name)}  {_polling(status)}", file=out)
+        print(f"{printable(status.account_name)}  {_polling(status, lang)}", file=out)
         last = status.last_run
-        print(f"  last sync: {_run_line(last) if last else 'none yet'}", file=out)
+        shown = _run_line(last, lang) if last else translate("cli.status.none_yet", lang)
+        print("  " + translate("cli.status.last", lang, run=shown), file=out)
         if status.message:
             print(f"  ! {printable(status.message)}", file=out)
+        for warning in last.warnings if last else ():
+            print(f"  ! {printable(warning)}", file=out)
         for run in status.history[1 : history + 1]:
-            print(f"  before: {_run_line(run)}", file=out)
+            print("  " + translate("cli.status.before", lang, run=_run_line(run, lang)), file=out)
 
 
-def _polling(status: AccountStatus) -> str:
+def _polling(status: AccountStatus, lang: str) -> str:
     if not status.polling:
-        text = "polling off"
+        text = translate("cli.status.off", lang)
     elif status.paused:
-        text = "polling PAUSED: authentication failed, waiting for new credentials"
+        text = translate("cli.status.paused", lang)
     else:
-        text = f"every {status.effective_minutes} min"
+        text = translate("cli.status.every", lang, minutes=status.effective_minutes)
         if status.effective_minutes != status.interval_minutes:
-            text += (
-                f" (backed off after {status.consecutive_failures} failed syncs in a row; "
-                f"normally {status.interval_minutes} min)"
+            text += translate(
+                "cli.status.backed_off",
+                lang,
+                failures=status.consecutive_failures,
+                minutes=status.interval_minutes,
             )
-        text += f", next {_time(status.next_run)}" if status.next_run else ", poller not running"
-    return text + ("  [sync running]" if status.running else "")
+        if status.next_run:
+            text += translate("cli.status.next", lang, time=_time(status.next_run))
+        else:
+            text += translate("cli.status.not_running", lang)
+    return text + (translate("cli.status.running", lang) if status.running else "")
 
 
-def _run_line(run: SyncRun) -> str:
+def _run_line(run: SyncRun, lang: str) -> str:
+    trigger = translate(
+        "cli.trigger.schedule" if run.trigger == "schedule" else "cli.trigger.manual", lang
+    )
     if run.finished_at is None:
-        return f"{_time(run.started_at)} ({run.trigger}) not finished"
-    counts = (
-        f"created={run.created} updated={run.updated} unchanged={run.unchanged} "
-        f"failed_rows={run.failed_rows}"
+        return translate("cli.status.unfinished", lang, time=_time(run.started_at), trigger=trigger)
+    counts = translate(
+        "cli.counts",
+        lang,
+        created=run.created,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        failed=plural("cli.n.failed_rows", run.failed_rows, lang),
     )
     seconds = (run.finished_at - run.started_at).total_seconds()
-    return f"{_time(run.started_at)} ({run.trigger}, {seconds:.0f} s) {run.code}  {counts}"
+    return f"{_time(run.started_at)} ({trigger}, {seconds:.0f} s) {run.code}  {counts}"
 
 
 def _time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value

@@ -17,25 +17,18 @@ from pathlib import Path
 from hyreka_plugin_amazon.refhost.app import account_locks
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.cli_common import database_of
+from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.locks import AccountBusyError
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.presence import poller_running
 from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
-from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
+from hyreka_plugin_amazon.refhost.texts import translate
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
-
-ENV_ROTATION_HELP = f"""\
-The vault key comes from {KEY_ENV}, so it is rotated there:
-  1. make a new key:
-       python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
-  2. set {KEY_ENV}=NEW,OLD (the new key first, a comma, the current key) and run
-       hyreka-amazon rotate-key
-     again: it re-encrypts everything under the new key (safe to interrupt and run again);
-  3. set {KEY_ENV}=NEW and keep the new key where the old one was kept."""
 
 
 def add_commands(
@@ -66,7 +59,7 @@ def add_commands(
     )
     purge.add_argument(
         "--days",
-        type=_days,
+        type=non_negative,
         default=DEFAULT_RETENTION_DAYS,
         help=f"retention period after shipment or cancellation (default: {DEFAULT_RETENTION_DAYS})",
     )
@@ -77,19 +70,26 @@ def add_commands(
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
-    folder = data_dir(args.data)
-    database = _database(args)
+    folder = data_dir(args.data, create=False)
+    database = database_of(args)
     if database is None and not (folder / DB_FILE).exists():
-        return _fail(f"no store in {folder}: nothing to rotate")
+        return _fail(translate("cli.rotate.no_store", args.lang, folder=folder))
     try:
         vault = Vault.open(folder, env=os.environ, create=False)
         # proves the key before any change
         with Store(database or folder / DB_FILE, vault) as store:
             if vault.key_file is None:
-                return _rotate_from_environment(store, vault, folder)
+                return _rotate_from_environment(store, vault, folder, args.lang)
             with _no_syncs(store):
                 if vault.key_count > 1:
-                    print(f"{vault.key_file} holds {vault.key_count} keys: finishing a rotation")
+                    print(
+                        translate(
+                            "cli.rotate.finishing",
+                            args.lang,
+                            file=vault.key_file,
+                            count=vault.key_count,
+                        )
+                    )
                 else:
                     vault.add_new_primary_key()
                 rotated = _rotate(store, vault)
@@ -97,27 +97,20 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     except (VaultError, StoreError) as exc:
         return _fail(str(exc))
     except AccountBusyError as exc:
-        return _fail(f"{exc}; run `hyreka-amazon rotate-key` again when it has finished")
+        return _fail(f"{exc}; " + translate("cli.rotate.busy", args.lang))
     except KeyboardInterrupt:
-        print(
-            "interrupted: the stored data is partly under the new key and partly under the "
-            "old one; keep both keys and run `hyreka-amazon rotate-key` again to finish",
-            file=sys.stderr,
-        )
+        print(translate("cli.rotate.interrupted", args.lang), file=sys.stderr)
         return 130
     _audit(folder, "key.rotate", values=rotated, source="file")
-    print(
-        f"{rotated} stored values re-encrypted; {vault.key_file} now holds only the new key. "
-        "Back up the key file; backups made before today still need the old key."
-    )
+    print(translate("cli.rotate.done", args.lang, count=rotated, file=vault.key_file))
     return 0
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    folder = data_dir(args.data)
-    database = _database(args)
+    folder = data_dir(args.data, create=False)
+    database = database_of(args)
     if database is None and not (folder / DB_FILE).exists():
-        print(f"no store in {folder}: nothing to purge")
+        print(translate("cli.purge.no_store", args.lang, folder=folder))
         return 0
     try:
         with Store.open(folder, env=os.environ, database=database) as store:
@@ -131,42 +124,27 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not args.dry_run:
         _audit(folder, "orders.purge", orders=len(ids), days=args.days, complete=True)
-    closed = f"shipped or cancelled more than {args.days} days ago"
+    facts = {"count": len(ids), "days": args.days}
     if args.dry_run:
-        print(f"dry run: would remove the personal data of {len(ids)} orders {closed}")
+        print(translate("cli.purge.would", args.lang, **facts))
     else:
-        print(f"removed the personal data of {len(ids)} orders {closed}")
+        print(translate("cli.purge.done", args.lang, **facts))
     for amazon_order_id in ids:
         print(f"  {amazon_order_id}")
     return 0
 
 
-POLLER_RUNNING_HELP = (
-    f"a poller (hyreka-amazon run) is running on this data folder with the key from {KEY_ENV};"
-    " it cannot follow a rotation. Stop it, run rotate-key, then start it again with the new"
-    " key alone."
-)
-
-
-def _database(args: argparse.Namespace) -> str | None:
-    """The PostgreSQL URL of --database or HYREKA_AMAZON_DATABASE; None: SQLite."""
-    return getattr(args, "database", None) or os.environ.get(DATABASE_ENV) or None
-
-
-def _rotate_from_environment(store: Store, vault: Vault, folder: Path) -> int:
+def _rotate_from_environment(store: Store, vault: Vault, folder: Path, lang: str) -> int:
     if vault.key_count == 1:
-        print(ENV_ROTATION_HELP, file=sys.stderr)
+        print(translate("cli.rotate.env_help", lang, env=KEY_ENV), file=sys.stderr)
         return 2
     if poller_running(folder):
-        print(POLLER_RUNNING_HELP, file=sys.stderr)
+        print(translate("cli.rotate.poller_running", lang, env=KEY_ENV), file=sys.stderr)
         return 2
     with _no_syncs(store):
         rotated = _rotate(store, vault)
     _audit(folder, "key.rotate", values=rotated, source="environment")
-    print(
-        f"{rotated} stored values re-encrypted under the first key of {KEY_ENV}; now set "
-        f"{KEY_ENV} to that key alone."
-    )
+    print(translate("cli.rotate.env_done", lang, count=rotated, env=KEY_ENV))
     return 0
 
 
@@ -202,16 +180,6 @@ def _rotate(store: Store, vault: Vault) -> int:
 def _audit(folder: Path, action: str, **facts: int | bool | str) -> None:
     """One entry in the data folder's audit log (counts and flags, never personal data)."""
     AuditLog(folder, retention_days=audit_retention_days()).record(action, account=None, **facts)
-
-
-def _days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
-    if days < 0:
-        raise argparse.ArgumentTypeError("the number of days cannot be negative")
-    return days
 
 
 def _utcnow() -> datetime:

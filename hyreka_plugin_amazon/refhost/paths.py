@@ -11,10 +11,15 @@ DATA_ENV = "HYREKA_AMAZON_DATA"
 APP_DIR = "hyreka-amazon"
 
 
-def data_dir(explicit: str | Path | None = None, env: Mapping[str, str] = os.environ) -> Path:
+def data_dir(
+    explicit: str | Path | None = None,
+    env: Mapping[str, str] = os.environ,
+    *,
+    create: bool = True,
+) -> Path:
     """The data folder: ``--data DIR``, else ``HYREKA_AMAZON_DATA``, else a per-user folder.
 
-    The folder is created (mode 0700) when missing.
+    The folder is created (mode 0700) when missing, unless ``create`` is false.
     """
     if explicit:
         path = Path(explicit).expanduser()
@@ -22,7 +27,8 @@ def data_dir(explicit: str | Path | None = None, env: Mapping[str, str] = os.env
         path = Path(env[DATA_ENV]).expanduser()
     else:
         path = default_data_dir(env)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 

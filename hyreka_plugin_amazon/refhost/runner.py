@@ -424,4 +424,5 @@ def _run_dict(run: SyncRun) -> dict[str, Any]:
         "unchanged": run.unchanged,
         "failed_rows": run.failed_rows,
         "api_calls": run.api_calls,
+        "warnings": list(run.warnings),
     }

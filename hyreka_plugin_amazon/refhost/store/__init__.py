@@ -23,7 +23,7 @@ from hyreka_plugin_amazon.refhost.store.errors import (
     AccountNotFoundError,
     StoreError,
 )
-from hyreka_plugin_amazon.refhost.store.history import HistoryStore, SyncRun
+from hyreka_plugin_amazon.refhost.store.history import HistoryStore, OpenProblem, SyncRun
 from hyreka_plugin_amazon.refhost.store.maintenance import MaintenanceStore
 from hyreka_plugin_amazon.refhost.store.orders import CLOSED_STATUSES
 from hyreka_plugin_amazon.refhost.store.payload import anonymised
@@ -42,6 +42,7 @@ __all__ = [
     "AccountExistsError",
     "AccountNotFoundError",
     "HostAdapter",
+    "OpenProblem",
     "PackageError",
     "Store",
     "StoreError",

@@ -31,6 +31,25 @@ class SyncRun:
     unchanged: int
     failed_rows: int
     api_calls: dict[str, int]
+    warnings: tuple[str, ...] = ()  # the sync's warnings, in the seller's words
+
+
+@dataclass(frozen=True)
+class OpenProblem:
+    """An import problem the seller can list and dismiss: never personal data."""
+
+    id: int
+    account_id: str
+    amazon_order_id: str | None
+    row: int | None
+    column: str | None
+    reason: str
+    recorded_at: datetime
+    messages: dict[str, str]  # language -> the reason in the seller's words
+
+    def seller_text(self, language: str) -> str:
+        """The reason in ``language``, else as the connector stated it."""
+        return self.messages.get(language) or self.reason
 
 
 class HistoryStore(Database):
@@ -68,13 +87,19 @@ class HistoryStore(Database):
             db.execute("DELETE FROM problems WHERE account_id = ?", (account_id,))
             db.executemany(
                 "INSERT INTO problems (account_id, amazon_order_id, row_number, column_name,"
-                " reason, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(account_id, p.amazon_order_id, p.row, p.column, p.reason, now) for p in problems],
+                " reason, recorded_at, messages) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        *(account_id, p.amazon_order_id, p.row, p.column, p.reason, now),
+                        json.dumps(dict(p.messages), ensure_ascii=False),
+                    )
+                    for p in problems
+                ],
             )
 
     def list_problems(self, account_id: str) -> list[Problem]:
         rows = self._read(
-            "SELECT amazon_order_id, row_number, column_name, reason FROM problems"
+            "SELECT amazon_order_id, row_number, column_name, reason, messages FROM problems"
             " WHERE account_id = ? ORDER BY id",
             (account_id,),
         )
@@ -84,6 +109,7 @@ class HistoryStore(Database):
                 amazon_order_id=row["amazon_order_id"],
                 row=row["row_number"],
                 column=row["column_name"],
+                messages=json.loads(row["messages"]),
             )
             for row in rows
         ]
@@ -95,6 +121,31 @@ class HistoryStore(Database):
                 "DELETE FROM problems WHERE account_id = ? AND amazon_order_id = ?",
                 (account_id, amazon_order_id),
             )
+
+    def open_problems(self, account_id: str | None = None) -> list[OpenProblem]:
+        """The open problems (of one account, or all), oldest first, each with its id."""
+        rows = self._read(
+            "SELECT * FROM problems WHERE (:account IS NULL OR account_id = :account) ORDER BY id",
+            {"account": account_id},
+        )
+        return [
+            OpenProblem(
+                id=row["id"],
+                account_id=row["account_id"],
+                amazon_order_id=row["amazon_order_id"],
+                row=row["row_number"],
+                column=row["column_name"],
+                reason=row["reason"],
+                recorded_at=dt(row["recorded_at"]),
+                messages=json.loads(row["messages"]),
+            )
+            for row in rows
+        ]
+
+    def drop_problem(self, problem_id: int) -> None:
+        """Unlist one problem by its id (one without an order: nothing for the connector)."""
+        with self._write() as db:
+            db.execute("DELETE FROM problems WHERE id = ?", (problem_id,))
 
     # ----------------------------------------------------------------------------------------
     # Sync runs
@@ -113,7 +164,8 @@ class HistoryStore(Database):
         with self._write() as db:
             changed = db.execute(
                 "UPDATE sync_runs SET finished_at = ?, ok = ?, code = ?, message = ?, created = ?,"
-                " updated = ?, unchanged = ?, failed_rows = ?, api_calls = ? WHERE id = ?",
+                " updated = ?, unchanged = ?, failed_rows = ?, api_calls = ?, warnings = ?"
+                " WHERE id = ?",
                 (
                     self._now(),
                     result.ok,
@@ -124,6 +176,7 @@ class HistoryStore(Database):
                     result.unchanged,
                     result.failed_rows,
                     json.dumps(result.api_calls, sort_keys=True),
+                    json.dumps(list(result.warnings), ensure_ascii=False),
                     run_id,
                 ),
             ).rowcount
@@ -152,6 +205,7 @@ class HistoryStore(Database):
                 unchanged=row["unchanged"],
                 failed_rows=row["failed_rows"],
                 api_calls=json.loads(row["api_calls"]),
+                warnings=tuple(json.loads(row["warnings"])),
             )
             for row in rows
         ]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
-from hyreka_plugin_amazon.refhost.store.schema import ADDITIONS
+from hyreka_plugin_amazon.refhost.store.schema import ADDED_COLUMNS, ADDITIONS
 
 if TYPE_CHECKING:
     import psycopg
@@ -246,10 +246,12 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
             conn.execute(PG_MIGRATIONS[target])
             conn.execute("UPDATE schema_version SET version = %s", (target,))
             version = target
-        if version <= latest:  # additive tables, as for SQLite (their DDL suits both)
+        if version <= latest:  # additive tables and columns, as for SQLite (the DDL suits both)
             for statement in ADDITIONS.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for table, column, definition in ADDED_COLUMNS:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
     if version > latest:
         raise StoreError(
             f"the database was written by a newer hyreka-plugin-amazon (schema {version}, "

@@ -14,6 +14,13 @@ DB_FILE = "hyreka.sqlite3"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10000
 
+# Columns added within a schema version (table, column, its definition): a database written
+# before them gets them when opened; older code ignores them.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("sync_runs", "warnings", "TEXT NOT NULL DEFAULT '[]'"),
+    ("problems", "messages", "TEXT NOT NULL DEFAULT '{}'"),  # the reason in the seller's words
+)
+
 _PRAGMAS = (
     # A new database gets 16 KB pages (an order row is ~1.3 KB): fewer pages per commit and
     # fewer WAL frames. An existing database keeps its page size.
@@ -89,7 +96,8 @@ CREATE TABLE problems (
     row_number INTEGER,
     column_name TEXT,
     reason TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    messages TEXT NOT NULL DEFAULT '{}'  -- JSON: language -> the reason in the seller's words
 );
 CREATE INDEX problems_by_account ON problems (account_id);
 CREATE TABLE sync_runs (
@@ -105,7 +113,8 @@ CREATE TABLE sync_runs (
     updated INTEGER NOT NULL DEFAULT 0,
     unchanged INTEGER NOT NULL DEFAULT 0,
     failed_rows INTEGER NOT NULL DEFAULT 0,
-    api_calls TEXT NOT NULL DEFAULT '{}'
+    api_calls TEXT NOT NULL DEFAULT '{}',
+    warnings TEXT NOT NULL DEFAULT '[]'  -- JSON list of the seller's warning texts
 );
 CREATE INDEX sync_runs_by_account ON sync_runs (account_id, id);
 """
@@ -164,6 +173,10 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         ).fetchone()
         if exists:
             version: int = db.execute("SELECT version FROM schema_version").fetchone()["version"]
+            for table, column, definition in ADDED_COLUMNS:
+                have = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         else:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():

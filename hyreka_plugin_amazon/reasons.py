@@ -1,0 +1,56 @@
+"""Row problems in the seller's words.
+
+The report reader's reasons are stable English texts (``"not a number"``; tests and hosts may
+rely on them); ``Problem.message`` carries the same reason from the message catalogs in the
+catalog's languages (``{"de": ..., "en": ...}``), so a host shows it in the language of its
+screen. A reason without a catalog entry is shown as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from hyreka_plugin_amazon import messages
+
+FIXED: Final = {
+    "not a number": "reason.not_number",
+    "not a whole number": "reason.not_whole_number",
+    "not a date": "reason.not_date",
+    "date without a UTC offset": "reason.date_without_offset",
+    "not true or false": "reason.not_boolean",
+    "not Amazon or Merchant": "reason.not_channel",
+    "not text": "reason.not_text",
+    "currency differs from the order's": "reason.currency_differs",
+    "order id is missing": "reason.order_id_missing",
+    "unknown order status": "reason.unknown_status",
+    "rows of this order are not adjacent": "reason.not_adjacent",
+    "a neighbouring row has no order id and may belong to this order": "reason.neighbour",
+    "Missing data for required field.": "reason.missing",
+}
+PATTERNS: Final = (
+    (re.compile(r"not imported: row (?P<row>\d+) of this order failed"), "reason.order_row_failed"),
+    (re.compile(r"address mapping failed \((?P<error>\w+)\)"), "reason.address_mapping"),
+    (re.compile(r"row has (?P<fields>\d+) fields, header has (?P<width>\d+)"), "reason.row_width"),
+)
+
+
+def seller_reasons(reason: str) -> dict[str, str]:
+    """``reason`` in every language of the catalogs."""
+    return {language: seller_reason(reason, language) for language in messages.LANGUAGES}
+
+
+def seller_reason(reason: str, locale: str) -> str:
+    """``reason`` in the locale's language (several reasons joined by ``; `` each)."""
+    return "; ".join(_one(part, locale) for part in reason.split("; "))
+
+
+def _one(reason: str, locale: str) -> str:
+    message_id = FIXED.get(reason)
+    if message_id is not None:
+        return messages.translate(message_id, locale)
+    for pattern, pattern_id in PATTERNS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return messages.translate(pattern_id, locale, **match.groupdict())
+    return reason

@@ -1,0 +1,220 @@
+"""``hyreka-amazon orders``: the imported orders as a table, JSON or CSV.
+
+The table shows per order its id, date, marketplace, status, where the bill goes (city and
+country; with ``--names`` the billing name, like an export) and its total in the run's
+language (``22,49 €`` in German, ``€22.49`` in English), then its lines with shipping
+and discounts, so the lines add up to the total. ``--limit``/``--offset`` page through many
+orders. Exports (``--format json|csv``) carry personal data and are written to the audit log
+(format and count only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Final, TextIO
+
+from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
+from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.cli_common import get_account, open_host
+from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
+from hyreka_plugin_amazon.refhost.cli_ship import orders_json
+from hyreka_plugin_amazon.refhost.export import csv_cell
+from hyreka_plugin_amazon.refhost.manager import PluginHost
+from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, plural, translate
+
+SYMBOLS: Final = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
+CSV_COLUMNS: Final = (
+    "amazon_order_id", "purchase_date", "marketplace", "status", "billing_name",
+    "billing_city", "billing_country", "total", "currency", "lines",
+)  # fmt: skip
+STATUS_TEXT: Final = {
+    OrderStatus.OPEN: "cli.status_word.open",
+    OrderStatus.PENDING: "cli.status_word.pending",
+    OrderStatus.SHIPPED: "cli.status_word.shipped",
+    OrderStatus.CANCELLED: "cli.status_word.cancelled",
+}
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """Register ``orders`` on the ``hyreka-amazon`` parser."""
+    orders = sub.add_parser("orders", parents=[common], help="list imported orders")
+    orders.add_argument("--status", choices=[s.value for s in OrderStatus])
+    orders.add_argument("--account")
+    orders.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (with addresses) or csv (one row per order)",
+    )
+    orders.add_argument("--json", action="store_true", help="the same as --format json")
+    orders.add_argument(
+        "--names",
+        action="store_true",
+        help="show the billing name in the table (personal data: recorded in the audit log)",
+    )
+    orders.add_argument("--limit", type=non_negative, metavar="N", help="show at most N orders")
+    orders.add_argument(
+        "--offset", type=non_negative, default=0, metavar="N", help="skip the first N orders"
+    )
+    orders.set_defaults(func=cmd_orders)
+
+
+def cmd_orders(args: argparse.Namespace) -> int:
+    status = OrderStatus(args.status) if args.status else None
+    chosen = "json" if args.json else args.format
+    with open_host(args) as host:
+        account = get_account(host.store, args.account, args.lang) if args.account else None
+        found = host.store.iter_orders(account_id=account.id if account else None, status=status)
+        stop = None if args.limit is None else args.offset + args.limit
+        orders: list[Order] = []
+        total = 0  # every order that matches, for the page line
+        for total, order in enumerate(found, start=1):
+            if args.offset < total and (stop is None or total <= stop):
+                orders.append(order)
+        codes_of = marketplace_codes(host.plugins)
+        shaped = orders_json(host, orders) if chosen == "json" else []
+        if chosen != "table" or args.names:
+            AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
+                "orders.export",
+                account=account.name if account else None,
+                format="table-names" if chosen == "table" else chosen,
+                orders=len(orders),
+            )
+    if chosen == "json":
+        json.dump(shaped, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    elif chosen == "csv":
+        write_csv(orders, sys.stdout, marketplace_code=codes_of)
+    else:
+        print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of, names=args.names)
+        if len(orders) != total:
+            last = args.offset + len(orders)
+            print(
+                translate(
+                    "cli.orders_page",
+                    args.lang,
+                    first=min(args.offset + 1, last),
+                    last=last,
+                    total=total,
+                    next=last,
+                )
+            )
+    return 0
+
+
+def marketplace_codes(plugins: PluginHost) -> Callable[[str | None], str]:
+    """Marketplace id -> its short code from the connectors' choices (``-`` for none)."""
+    codes: dict[str, str] = {}
+    for info in plugins.connectors():
+        for account_field in info.fields:
+            if account_field.key == "marketplaces":
+                codes.update({c.value: c.code for c in account_field.choices if c.code})
+
+    def code_of(marketplace_id: str | None) -> str:
+        return codes.get(marketplace_id, marketplace_id) if marketplace_id else "-"
+
+    return code_of
+
+
+# ------------------------------------------------------------------------------ output
+
+
+def print_orders(
+    orders: Sequence[Order],
+    out: TextIO,
+    lang: str = DEFAULT_LOCALE,
+    *,
+    marketplace_code: Callable[[str | None], str] | None = None,
+    names: bool = False,
+) -> None:
+    """One row per order (id, date, marketplace, status, billing city and country or with
+    ``names`` the billing name, total), then its lines with shipping and discounts; last the
+    count. Buyers' names only when asked for: CLI output carries no personal data."""
+    code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
+    for order in orders:
+        when = order.purchase_date.date().isoformat() if order.purchase_date else "-"
+        billing = order.billing_address
+        if billing is None:
+            name = translate("cli.no_billing", lang)
+        elif names:
+            name = billing.name or billing.company or "-"
+        else:
+            name = translate(
+                "cli.bill_to", lang, city=billing.city or "-", country=billing.country_code or "-"
+            )
+        status = translate(STATUS_TEXT[order.status], lang)
+        total = money(order.total, order.currency, lang)
+        print(
+            f"{order.amazon_order_id}  {when}  {code_of(order.marketplace_id):<3}  "
+            f"{status:<18}  {name}  {total}",
+            file=out,
+        )
+        for line in order.lines:
+            print("    " + line_text(line, order.currency, lang), file=out)
+    print(plural("cli.orders", len(orders), lang), file=out)
+
+
+def line_text(line: OrderLine, currency: str | None, lang: str) -> str:
+    """``2 × SKU Title: 44,98 €, Versand 4,99 €, Rabatt -5,00 €`` (the parts that are not 0)."""
+    parts = [money(line.item_price, currency, lang)]
+    extras = (
+        ("cli.line.shipping", line.shipping_price),
+        ("cli.line.discount", line.item_promotion_discount),
+        ("cli.line.shipping_discount", line.ship_promotion_discount),
+    )
+    for message_id, amount in extras:
+        if amount:
+            parts.append(translate(message_id, lang, amount=money(amount, currency, lang)))
+    title = f" {line.title}" if line.title else ""
+    return f"{line.quantity} × {line.sku or '-'}{title}: " + ", ".join(parts)
+
+
+def money(amount: Decimal, currency: str | None, lang: str = DEFAULT_LOCALE) -> str:
+    """``22,49 €`` (German), ``€22.49`` (English); unknown currencies by their code."""
+    text = f"{abs(amount):,.2f}"
+    if lang == "de":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    sign = "-" if amount < 0 else ""
+    symbol = SYMBOLS.get(currency or "", currency or "")
+    if not symbol:
+        return f"{sign}{text}"
+    if lang == "de" or symbol == currency:
+        return f"{sign}{text} {symbol}"
+    return f"{sign}{symbol}{text}"
+
+
+def write_csv(
+    orders: Sequence[Order],
+    out: TextIO,
+    *,
+    marketplace_code: Callable[[str | None], str] | None = None,
+) -> None:
+    """One row per order, machine-readable (ISO dates, amounts with a dot)."""
+    code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for order in orders:
+        billing = order.billing_address
+        writer.writerow(
+            csv_cell(value)
+            for value in (
+                order.amazon_order_id,
+                order.purchase_date.isoformat() if order.purchase_date else "",
+                code_of(order.marketplace_id),
+                order.status.value,
+                (billing.name or "") if billing else "",
+                (billing.city or "") if billing else "",
+                (billing.country_code or "") if billing else "",
+                order.total,
+                order.currency or "",
+                len(order.lines),
+            )
+        )

@@ -1,0 +1,116 @@
+"""``hyreka-amazon orders``: a table in the seller's locale whose lines add up, paging,
+JSON and CSV exports (audit-logged): through ``cli.main`` against the simulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from helpers.cli import Cli, clean_environment, set_secrets
+
+from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.cli_orders import money
+from hyreka_plugin_amazon.simulator import Simulator
+
+FAST = ("--setting", "report_check_seconds=0.05", "--setting", "report_check_max_seconds=0.2")
+ORDER_ROW = re.compile(
+    r"^(\d{3}-\d{7}-\d{7})  (\d{4}-\d{2}-\d{2})  (\w+)\s+  (offen|versandt|storniert)\s+  "
+    r"(.+)  (-?[\d.]+,\d\d (€|£))$"
+)
+
+
+@pytest.fixture
+def run(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    host_env: dict[str, str],
+    simulator: Simulator,
+) -> Cli:
+    clean_environment(monkeypatch, host_env)
+    set_secrets(simulator, monkeypatch)
+    cli = Cli(tmp_path / "data", capsys)
+    cli(
+        "account", "add", "shop", "--marketplace", "DE", "--marketplace", "FR",
+        "--marketplace", "UK", "--endpoint", simulator.url, "--token-url", simulator.token_url,
+        *FAST,
+    )  # fmt: skip
+    cli("sync", "shop")
+    return cli
+
+
+def test_money_in_the_sellers_locale() -> None:
+    assert money(Decimal("22.49"), "EUR", "de") == "22,49 €"
+    assert money(Decimal("22.49"), "EUR", "en") == "€22.49"
+    assert money(Decimal("1234.5"), "GBP", "de") == "1.234,50 £"
+    assert money(Decimal("-5"), "EUR", "en") == "-€5.00"
+    assert money(Decimal("3"), "SEK", "en") == "3.00 SEK"
+
+
+def test_the_table_shows_date_buyer_and_lines_that_add_up(run: Cli) -> None:
+    plain, _ = run("orders", "--status", "open")
+    out, _ = run("orders", "--status", "open", "--names")
+    with ReferenceHost(run.data) as host:
+        stored = {o.amazon_order_id: o for o in host.store.list_orders(account_id="shop")}
+    rows = [ORDER_ROW.match(line) for line in out.splitlines() if not line.startswith("    ")]
+    matched = [m for m in rows if m]
+    assert (
+        len(matched)
+        == len(out.splitlines())
+        - sum(1 for line in out.splitlines() if line.startswith("    "))
+        - 1
+    )  # every order row has the shape; the last line is the count
+    assert matched
+    for row in matched:
+        order = stored[row.group(1)]
+        assert row.group(6) == money(order.total, order.currency, "de")
+        if order.billing_address and order.billing_address.name:
+            assert row.group(5) == order.billing_address.name
+    discounted = [
+        o
+        for o in stored.values()
+        if o.status.value == "open" and any(line.item_promotion_discount for line in o.lines)
+    ]
+    assert discounted  # the simulator's promotions
+    for order in discounted[:3]:
+        block = out.split(order.amazon_order_id, 1)[1].split("\n")
+        assert any("Rabatt -" in line for line in block[1 : len(order.lines) + 1])
+    assert out.splitlines()[-1] == f"{len(matched)} Bestellungen"
+    names = {o.billing_address.name for o in stored.values() if o.billing_address}
+    assert not [n for n in names if n and n in plain]  # without --names: no buyer's name
+    assert "Rechnung an " in plain
+    assert AuditLog(run.data).entries()[-1].facts["format"] == "table-names"
+
+
+def test_paging_and_exports(run: Cli) -> None:
+    out, _ = run("orders", "--format", "json")
+    every = json.loads(out)
+    assert len(every) > 5
+    out, _ = run("orders", "--limit", "2", "--offset", "1", "--lang", "en")
+    ids = [line.split("  ")[0] for line in out.splitlines() if re.match(r"\d{3}-", line)]
+    assert ids == [o["amazon_order_id"] for o in every[1:3]]
+    assert out.splitlines()[-1] == f"Orders 2 to 3 of {len(every)}; more with --offset 3"
+    assert out.splitlines()[-2] == "2 orders"
+
+    out, _ = run("orders", "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert [r["amazon_order_id"] for r in table] == [o["amazon_order_id"] for o in every]
+    assert {r["status"] for r in table} <= {"open", "shipped", "cancelled", "pending"}
+    exports = [e for e in AuditLog(run.data).entries() if e.action == "orders.export"]
+    assert [e.facts["format"] for e in exports] == ["json", "csv"]
+    assert exports[-1].facts["orders"] == len(every)
+
+
+def test_status_counts_agree_with_the_table(run: Cli) -> None:
+    counts = {}
+    for status in ("open", "shipped", "cancelled", "pending"):
+        out, _ = run("orders", "--status", status, "--format", "json")
+        counts[status] = len(json.loads(out))
+    out, _ = run("orders", "--format", "json")
+    assert sum(counts.values()) == len(json.loads(out))
