@@ -42,7 +42,16 @@ def test_rotate_key_from_the_environment_refuses_while_run_is_active(
     Store.open(data, env={KEY_ENV: old}).close()
     env = {**os.environ, KEY_ENV: old}
     with subprocess.Popen(
-        [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli", "run", "--data", str(data)],
+        [
+            sys.executable,
+            "-m",
+            "hyreka_plugin_amazon.refhost.cli",
+            "run",
+            "--lang",
+            "en",
+            "--data",
+            str(data),
+        ],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

@@ -71,7 +71,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise ValueError("--heartbeat must be positive")
 
     def on_finished(done: FinishedSync) -> None:
-        cli_poll.print_finished(done, sys.stdout)
+        cli_poll.print_finished(done, sys.stdout, args.lang)
 
     with ReferenceHost(data_dir(args.data), database=args.database) as host:
         if host.store.url is None:
