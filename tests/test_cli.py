@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.sim import fba_shipped, open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, Progress
 from hyreka_plugin_amazon.refhost import cli
@@ -83,7 +84,7 @@ def add_shop(run: Cli, sim: Simulator, monkeypatch: pytest.MonkeyPatch, *extra: 
 
 def sim_open(sim: Simulator) -> list[dict[str, Any]]:
     return sorted(
-        (o for o in sim.ground_truth() if o["status"] == "open"),
+        (o for o in sim.ground_truth() if open_for_seller(o)),
         key=lambda o: o["amazon_order_id"],
     )
 
@@ -106,16 +107,17 @@ def test_the_seller_path_from_account_to_open_orders(
     )
 
     truth = sim_open(simulator)
+    fba = fba_shipped(simulator)  # the CLI's EU account imports FBA orders (default)
     out, err = run("sync", "shop")
     lines = out.splitlines()
     assert lines[0] == (
-        f"Synchronisierung abgeschlossen: {len(truth)} neu, 0 aktualisiert, 0 unverändert, "
-        "0 fehlerhafte Zeilen."
+        f"Synchronisierung abgeschlossen: {len(truth) + len(fba)} neu, 0 aktualisiert, "
+        "0 unverändert, 0 fehlerhafte Zeilen."
     )
     summary = SUMMARY_DE.match(lines[-1])
     assert summary is not None, lines[-1]
     created, updated, unchanged, _, failed, calls = map(int, summary.groups()[:6])
-    assert (created, updated, unchanged, failed) == (len(truth), 0, 0, 0)
+    assert (created, updated, unchanged, failed) == (len(truth) + len(fba), 0, 0, 0)
     assert 8 <= calls <= 20
     assert "Bericht anfordern: createReport\n" in err
     assert "Amazon erstellt den Bericht: GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING: DONE" in err
@@ -368,8 +370,8 @@ def test_the_demo_imports_the_simulators_open_orders() -> None:
     truth = re.fullmatch(r"Offene Bestellungen laut Simulator: (\d+), im Host: (\d+)", lines[-1])
     assert truth is not None
     assert truth.group(1) == truth.group(2) != "0"
-    assert f"{truth.group(1)} Bestellungen" in lines
-    assert sum(bool(re.match(r"\d{3}-\d{7}-\d{7}  ", line)) for line in lines) == int(
-        truth.group(1)
-    )
+    listed = [line for line in lines if re.match(r"\d{3}-\d{7}-\d{7}  ", line)]
+    assert f"{len(listed)} Bestellungen" in lines
+    # beside the open orders the demo lists the FBA orders Amazon shipped (README "FBA orders")
+    assert sum("  open  " in line for line in listed) == int(truth.group(1))
     assert demo.stderr.rstrip().endswith("Fertig")
