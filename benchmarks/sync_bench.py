@@ -174,7 +174,11 @@ def api_calls(orders: int, *, report_delay: float, seed: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory() as folder,
     ):
         for n in range(orders):
-            sim.add_order(status="open", marketplace=MARKETPLACES[n % len(MARKETPLACES)])
+            sim.add_order(
+                status="open",
+                marketplace=MARKETPLACES[n % len(MARKETPLACES)],
+                fulfillment_channel="MFN",
+            )
         sim.clock.advance(60)
         clock = VirtualClock(sim)
         account = bench_account(sim)

@@ -14,6 +14,7 @@ from hyreka_plugin_amazon.contract import (
     PollingInfo,
     SettingInfo,
 )
+from hyreka_plugin_amazon.fba import FBA_ORDERS_SETTING
 from hyreka_plugin_amazon.messages import labels
 from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 
@@ -96,6 +97,8 @@ def settings() -> tuple[SettingInfo, ...]:
             "report_check_max_seconds", "number", "60", 0, 3600, aliases=("max_poll_interval",)
         ),
         _setting("report_wait_seconds", "number", "1800", 1, 7200, aliases=("report_deadline",)),
+        # empty: on for accounts in the EU (where the FBA invoicing report exists)
+        _setting(FBA_ORDERS_SETTING, "choice", "", choices=("", "true", "false")),
     )
 
 

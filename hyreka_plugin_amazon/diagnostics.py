@@ -38,7 +38,12 @@ class Diagnosis:
     needs_reauthorization: bool = False
 
 
-_REPORT_NAMES: Final = {"order report": "report.order", "status report": "report.status"}
+_REPORT_NAMES: Final = {
+    "order report": "report.order",
+    "status report": "report.status",
+    "FBA report": "report.fba",
+}
+Reading = Literal["order report", "status report", "FBA report"]
 
 # The causes that only new credentials fix: the host pauses background syncs on them.
 _REAUTHORIZE: Final = frozenset({"login.invalid_client", "login.invalid_grant", "sync.auth_failed"})
@@ -83,7 +88,7 @@ def sync_failure(
     account: Account,
     *,
     order_report: str | None = None,
-    reading: Literal["order report", "status report"] = "order report",
+    reading: Reading = "order report",
 ) -> Diagnosis:
     """The message for a sync that ended before the window was handed over.
 

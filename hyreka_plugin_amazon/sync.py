@@ -3,7 +3,9 @@
 1. Window: from the cursor minus an overlap (first sync: a look-back) to Amazon's "now", or
    from ``retry_from`` when an earlier window was held open (below).
 2. Two reports over the window: the order report (items, prices, billing and shipping
-   addresses; only orders eligible for fulfilment) and the all-orders status report.
+   addresses; only seller-fulfilled orders eligible for fulfilment) and the all-orders status
+   report; with the account setting ``fba_orders`` (on in the EU) a third, the FBA shipments
+   report, whose Amazon-fulfilled orders are imported as shipped (rules in ``fba.py``).
 3. The status report is read first into a small map; then the order report streams through
    the reader and the schemas, each order handed to the host (which may commit in batches,
    always before the cursor moves). A
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
 
-from hyreka_plugin_amazon import diagnostics, messages
+from hyreka_plugin_amazon import diagnostics, fba, messages
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
@@ -87,7 +89,10 @@ STATES: Final = {
     "CANCELLED": "progress.state.CANCELLED",
     "FATAL": "progress.state.FATAL",
 }
-Hold = Literal["problems", "billing", "status report empty", "order report empty", "status unknown"]
+Hold = (
+    Literal["problems", "billing", "status report empty", "order report empty", "status unknown"]
+    | fba.FbaHold
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class SyncSettings:
     poll_interval: float = 15.0
     max_poll_interval: float = 60.0
     report_deadline: float = 1800.0
+    fba_orders: bool = True  # import FBA orders (setting fba_orders; default: on in the EU)
 
     @classmethod
     def from_account(cls, account: Account) -> SyncSettings:
@@ -121,6 +127,7 @@ class SyncSettings:
             report_deadline=value(
                 "report_wait_seconds", "report_deadline", default.report_deadline
             ),
+            fba_orders=fba.fba_orders_enabled(account),
         )
 
     def order_report_for(self, account: Account) -> str:
@@ -210,7 +217,7 @@ class _SyncRun:
         self.in_order_report: set[str] = set()
         self.handed_over: set[str] = set()
         self.pending_reports: list[str] = []  # requested, not yet processed: cancel on cancel
-        self.reading: Literal["order report", "status report"] = "order report"
+        self.reading: diagnostics.Reading = "order report"
         self.first_sync = False
 
     # ---------------------------------------------------------------- the flow
@@ -276,12 +283,28 @@ class _SyncRun:
             order_report_type, marketplaces, data_start_time=self.window_start
         )
         self.pending_reports.append(order_id)
+        fba_id = None
+        if self.settings.fba_orders:
+            fba_id = self.client.create_report(
+                fba.FBA_REPORT,
+                self.account.marketplace_ids,
+                data_start_time=fba.report_start(self.window_start, self.now()),
+            )
+            self.pending_reports.append(fba_id)
         status_report = self._wait(status_id)
         order_report = self._wait(order_id)
+        fba_report = self._wait(fba_id) if fba_id is not None else None
         statuses = self._read_twice("status report", lambda: self._read_statuses(status_report))
         self._read_twice("order report", lambda: self._import_orders(order_report, statuses))
+        reports = [status_report, order_report]
+        if fba_report is not None:
+            self._read_twice("FBA report", lambda: self._import_fba(fba_report, statuses))
+            reports.append(fba_report)
+        window_end = _window_end(reports, self.now())
+        if fba_report is not None:
+            self._check_fba_left_behind(statuses, window_end)
         self._apply_status_changes(statuses)
-        self._close_window(_window_end(status_report, order_report, self.now()))
+        self._close_window(window_end)
 
     def _participating_only(self, refused: errors.BadRequestError) -> tuple[str, ...]:
         """After Amazon refused the account's marketplaces: those the seller sells on, with a
@@ -384,9 +407,7 @@ class _SyncRun:
         self.pending_reports.remove(report_id)
         return finished
 
-    def _read_twice(
-        self, what: Literal["order report", "status report"], read: Callable[[], T]
-    ) -> T:
+    def _read_twice(self, what: diagnostics.Reading, read: Callable[[], T]) -> T:
         """``read()``; once more (from a fresh download URL) if the download broke off: the
         only place a broken download is repeated (the document stream raises, never restarts)."""
         self.reading = what
@@ -419,18 +440,31 @@ class _SyncRun:
             self.holds.add("status report empty")
         return statuses
 
-    def _import_orders(self, report: Report, statuses: dict[str, StatusEntry]) -> None:
-        """Hand the order report's orders over; those already handed over are skipped."""
+    def _import_orders(
+        self,
+        report: Report,
+        statuses: dict[str, StatusEntry],
+        hand_over: Callable[[ReportOrder, StatusEntry | None], None] | None = None,
+    ) -> None:
+        """Hand the order report's orders over (with ``hand_over``: the FBA report's); those
+        already handed over are skipped."""
+        orders_report = hand_over is None
         if report.processing_status != DONE or not report.report_document_id:
-            self.holds.add("order report empty")  # CANCELLED: "none eligible", unproven
+            if orders_report:  # the FBA report: left_behind checks what should be there
+                self.holds.add("order report empty")  # CANCELLED: "none eligible", unproven
             return
-        self._progress("downloading", self._say("progress.report.order"))
+        self._progress(
+            "downloading",
+            self._say("progress.report.order" if orders_report else "progress.report.fba"),
+        )
         problems: list[Problem] = []
         suspect_rows: set[int] = set()  # rows next to a row without an order id
         rows = False
         with self._open(report, report.report_document_id, on_bytes=self._on_bytes) as lines:
             reader = ReportReader(lines)
             self._check_billing(report, reader)
+            if not orders_report:
+                fba.check_layout(reader)
             for item in read_orders(
                 reader,
                 default_marketplace_id=self._default_marketplace(),
@@ -454,7 +488,7 @@ class _SyncRun:
                         Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row, messages=words)
                     )
                     continue
-                self._hand_over(item, statuses.get(item.amazon_order_id))
+                (hand_over or self._hand_over)(item, statuses.get(item.amazon_order_id))
                 self.handed_over.add(item.amazon_order_id)
                 if len(self.handed_over) % 500 == 0:
                     self._progress(
@@ -463,7 +497,7 @@ class _SyncRun:
         count = len(self.handed_over)
         self._progress("importing", self._say("progress.orders"), done=count, total=count)
         self.tally.problems.extend(problems)
-        if not rows:
+        if not rows and orders_report:
             self.holds.add("order report empty")
 
     def _check_billing(self, report: Report, reader: ReportReader) -> None:
@@ -495,6 +529,37 @@ class _SyncRun:
             updated = updated or known.last_updated
         order = record.to_order(status, fulfillment_channel=channel, last_updated=updated)
         self.tally.count(self.host.upsert_order(account_id, order))
+
+    def _import_fba(self, report: Report, statuses: dict[str, StatusEntry]) -> None:
+        self._import_orders(report, statuses, self._hand_over_fba)
+
+    def _hand_over_fba(self, record: ReportOrder, entry: StatusEntry | None) -> None:
+        """An order of the FBA report: imported as shipped once Amazon shipped all of it."""
+        account_id = self.account.id
+        known = self.host.get_order(account_id, record.amazon_order_id)
+        decision = fba.decide(entry, known)
+        if decision.hold is not None:
+            self.holds.add(decision.hold)
+        if decision.status is None:
+            self.tally.count(decision.outcome)
+            return
+        updated = entry.last_updated if entry is not None else None
+        if updated is None and known is not None:
+            updated = known.last_updated
+        order = record.to_order(decision.status, fulfillment_channel="AFN", last_updated=updated)
+        self.tally.count(self.host.upsert_order(account_id, fba.merged(known, order)))
+
+    def _check_fba_left_behind(self, statuses: dict[str, StatusEntry], end: datetime) -> None:
+        """Hold the window (or record problems) for FBA orders the FBA report did not list."""
+
+        def known_status(amazon_order_id: str) -> OrderStatus | None:
+            known = self.host.get_order(self.account.id, amazon_order_id)
+            return known.status if known is not None else None
+
+        found = fba.left_behind(statuses, self.in_order_report, known_status, end)
+        if found.recent:
+            self.holds.add("fba shipments missing")
+        self.tally.problems.extend(found.problems)
 
     def _apply_status_changes(self, statuses: dict[str, StatusEntry]) -> None:
         """Orders the status report names but the order report did not: move known ones on."""
@@ -604,6 +669,6 @@ def _problems(item: OrderErrors) -> list[Problem]:
     ]
 
 
-def _window_end(status: Report, orders: Report, fallback: datetime) -> datetime:
-    ends = [r.data_end_time for r in (status, orders) if r.data_end_time is not None]
+def _window_end(reports: list[Report], fallback: datetime) -> datetime:
+    ends = [r.data_end_time for r in reports if r.data_end_time is not None]
     return min(ends) if ends else fallback

@@ -28,11 +28,11 @@ POLL_S = 900  # every 15 minutes
 FULL_SYNC = Counter(
     {
         "lwaToken": 1,
-        "createReport": 2,
-        "getReport": 4,
-        "createRestrictedDataToken": 1,
-        "getReportDocument": 2,
-        "download": 2,
+        "createReport": 3,  # order, status and FBA report (fba_orders: on in the EU)
+        "getReport": 6,
+        "createRestrictedDataToken": 2,
+        "getReportDocument": 3,
+        "download": 3,
     }
 )
 WEEK = 7 * 24 * 4  # syncs
@@ -80,7 +80,8 @@ def test_a_week_of_polling_every_15_minutes_is_never_throttled(amazon_time: Harn
 
     calls = amazon_calls(h.results)
     assert calls["lwaToken"] <= WEEK // 3  # one exchange per hour of tokens, not per sync
-    assert calls["createReport"] == 2 * WEEK  # never repeated: no 429, no retry
+    # order, status and FBA report per sync, never repeated: no 429, no retry
+    assert calls["createReport"] == 3 * WEEK
     assert sum(r.created for r in h.results) > 10  # orders kept arriving all week
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from helpers.accounts import simulator_account
+from helpers.sim import open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
@@ -92,7 +93,7 @@ def test_sync_killed_while_importing_converges_next_time(
     markets = ("DE", "FR", "IT", "ES", "UK")
     for n in range(NEW_ORDERS):
         sim.add_order(marketplace=markets[n % len(markets)])
-    truth = {o["amazon_order_id"]: o for o in sim.ground_truth() if o["status"] == "open"}
+    truth = {o["amazon_order_id"]: o for o in sim.ground_truth() if open_for_seller(o)}
 
     env = {**os.environ, **host_env}
     with subprocess.Popen(

@@ -153,7 +153,7 @@ def test_no_secret_or_personal_data_in_any_file_the_host_wrote(
     monkeypatch.setenv("TMPDIR", str(spool))
     first = refhost.sync(account.name)
     assert first.ok, first.message
-    assert first.created > 25
+    assert first.created > 15  # seller-fulfilled only: FBA orders are never open
     opened = sorted(o.amazon_order_id for o in refhost.store.list_orders())
     simulator.ship_order(opened[0])
     simulator.cancel_order(opened[1])
@@ -204,7 +204,7 @@ def test_key_rotation_interrupted_and_resumed_with_the_cli(
         assert host.sync("sim").ok
         assert host.sync("second").ok
         accounts, orders = host.store.list_accounts(), host.store.list_orders()
-    assert len(orders) > 30
+    assert len(orders) > 20  # seller-fulfilled only: FBA orders are never open
     old_key = (data / KEY_FILE).read_text().strip()
     old_id = Vault.open(data, env={}).key_id
 

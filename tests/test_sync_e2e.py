@@ -14,7 +14,7 @@ def test_open_orders_land_exactly_once_and_follow_amazon(
 ) -> None:
     truth = sim_open(simulator)
     marketplaces = {o["marketplace_id"] for o in truth.values()}
-    assert len(truth) > 25
+    assert len(truth) > 15  # seller-fulfilled only: FBA orders are never open
     assert len(marketplaces) >= 3
 
     first = refhost.sync(account.name)

@@ -4,6 +4,7 @@ warning (kept in the history) instead of failing for every marketplace."""
 from __future__ import annotations
 
 from helpers.accounts import simulator_account
+from helpers.sim import open_for_seller
 
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
@@ -26,7 +27,7 @@ def test_a_marketplace_the_seller_does_not_sell_on_is_left_out_with_a_warning(
     truth = {
         o["amazon_order_id"]
         for o in simulator.ground_truth()
-        if o["status"] == "open" and o["marketplace_id"] in wanted
+        if open_for_seller(o) and o["marketplace_id"] in wanted
     }
     stored = refhost.store.list_orders(account_id=account.id)
     assert {o.amazon_order_id for o in stored} == truth

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from helpers.sim import open_for_seller
 
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.web.app import Console
@@ -210,7 +211,7 @@ def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> N
     expect(page.locator("#sync-result")).to_have_class("ok", timeout=60_000)
     done = "Synchronisierung abgeschlossen" if german else "Sync finished"
     expect(page.locator("#sync-result")).to_contain_text(done)
-    open_orders = [o for o in sim.ground_truth() if o["status"] == "open"]
+    open_orders = [o for o in sim.ground_truth() if open_for_seller(o)]
     assert open_orders
     page.get_by_label("Status", exact=True).select_option("open")
     page.get_by_role("button", name="Anzeigen" if german else "Show").last.click()

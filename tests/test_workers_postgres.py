@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 from helpers.accounts import seller_account
+from helpers.sim import open_for_seller
 
 from hyreka_plugin_amazon.refhost import cli
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
@@ -206,6 +207,4 @@ def _open(host: ReferenceHost, name: str) -> set[str]:
 
 
 def _truth_open(sim: Simulator, seller: Seller) -> set[str]:
-    return {
-        o["amazon_order_id"] for o in sim.ground_truth(seller.seller_id) if o["status"] == "open"
-    }
+    return {o["amazon_order_id"] for o in sim.ground_truth(seller.seller_id) if open_for_seller(o)}

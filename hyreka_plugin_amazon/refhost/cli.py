@@ -331,7 +331,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print_orders(orders, out, lang, marketplace_code=codes_of)
         print(file=out)
         print_sync_result(result, out, lang)
-        truth = sum(1 for o in sim.ground_truth() if o["status"] == "open")
+        truth = sum(  # Amazon ships FBA orders: open for the seller are the seller's own
+            1
+            for o in sim.ground_truth()
+            if o["status"] == "open" and o["fulfillment_channel"] == "MFN"
+        )
         held = sum(1 for o in orders if o.status is OrderStatus.OPEN)
         print(translate("cli.demo_truth", lang, truth=truth, host=held), file=out)
     return 0 if result.ok else 1

@@ -1,4 +1,5 @@
-"""Flat-file report content: the order reports (with and without billing) and all-orders report.
+"""Flat-file report content: the order reports (with and without billing) and all-orders report
+(the FBA shipments report is ``fbashipments.py``'s).
 
 Layouts follow spapi-notes 5.2: the EU invoicing layout (b) with the B2B columns appended,
 the shipping layout without ``bill-*``, and the real 91-column all-orders header (whose last
@@ -12,13 +13,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from hyreka_plugin_amazon.reports import catalogue
+from hyreka_plugin_amazon.simulator import fbashipments
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
 
 # The report types the simulator serves; what Amazon says of them is the catalogue's.
 INVOICING = catalogue.ORDER_REPORT_EU
 SHIPPING = catalogue.ORDER_REPORT_OTHER
 ALL_ORDERS = catalogue.STATUS_REPORT
-REPORT_TYPES = frozenset({INVOICING, SHIPPING, ALL_ORDERS})
+FBA_SHIPMENTS = fbashipments.FBA_SHIPMENTS
+REPORT_TYPES = frozenset({INVOICING, SHIPPING, ALL_ORDERS, FBA_SHIPMENTS})
 ORDER_REPORT_TYPES = frozenset(
     name for name in REPORT_TYPES if catalogue.REPORT_TYPES[name].role is catalogue.Role.ORDERS
 )
@@ -76,6 +79,8 @@ Row = dict[str, str]
 def header(report_type: str, *, billing: bool = True) -> tuple[str, ...]:
     if report_type == ALL_ORDERS:
         return ALL_ORDERS_HEADER
+    if report_type == FBA_SHIPMENTS:
+        return fbashipments.HEADER
     if catalogue.REPORT_TYPES[report_type].billing_columns and billing:
         return INVOICING_HEADER
     return SHIPPING_HEADER
@@ -91,8 +96,9 @@ def select(
 ) -> list[SimOrder]:
     """The orders a report over ``[start, end]`` lists, as of ``now``.
 
-    Order reports select by the moment payment was authorised and leave cancelled orders out;
-    the all-orders report selects by last update.
+    Order reports select seller-fulfilled (MFN) orders by the moment payment was authorised
+    and leave cancelled orders out (Amazon's order reports list seller-fulfilled orders only:
+    README "FBA orders"); the all-orders report selects every order by last update.
     """
     chosen = []
     for order in orders:
@@ -102,7 +108,8 @@ def select(
             if start <= order.last_updated(now) <= end:
                 chosen.append(order)
         elif (
-            order.payments_date is not None
+            order.fulfillment_channel == "MFN"
+            and order.payments_date is not None
             and start <= order.payments_date <= end
             and order.state(now) is not AmazonState.CANCELED
         ):

@@ -85,13 +85,17 @@ class OrderBook:
         status: str,
         fulfillment_channel: str | None,
     ) -> dict[str, Any]:
-        """A new generated order placed now, in the host ``status`` asked for."""
+        """A new generated order placed now, in the host ``status`` asked for; an "open" order
+        without a ``fulfillment_channel`` is seller-fulfilled (one the seller must ship), other
+        statuses leave the channel to the generator."""
         if status not in HOST_STATUSES:
             raise ValueError("status must be pending, open, shipped or cancelled")
         if fulfillment_channel not in (None, "MFN", "AFN"):
             raise ValueError("fulfillment_channel must be MFN or AFN")
         with self.lock:
             order = self._generator.order(seller.seller_id, market, now)
+            if fulfillment_channel is None and status == "open":
+                fulfillment_channel = "MFN"
             if fulfillment_channel is not None:
                 order.fulfillment_channel = "AFN" if fulfillment_channel == "AFN" else "MFN"
             if status != "pending":

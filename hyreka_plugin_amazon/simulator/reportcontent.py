@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hyreka_plugin_amazon.simulator import flatfiles
+from hyreka_plugin_amazon.reports import catalogue
+from hyreka_plugin_amazon.simulator import fbashipments, flatfiles
 from hyreka_plugin_amazon.simulator.reports import Document, Report, new_document
 from hyreka_plugin_amazon.spapi import regions
 
@@ -71,8 +72,12 @@ def report_content(
     now = sim.clock.now()
     with sim.lock:
         own = [o for o in sim.orders.values() if o.seller_id == seller_id]
-        chosen = flatfiles.select(report_type, own, start, end, marketplace_ids, now)
-        data = list(flatfiles.rows(report_type, chosen, now))
+        if report_type == flatfiles.FBA_SHIPMENTS:
+            shipped = fbashipments.select(own, start, end, marketplace_ids, now)
+            data = list(fbashipments.rows(shipped))
+        else:
+            chosen = flatfiles.select(report_type, own, start, end, marketplace_ids, now)
+            data = list(flatfiles.rows(report_type, chosen, now))
     if fire("header_only"):
         data = []
     elif not data:
@@ -81,7 +86,8 @@ def report_content(
     malformed = fire("malformed_rows")
     kinds = set(malformed.params["kinds"].split("+")) if malformed else set()
     if kinds:
-        id_column = "amazon-order-id" if report_type == flatfiles.ALL_ORDERS else "order-id"
+        layout = catalogue.REPORT_TYPES[report_type].layout
+        id_column = layout.order_id_column if layout is not None else "order-id"
         data = flatfiles.malform(data, kinds, id_column)
     newline = "\r\n" if "crlf" in kinds else "\n"
     text = flatfiles.render(flatfiles.header(report_type, billing=billing), data, newline=newline)

@@ -10,7 +10,14 @@ from hyreka_plugin_amazon.simulator.sellers import Seller
 from hyreka_plugin_amazon.spapi.regions import marketplace
 
 SIM_MARKETPLACES = ("DE", "FR", "IT", "ES", "UK")
-FAST_SETTINGS = {"poll_interval": "0.05", "max_poll_interval": "0.2", "report_deadline": "60"}
+# fba_orders off: these accounts test the seller-fulfilled flow (tests/test_fba_*.py switch
+# the FBA import on, as the default for EU accounts is)
+FAST_SETTINGS = {
+    "poll_interval": "0.05",
+    "max_poll_interval": "0.2",
+    "report_deadline": "60",
+    "fba_orders": "false",
+}
 
 
 def simulator_account(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.accounts import simulator_account
+from helpers.sim import open_for_seller
 from hyreka_plugin_amazon.contract import Account, OrderStatus, SyncResult
 from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.simulator import Simulator
@@ -79,7 +80,7 @@ class Harness:
         return {o["amazon_order_id"]: o for o in self.sim.ground_truth()}
 
     def truth_open(self) -> dict[str, dict[str, Any]]:
-        return {k: o for k, o in self.truth().items() if o["status"] == "open"}
+        return {k: o for k, o in self.truth().items() if open_for_seller(o)}
 
     def assert_converged(self) -> None:
         """Open orders exactly Amazon's; every stored order once, with Amazon's status."""

@@ -386,6 +386,23 @@ def host_open(refhost: ReferenceHost) -> dict[str, dict[str, Any]]:
     return {o.amazon_order_id: o.as_dict() for o in orders}
 
 
+def open_for_seller(order: dict[str, Any]) -> bool:
+    """Whether a ground-truth order is open for the seller: Amazon says Unshipped or
+    PartiallyShipped and the seller ships it (Amazon ships FBA orders: never open for the
+    seller; the connector imports them once shipped, README "FBA orders")."""
+    return bool(order["status"] == "open" and order["fulfillment_channel"] == "MFN")
+
+
+def fba_shipped(sim: Simulator) -> dict[str, dict[str, Any]]:
+    """The simulator's FBA orders Amazon has shipped (a first sync with ``fba_orders`` on
+    imports them as shipped beside the seller's open orders)."""
+    return {
+        o["amazon_order_id"]: o
+        for o in sim.ground_truth()
+        if o["fulfillment_channel"] == "AFN" and o["status"] == "shipped"
+    }
+
+
 def sim_open(sim: Simulator) -> dict[str, dict[str, Any]]:
-    """The simulator's open orders (Amazon's truth), keyed by order id."""
-    return {o["amazon_order_id"]: o for o in sim.ground_truth() if o["status"] == "open"}
+    """The simulator's orders open for the seller (Amazon's truth), keyed by order id."""
+    return {o["amazon_order_id"]: o for o in sim.ground_truth() if open_for_seller(o)}
