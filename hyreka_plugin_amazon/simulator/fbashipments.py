@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from hyreka_plugin_amazon.simulator.orders import SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.reportcells import addresses, date, money
 
 FBA_SHIPMENTS = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING"
 
@@ -34,7 +34,7 @@ HEADER = (
 
 _CENTERS = {"DE": "LEJ1", "FR": "ORY1", "IT": "MXP5", "ES": "MAD4", "UK": "LTN1", "GB": "LTN1"}
 
-Row = dict[str, str]
+Row = reportcells.Row
 
 
 def select(
@@ -69,7 +69,6 @@ def rows(chosen: Iterable[tuple[SimOrder, list[SimItem]]]) -> Iterator[Row]:
 
 
 def _row(order: SimOrder, item: SimItem) -> Row:
-    ship, bill = order.ship_address, order.bill_address
     shipped = _shipped(item)
     shipment = _digest(f"{order.order_id}/{shipped.isoformat()}")
     center = _CENTERS.get(order.marketplace.code, "LEJ1")
@@ -78,10 +77,10 @@ def _row(order: SimOrder, item: SimItem) -> Row:
         "shipment-id": f"D{shipment[:8]}",
         "shipment-item-id": f"D{_digest(item.order_item_id)[:10]}",
         "amazon-order-item-id": item.order_item_id,
-        "purchase-date": _date(order.purchase_date),
-        "payments-date": _date(order.payments_date),
-        "shipment-date": _date(shipped),
-        "reporting-date": _date(shipped),
+        "purchase-date": date(order.purchase_date),
+        "payments-date": date(order.payments_date),
+        "shipment-date": date(shipped),
+        "reporting-date": date(shipped),
         "buyer-email": order.buyer_email,
         "buyer-name": order.buyer_name,
         "buyer-phone-number": order.buyer_phone,
@@ -89,31 +88,20 @@ def _row(order: SimOrder, item: SimItem) -> Row:
         "product-name": item.title,
         "quantity-shipped": str(item.quantity),
         "currency": order.currency,
-        "item-price": _money(item.item_price),
-        "item-tax": _money(item.item_tax),
-        "shipping-price": _money(item.shipping_price),
-        "shipping-tax": _money(item.shipping_tax),
+        "item-price": money(item.item_price),
+        "item-tax": money(item.item_tax),
+        "shipping-price": money(item.shipping_price),
+        "shipping-tax": money(item.shipping_tax),
         "ship-service-level": order.ship_service_level,
-        "recipient-name": order.recipient_name,
-        **_lines("ship-address-", ship.lines),
-        "ship-city": ship.city,
-        "ship-state": ship.state,
-        "ship-postal-code": ship.postal_code,
-        "ship-country": ship.country_code,
-        "ship-phone-number": order.ship_phone,
-        **_lines("bill-address-", bill.lines),
-        "bill-city": bill.city,
-        "bill-state": bill.state,
-        "bill-postal-code": bill.postal_code,
-        "bill-country": bill.country_code,
+        **addresses(order),
         # one total per shipment item, negative (the fixture and real files write it so)
-        "item-promotion-discount": _money(item.item_promotion_discount) if item.promotions else "",
+        "item-promotion-discount": money(item.item_promotion_discount) if item.promotions else "",
         "ship-promotion-discount": (
-            _money(item.ship_promotion.discount) if item.ship_promotion else ""
+            money(item.ship_promotion.discount) if item.ship_promotion else ""
         ),
         "carrier": "DHL" if order.marketplace.code == "DE" else "AMZN",
         "tracking-number": f"JJD{shipment[8:20].upper()}",
-        "estimated-arrival-date": _date(shipped + timedelta(days=2)),
+        "estimated-arrival-date": date(shipped + timedelta(days=2)),
         "fulfillment-center-id": center,
         "fulfillment-channel": "AFN",
         "sales-channel": order.marketplace.domain,
@@ -127,15 +115,3 @@ def _shipped(item: SimItem) -> datetime:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _lines(prefix: str, lines: Sequence[str]) -> Row:
-    return {f"{prefix}{n}": lines[n - 1] if n <= len(lines) else "" for n in (1, 2, 3)}
-
-
-def _date(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value else ""
-
-
-def _money(value: Decimal) -> str:
-    return format(value, "f")

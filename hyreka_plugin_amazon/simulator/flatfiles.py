@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from hyreka_plugin_amazon.reports import catalogue
 from hyreka_plugin_amazon.simulator import fbashipments
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.reportcells import addresses, date, money
 
 # The report types the simulator serves; what Amazon says of them is the catalogue's.
 INVOICING = catalogue.ORDER_REPORT_EU
@@ -73,7 +73,7 @@ ALL_ORDERS_HEADER = (
     "invoice-business-tax-id", "invoice-business-tax-office ",
 )  # fmt: skip
 
-Row = dict[str, str]
+Row = reportcells.Row
 
 
 def header(report_type: str, *, billing: bool = True) -> tuple[str, ...]:
@@ -157,13 +157,12 @@ def malform(data: list[Row], kinds: set[str], id_column: str) -> list[Row]:
 
 
 def _order_report_rows(order: SimOrder, item: SimItem) -> Iterator[Row]:
-    ship, bill = order.ship_address, order.bill_address
     first_promo = item.promotions[0] if item.promotions else None
     row: Row = {
         "order-id": order.order_id,
         "order-item-id": item.order_item_id,
-        "purchase-date": _date(order.purchase_date),
-        "payments-date": _date(order.payments_date),
+        "purchase-date": date(order.purchase_date),
+        "payments-date": date(order.payments_date),
         "buyer-email": order.buyer_email,
         "buyer-name": order.buyer_name,
         "buyer-phone-number": order.buyer_phone,
@@ -171,27 +170,16 @@ def _order_report_rows(order: SimOrder, item: SimItem) -> Iterator[Row]:
         "product-name": item.title,
         "quantity-purchased": str(item.quantity),
         "currency": order.currency,
-        "item-price": _money(item.item_price),
-        "item-tax": _money(item.item_tax),
-        "shipping-price": _money(item.shipping_price),
-        "shipping-tax": _money(item.shipping_tax),
+        "item-price": money(item.item_price),
+        "item-tax": money(item.item_tax),
+        "shipping-price": money(item.shipping_price),
+        "shipping-tax": money(item.shipping_tax),
         "ship-service-level": order.ship_service_level,
-        "recipient-name": order.recipient_name,
-        **_lines("ship-address-", ship.lines),
-        "ship-city": ship.city,
-        "ship-state": ship.state,
-        "ship-postal-code": ship.postal_code,
-        "ship-country": ship.country_code,
-        "ship-phone-number": order.ship_phone,
-        **_lines("bill-address-", bill.lines),
-        "bill-city": bill.city,
-        "bill-state": bill.state,
-        "bill-postal-code": bill.postal_code,
-        "bill-country": bill.country_code,
-        "item-promotion-discount": _money(first_promo.discount) if first_promo else "",
+        **addresses(order),
+        "item-promotion-discount": money(first_promo.discount) if first_promo else "",
         "item-promotion-id": first_promo.promotion_id if first_promo else "",
         "ship-promotion-discount": (
-            _money(item.ship_promotion.discount) if item.ship_promotion else ""
+            money(item.ship_promotion.discount) if item.ship_promotion else ""
         ),
         "ship-promotion-id": item.ship_promotion.promotion_id if item.ship_promotion else "",
         "sales-channel": order.marketplace.domain,
@@ -207,7 +195,7 @@ def _order_report_rows(order: SimOrder, item: SimItem) -> Iterator[Row]:
         yield {
             "order-id": order.order_id,
             "order-item-id": item.order_item_id,
-            "item-promotion-discount": _money(promo.discount),
+            "item-promotion-discount": money(promo.discount),
             "item-promotion-id": promo.promotion_id,
         }
 
@@ -232,8 +220,8 @@ def _all_orders_row(order: SimOrder, item: SimItem, now: datetime) -> Row:
     return {
         "amazon-order-id": order.order_id,
         "merchant-order-id": order.order_id if afn else "",
-        "purchase-date": _date(order.purchase_date),
-        "last-updated-date": _date(order.last_updated(now)),
+        "purchase-date": date(order.purchase_date),
+        "last-updated-date": date(order.last_updated(now)),
         "order-status": order_status,
         "fulfillment-channel": "Amazon" if afn else "Merchant",
         "sales-channel": order.marketplace.domain,
@@ -246,16 +234,16 @@ def _all_orders_row(order: SimOrder, item: SimItem, now: datetime) -> Row:
         "item-status": item_status,
         "quantity": "0" if state is AmazonState.CANCELED else str(item.quantity),
         "currency": order.currency if priced else "",
-        "item-price": _money(item.item_price) if priced else "",
-        "item-tax": _money(item.item_tax) if priced else "",
-        "shipping-price": _money(item.shipping_price) if priced and item.shipping_price else "",
-        "shipping-tax": _money(item.shipping_tax) if priced and item.shipping_price else "",
+        "item-price": money(item.item_price) if priced else "",
+        "item-tax": money(item.item_tax) if priced else "",
+        "shipping-price": money(item.shipping_price) if priced and item.shipping_price else "",
+        "shipping-tax": money(item.shipping_tax) if priced and item.shipping_price else "",
         # the all-orders report writes discounts as positive amounts (real files do)
         "item-promotion-discount": (
-            _money(-item.item_promotion_discount) if priced and item.promotions else ""
+            money(-item.item_promotion_discount) if priced and item.promotions else ""
         ),
         "ship-promotion-discount": (
-            _money(-item.ship_promotion.discount) if priced and item.ship_promotion else ""
+            money(-item.ship_promotion.discount) if priced and item.ship_promotion else ""
         ),
         "address-type": "Commercial" if order.is_business_order else "Residential",
         "ship-city": ship.city,
@@ -280,18 +268,6 @@ def _all_orders_row(order: SimOrder, item: SimItem, now: datetime) -> Row:
         "is-pickup-point-order": "false",
         "is-buyer-requested-cancellation": "false",
     }
-
-
-def _lines(prefix: str, lines: Sequence[str]) -> Row:
-    return {f"{prefix}{n}": lines[n - 1] if n <= len(lines) else "" for n in (1, 2, 3)}
-
-
-def _date(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value else ""
-
-
-def _money(value: Decimal) -> str:
-    return format(value, "f")
 
 
 def _bool(value: bool) -> str:
