@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from hyreka_plugin_amazon.simulator.orders import SimItem, SimOrder
-from hyreka_plugin_amazon.simulator.reportcells import addresses, date, money
+from hyreka_plugin_amazon.simulator.reportcells import Row, addresses, date, money
 
 FBA_SHIPMENTS = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING"
 
@@ -33,8 +33,6 @@ HEADER = (
 )  # fmt: skip
 
 _CENTERS = {"DE": "LEJ1", "FR": "ORY1", "IT": "MXP5", "ES": "MAD4", "UK": "LTN1", "GB": "LTN1"}
-
-Row = reportcells.Row
 
 
 def select(

@@ -14,7 +14,7 @@ from datetime import datetime
 from hyreka_plugin_amazon.reports import catalogue
 from hyreka_plugin_amazon.simulator import fbashipments
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
-from hyreka_plugin_amazon.simulator.reportcells import addresses, date, money
+from hyreka_plugin_amazon.simulator.reportcells import Row, addresses, date, money
 
 # The report types the simulator serves; what Amazon says of them is the catalogue's.
 INVOICING = catalogue.ORDER_REPORT_EU
@@ -72,8 +72,6 @@ ALL_ORDERS_HEADER = (
     "order-invoice-type", "invoice-business-legal-name", "invoice-business-address",
     "invoice-business-tax-id", "invoice-business-tax-office ",
 )  # fmt: skip
-
-Row = reportcells.Row
 
 
 def header(report_type: str, *, billing: bool = True) -> tuple[str, ...]:
