@@ -213,6 +213,7 @@ class _SyncRun:
         self.window_end: datetime | None = None
         self.holds: set[Hold] = set()
         self.downloaded = 0  # bytes of the order report, for the progress display
+        self.download_size: int | None = None  # its size on the wire, when Amazon says it
         self.absent_means_open = False  # the status report was read whole, without a bad row
         self.in_order_report: set[str] = set()
         self.handed_over: set[str] = set()
@@ -460,7 +461,9 @@ class _SyncRun:
         problems: list[Problem] = []
         suspect_rows: set[int] = set()  # rows next to a row without an order id
         rows = False
+        self.downloaded, self.download_size = 0, None  # this download's bytes, of its size
         with self._open(report, report.report_document_id, on_bytes=self._on_bytes) as lines:
+            self.download_size = lines.size
             reader = ReportReader(lines)
             self._check_billing(report, reader)
             if not orders_report:
@@ -601,7 +604,12 @@ class _SyncRun:
 
     def _on_bytes(self, count: int) -> None:
         self.downloaded += count
-        self._progress("downloading", self._say("progress.report.order"), done=self.downloaded)
+        self._progress(
+            "downloading",
+            self._say("progress.report.order"),
+            done=self.downloaded,
+            total=self.download_size,
+        )
 
     def _check_cancel(self) -> None:
         if self.host.cancel_requested(self.account.id):

@@ -285,6 +285,8 @@ def test_a_sync_reports_each_step_to_the_host(
     sizes = [p.done for p in seen if p.phase == "downloading" and p.done]
     assert len(sizes) > 3
     assert sizes == sorted(set(sizes))  # bytes so far, growing with every piece
+    downloads = [p for p in seen if p.phase == "downloading" and p.done]
+    assert downloads[-1].total == downloads[-1].done  # of the download's known size (a bar)
     last = [p for p in seen if p.phase == "importing"][-1]
     assert last.done == last.total  # every order of the report went through
     assert last.done >= result.created + result.waiting > 0

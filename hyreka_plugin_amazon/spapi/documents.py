@@ -235,6 +235,7 @@ class DocumentStream:
         self._on_bytes = on_bytes
         self.charset = ""  # the Python codec in use, set when the stream is open
         self.bytes_downloaded = 0  # wire bytes read (compressed if gzip)
+        self.size: int | None = None  # wire bytes of the download (Content-Length), if known
         self._document = fetch()
         self._refetched = False
         self._response: requests.Response | None = None
@@ -299,6 +300,7 @@ class DocumentStream:
         """Open the download and read ahead until the charset is settled."""
         response = self._open_response()
         self._response = response
+        self.size = _content_length(response)
         self._chunks = self._decompressed(response)
         head: list[bytes] = []
         size = 0
