@@ -505,8 +505,8 @@ def test_a_key_file_readable_by_others_is_refused_with_a_clear_message(
         f"refusing to use {key_file}: group or others may read or write it; "
         f"run `chmod 600 {key_file}`"
     )
-    assert main(["purge", "--dry-run", "--data", str(data)]) == 2
-    assert main(["rotate-key", "--data", str(data)]) == 2
+    assert main(["purge", "--dry-run", "--data", str(data), "--lang", "en"]) == 2
+    assert main(["rotate-key", "--data", str(data), "--lang", "en"]) == 2
     out, err = capsys.readouterr()
     assert err.count(f"refusing to use {key_file}") == 2
     assert key not in out + err

@@ -42,10 +42,16 @@ from hyreka_plugin_amazon.refhost import (
 )
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.cli_common import SECRET_ENV as SECRET_ENV
-from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, has_store, open_host
+from hyreka_plugin_amazon.refhost.cli_common import (
+    CliError,
+    error_text,
+    get_account,
+    has_store,
+    open_host,
+)
 from hyreka_plugin_amazon.refhost.cli_orders import marketplace_codes, print_orders
 from hyreka_plugin_amazon.refhost.store.database import damaged
-from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError
+from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
 from hyreka_plugin_amazon.refhost.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
@@ -103,13 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return exc.code
-    except (LookupError, ValueError) as exc:
-        print(f"hyreka-amazon: {exc}", file=sys.stderr)
-        return 2
     except StoreDamagedError as exc:  # never a traceback, never an empty store over data
         print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
         print(f"  {exc}", file=sys.stderr)
         return 3
+    except (LookupError, ValueError, StoreError) as exc:
+        print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
+        return 2
     except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
         kind = "full" if "disk is full" in str(exc) else damaged(Path("-"), exc).kind
         print(f"hyreka-amazon: {translate(STORE_TEXTS[kind], args.lang)}", file=sys.stderr)

@@ -66,6 +66,16 @@ def open_host(args: argparse.Namespace, *, create: bool = False) -> ReferenceHos
         ) from None
 
 
+def error_text(exc: BaseException, lang: str) -> str:
+    """An expected error in the run's language: the host's text for a store or vault error
+    that names one (``text_id``), else the error's own message."""
+    text_id = getattr(exc, "text_id", None)
+    if isinstance(text_id, str):
+        params: dict[str, object] = getattr(exc, "params", {})
+        return translate(text_id, lang, **params)
+    return str(exc)
+
+
 def has_store(args: argparse.Namespace) -> bool:
     """Whether there is a store: a PostgreSQL database is named, or the data folder holds
     one (nothing is created)."""

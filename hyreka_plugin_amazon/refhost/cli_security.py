@@ -17,7 +17,7 @@ from pathlib import Path
 from hyreka_plugin_amazon.refhost.app import account_locks
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.cli_common import database_of
+from hyreka_plugin_amazon.refhost.cli_common import database_of, error_text
 from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
 from hyreka_plugin_amazon.refhost.locks import AccountBusyError
 from hyreka_plugin_amazon.refhost.paths import data_dir
@@ -95,7 +95,7 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
                 rotated = _rotate(store, vault)
                 vault.drop_old_keys()
     except (VaultError, StoreError) as exc:
-        return _fail(str(exc))
+        return _fail(error_text(exc, args.lang))
     except AccountBusyError as exc:
         return _fail(f"{exc}; " + translate("cli.rotate.busy", args.lang))
     except KeyboardInterrupt:
@@ -119,9 +119,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
             )
     except WalNotClearedError as exc:
         _audit(folder, "orders.purge", orders=exc.count, days=args.days, complete=False)
-        return _fail(str(exc))
+        return _fail(error_text(exc, args.lang))
     except (VaultError, StoreError) as exc:
-        return _fail(str(exc))
+        return _fail(error_text(exc, args.lang))
     if not args.dry_run:
         _audit(folder, "orders.purge", orders=len(ids), days=args.days, complete=True)
     facts = {"count": len(ids), "days": args.days}

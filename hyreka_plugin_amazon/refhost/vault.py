@@ -65,7 +65,13 @@ class VaultError(ValueError):
     """The vault cannot work as configured; the message says what to do, never shows a key.
 
     A ValueError (the key configured is the wrong value), so that front ends reporting
-    ValueErrors as one-line messages (the ``hyreka-amazon`` CLI) show it that way too."""
+    ValueErrors as one-line messages (the ``hyreka-amazon`` CLI) show it that way too.
+    ``text_id`` and ``params`` name the host's text for it, in the seller's language."""
+
+    def __init__(self, message: str, *, text_id: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.text_id = text_id
+        self.params = params
 
 
 class Vault:
@@ -107,7 +113,10 @@ class Vault:
             if not create:
                 raise VaultError(
                     f"no vault key: {path} is missing and {KEY_ENV} is not set; restore the "
-                    f"key file (or set {KEY_ENV}) that the stored data was encrypted with"
+                    f"key file (or set {KEY_ENV}) that the stored data was encrypted with",
+                    text_id="cli.vault.no_key",
+                    path=path,
+                    env=KEY_ENV,
                 )
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             _create_key_file(path, [Fernet.generate_key()])
@@ -161,18 +170,18 @@ class Vault:
         try:
             return self._fernet.decrypt(token)
         except InvalidToken:
-            raise VaultError(self._cannot_decrypt()) from None
+            raise self._cannot_decrypt() from None
 
     def _unseal(self, sealed: bytes, bound_to: bytes) -> bytes:
         aead = self._aeads.get(sealed[1 : 1 + _KEY_ID_BYTES])
         if aead is None or len(sealed) < _SEAL_HEADER:
-            raise VaultError(self._cannot_decrypt())
+            raise self._cannot_decrypt()
         header = sealed[:_SEAL_HEADER]
         associated = header + bound_to if sealed[0] == _SEALED_V2 else header
         try:
             return aead.decrypt(header[-_NONCE_BYTES:], sealed[_SEAL_HEADER:], associated)
         except InvalidTag:
-            raise VaultError(self._cannot_decrypt()) from None
+            raise self._cannot_decrypt() from None
 
     def encrypt_text(self, s: str) -> bytes:
         return self.encrypt(s.encode("utf-8"))
@@ -193,7 +202,7 @@ class Vault:
         try:
             return self._fernet.rotate(token)
         except InvalidToken:
-            raise VaultError(self._cannot_decrypt()) from None
+            raise self._cannot_decrypt() from None
 
     def add_new_primary_key(self) -> None:
         """Put a new key first in the key file; the old keys stay so old values still decrypt."""
@@ -217,11 +226,15 @@ class Vault:
             )
         return self._key_file
 
-    def _cannot_decrypt(self) -> str:
+    def _cannot_decrypt(self) -> VaultError:
         source = str(self._key_file) if self._key_file else KEY_ENV
-        return (
+        return VaultError(
             f"cannot decrypt stored data with the configured key ({source}); set {KEY_ENV} / "
-            f"restore {KEY_FILE} to the key the data was encrypted with"
+            f"restore {KEY_FILE} to the key the data was encrypted with",
+            text_id="cli.vault.cannot_decrypt",
+            source=source,
+            env=KEY_ENV,
+            file=KEY_FILE,
         )
 
     def __repr__(self) -> str:
@@ -246,7 +259,9 @@ def _checked_key(text: str, where: str) -> bytes:
     except ValueError:
         raise VaultError(
             f"{where} is not a Fernet key (32 url-safe base64-encoded bytes); "
-            "make one with Vault.generate_key()"
+            "make one with Vault.generate_key()",
+            text_id="cli.vault.bad_key",
+            where=where,
         ) from None
     return key
 
@@ -255,7 +270,9 @@ def _read_key_file(path: Path) -> list[bytes]:
     info = path.stat()
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise VaultError(
-            f"refusing to use {path}: group or others may read or write it; run `chmod 600 {path}`"
+            f"refusing to use {path}: group or others may read or write it; run `chmod 600 {path}`",
+            text_id="cli.vault.key_open",
+            path=path,
         )
     lines = path.read_text(encoding="ascii", errors="replace").splitlines()
     keys = [
@@ -264,7 +281,11 @@ def _read_key_file(path: Path) -> list[bytes]:
         if line.strip()
     ]
     if not keys:
-        raise VaultError(f"{path} holds no key; restore it from your backup")
+        raise VaultError(
+            f"{path} holds no key; restore it from your backup",
+            text_id="cli.vault.key_empty",
+            path=path,
+        )
     return keys
 
 

@@ -146,7 +146,9 @@ class AccountStore(Database):
             raise AccountTamperedError(
                 f"the stored credentials of account {row['name']!r} do not match its id, client "
                 "id, endpoint or token URL (the row was changed outside hyreka-amazon, or the "
-                "key is wrong); nothing was sent; enter the credentials again"
+                "key is wrong); nothing was sent; enter the credentials again",
+                text_id="store.account_tampered",
+                name=row["name"],
             ) from None
 
     def _bind_unbound_secrets(self) -> None:

@@ -298,7 +298,10 @@ def tighten_permissions(folder: Path) -> None:
         except OSError as exc:
             raise StoreError(
                 f"{path} may be read or written by group or others and cannot be restricted "
-                f"({exc.strerror}); run `chmod {mode:o} {path}` as its owner"
+                f"({exc.strerror}); run `chmod {mode:o} {path}` as its owner",
+                text_id="store.open_to_others",
+                path=path,
+                mode=f"{mode:o}",
             ) from None
         log.warning("%s was open to group or others: restricted to mode %o", path, mode)
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 class StoreError(Exception):
-    """The store cannot do what was asked; the message says why."""
+    """The store cannot do what was asked; the message says why. ``text_id`` and ``params``
+    name the host's text for it, in the seller's language (``refhost/locale``)."""
+
+    def __init__(self, message: str, *, text_id: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.text_id = text_id
+        self.params = params
 
 
 class AccountExistsError(StoreError):
@@ -23,8 +29,8 @@ class WalNotClearedError(StoreError):
     """Old copies of rewritten values are still in the write-ahead log: another connection
     was reading while the store tried to empty it. ``count`` values were rewritten."""
 
-    def __init__(self, message: str, count: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, count: int, **params: object) -> None:
+        super().__init__(message, text_id="store.wal_not_cleared", count=count, **params)
         self.count = count
 
 

@@ -69,6 +69,7 @@ class MaintenanceStore(OrderStore):
                 "is reading the database; stop it (e.g. `hyreka-amazon run`) and run "
                 "`hyreka-amazon purge` again",
                 len(ids),
+                wal=f"{self.path.name}-wal",
             )
         return ids
 

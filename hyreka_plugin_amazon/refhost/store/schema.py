@@ -194,7 +194,10 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path} was written by a newer hyreka-plugin-amazon (schema {version}, "
-            f"this one knows {SCHEMA_VERSION}); upgrade the package"
+            f"this one knows {SCHEMA_VERSION}); upgrade the package",
+            text_id="store.newer_schema",
+            version=version,
+            known=SCHEMA_VERSION,
         )
 
 
