@@ -55,3 +55,25 @@ def test_a_key_problem_is_told_in_the_runs_language(
     assert WORDS[case][other] not in err
     assert "Traceback" not in err
     assert wrong not in out + err
+
+
+DATABASE_WORDS = {
+    "postgresql://hyreka:s3cret-pw@127.0.0.1:1/hyreka": {
+        "de": "Keine Verbindung zur Datenbank",
+        "en": "cannot connect to the database",
+    },
+    "mysql://somewhere/else": {"de": "muss eine postgresql://-Adresse sein", "en": "must be a"},
+}
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+@pytest.mark.parametrize("url", sorted(DATABASE_WORDS))
+def test_a_database_problem_is_told_in_the_runs_language(
+    url: str, lang: str, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["--lang", lang, "--data", str(data), "--database", url, "orders"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert DATABASE_WORDS[url][lang] in err
+    assert "Traceback" not in err
+    assert "s3cret-pw" not in err  # the URL's password is never shown

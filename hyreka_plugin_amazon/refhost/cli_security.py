@@ -173,7 +173,8 @@ def _rotate(store: Store, vault: Vault) -> int:
             return total
     raise StoreError(
         "values keep appearing under the old key (is the host still running?); stop the "
-        "host's other processes and run `hyreka-amazon rotate-key` again"
+        "host's other processes and run `hyreka-amazon rotate-key` again",
+        text_id="store.rotation_racing",
     )
 
 

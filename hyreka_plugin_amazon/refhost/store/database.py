@@ -115,7 +115,10 @@ class Database:
         url = database or env.get(DATABASE_ENV, "").strip() or None
         if url is not None and not is_database_url(url):
             raise StoreError(
-                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {url[:20]!r}..."
+                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {url[:20]!r}...",
+                text_id="store.pg_url",
+                env=DATABASE_ENV,
+                given=url[:20],
             )
         if url is not None:
             # A new key next to existing data would lock that data away: only a new store

@@ -191,7 +191,10 @@ class PgConnection:
         except psycopg.OperationalError as exc:
             raise StoreError(
                 f"cannot connect to the database {redacted(url)}: "
-                f"{_first_line(exc)}; is the server running and the URL right?"
+                f"{_first_line(exc)}; is the server running and the URL right?",
+                text_id="store.pg_connect",
+                url=redacted(url),
+                detail=_first_line(exc),
             ) from None
         self._lock = threading.RLock()
         try:
@@ -255,7 +258,10 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
     if version > latest:
         raise StoreError(
             f"the database was written by a newer hyreka-plugin-amazon (schema {version}, "
-            f"this one knows {latest}); upgrade the package"
+            f"this one knows {latest}); upgrade the package",
+            text_id="store.newer_schema",
+            version=version,
+            known=latest,
         )
 
 
@@ -272,7 +278,10 @@ def has_key_check(url: str) -> bool:
             return found is not None
     except psycopg.OperationalError as exc:
         raise StoreError(
-            f"cannot connect to the database {redacted(url)}: {_first_line(exc)}"
+            f"cannot connect to the database {redacted(url)}: {_first_line(exc)}",
+            text_id="store.pg_connect",
+            url=redacted(url),
+            detail=_first_line(exc),
         ) from None
 
 
