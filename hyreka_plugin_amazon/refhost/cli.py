@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except StoreDamagedError as exc:  # never a traceback, never an empty store over data
         print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
-        print(f"  {exc}", file=sys.stderr)
+        print(f"  {exc.path}", file=sys.stderr)  # the file; the text above says what to do
         return 3
     except (LookupError, ValueError, StoreError) as exc:
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
