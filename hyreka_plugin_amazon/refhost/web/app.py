@@ -177,27 +177,14 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 console.host.store.add_account(account)
             else:
                 console.host.store.update_account(account)
-        except services.FormError as exc:
+        except (services.FormError, AccountExistsError) as exc:
+            if isinstance(exc, services.FormError):
+                error = {exc.key: text(lang(), exc.message_id)}
+            else:
+                error = {"name": text(lang(), "account.exists")}
             shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
             return account_form(
-                info,
-                existing,
-                400,
-                values=shown,
-                name=name,
-                settings=settings_text,
-                errors={exc.key: text(lang(), exc.message_id)},
-            )
-        except AccountExistsError:
-            shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
-            return account_form(
-                info,
-                existing,
-                400,
-                values=shown,
-                name=name,
-                settings=settings_text,
-                errors={"name": text(lang(), "account.exists")},
+                info, existing, 400, values=shown, name=name, settings=settings_text, errors=error
             )
         return redirect(url_for("accounts", connector_id=info.id, saved=account.name))
 
