@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 from helpers.accounts import simulator_account
+from helpers.records import CLIENT_SECRET, make_account
 
 from hyreka_plugin_amazon.contract import (
-    Account,
     Address,
     Order,
     OrderLine,
@@ -31,25 +31,9 @@ from hyreka_plugin_amazon.refhost.store import (
 )
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV, pg_sql, redacted
 from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault
-from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-SECRET = "amzn1.oa2-cs.v1.pg-geheim0815"
-
-
-def _account(account_id: str = "acc-1", name: str = "Shop DE") -> Account:
-    return Account(
-        id=account_id,
-        name=name,
-        connector="amazon",
-        region="eu",
-        marketplace_ids=("A1PA6795UKMFR9",),
-        client_id="amzn1.application-oa2-client.abc",
-        client_secret=Secret(SECRET),
-        refresh_token=Secret("Atzr|pg-refresh-4711"),
-        endpoint="http://127.0.0.1:8080",
-    )
 
 
 def _order(order_id: str = "302-0000001-0000001", status: OrderStatus = OrderStatus.OPEN) -> Order:
@@ -86,7 +70,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def pg_store(tmp_path: Path, postgres_url: str, env: dict[str, str]) -> Store:
     store = Store.open(tmp_path, env={**env, DATABASE_ENV: postgres_url})
-    store.add_account(_account())
+    store.add_account(make_account())
     return store
 
 
@@ -123,8 +107,8 @@ def test_orders_upsert_stage_and_list_as_on_sqlite(pg_store: Store) -> None:
 
 def test_accounts_problems_and_runs(pg_store: Store) -> None:
     with pytest.raises(AccountExistsError):
-        pg_store.add_account(_account())
-    assert pg_store.get_account("Shop DE").client_secret.reveal() == SECRET
+        pg_store.add_account(make_account())
+    assert pg_store.get_account("Shop DE").client_secret.reveal() == CLIENT_SECRET
     pg_store.record_problems("acc-1", [Problem(reason="bad", amazon_order_id="1", row=3)])
     assert pg_store.list_problems("acc-1") == [Problem(reason="bad", amazon_order_id="1", row=3)]
     pg_store.dismiss_problem("acc-1", "1")
@@ -155,7 +139,7 @@ def test_secrets_and_personal_data_are_encrypted_and_the_key_is_not_in_the_datab
             query = f"SELECT * FROM {table}".encode()  # noqa: S608  # the fixed names above
             for row in conn.execute(query).fetchall():
                 dump += repr(row).encode()
-    assert b"pg-geheim0815" not in dump
+    assert CLIENT_SECRET.encode() not in dump
     assert "Großmann".encode() not in dump
     assert b"Gro\\xc3\\x9fmann" not in dump
     assert env[KEY_ENV].encode() not in dump
@@ -255,7 +239,7 @@ def test_purge_and_rotate_key_commands_on_postgres(
     monkeypatch.delenv(KEY_ENV, raising=False)  # the key file of the data folder
     monkeypatch.setenv(DATABASE_ENV, postgres_url)
     with Store.open(tmp_path, env={DATABASE_ENV: postgres_url}) as store:
-        store.add_account(_account())
+        store.add_account(make_account())
         store.upsert_order("acc-1", _order(status=OrderStatus.SHIPPED))
     key_before = (tmp_path / KEY_FILE).read_bytes()
     capsys.readouterr()
@@ -268,7 +252,7 @@ def test_purge_and_rotate_key_commands_on_postgres(
     assert "2 stored values re-encrypted" in capsys.readouterr().out
     assert (tmp_path / KEY_FILE).read_bytes() != key_before
     with Store.open(tmp_path, env={}, database=postgres_url) as store:
-        assert store.get_account("acc-1").client_secret.reveal() == SECRET
+        assert store.get_account("acc-1").client_secret.reveal() == CLIENT_SECRET
         assert [o.amazon_order_id for o in store.list_orders()] == ["302-0000001-0000001"]
 
 
