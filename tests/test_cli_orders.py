@@ -11,14 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from helpers.cli import Cli, clean_environment, set_secrets
+from helpers.cli import Cli, add_shop, clean_environment, set_secrets
 
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.cli_orders import money
 from hyreka_plugin_amazon.simulator import Simulator
 
-FAST = ("--setting", "report_check_seconds=0.05", "--setting", "report_check_max_seconds=0.2")
 ORDER_ROW = re.compile(
     r"^(\d{3}-\d{7}-\d{7})  (\d{4}-\d{2}-\d{2})  (\w+)\s+  (offen|versandt|storniert)\s+  "
     r"(.+)  (-?[\d.]+,\d\d (€|£))$"
@@ -36,11 +35,7 @@ def run(
     clean_environment(monkeypatch, host_env)
     set_secrets(simulator, monkeypatch)
     cli = Cli(tmp_path / "data", capsys)
-    cli(
-        "account", "add", "shop", "--marketplace", "DE", "--marketplace", "FR",
-        "--marketplace", "UK", "--endpoint", simulator.url, "--token-url", simulator.token_url,
-        *FAST,
-    )  # fmt: skip
+    add_shop(cli, simulator, "DE", "FR", "UK")
     cli("sync", "shop")
     return cli
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers.cli import Cli, clean_environment, set_secrets
+from helpers.cli import Cli, add_shop, clean_environment, set_secrets
 from helpers.sim import INVOICING, add_fault
 
 from hyreka_plugin_amazon.reasons import FIXED, seller_reason
@@ -19,8 +19,6 @@ from hyreka_plugin_amazon.refhost.audit import AuditLog
 from hyreka_plugin_amazon.refhost.cli_poll import print_finished
 from hyreka_plugin_amazon.refhost.runner import FinishedSync
 from hyreka_plugin_amazon.simulator import Simulator
-
-FAST = ("--setting", "report_check_seconds=0.05", "--setting", "report_check_max_seconds=0.2")
 
 
 @pytest.fixture
@@ -34,10 +32,7 @@ def run(
     clean_environment(monkeypatch, host_env)
     set_secrets(simulator, monkeypatch)
     cli = Cli(tmp_path / "data", capsys)
-    cli(
-        "account", "add", "shop", "--marketplace", "DE", "--marketplace", "FR",
-        "--endpoint", simulator.url, "--token-url", simulator.token_url, *FAST,
-    )  # fmt: skip
+    add_shop(cli, simulator, "DE", "FR")
     return cli
 
 

@@ -44,3 +44,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> N
         monkeypatch.setenv(key, value)
     for name in ("HYREKA_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(name, raising=False)
+
+
+FAST = ("--setting", "report_check_seconds=0.05", "--setting", "report_check_max_seconds=0.2")
+
+
+def add_shop(cli: Cli, sim: Simulator, *marketplaces: str) -> None:
+    """``account add shop`` on the simulator's endpoints with fast report checks."""
+    choices = [arg for code in marketplaces for arg in ("--marketplace", code)]
+    endpoints = ("--endpoint", sim.url, "--token-url", sim.token_url)
+    cli("account", "add", "shop", *choices, *endpoints, *FAST)
