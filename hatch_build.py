@@ -11,7 +11,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-CATALOGS = ("hyreka_plugin_amazon/locale", "hyreka_plugin_amazon/refhost/locale")
+CATALOGS = ("hyreka_plugin_amazon/locale", "hyreka_plugin_amazon/refhost/i18n/locale")
 
 
 class CatalogBuildHook(BuildHookInterface):  # type: ignore[type-arg]

@@ -42,8 +42,8 @@ from cryptography.fernet import Fernet
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account, OrderStatus
-from hyreka_plugin_amazon.refhost import cli
-from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.faults import FAULT_PARAMS
@@ -169,7 +169,7 @@ SLOW_HOST = """
 import os, sys, time
 from pathlib import Path
 from hyreka_plugin_amazon.hookspecs import hookimpl
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 
 class SlowAddresses:
     @hookimpl(tryfirst=True)

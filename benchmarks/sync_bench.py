@@ -42,7 +42,7 @@ from requests.adapters import BaseAdapter
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account, Address, HostServices, SyncResult
-from hyreka_plugin_amazon.refhost.app import SyncHost
+from hyreka_plugin_amazon.refhost.host import SyncHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import Store
 from hyreka_plugin_amazon.reports.catalogue import ORDER_REPORT_EU, STATUS_REPORT

@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers.accounts import seller_account
 from helpers.postgres import PostgresServer
 
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV
 from hyreka_plugin_amazon.simulator import Simulator
 
 SCRIPT = shutil.which("hyreka-amazon", path=str(Path(sys.executable).parent))

@@ -12,7 +12,7 @@ from helpers.accounts import SIM_MARKETPLACES, simulator_account
 from helpers.postgres import PostgresServer, PostgresUnavailable
 
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.refhost.audit import (
+from hyreka_plugin_amazon.refhost.safety.audit import (
     AUDIT_FILE,
     AuditError,
     AuditLog,
@@ -93,7 +93,7 @@ def test_two_processes_writing_at_once_keep_every_entry_and_the_chain(tmp_path: 
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from hyreka_plugin_amazon.refhost.audit import AuditLog\n"
+        "from hyreka_plugin_amazon.refhost.safety.audit import AuditLog\n"
         "log = AuditLog(Path(sys.argv[1]))\n"
         "for n in range(40):\n"
         "    log.record('export.orders', orders=n)\n"

@@ -20,8 +20,8 @@ import requests
 from helpers.sim import fba_shipped, open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, Progress
-from hyreka_plugin_amazon.refhost import cli
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi import documents
 

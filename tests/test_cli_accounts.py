@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers.cli import Cli, clean_environment, set_secrets
 
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.audit import AuditLog
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
 from hyreka_plugin_amazon.simulator import Simulator
 
 FAST = ("--setting", "poll_interval=0.05", "--setting", "max_poll_interval=0.2")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault
 from hyreka_plugin_amazon.refhost.store import Store
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault
 
 WORDS = {
     "wrong key": {"de": "lassen sich mit dem eingestellten Schlüssel", "en": "cannot decrypt"},

@@ -12,7 +12,7 @@ import pytest
 from helpers.cli import Cli, clean_environment, set_secrets
 from helpers.sim import INVOICING, add_fault
 
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.simulator import Simulator
 
 # Words that give the other language away (whole words, case-sensitive where it matters).

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from helpers.cli import Cli, add_shop, clean_environment, set_secrets
 
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.cli_orders import money
+from hyreka_plugin_amazon.refhost.cli.orderlist import money
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
 from hyreka_plugin_amazon.simulator import Simulator
 
 ORDER_ROW = re.compile(

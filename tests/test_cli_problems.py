@@ -14,10 +14,10 @@ from helpers.cli import Cli, add_shop, clean_environment, set_secrets
 from helpers.sim import INVOICING, add_fault
 
 from hyreka_plugin_amazon.reasons import FIXED, seller_reason
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.cli_poll import print_finished
-from hyreka_plugin_amazon.refhost.runner import FinishedSync
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync
+from hyreka_plugin_amazon.refhost.cli.render import print_finished
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
 from hyreka_plugin_amazon.simulator import Simulator
 
 

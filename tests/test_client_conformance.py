@@ -32,7 +32,7 @@ from helpers.sim import (
 )
 
 from hyreka_plugin_amazon.login import check_login
-from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi import SpApiClient, SpApiError

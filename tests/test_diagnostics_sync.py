@@ -9,7 +9,7 @@ import pytest
 from helpers.sim import host_open, sim_open
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus, SyncResult
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 
 

@@ -16,7 +16,7 @@ from helpers.fault_harness import Harness, running
 from helpers.sim import INVOICING, add_fault
 
 from hyreka_plugin_amazon.contract import Order, UpsertOutcome
-from hyreka_plugin_amazon.refhost.app import SyncHost
+from hyreka_plugin_amazon.refhost.host import SyncHost
 from hyreka_plugin_amazon.sync import CURSOR_KEY, RETRY_FROM_KEY
 
 NEW_ORDERS = 400

@@ -19,7 +19,7 @@ from helpers.fault_harness import Harness, running
 from helpers.sim import TIMEOUT
 
 from hyreka_plugin_amazon.contract import SyncResult
-from hyreka_plugin_amazon.refhost.app import SyncHost
+from hyreka_plugin_amazon.refhost.host import SyncHost
 from hyreka_plugin_amazon.sync import CURSOR_KEY
 
 POLL_S = 900  # every 15 minutes

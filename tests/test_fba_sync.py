@@ -13,7 +13,7 @@ from helpers.sim import add_fault, host_open, sim_open
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.fba import FBA_REPORT, fba_orders_enabled
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.sync import RETRY_FROM_KEY
 

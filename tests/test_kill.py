@@ -23,8 +23,8 @@ from helpers.accounts import simulator_account
 from helpers.sim import open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.locks import DEFAULT_TTL_S
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.store.leases import DEFAULT_TTL_S
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.sync import CURSOR_KEY, RETRY_FROM_KEY
 
@@ -36,7 +36,7 @@ SLOW_HOST = """
 import os, sys, time
 from pathlib import Path
 from hyreka_plugin_amazon.hookspecs import hookimpl
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 
 
 class SlowAddresses:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.refhost.locks import AccountBusyError, AccountLocks
+from hyreka_plugin_amazon.refhost.store.leases import AccountBusyError, AccountLocks
 
 
 class FakeClock:
@@ -48,7 +48,7 @@ def test_a_killed_process_does_not_block_forever(tmp_path: Path) -> None:
     script = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from hyreka_plugin_amazon.refhost.locks import AccountLocks\n"
+        "from hyreka_plugin_amazon.refhost.store.leases import AccountLocks\n"
         "locks = AccountLocks(Path(sys.argv[1]), ttl_s=0.5)\n"
         "assert locks.try_acquire('shop', 'child')\n"
         "os._exit(9)  # killed while holding the lease\n"
@@ -79,7 +79,7 @@ def test_a_lease_taken_over_after_a_stall_says_it_is_lost(tmp_path: Path) -> Non
 HOLDER = (
     "import os, sys, time\n"
     "from pathlib import Path\n"
-    "from hyreka_plugin_amazon.refhost.locks import AccountLocks\n"
+    "from hyreka_plugin_amazon.refhost.store.leases import AccountLocks\n"
     "lease = AccountLocks(Path(sys.argv[1])).acquire('shop')\n"
     "assert lease is not None\n"
     "print(os.getpid(), flush=True)\n"

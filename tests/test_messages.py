@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import connector_info
-from hyreka_plugin_amazon.refhost import texts as host_texts
+from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
@@ -117,7 +117,7 @@ def test_msgfmt_compiles_the_catalog_to_the_same_texts(language: str, tmp_path: 
     assert {mid: gnu.gettext(mid) for mid in catalog} == catalog
 
 
-CATALOG_FOLDERS = {"connector": PACKAGE / "locale", "host": PACKAGE / "refhost" / "locale"}
+CATALOG_FOLDERS = {"connector": PACKAGE / "locale", "host": PACKAGE / "refhost" / "i18n" / "locale"}
 
 
 @pytest.mark.parametrize("owner", sorted(CATALOG_FOLDERS))

@@ -23,7 +23,7 @@ from hyreka_plugin_amazon.contract import (
     ShipmentState,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator

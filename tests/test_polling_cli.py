@@ -19,8 +19,8 @@ from helpers.accounts import SIM_MARKETPLACES, simulator_account
 from helpers.sim import add_fault
 
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.cli import main
+from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 
 WAIT_S = 30
@@ -31,7 +31,7 @@ class Running:
     """A ``hyreka-amazon run`` subprocess whose output lines the test can wait for."""
 
     def __init__(self, data: Path, env: dict[str, str], *options: str) -> None:
-        command = [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli", "run"]
+        command = [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli.main", "run"]
         self.process = subprocess.Popen(
             [*command, "--data", str(data), "--jitter", "0", *options],
             env=env,

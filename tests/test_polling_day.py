@@ -19,9 +19,9 @@ from helpers.accounts import seller_account
 from helpers.sim import add_fault, open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, HostServices, SyncResult
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi.client import SpApiClient

@@ -13,9 +13,9 @@ import requests
 from helpers.gate import WAIT_S, Gate
 
 from hyreka_plugin_amazon.contract import Account, SyncResult
-from hyreka_plugin_amazon.refhost import texts
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.simulator import Simulator
 
 
@@ -84,7 +84,7 @@ def test_the_lease_holds_across_host_processes_on_one_database(
     background, results = run_in_thread(refhost, account.name)
     assert gate.entered.wait(WAIT_S)
     calls = amazon_calls(simulator)
-    cli = [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli"]
+    cli = [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli.main"]
     other = subprocess.run(
         [*cli, "sync", account.name, "--data", str(data)],
         env=env,
@@ -132,8 +132,8 @@ HOLDING_HOST = """
 import os, sys
 from pathlib import Path
 from hyreka_plugin_amazon.hookspecs import hookimpl
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync, Poller
 
 class Hold:
     held = False

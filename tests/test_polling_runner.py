@@ -15,9 +15,9 @@ from helpers.gate import WAIT_S, Gate
 from helpers.sim import add_fault
 
 from hyreka_plugin_amazon.contract import Account, Address, Order, OrderLine, OrderStatus
-from hyreka_plugin_amazon.refhost import scheduling
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.background import scheduling
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 

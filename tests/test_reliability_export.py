@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from hyreka_plugin_amazon.refhost.export import csv_cell
+from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,12 @@ from helpers.fault_harness import Harness, running
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account, Problem, SyncResult
-from hyreka_plugin_amazon.refhost import cli, texts
-from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
-from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.refhost.i18n import texts
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV
+from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.sync import CURSOR_KEY
 
@@ -112,7 +113,7 @@ def test_writes_under_a_lost_fence_raise_and_change_nothing(harness: Harness) ->
 HOLDER = (
     "import os, sys\n"
     "from pathlib import Path\n"
-    "from hyreka_plugin_amazon.refhost.locks import AccountLocks\n"
+    "from hyreka_plugin_amazon.refhost.store.leases import AccountLocks\n"
     "AccountLocks(Path(sys.argv[1])).acquire(sys.argv[2])\n"
     "print(os.getpid(), flush=True)\n"
     "os._exit(9)  # killed while syncing: the lease is never released\n"

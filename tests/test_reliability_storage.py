@@ -15,13 +15,13 @@ import pytest
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
 from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.importing import read_report_file
-from hyreka_plugin_amazon.refhost import cli
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
 from hyreka_plugin_amazon.refhost.store.database import damaged
 from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError
-from hyreka_plugin_amazon.refhost.texts import translate
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE
 from hyreka_plugin_amazon.secret import Secret
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "orders-invoicing-eu-cp1252.txt"

@@ -1,4 +1,6 @@
-"""Each room imports only what the README's Layout says it may (refhost has its own test)."""
+"""Each room imports only what the README's Layout says it may: the connector's rooms, and the
+reference host's rooms (which also import only the contract of the connector, see
+``test_refhost_imports.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,42 @@ RULES: dict[str, tuple[str, ...]] = {
     "spapi": (*CONTRACT, "spapi", "reports.catalogue", "reports.charsets", "__version__"),
     "reports": (*CONTRACT, "reports", "spapi.regions"),
     "simulator": (*CONTRACT, "simulator", "spapi.regions", "spapi", "reports.catalogue"),
+}
+
+
+HOST = "refhost"
+# The reference host's rooms: room -> the host rooms it may import (besides its own and the
+# contract). The faces (cli, web) are imported by nothing but the entry point; the command line
+# starts the console (``hyreka-amazon web``) and so may import ``web``.
+HOST_CORE = ("refhost.paths", "refhost.i18n", "refhost.safety")
+HOST_RULES: dict[str, tuple[str, ...]] = {
+    "i18n": (),
+    "safety": (),
+    "paths.py": (),
+    "store": ("refhost.safety", "refhost.i18n"),
+    "manager.py": ("refhost.safety",),
+    "importmerge.py": (),
+    "host.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.importmerge"),
+    "background": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
+    "services.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
+    "cli": (
+        *HOST_CORE,
+        "refhost.services",
+        "refhost.background",
+        "refhost.web.command",
+        *(
+            "refhost.store",
+            "refhost.host",
+            "refhost.manager",
+        ),  # until every read goes through services
+        "simulator",  # the demo and ``hyreka-amazon simulator``
+    ),
+    "web": (
+        *HOST_CORE,
+        "refhost.services",
+        "refhost.background",
+        *("refhost.store", "refhost.host"),  # until every read goes through services
+    ),
 }
 
 
@@ -59,6 +97,31 @@ def test_a_room_imports_only_what_the_layout_allows(room: str) -> None:
     assert wrong == []
 
 
+@pytest.mark.parametrize("room", sorted(HOST_RULES))
+def test_a_host_room_imports_only_what_the_layout_allows(room: str) -> None:
+    where = PACKAGE / HOST / room
+    paths = [where] if where.suffix == ".py" else sorted(where.rglob("*.py"))
+    assert paths
+    own = f"{HOST}.{room.removesuffix('.py')}"
+    rules = (*CONTRACT, own, *HOST_RULES[room])
+    wrong = [
+        f"{path.relative_to(PACKAGE)}: {module}"
+        for path in paths
+        for module in imports_of(path)
+        if not allowed(module, rules)
+    ]
+    assert wrong == []
+
+
+def test_every_host_module_is_in_a_room() -> None:
+    rooms = {
+        path.relative_to(PACKAGE / HOST).parts[0]
+        for path in (PACKAGE / HOST).rglob("*.py")
+        if path.name != "__init__.py" or path.parent != PACKAGE / HOST
+    }
+    assert rooms - set(HOST_RULES) == set()
+
+
 def test_the_rule_catches_a_wrong_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text(f"from {NAME}.sync import sync_account\nfrom {NAME} import plugin\n")
@@ -84,3 +147,22 @@ def test_no_generated_source_is_run() -> None:
         and node.func.id in {"exec", "eval", "compile"}
     ]
     assert calls == []
+
+
+CLI_SHARED = ("refhost.cli.common", "refhost.cli.helptexts", "refhost.cli.render")
+
+
+def test_command_modules_import_no_other_command_module() -> None:
+    """Only ``cli/main.py`` gathers the command modules; what two of them share lives in
+    ``common``, ``helptexts`` or ``render``."""
+    folder = PACKAGE / HOST / "cli"
+    wrong = [
+        f"{path.name}: {module}"
+        for path in sorted(folder.glob("*.py"))
+        if path.stem not in {"main", "__main__"}
+        for module in imports_of(path)
+        if module.startswith("refhost.cli.")
+        and not allowed(module, CLI_SHARED)
+        and module != f"refhost.cli.{path.stem}"
+    ]
+    assert wrong == []

@@ -10,7 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hyreka_plugin_amazon.contract import Account, PollingInfo
-from hyreka_plugin_amazon.refhost import scheduling
+from hyreka_plugin_amazon.refhost.background import scheduling
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.secret import Secret
 

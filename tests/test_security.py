@@ -22,10 +22,10 @@ from helpers.accounts import simulator_account
 
 from hyreka_plugin_amazon import diagnostics
 from hyreka_plugin_amazon.contract import Account, Address, Order
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.cli import main
+from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.server import Request, Response

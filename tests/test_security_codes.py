@@ -17,7 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hyreka_plugin_amazon.contract import Account, Address, Order, OrderLine, OrderStatus
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
 from hyreka_plugin_amazon.reports.cells import Country, Currency
 from hyreka_plugin_amazon.secret import Secret

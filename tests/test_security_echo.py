@@ -14,7 +14,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from pytest_httpserver import HTTPServer
 
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.refhost.store import DB_FILE
 from hyreka_plugin_amazon.spapi.errors import (
     SpApiError,

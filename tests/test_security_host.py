@@ -13,10 +13,10 @@ import pytest
 from helpers.records import make_account, make_order
 
 from hyreka_plugin_amazon.contract import OrderStatus
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.cli import main
+from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
+from hyreka_plugin_amazon.refhost.safety.terminal import check_account_name, printable
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
-from hyreka_plugin_amazon.refhost.terminal import check_account_name, printable
 
 HOSTILE = "shop\x1b[31m\nFAKE OK\u202eevil"
 

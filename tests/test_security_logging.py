@@ -7,7 +7,7 @@ import logging
 import uuid
 from urllib.parse import quote
 
-from hyreka_plugin_amazon.refhost import logredaction
+from hyreka_plugin_amazon.refhost.safety import logredaction
 
 TOKEN = "Atzr|IwEBIQlateLoggerT0kenZZ9"
 EMAIL = "spaet.logger@marketplace.amazon.de"

@@ -11,18 +11,19 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.refhost import cli_security, logredaction
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.cli import main
-from hyreka_plugin_amazon.refhost.logredaction import (
+from hyreka_plugin_amazon.refhost.cli import security as cli_security
+from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety import logredaction
+from hyreka_plugin_amazon.refhost.safety.logredaction import (
     RedactingFilter,
     install,
     installed,
     redact,
     uninstall,
 )
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store import Store
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV
 from hyreka_plugin_amazon.secret import Secret
 
 REFRESH = "Atzr|IwEBIPq2-mB7_Zx9aQ3vYk1LcRt5uWs8nHe4oJd"

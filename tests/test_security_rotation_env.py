@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.refhost.cli import main
-from hyreka_plugin_amazon.refhost.presence import hold_poller_presence, poller_running
+from hyreka_plugin_amazon.refhost.background.presence import hold_poller_presence, poller_running
+from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import Store
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
 
 
 def test_presence_is_held_while_open_and_gone_with_the_process(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_rotate_key_from_the_environment_refuses_while_run_is_active(
         [
             sys.executable,
             "-m",
-            "hyreka_plugin_amazon.refhost.cli",
+            "hyreka_plugin_amazon.refhost.cli.main",
             "run",
             "--lang",
             "en",

@@ -16,12 +16,12 @@ from helpers.accounts import simulator_account
 from helpers.records import BUYER_NAME, make_account, make_order
 
 from hyreka_plugin_amazon.contract import OrderStatus
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.cli import main
-from hyreka_plugin_amazon.refhost.runner import Poller
+from hyreka_plugin_amazon.refhost.background.poller import Poller
+from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
 from hyreka_plugin_amazon.refhost.store.errors import AccountTamperedError, WalNotClearedError
-from hyreka_plugin_amazon.refhost.vault import KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.simulator import Simulator
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:

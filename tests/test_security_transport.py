@@ -23,7 +23,7 @@ from cryptography.x509.oid import NameOID
 from helpers.spapi_fake import CannedAmazon
 
 from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.server import Request, Response

@@ -16,7 +16,7 @@ import pytest
 import requests
 from helpers.sim import TIMEOUT, add_fault
 
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
 from hyreka_plugin_amazon.spapi import transport

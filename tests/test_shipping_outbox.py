@@ -18,8 +18,8 @@ from hyreka_plugin_amazon.contract import (
     ShipmentOutcome,
     ShipmentState,
 )
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import Poller
+from hyreka_plugin_amazon.refhost.background.poller import Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.store import PackageError
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.orders import AmazonState

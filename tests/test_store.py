@@ -32,6 +32,7 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost import paths
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import (
     DB_FILE,
     AccountExistsError,
@@ -41,11 +42,10 @@ from hyreka_plugin_amazon.refhost.store import (
     StoreError,
 )
 from hyreka_plugin_amazon.refhost.store import adapter as adapter_module
-from hyreka_plugin_amazon.refhost.store import orders as orders_module
+from hyreka_plugin_amazon.refhost.store import orderrecords as orders_module
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store.database import order_binding
 from hyreka_plugin_amazon.refhost.store.payload import order_json
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -21,8 +21,9 @@ from hyreka_plugin_amazon.contract import (
     Problem,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import cli
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault
 from hyreka_plugin_amazon.refhost.store import (
     AccountExistsError,
     AccountNotFoundError,
@@ -30,7 +31,6 @@ from hyreka_plugin_amazon.refhost.store import (
     StoreError,
 )
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV, pg_sql, redacted
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Vault
 from hyreka_plugin_amazon.simulator import Simulator
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from helpers.sim import host_open, sim_open
 
 from hyreka_plugin_amazon.contract import Account, OrderStatus
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 
 

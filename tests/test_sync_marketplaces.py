@@ -6,7 +6,7 @@ from __future__ import annotations
 from helpers.accounts import simulator_account
 from helpers.sim import open_for_seller
 
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi.regions import marketplace
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, KEY_FILE, Hmac256, Vault, VaultError
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Hmac256, Vault, VaultError
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 

@@ -20,11 +20,11 @@ from cryptography.fernet import Fernet
 from helpers.accounts import seller_account
 from helpers.sim import open_for_seller
 
-from hyreka_plugin_amazon.refhost import cli
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.background.workers import cron_every, lock_name
+from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV
-from hyreka_plugin_amazon.refhost.workers import cron_every, lock_name
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.sellers import Seller
 

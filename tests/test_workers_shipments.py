@@ -14,11 +14,11 @@ from cryptography.fernet import Fernet
 from helpers.accounts import simulator_account
 from helpers.sim import add_fault
 
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import Poller
+from hyreka_plugin_amazon.refhost.background.poller import Poller
+from hyreka_plugin_amazon.refhost.background.workers import WorkerSetup, run_sync
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV
-from hyreka_plugin_amazon.refhost.workers import WorkerSetup, run_sync
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.orders import AmazonState
 

@@ -20,7 +20,7 @@ from hyreka_plugin_amazon.contract import (
     ShipmentOutcome,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import logredaction
+from hyreka_plugin_amazon.refhost.safety import logredaction
 
 
 class NoConnectorError(LookupError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hyreka_plugin_amazon.contract import (
     Account,
@@ -18,7 +19,7 @@ from hyreka_plugin_amazon.contract import (
     Order,
     OrderStatus,
 )
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.secret import Secret
 
 _ACCOUNT_TEXT = ("client_id", "region")
@@ -203,3 +204,11 @@ def buyer(order: Order) -> str:
         if address is not None and address.name:
             return address.name
     return "-"
+
+
+def orders_with_packages(host: ReferenceHost, orders: Sequence[Order]) -> list[dict[str, Any]]:
+    """Each order as a dict (``orders --json``) with its ``packages`` and their state."""
+    packages: dict[str, list[dict[str, Any]]] = {}
+    for stored in host.store.list_shipments():
+        packages.setdefault(stored.shipment.amazon_order_id, []).append(stored.as_dict())
+    return [{**o.as_dict(), "packages": packages.get(o.amazon_order_id, [])} for o in orders]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.refhost import cli
+from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.simulator import Simulator
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from helpers.accounts import simulator_account
 from helpers.sim import open_for_seller
 from hyreka_plugin_amazon.contract import Account, OrderStatus, SyncResult
-from hyreka_plugin_amazon.refhost.app import ReferenceHost, SyncHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.sync import sync_account

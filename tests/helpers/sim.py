@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from hyreka_plugin_amazon.contract import OrderStatus
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 
 DE, FR, IT, ES, UK = (

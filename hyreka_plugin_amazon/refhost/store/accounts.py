@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from hyreka_plugin_amazon.contract import Account
+from hyreka_plugin_amazon.refhost.safety.terminal import check_account_name
+from hyreka_plugin_amazon.refhost.safety.vault import Vault, VaultError
 from hyreka_plugin_amazon.refhost.store.database import Database, Row
 from hyreka_plugin_amazon.refhost.store.errors import (
     AccountExistsError,
     AccountNotFoundError,
     AccountTamperedError,
 )
-from hyreka_plugin_amazon.refhost.terminal import check_account_name
-from hyreka_plugin_amazon.refhost.vault import Vault, VaultError
 from hyreka_plugin_amazon.secret import Secret
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_FILE, Vault
 from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
 from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
@@ -33,7 +34,6 @@ from hyreka_plugin_amazon.refhost.store.postgres import (
     redacted,
 )
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
-from hyreka_plugin_amazon.refhost.vault import KEY_FILE, Vault
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message says why. ``text_id`` and ``params``
-    name the host's text for it, in the seller's language (``refhost/locale``)."""
+    name the host's text for it, in the seller's language (``refhost/i18n/locale``)."""
 
     def __init__(self, message: str, *, text_id: str | None = None, **params: object) -> None:
         super().__init__(message)

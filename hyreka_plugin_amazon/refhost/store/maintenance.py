@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hyreka_plugin_amazon.contract import OrderStatus
+from hyreka_plugin_amazon.refhost.safety.vault import Vault
 from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
-from hyreka_plugin_amazon.refhost.store.orders import OrderStore
+from hyreka_plugin_amazon.refhost.store.orderrecords import OrderStore
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
-from hyreka_plugin_amazon.refhost.vault import Vault
 
 STALE_AFTER_DAYS = 180  # backstop: personal data goes this long after an order's last update
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.web.app import Console, create_app
+from hyreka_plugin_amazon.refhost.web.console import Console, create_app
 
 LOOPBACK = "127.0.0.1"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hyreka_plugin_amazon.contract import Progress, SyncResult
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from hyreka_plugin_amazon.contract import Account, ConnectorInfo, Order, OrderStatus
 from hyreka_plugin_amazon.refhost import services
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import Poller
+from hyreka_plugin_amazon.refhost.background.poller import Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.store import AccountExistsError, AccountNotFoundError
 from hyreka_plugin_amazon.refhost.web import security
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs

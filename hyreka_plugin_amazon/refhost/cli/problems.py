@@ -11,10 +11,10 @@ import argparse
 import json
 import sys
 
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.cli_common import CliError, get_account, open_host
-from hyreka_plugin_amazon.refhost.texts import plural, translate
+from hyreka_plugin_amazon.refhost.cli.common import CliError, get_account, open_host
+from hyreka_plugin_amazon.refhost.i18n.texts import plural, translate
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
+from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
 
 
 def add_commands(

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hyreka_plugin_amazon.refhost import cli_poll
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync
+from hyreka_plugin_amazon.refhost.cli.render import print_finished
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.runner import FinishedSync
-from hyreka_plugin_amazon.refhost.texts import translate
 
 DEFAULT_DISPATCH_S = 60  # due accounts are deferred within a minute
 DEFAULT_HEARTBEAT_S = 10.0  # procrastinate's default heartbeat
@@ -64,14 +64,14 @@ def add_commands(
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from hyreka_plugin_amazon.refhost.workers import WorkerSetup, cron_every, run_worker
+    from hyreka_plugin_amazon.refhost.background.workers import WorkerSetup, cron_every, run_worker
 
     cron_every(args.dispatch_every)  # a period it cannot express is an error before connecting
     if args.heartbeat <= 0:
         raise ValueError("--heartbeat must be positive")
 
     def on_finished(done: FinishedSync) -> None:
-        cli_poll.print_finished(done, sys.stdout, args.lang)
+        print_finished(done, sys.stdout, args.lang)
 
     with ReferenceHost(data_dir(args.data), database=args.database) as host:
         if host.store.url is None:

@@ -22,19 +22,19 @@ from hyreka_plugin_amazon.contract import (
     ShipmentOutcome,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import texts
+from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.importmerge import merged_import
-from hyreka_plugin_amazon.refhost.locks import AccountLocks, Lease
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
+from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease
 from hyreka_plugin_amazon.secret import Secret
 
 
 def account_locks(store: Store) -> AccountLocks:
     """The per-account leases beside the store: in its SQLite file or its PostgreSQL database."""
     if store.url is not None:
-        from hyreka_plugin_amazon.refhost.locks_pg import PgAccountLocks
+        from hyreka_plugin_amazon.refhost.store.leases_pg import PgAccountLocks
 
         return PgAccountLocks(store.url)
     return AccountLocks(store.path)

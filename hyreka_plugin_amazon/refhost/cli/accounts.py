@@ -13,9 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from hyreka_plugin_amazon.contract import Account, Choice, ConnectorInfo, OrderStatus
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.cli_common import (
+from hyreka_plugin_amazon.refhost.cli.common import (
     CliError,
     get_account,
     has_store,
@@ -23,10 +21,12 @@ from hyreka_plugin_amazon.refhost.cli_common import (
     parse_settings,
     secret_input,
 )
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.manager import PluginHost
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
+from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.safety.terminal import printable
 from hyreka_plugin_amazon.refhost.store import AccountExistsError
-from hyreka_plugin_amazon.refhost.terminal import printable
-from hyreka_plugin_amazon.refhost.texts import translate
 from hyreka_plugin_amazon.secret import Secret
 
 YES = ("j", "ja", "y", "yes")

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from hyreka_plugin_amazon.contract import Account, Order, ShipmentOutcome, ShipmentState
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.contract import Account, ShipmentOutcome, ShipmentState
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.texts import translate
 
 EXIT_REFUSED = 1
 EXIT_PENDING = 75  # sysexits' EX_TEMPFAIL: try again later
@@ -128,14 +128,6 @@ def _retry(args: argparse.Namespace) -> int:
         )
     )
     return _exit_code(outcomes)
-
-
-def orders_json(host: ReferenceHost, orders: Sequence[Order]) -> list[dict[str, Any]]:
-    """``orders --json``: each order with its ``packages`` and their state."""
-    packages: dict[str, list[dict[str, Any]]] = {}
-    for stored in host.store.list_shipments():
-        packages.setdefault(stored.shipment.amazon_order_id, []).append(stored.as_dict())
-    return [{**o.as_dict(), "packages": packages.get(o.amazon_order_id, [])} for o in orders]
 
 
 def _line(outcome: ShipmentOutcome, lang: str) -> str:

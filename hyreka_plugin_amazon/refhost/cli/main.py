@@ -29,38 +29,52 @@ from hyreka_plugin_amazon.contract import (
     Progress,
     SyncResult,
 )
-from hyreka_plugin_amazon.refhost import (
-    cli_accounts,
-    cli_i18n,
-    cli_orders,
-    cli_poll,
-    cli_problems,
-    cli_security,
-    cli_ship,
-    cli_worker,
-    logredaction,
+from hyreka_plugin_amazon.refhost.cli import (
+    accounts as cli_accounts,
 )
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.cli_common import SECRET_ENV as SECRET_ENV
-from hyreka_plugin_amazon.refhost.cli_common import (
+from hyreka_plugin_amazon.refhost.cli import (
+    helptexts as cli_i18n,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    orderlist as cli_orders,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    poll as cli_poll,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    problems as cli_problems,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    security as cli_security,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    ship as cli_ship,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    worker as cli_worker,
+)
+from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
+from hyreka_plugin_amazon.refhost.cli.common import (
     CliError,
     error_text,
     get_account,
     has_store,
     open_host,
 )
-from hyreka_plugin_amazon.refhost.cli_orders import marketplace_codes, print_orders
-from hyreka_plugin_amazon.refhost.store.database import damaged
-from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
-from hyreka_plugin_amazon.refhost.texts import (
+from hyreka_plugin_amazon.refhost.cli.orderlist import marketplace_codes, print_orders
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
     plural,
     translate,
 )
-from hyreka_plugin_amazon.refhost.texts import (
+from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANG_ENV as LANG_ENV,
 )
+from hyreka_plugin_amazon.refhost.safety import logredaction
+from hyreka_plugin_amazon.refhost.store.database import damaged
+from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
 from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 

@@ -1,6 +1,6 @@
 """The reference host's own texts (CLI lines, run and status messages), in its languages.
 
-One gettext catalog ``refhost/locale/<language>.po`` per language: message id -> text with
+One gettext catalog ``refhost/i18n/locale/<language>.po`` per language: message id -> text with
 ``str.format`` placeholders, plural entries for counts. The build compiles them to ``.mo`` with
 Babel (``hatch_build.py``); they are read here with the standard library's ``gettext``. They
 are the host's, not the connector's: the connector's messages reach the host inside its
@@ -29,12 +29,14 @@ def translations(language: str) -> gettext.GNUTranslations:
     """The host's compiled catalog of ``language`` (one of LANGUAGES)."""
     if language not in LANGUAGES:
         raise LookupError(f"no host texts for language {language!r}")
-    source = resources.files("hyreka_plugin_amazon.refhost").joinpath("locale", f"{language}.mo")
+    source = resources.files("hyreka_plugin_amazon.refhost.i18n").joinpath(
+        "locale", f"{language}.mo"
+    )
     try:
         data = source.read_bytes()
     except FileNotFoundError:
         raise LookupError(
-            f"refhost/locale/{language}.mo is missing: install the package (pip install .), "
+            f"refhost/i18n/locale/{language}.mo is missing: install the package (pip install .), "
             "which compiles the catalogs"
         ) from None
     return gettext.GNUTranslations(io.BytesIO(data))

@@ -18,7 +18,7 @@ import contextvars
 import os
 from collections.abc import Iterator, Mapping, Sequence
 
-from hyreka_plugin_amazon.refhost.texts import (
+from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANGUAGES,
     catalog,
     language_from_environment,

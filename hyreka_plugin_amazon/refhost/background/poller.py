@@ -23,8 +23,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hyreka_plugin_amazon.contract import Account, PollingInfo, SyncResult
-from hyreka_plugin_amazon.refhost import scheduling, texts
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.background import scheduling
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError
 from hyreka_plugin_amazon.refhost.store import AccountNotFoundError, SyncRun
 

@@ -12,7 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hyreka_plugin_amazon.refhost.locks import DEFAULT_TTL_S, AccountLocks, dead_holder, owner_name
+from hyreka_plugin_amazon.refhost.store.leases import (
+    DEFAULT_TTL_S,
+    AccountLocks,
+    dead_holder,
+    owner_name,
+)
 
 log = logging.getLogger(__name__)
 

@@ -14,24 +14,25 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from types import FrameType
 from typing import TextIO
 
-from hyreka_plugin_amazon.refhost import scheduling
-from hyreka_plugin_amazon.refhost.cli_common import open_host
-from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
-from hyreka_plugin_amazon.refhost.presence import hold_poller_presence
-from hyreka_plugin_amazon.refhost.runner import (
+from hyreka_plugin_amazon.refhost.background import scheduling
+from hyreka_plugin_amazon.refhost.background.poller import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_STOP_TIMEOUT_S,
     AccountStatus,
     FinishedSync,
     Poller,
 )
+from hyreka_plugin_amazon.refhost.background.presence import hold_poller_presence
+from hyreka_plugin_amazon.refhost.cli.common import open_host
+from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
+from hyreka_plugin_amazon.refhost.cli.render import clock_time as _time
+from hyreka_plugin_amazon.refhost.cli.render import print_finished
+from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
+from hyreka_plugin_amazon.refhost.safety.terminal import printable
 from hyreka_plugin_amazon.refhost.store import SyncRun
-from hyreka_plugin_amazon.refhost.terminal import printable
-from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, plural, translate
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -149,34 +150,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ output
 
 
-def print_finished(done: FinishedSync, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
-    """A finished scheduled sync: one line (account, message id, counts, next run), then its
-    warnings; never personal data."""
-    result = done.result
-    if done.paused:
-        then = translate("cli.run.paused", lang)
-    elif done.next_run is not None:
-        then = translate("cli.run.next", lang, time=_time(done.next_run))
-    else:
-        then = translate("cli.run.not_scheduled", lang)
-    counts = translate(
-        "cli.counts",
-        lang,
-        created=result.created,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        failed=plural("cli.n.failed_rows", result.failed_rows, lang),
-    )
-    line = (
-        f"{_time(done.finished)}  {printable(done.account_name)}  {result.code}  {counts}  {then}"
-    )
-    if not result.ok:
-        line += f"  {result.message}"
-    print(line, file=out, flush=True)
-    for warning in result.warnings:
-        print(f"  ! {printable(warning)}", file=out, flush=True)
-
-
 def print_status(
     statuses: Sequence[AccountStatus],
     out: TextIO,
@@ -236,7 +209,3 @@ def _run_line(run: SyncRun, lang: str) -> str:
     )
     seconds = (run.finished_at - run.started_at).total_seconds()
     return f"{_time(run.started_at)} ({trigger}, {seconds:.0f} s) {run.code}  {counts}"
-
-
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")

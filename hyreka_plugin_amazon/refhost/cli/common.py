@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from typing import Final
 
 from hyreka_plugin_amazon.contract import Account, ConnectorInfo, SettingError
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.store import DB_FILE, AccountNotFoundError, Store
 from hyreka_plugin_amazon.refhost.store.database import check_not_lost
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
-from hyreka_plugin_amazon.refhost.texts import translate
 
 EXIT_FAILED: Final = 1
 EXIT_INPUT: Final = 2

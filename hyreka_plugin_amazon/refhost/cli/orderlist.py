@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Final, TextIO
 
 from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.cli_common import get_account, open_host
-from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
-from hyreka_plugin_amazon.refhost.cli_ship import orders_json
-from hyreka_plugin_amazon.refhost.export import csv_cell
+from hyreka_plugin_amazon.refhost import services
+from hyreka_plugin_amazon.refhost.cli.common import get_account, open_host
+from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
+from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.texts import DEFAULT_LOCALE, plural, translate
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
+from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
 
 SYMBOLS: Final = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
 CSV_COLUMNS: Final = (
@@ -80,7 +80,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
             if args.offset < total and (stop is None or total <= stop):
                 orders.append(order)
         codes_of = marketplace_codes(host.plugins)
-        shaped = orders_json(host, orders) if chosen == "json" else []
+        shaped = services.orders_with_packages(host, orders) if chosen == "json" else []
         if chosen != "table" or args.names:
             AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
                 "orders.export",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hyreka_plugin_amazon.contract import Order, OrderStatus, UpsertOutcome
+from hyreka_plugin_amazon.refhost.safety.vault import Vault
 from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.accounts import AccountStore
 from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row
@@ -32,7 +33,6 @@ from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
-from hyreka_plugin_amazon.refhost.vault import Vault
 
 CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
 STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index page writes)

@@ -14,19 +14,19 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hyreka_plugin_amazon.refhost.app import account_locks
-from hyreka_plugin_amazon.refhost.audit import AuditLog
-from hyreka_plugin_amazon.refhost.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.cli_common import database_of, error_text
-from hyreka_plugin_amazon.refhost.cli_i18n import non_negative
-from hyreka_plugin_amazon.refhost.locks import AccountBusyError
+from hyreka_plugin_amazon.refhost.background.poller import DEFAULT_RETENTION_DAYS
+from hyreka_plugin_amazon.refhost.background.presence import poller_running
+from hyreka_plugin_amazon.refhost.cli.common import database_of, error_text
+from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
+from hyreka_plugin_amazon.refhost.host import account_locks
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.presence import poller_running
-from hyreka_plugin_amazon.refhost.runner import DEFAULT_RETENTION_DAYS
+from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
+from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
-from hyreka_plugin_amazon.refhost.texts import translate
-from hyreka_plugin_amazon.refhost.vault import KEY_ENV, Vault, VaultError
+from hyreka_plugin_amazon.refhost.store.leases import AccountBusyError
 
 _MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
 

@@ -34,9 +34,9 @@ from procrastinate import exceptions as procrastinate_errors
 from procrastinate.schema import SchemaManager
 
 from hyreka_plugin_amazon.contract import SyncResult
-from hyreka_plugin_amazon.refhost import texts
-from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.refhost.runner import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.background.poller import FinishedSync, Poller
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.store import AccountNotFoundError
 
 log = logging.getLogger(__name__)
