@@ -293,7 +293,7 @@ SCENARIOS = [
     ),
     Scenario(
         "slow_response",
-        (_fault("slow_response", delay=READ_TIMEOUT + 0.25, operation="getReport"),),
+        (_fault("slow_response", delay=READ_TIMEOUT + 1.0, operation="getReport"),),
         True,
         "sync.ok",
         _imported,

@@ -44,7 +44,8 @@ HOST_RULES: dict[str, tuple[str, ...]] = {
         *HOST_CORE,
         "refhost.services",
         "refhost.background",
-        "refhost.web.command",
+        "refhost.web.console",  # hyreka-amazon web: the command serves the console
+        "refhost.web.serving",
         *(
             "refhost.store",
             "refhost.host",

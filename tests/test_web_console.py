@@ -21,8 +21,8 @@ from cryptography.fernet import Fernet
 from helpers.sim import open_for_seller
 
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
-from hyreka_plugin_amazon.refhost.web.command import RunningConsole, serve_in_thread
 from hyreka_plugin_amazon.refhost.web.console import Console
+from hyreka_plugin_amazon.refhost.web.serving import RunningConsole, serve_in_thread
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.orders import AmazonState
 

@@ -17,10 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
-
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING, Any, Final
 
 from hyreka_plugin_amazon.contract import Account, PollingInfo, SyncResult
 from hyreka_plugin_amazon.refhost.background import scheduling
@@ -28,6 +25,9 @@ from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError
 from hyreka_plugin_amazon.refhost.store import AccountNotFoundError, SyncRun
+
+if TYPE_CHECKING:  # APScheduler is imported when a scheduler is made (``status`` needs none)
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Poller:
         on_finished: Callable[[FinishedSync], None] | None = None,
     ) -> None:
         self.host = host
-        self.scheduler = scheduler if scheduler is not None else scheduling.make_scheduler()
+        self._scheduler = scheduler
         self.clock = clock
         self.jitter_s = jitter_s
         self.refresh_s = refresh_s
@@ -127,10 +127,19 @@ class Poller:
         self._planning = threading.RLock()
         self._polling_infos: dict[str, PollingInfo | None] = {}  # by connector id
 
+    @property
+    def scheduler(self) -> BackgroundScheduler:
+        """The APScheduler scheduler, made on first use."""
+        if self._scheduler is None:
+            self._scheduler = scheduling.make_scheduler()
+        return self._scheduler
+
     # ---------------------------------------------------------------- life cycle
 
     def start(self, *, paused: bool = False) -> None:
         """Schedule every enabled account, the account refresh and the daily purge; start."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
         now = self.clock()
         self.scheduler.start(paused=paused)
         self.refresh()
@@ -158,10 +167,10 @@ class Poller:
         stays unfinished; nothing it handed over is lost, the next sync repeats its window).
         """
         self._cancel.set()
-        if self.scheduler.running:
+        if self._scheduler is not None and self._scheduler.running:
             self.scheduler.pause()
         ended = self.join(timeout_s)
-        if self.scheduler.running:
+        if self._scheduler is not None and self._scheduler.running:
             self.scheduler.shutdown(wait=False)
         for account in self.host.store.list_accounts():
             self.host.store.set_state(account.id, NEXT_RUN_KEY, None)
@@ -363,7 +372,7 @@ class Poller:
         return self.host.store.mac("\0".join(parts).encode()).hex()
 
     def _next_run(self, account_id: str) -> datetime | None:
-        if self.scheduler.running:
+        if self._scheduler is not None and self._scheduler.running:
             return scheduling.next_run(self.scheduler, account_id)
         stored = self.host.store.get_state(account_id, NEXT_RUN_KEY)
         return datetime.fromisoformat(stored) if stored else None

@@ -13,14 +13,18 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
-
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING, Any, Final
 
 from hyreka_plugin_amazon.contract import Account, PollingInfo
+
+# APScheduler is imported where a scheduler is made or driven: reading the schedule's
+# constants (``status``, the command line's defaults) loads none of it.
+if TYPE_CHECKING:
+    from apscheduler.events import JobExecutionEvent
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import BaseScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ def job_id(account_id: str) -> str:
 
 def make_scheduler(*, misfire_grace_time: int = MISFIRE_GRACE_S) -> BackgroundScheduler:
     """A scheduler with one-at-a-time, coalescing jobs; not started (the host starts it)."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     scheduler = BackgroundScheduler(
         timezone=UTC,
         job_defaults={
@@ -130,6 +137,8 @@ def apply_plan(
         return
     was_paused = existing.next_run_time is None
     current = existing.trigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
     if not isinstance(current, IntervalTrigger) or current.interval != interval:
         # the next run moves to one new interval from now (backing off, or back to normal)
         trigger = _trigger(interval, now, jitter_s)
@@ -142,6 +151,8 @@ def apply_plan(
 
 
 def _trigger(interval: timedelta, now: datetime, jitter_s: int) -> IntervalTrigger:
+    from apscheduler.triggers.interval import IntervalTrigger
+
     return IntervalTrigger(
         seconds=interval.total_seconds(), start_date=now + interval, jitter=jitter_s, timezone=UTC
     )
@@ -158,6 +169,8 @@ def _spread(account_id: str, jitter_s: int) -> int:
 
 
 def _log_job_event(event: JobExecutionEvent) -> None:
+    from apscheduler.events import EVENT_JOB_MISSED
+
     if event.code == EVENT_JOB_MISSED:
         log.warning("scheduled sync %s missed its run time", event.job_id)
     else:

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Final, Protocol, TextIO
 
 from hyreka_plugin_amazon.contract import (
     Account,
@@ -51,6 +51,9 @@ from hyreka_plugin_amazon.refhost.cli import (
     ship as cli_ship,
 )
 from hyreka_plugin_amazon.refhost.cli import (
+    web as cli_web,
+)
+from hyreka_plugin_amazon.refhost.cli import (
     worker as cli_worker,
 )
 from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
@@ -75,7 +78,6 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
 from hyreka_plugin_amazon.refhost.safety import logredaction
 from hyreka_plugin_amazon.refhost.store.database import damaged
 from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
-from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 
 # Each command module registers its commands: add_commands(sub, common). A new module is one
@@ -88,9 +90,15 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cli_poll,
     cli_ship,
     cli_worker,
-    web_command,
+    cli_web,
 )
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
+# The reference host's parts that are extras of the distribution (pyproject.toml): a command
+# that needs one imports it when it runs, and says which extra to install when it is missing.
+EXTRAS: Final = {
+    **dict.fromkeys(("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous"), "web"),
+    **dict.fromkeys(("psycopg", "psycopg_pool", "procrastinate"), "postgres"),
+}
 MAX_PROBLEMS_SHOWN = 20
 STORE_TEXTS = {  # StoreDamagedError.kind (and a full disk) -> what the seller reads
     "missing": "cli.store_missing",
@@ -120,6 +128,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(translate("cli.interrupted", args.lang), file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:  # a part of the reference host that is an extra
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"hyreka-amazon: {translate('cli.extra_missing', args.lang, extra=extra)}",
+            file=sys.stderr,
+        )
+        return 3
     except CliError as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return exc.code

@@ -1,0 +1,74 @@
+"""The seller console served over HTTP (Werkzeug): bound first, then the app that knows the
+bound port for its Host check. Requests are not logged (URLs may carry the token).
+The command that serves it is ``hyreka-amazon web`` (``refhost/cli/web.py``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from hyreka_plugin_amazon.refhost.web.console import Console, create_app
+
+LOOPBACK = "127.0.0.1"
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its access log: request lines could carry the token."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+@dataclass
+class RunningConsole:
+    """A console served on a thread (tests) or in the foreground (the command)."""
+
+    server: BaseWSGIServer
+    console: Console
+    token: str
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.host}:{self.port}/?token={self.token}"
+
+    def stop(self) -> None:
+        self.console.jobs.cancel_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve(
+    console: Console, *, host: str = LOOPBACK, port: int = 0, extra_hosts: Collection[str] = ()
+) -> RunningConsole:
+    """Bind the console (not yet serving: call ``server.serve_forever``)."""
+    token = secrets.token_urlsafe(32)
+    server = make_server(host, port, _Deferred(), threaded=True, request_handler=QuietHandler)
+    bound = server.server_port
+    names = {LOOPBACK, "localhost", host, *extra_hosts}
+    allowed = {f"{name}:{bound}" for name in names}
+    server.app = create_app(console, access_token=token, allowed_hosts=allowed)
+    return RunningConsole(server, console, token)
+
+
+def serve_in_thread(console: Console, **options: Any) -> RunningConsole:
+    """The console served on a daemon thread (for tests); ``stop()`` ends it."""
+    running = serve(console, **options)
+    threading.Thread(target=running.server.serve_forever, name="console", daemon=True).start()
+    return running
+
+
+class _Deferred:
+    """A placeholder app: the real one needs the bound port for its Host check."""
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        raise RuntimeError("the console app is not set yet")

@@ -1,0 +1,133 @@
+"""A command imports what it uses: the read commands load no web framework, job queue,
+PostgreSQL driver or scheduler, and a command whose extra is missing says which to install."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.cli import Cli, add_shop, clean_environment, set_secrets
+
+from hyreka_plugin_amazon.simulator import Simulator
+
+HEAVY = ("flask", "jinja2", "werkzeug", "procrastinate", "psycopg", "psycopg_pool", "apscheduler")
+# Runs one command in a fresh interpreter and prints the heavy packages it loaded.
+PROBE = """
+import contextlib, io, json, sys
+from hyreka_plugin_amazon.refhost.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    except Exception as exc:  # the check only needs what was imported
+        code = type(exc).__name__
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(HEAVY)))
+print(json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+def probe(*args: str, env: dict[str, str]) -> dict[str, object]:
+    script = PROBE.replace("json.loads(HEAVY)", f"json.loads({json.dumps(json.dumps(HEAVY))})")
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.slow
+def test_read_commands_import_no_heavy_module(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    host_env: dict[str, str],
+    simulator: Simulator,
+) -> None:
+    clean_environment(monkeypatch, host_env)
+    set_secrets(simulator, monkeypatch)
+    data = tmp_path / "data"
+    cli = Cli(data, capsys)
+    add_shop(cli, simulator, "DE")
+    cli("sync", "shop")
+    for command in (["--version"], ["status"], ["orders"], ["account", "list"]):
+        found = probe(*command, "--data", str(data), env=host_env)
+        assert found == {"code": 0, "heavy": []}, command
+    # the check sees a heavy import: the console's command loads Flask when it runs
+    assert "flask" in probe("web", "--port", "-1", "--data", str(data), env=host_env)["heavy"]
+
+
+def test_a_missing_extra_is_named_in_one_line(tmp_path: Path) -> None:
+    """Without Flask (``sys.modules`` entry None makes its import fail, as when it is not
+    installed), ``hyreka-amazon web`` says which extra to install, exit 3, no traceback."""
+    script = (
+        "import sys\n"
+        "sys.modules['flask'] = None\n"
+        "from hyreka_plugin_amazon.refhost.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    for lang, words in (("en", "This command needs the extra"), ("de", "braucht das Zusatzpaket")):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "web", "--data", str(tmp_path), "--lang", lang],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 3, done.stderr
+        assert done.stderr.strip().count("\n") == 0
+        assert words in done.stderr
+        assert "pip install 'hyreka-plugin-amazon[web]'" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_the_plain_install_runs_the_demo_without_the_extras(tmp_path: Path) -> None:
+    """``pip install .`` into a fresh environment: no Flask, psycopg or procrastinate; the demo
+    runs; ``web`` and ``worker`` name their extra."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip"]
+    subprocess.run([*pip, "install", "-q", str(REPO)], check=True, timeout=600)
+    listed = subprocess.run(
+        [*pip, "list", "--format", "json"], capture_output=True, text=True, check=True
+    )
+    installed = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert {"pluggy", "requests", "marshmallow", "cryptography", "apscheduler"} <= installed
+    assert installed.isdisjoint({"flask", "werkzeug", "jinja2", "psycopg", "procrastinate"})
+    command = str(venv / "bin" / "hyreka-amazon")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYREKA_")}
+    demo = subprocess.run(
+        [command, "--lang", "en", "demo", "--data", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "Open orders according to the simulator" in demo.stdout
+    for args, extra in ((["web"], "web"), (["worker"], "postgres")):
+        done = subprocess.run(
+            [command, *args, "--lang", "en", "--data", str(tmp_path / "data")],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 3, done.stderr
+        assert f"pip install 'hyreka-plugin-amazon[{extra}]'" in done.stderr
+        assert "Traceback" not in done.stderr
