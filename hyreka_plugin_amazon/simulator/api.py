@@ -14,10 +14,10 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from hyreka_plugin_amazon.simulator import flatfiles
-from hyreka_plugin_amazon.simulator.auth import missing_role, unauthorized
+from hyreka_plugin_amazon.simulator.access import missing_role, unauthorized
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.faults import Fault
-from hyreka_plugin_amazon.simulator.reports import Document
+from hyreka_plugin_amazon.simulator.reportstore import Document
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,
     Request,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder, SimPackage
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder, SimPackage
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,
     Request,

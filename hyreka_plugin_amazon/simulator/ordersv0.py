@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder
 from hyreka_plugin_amazon.simulator.ordersapi import MIN_LAG, TOKEN_LIFETIME, Page
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.reports import catalogue
 from hyreka_plugin_amazon.simulator import fbashipments, flatfiles
-from hyreka_plugin_amazon.simulator.reports import Document, Report, new_document
+from hyreka_plugin_amazon.simulator.reportstore import Document, Report, new_document
 from hyreka_plugin_amazon.spapi import regions
 
 if TYPE_CHECKING:

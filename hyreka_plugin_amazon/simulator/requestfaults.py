@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from hyreka_plugin_amazon.simulator.auth import unauthorized
+from hyreka_plugin_amazon.simulator.access import unauthorized
 from hyreka_plugin_amazon.simulator.faults import REQUEST_FAULTS
 from hyreka_plugin_amazon.simulator.server import ApiError, Request
 

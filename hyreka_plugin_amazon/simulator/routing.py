@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from hyreka_plugin_amazon.simulator import (
     admin,
     api,
+    confirmshipment,
     ordersapi,
     ordersv0,
     reportlist,
-    shipping,
     tokensapi,
     unsimulated,
 )
-from hyreka_plugin_amazon.simulator.auth import authenticate, missing_token
+from hyreka_plugin_amazon.simulator.access import authenticate, missing_token
 from hyreka_plugin_amazon.simulator.ratelimits import limit_header
 from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
 from hyreka_plugin_amazon.simulator.server import (
@@ -41,7 +41,7 @@ ROUTES: tuple[Route, ...] = (
     + tokensapi.ROUTES
     + ordersapi.ROUTES
     + ordersv0.ROUTES
-    + shipping.ROUTES
+    + confirmshipment.ROUTES
     + admin.ROUTES
 )
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused

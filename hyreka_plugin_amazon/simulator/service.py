@@ -1,9 +1,9 @@
 """The ``Simulator``: its parts put together, and its HTTP server thread on a loopback port.
 
 The parts live in their own modules: the order book (``orderbook.py``), sellers and tokens
-(``sellers.py``), reports (``reports.py``, assembled by ``reportcontent.py``), usage plans
+(``sellers.py``), reports (``reportstore.py``, assembled by ``reportcontent.py``), usage plans
 (``ratelimits.py``), faults (``faults.py``), and the request path (``routing.py`` with
-``auth.py`` and ``requestfaults.py``) that the endpoints (``api.py``, ``ordersapi.py``,
+``access.py`` and ``requestfaults.py``) that the endpoints (``api.py``, ``ordersapi.py``,
 ``admin.py``) sit behind.
 """
 
@@ -19,10 +19,10 @@ from hyreka_plugin_amazon.simulator import reportcontent, reportlist, routing, s
 from hyreka_plugin_amazon.simulator.clock import SimClock
 from hyreka_plugin_amazon.simulator.faults import FaultStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
-from hyreka_plugin_amazon.simulator.orders import SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
 from hyreka_plugin_amazon.simulator.ordersapi import PaginationStore
 from hyreka_plugin_amazon.simulator.ratelimits import RateLimiter, Stats
-from hyreka_plugin_amazon.simulator.reports import Report, ReportStore
+from hyreka_plugin_amazon.simulator.reportstore import Report, ReportStore
 from hyreka_plugin_amazon.simulator.sellers import Seller, SellerCredentials, TokenStore
 from hyreka_plugin_amazon.simulator.server import Request, Response, SimHTTPServer
 from hyreka_plugin_amazon.spapi import regions

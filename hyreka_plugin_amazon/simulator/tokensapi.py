@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import flatfiles
-from hyreka_plugin_amazon.simulator.auth import rdt_role_missing
+from hyreka_plugin_amazon.simulator.access import rdt_role_missing
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,
     Request,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder, SimPackage
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder, SimPackage
 from hyreka_plugin_amazon.simulator.server import (
     ApiError,
     Request,
