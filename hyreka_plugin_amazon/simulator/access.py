@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hyreka_plugin_amazon.simulator.server import ApiError, Request
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Request
 
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.simulator.service import Simulator

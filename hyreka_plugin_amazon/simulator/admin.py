@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import zulu
 from hyreka_plugin_amazon.simulator.faults import FaultError
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -133,7 +133,7 @@ def _object(req: Request) -> dict[str, Any]:
     return spec
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route("GET", "/_simulator/orders", "_orders", get_orders, auth=False),
     route("POST", "/_simulator/orders", "_orders", add_order, auth=False),
     route("POST", "/_simulator/orders/{orderId}/cancel", "_cancel", cancel_order, auth=False),

@@ -18,7 +18,7 @@ from hyreka_plugin_amazon.simulator.access import missing_role, unauthorized
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.faults import Fault
 from hyreka_plugin_amazon.simulator.reportstore import Document
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -275,7 +275,7 @@ def _s3_error(req: Request, message: str, extra: dict[str, str]) -> Response:
 # Routes
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route("POST", "/auth/o2/token", "lwaToken", lwa_token, auth=False),
     route(
         "GET",

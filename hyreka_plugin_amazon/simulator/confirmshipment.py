@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder, SimPackage
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -137,7 +137,7 @@ def _mark_items(order: SimOrder, now: datetime) -> None:
             item.shipped_at = None
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route(
         "POST",
         "/orders/v0/orders/{orderId}/shipmentConfirmation",

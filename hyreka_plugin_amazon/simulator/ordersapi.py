@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder, SimPackage
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -331,7 +331,7 @@ def _included(req: Request) -> set[str]:
     return included
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route("GET", "/orders/2026-01-01/orders", "searchOrders", search_orders, auth=True),
     route("GET", "/orders/2026-01-01/orders/{orderId}", "getOrder", get_order, auth=True),
 )

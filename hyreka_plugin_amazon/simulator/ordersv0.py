@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder
 from hyreka_plugin_amazon.simulator.ordersapi import MIN_LAG, TOKEN_LIFETIME, Page
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -313,7 +313,7 @@ def _when(req: Request, name: str) -> datetime | None:
         raise invalid_input(f"{name} must be an ISO 8601 date-time.") from None
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route("GET", "/orders/v0/orders", "getOrders", get_orders, auth=True),
     route("GET", "/orders/v0/orders/{orderId}", "getOrder", get_order, auth=True),
     route(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import flatfiles
 from hyreka_plugin_amazon.simulator.clock import parse_iso
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -132,7 +132,7 @@ def cancel_report(sim: Simulator, req: Request) -> Response:
     return Response(200, b"", "application/json")
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route("GET", "/reports/2021-06-30/reports", "getReports", get_reports, auth=True),
     route(
         "DELETE", "/reports/2021-06-30/reports/{reportId}", "cancelReport", cancel_report, auth=True

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator.access import unauthorized
 from hyreka_plugin_amazon.simulator.faults import REQUEST_FAULTS
-from hyreka_plugin_amazon.simulator.server import ApiError, Request
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Request
 
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.simulator.service import Simulator

@@ -23,7 +23,7 @@ from hyreka_plugin_amazon.simulator import (
 from hyreka_plugin_amazon.simulator.access import authenticate, missing_token
 from hyreka_plugin_amazon.simulator.ratelimits import limit_header
 from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -35,7 +35,7 @@ from hyreka_plugin_amazon.spapi import regions
 if TYPE_CHECKING:
     from hyreka_plugin_amazon.simulator.service import Simulator
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     api.ROUTES
     + reportlist.ROUTES
     + tokensapi.ROUTES
@@ -78,7 +78,7 @@ def dispatch(sim: Simulator, req: Request) -> Response | None:
     return missing_token().response()
 
 
-def _serve(sim: Simulator, candidate: Route, req: Request) -> Response | None:
+def _serve(sim: Simulator, candidate: Route[Simulator], req: Request) -> Response | None:
     operation = candidate.operation
     try:
         if candidate.auth:

@@ -24,7 +24,8 @@ from hyreka_plugin_amazon.simulator.ordersapi import PaginationStore
 from hyreka_plugin_amazon.simulator.ratelimits import RateLimiter, Stats
 from hyreka_plugin_amazon.simulator.reportstore import Report, ReportStore
 from hyreka_plugin_amazon.simulator.sellers import Seller, SellerCredentials, TokenStore
-from hyreka_plugin_amazon.simulator.server import Request, Response, SimHTTPServer
+from hyreka_plugin_amazon.simulator.server import SimHTTPServer
+from hyreka_plugin_amazon.simulator.vocabulary import Request, Response
 from hyreka_plugin_amazon.spapi import regions
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import flatfiles
 from hyreka_plugin_amazon.simulator.access import rdt_role_missing
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -103,7 +103,7 @@ def _invalid(details: str) -> ApiError:
     return ApiError(400, "InvalidInput", "Request is missing or has invalid parameters", details)
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[Simulator], ...] = (
     route(
         "POST",
         "/tokens/2021-03-01/restrictedDataToken",
