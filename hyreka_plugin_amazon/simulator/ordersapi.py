@@ -3,15 +3,13 @@ from the same orders as the reports."""
 
 from __future__ import annotations
 
-import secrets
-import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder, SimPackage
+from hyreka_plugin_amazon.simulator.pagination import Page
 from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
@@ -40,38 +38,6 @@ INCLUDED_DATA = (
 SERVICE_LEVELS = {"Standard": "STANDARD", "Expedited": "EXPEDITED", "NextDay": "NEXT_DAY"}
 MIN_LAG = timedelta(minutes=2)  # "...Before" must be at least two minutes before now
 TOKEN_LIFETIME = timedelta(hours=24)
-
-
-@dataclass
-class Page:
-    seller_id: str
-    order_ids: list[str]
-    offset: int
-    expires: datetime
-    before_key: str
-    before: datetime
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # searchOrders: the first request's
-
-
-class PaginationStore:
-    """Result lists behind ``nextToken`` values, valid for 24 hours of simulator time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pages: dict[str, Page] = {}
-
-    def put(self, page: Page) -> str:
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._pages[token] = page
-        return token
-
-    def take(self, token: str, seller_id: str, now: datetime) -> Page | None:
-        with self._lock:
-            page = self._pages.get(token)
-        if page is None or page.seller_id != seller_id or page.expires <= now:
-            return None
-        return page
 
 
 def search_orders(sim: Simulator, req: Request) -> Response:

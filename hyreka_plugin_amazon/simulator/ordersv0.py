@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder
-from hyreka_plugin_amazon.simulator.ordersapi import MIN_LAG, TOKEN_LIFETIME, Page
+from hyreka_plugin_amazon.simulator.ordersapi import MIN_LAG, TOKEN_LIFETIME
+from hyreka_plugin_amazon.simulator.pagination import Page
 from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import secrets
-import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import flatfiles
 from hyreka_plugin_amazon.simulator.clock import parse_iso
+from hyreka_plugin_amazon.simulator.pagination import Listing
 from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
@@ -30,32 +28,6 @@ FILTERS = ("reportTypes", "processingStatuses", "marketplaceIds", "pageSize", "c
            "createdUntil")  # fmt: skip
 
 
-@dataclass
-class _Listing:
-    seller_id: str
-    report_ids: list[str]
-    page_size: int
-
-
-class ListingTokens:
-    """The rest of a ``getReports`` result behind each ``nextToken``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._listings: dict[str, _Listing] = {}
-
-    def put(self, listing: _Listing) -> str:
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._listings[token] = listing
-        return token
-
-    def take(self, token: str, seller_id: str) -> _Listing | None:
-        with self._lock:
-            found = self._listings.get(token)
-        return found if found is not None and found.seller_id == seller_id else None
-
-
 def get_reports(sim: Simulator, req: Request) -> Response:
     """GET /reports/2021-06-30/reports."""
     now = sim.clock.now()
@@ -72,12 +44,12 @@ def get_reports(sim: Simulator, req: Request) -> Response:
     reports = [sim.reports.report(req.seller_id, rid) for rid in page]
     body: dict[str, object] = {"reports": [r.as_json(now) for r in reports if r is not None]}
     if rest:
-        follow = _Listing(req.seller_id, rest, listing.page_size)
+        follow = Listing(req.seller_id, rest, listing.page_size)
         body["nextToken"] = sim.listings.put(follow)
     return json_response(200, body)
 
 
-def _first_listing(sim: Simulator, req: Request, now: datetime) -> _Listing:
+def _first_listing(sim: Simulator, req: Request, now: datetime) -> Listing:
     types = req.args("reportTypes")
     if not types:
         raise invalid_input("Either reportTypes or nextToken is required.")
@@ -109,7 +81,7 @@ def _first_listing(sim: Simulator, req: Request, now: datetime) -> _Listing:
         and (not statuses or r.status(now) in statuses)
         and (not marketplaces or set(marketplaces) & set(r.marketplace_ids))
     ]
-    return _Listing(req.seller_id, found, int(size))
+    return Listing(req.seller_id, found, int(size))
 
 
 def _when(req: Request, name: str, default: datetime) -> datetime:

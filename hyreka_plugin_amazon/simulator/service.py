@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from hyreka_plugin_amazon.simulator import reportcontent, reportlist, routing, sellers
+from hyreka_plugin_amazon.simulator import reportcontent, routing, sellers
 from hyreka_plugin_amazon.simulator.clock import SimClock
 from hyreka_plugin_amazon.simulator.faults import FaultStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
 from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
-from hyreka_plugin_amazon.simulator.ordersapi import PaginationStore
+from hyreka_plugin_amazon.simulator.pagination import ListingTokens, PaginationStore
 from hyreka_plugin_amazon.simulator.ratelimits import RateLimiter, Stats
 from hyreka_plugin_amazon.simulator.reportstore import Report, ReportStore
 from hyreka_plugin_amazon.simulator.sellers import Seller, SellerCredentials, TokenStore
@@ -67,7 +67,7 @@ class Simulator:
         self.orders: dict[str, SimOrder] = self.book.orders
         self.tokens = TokenStore()
         self.reports = ReportStore()
-        self.listings = reportlist.ListingTokens()
+        self.listings = ListingTokens()
         self.pages = PaginationStore()
         self.limits = RateLimiter()
         self.limits.enabled = rate_limits
