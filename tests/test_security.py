@@ -28,7 +28,7 @@ from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault, 
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.server import Request, Response
+from hyreka_plugin_amazon.simulator.vocabulary import Request, Response
 from hyreka_plugin_amazon.spapi import transport
 
 ENCODINGS = ("utf-8", "cp1252")

@@ -26,7 +26,7 @@ from hyreka_plugin_amazon.contract import Account
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.server import Request, Response
+from hyreka_plugin_amazon.simulator.vocabulary import Request, Response
 from hyreka_plugin_amazon.spapi import SpApiClient, transport
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
 from hyreka_plugin_amazon.spapi.errors import CertificateError, DocumentError, TransportError

@@ -18,7 +18,7 @@ from helpers.sim import TIMEOUT, add_fault
 
 from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 from hyreka_plugin_amazon.spapi import transport
 
 

@@ -31,7 +31,7 @@ from hyreka_plugin_amazon.contract import (
 from hyreka_plugin_amazon.refhost.manager import make_plugin_manager
 from hyreka_plugin_amazon.shipping import confirm_shipments
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 from hyreka_plugin_amazon.spapi import SpApiClient
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
 

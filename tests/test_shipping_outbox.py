@@ -22,7 +22,7 @@ from hyreka_plugin_amazon.refhost.background.poller import Poller
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.store import PackageError
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState
 
 WHEN = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

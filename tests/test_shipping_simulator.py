@@ -16,7 +16,7 @@ import requests
 from helpers.sim import ALL_ORDERS, MODELS, TIMEOUT, ConformingClient, SimClient, SpapiModels
 
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 
 pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
 

@@ -24,7 +24,7 @@ from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.web.console import Console
 from hyreka_plugin_amazon.refhost.web.serving import RunningConsole, serve_in_thread
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState
 
 CHROMIUM = Path("/usr/bin/chromium")
 SETTINGS = "poll_interval=0.05\nmax_poll_interval=0.2\nreport_deadline=60"

@@ -20,7 +20,7 @@ from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState
 
 
 def test_a_pending_shipment_is_sent_by_the_workers_job(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyreka_plugin_amazon.simulator.clock import zulu
 from hyreka_plugin_amazon.simulator.faults import FaultError
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -17,22 +18,19 @@ from hyreka_plugin_amazon.simulator.server import (
 )
 from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError
 
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
 
-
-def get_orders(sim: Simulator, req: Request) -> Response:
+def get_orders(state: SimulatorState, req: Request) -> Response:
     """The ground truth: every order in the host's ``Order.as_dict`` shape, with ``packages``
     (each confirmed package: reference, carrier, method, tracking, ship date, items)."""
-    orders = sim.ground_truth(req.arg("seller_id"), packages=True)
+    orders = state.ground_truth(req.arg("seller_id"), packages=True)
     return json_response(200, {"orders": orders})
 
 
-def add_order(sim: Simulator, req: Request) -> Response:
+def add_order(state: SimulatorState, req: Request) -> Response:
     """A new order placed now: ``{"status", "marketplace", "seller_id", "fulfillment_channel"}``."""
     spec = _object(req)
     try:
-        order = sim.add_order(
+        order = state.add_order(
             status=str(spec.get("status", "open")),
             marketplace=spec.get("marketplace"),
             seller_id=spec.get("seller_id"),
@@ -43,78 +41,78 @@ def add_order(sim: Simulator, req: Request) -> Response:
     return json_response(201, {"order": order})
 
 
-def cancel_order(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"order": sim.cancel_order(req.params["orderId"])})
+def cancel_order(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, {"order": state.cancel_order(req.params["orderId"])})
 
 
-def ship_order(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"order": sim.ship_order(req.params["orderId"])})
+def ship_order(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, {"order": state.ship_order(req.params["orderId"])})
 
 
-def get_clock(sim: Simulator, req: Request) -> Response:
-    return json_response(200, _clock(sim))
+def get_clock(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, _clock(state))
 
 
-def set_clock(sim: Simulator, req: Request) -> Response:
+def set_clock(state: SimulatorState, req: Request) -> Response:
     """``{"advance_seconds": n}`` and/or ``{"time_scale": x}``."""
     spec = _object(req)
     try:
         if "time_scale" in spec:
-            sim.clock.time_scale = float(spec["time_scale"])
+            state.clock.time_scale = float(spec["time_scale"])
         if "advance_seconds" in spec:
-            sim.clock.advance(float(spec["advance_seconds"]))
+            state.clock.advance(float(spec["advance_seconds"]))
     except (TypeError, ValueError) as exc:
         raise invalid_input(str(exc)) from None
-    return json_response(200, _clock(sim))
+    return json_response(200, _clock(state))
 
 
-def _clock(sim: Simulator) -> dict[str, Any]:
-    return {"now": zulu(sim.clock.now()), "time_scale": sim.clock.time_scale}
+def _clock(state: SimulatorState) -> dict[str, Any]:
+    return {"now": zulu(state.clock.now()), "time_scale": state.clock.time_scale}
 
 
-def list_faults(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"faults": sim.faults.active()})
+def list_faults(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, {"faults": state.faults.active()})
 
 
-def add_fault(sim: Simulator, req: Request) -> Response:
+def add_fault(state: SimulatorState, req: Request) -> Response:
     """Switch a fault on (see ``faults.py`` for names and parameters)."""
     try:
-        fault = sim.faults.add(_object(req))
+        fault = state.faults.add(_object(req))
     except (FaultError, TypeError, ValueError) as exc:
         raise invalid_input(str(exc)) from None
     return json_response(201, {"fault": fault.as_json()})
 
 
-def clear_faults(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"removed": sim.faults.clear()})
+def clear_faults(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, {"removed": state.faults.clear()})
 
 
-def clear_fault(sim: Simulator, req: Request) -> Response:
+def clear_fault(state: SimulatorState, req: Request) -> Response:
     fault_id = req.params["faultId"]
-    removed = sim.faults.clear(int(fault_id)) if fault_id.isdigit() else 0
+    removed = state.faults.clear(int(fault_id)) if fault_id.isdigit() else 0
     if not removed:
         raise ApiError(404, "NotFound", "No active fault with this id.")
     return json_response(200, {"removed": removed})
 
 
-def get_stats(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"sellers": sim.stats.snapshot()})
+def get_stats(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, {"sellers": state.stats.snapshot()})
 
 
-def reset_stats(sim: Simulator, req: Request) -> Response:
-    sim.stats.reset()
+def reset_stats(state: SimulatorState, req: Request) -> Response:
+    state.stats.reset()
     return json_response(200, {"sellers": {}})
 
 
-def list_sellers(sim: Simulator, req: Request) -> Response:
-    return json_response(200, {"sellers": [sim.seller_json(s) for s in sim.sellers.values()]})
+def list_sellers(state: SimulatorState, req: Request) -> Response:
+    return json_response(200, {"sellers": [state.seller_json(s) for s in state.sellers.values()]})
 
 
-def add_seller(sim: Simulator, req: Request) -> Response:
+def add_seller(state: SimulatorState, req: Request) -> Response:
     """``{"marketplaces": ["US"], "orders": 20, "professional": true, "same_app": false}``."""
     spec = _object(req)
     try:
-        seller = sim.add_seller(
+        seller = state.add_seller(
             marketplaces=spec.get("marketplaces", ["DE"]),
             orders=int(spec.get("orders", 20)),
             professional=bool(spec.get("professional", True)),
@@ -123,7 +121,7 @@ def add_seller(sim: Simulator, req: Request) -> Response:
         )
     except (TypeError, ValueError, UnknownMarketplaceError) as exc:
         raise invalid_input(str(exc)) from None
-    return json_response(201, {"seller": sim.seller_json(seller)})
+    return json_response(201, {"seller": state.seller_json(seller)})
 
 
 def _object(req: Request) -> dict[str, Any]:
@@ -133,7 +131,7 @@ def _object(req: Request) -> dict[str, Any]:
     return spec
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route("GET", "/_simulator/orders", "_orders", get_orders, auth=False),
     route("POST", "/_simulator/orders", "_orders", add_order, auth=False),
     route("POST", "/_simulator/orders/{orderId}/cancel", "_cancel", cancel_order, auth=False),

@@ -9,16 +9,17 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from hyreka_plugin_amazon.simulator import flatfiles
-from hyreka_plugin_amazon.simulator.auth import missing_role, unauthorized
+from hyreka_plugin_amazon.simulator import flatfiles, reportcontent
+from hyreka_plugin_amazon.simulator.access import missing_role, unauthorized
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
 from hyreka_plugin_amazon.simulator.faults import Fault
-from hyreka_plugin_amazon.simulator.reports import Document
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.reportstore import Document
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -28,9 +29,6 @@ from hyreka_plugin_amazon.simulator.server import (
     route,
 )
 from hyreka_plugin_amazon.spapi.regions import Marketplace
-
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
 
 LANGUAGES = {"GB": "en_GB", "IE": "en_GB", "US": "en_US", "CA": "en_CA", "AU": "en_AU",
              "IN": "en_IN", "SG": "en_SG", "AE": "ar_AE", "SA": "ar_SA", "EG": "ar_EG",
@@ -43,7 +41,7 @@ DOCUMENT_PATH = "/reports/2021-06-30/documents/{}"
 # Login with Amazon
 
 
-def lwa_token(sim: Simulator, req: Request) -> Response:
+def lwa_token(state: SimulatorState, req: Request) -> Response:
     """POST /auth/o2/token: exchange a refresh token for an access token."""
     form = _lwa_form(req)
     grant = form.get("grant_type")
@@ -57,23 +55,23 @@ def lwa_token(sim: Simulator, req: Request) -> Response:
             "unsupported_grant_type",
             "The authorization grant type is not supported by the authorization server",
         )
-    seller = sim.seller_by_client(form.get("client_id", ""), form.get("client_secret", ""))
+    seller = state.seller_by_client(form.get("client_id", ""), form.get("client_secret", ""))
     if seller is not None:
         req.seller_id = seller.seller_id
-    if seller is None or sim.faults.fire("lwa_invalid_client", seller_id=req.seller_id):
+    if seller is None or state.faults.fire("lwa_invalid_client", seller_id=req.seller_id):
         return _lwa_error(401, "invalid_client", "Client authentication failed")
     refresh = form.get("refresh_token")
     if not refresh:
         return _lwa_error(
             400, "invalid_request", "The request is missing a required parameter : refresh_token"
         )
-    seller = sim.seller_by_refresh_token(form.get("client_id", ""), refresh)
-    if seller is None or sim.faults.fire("lwa_invalid_grant", seller_id=req.seller_id):
+    seller = state.seller_by_refresh_token(form.get("client_id", ""), refresh)
+    if seller is None or state.faults.fire("lwa_invalid_grant", seller_id=req.seller_id):
         return _lwa_error(
             400, "invalid_grant", "The request has an invalid grant parameter : refresh_token"
         )
     req.seller_id = seller.seller_id
-    token = sim.tokens.issue_access_token(seller.seller_id)
+    token = state.tokens.issue_access_token(seller.seller_id)
     body = {
         "access_token": token,
         "token_type": "bearer",
@@ -105,9 +103,9 @@ def _lwa_error(status: int, error: str, description: str) -> Response:
 # Sellers
 
 
-def marketplace_participations(sim: Simulator, req: Request) -> Response:
+def marketplace_participations(state: SimulatorState, req: Request) -> Response:
     """GET /sellers/v1/marketplaceParticipations."""
-    seller = sim.sellers[req.seller_id]
+    seller = state.sellers[req.seller_id]
     payload = [
         {
             "marketplace": _marketplace_json(m),
@@ -138,7 +136,7 @@ def _language(country: str) -> str:
 # Reports 2021-06-30
 
 
-def create_report(sim: Simulator, req: Request) -> Response:
+def create_report(state: SimulatorState, req: Request) -> Response:
     """POST /reports/2021-06-30/reports: 202 with the new report id."""
     spec = req.json()
     if not isinstance(spec, dict):
@@ -148,11 +146,11 @@ def create_report(sim: Simulator, req: Request) -> Response:
         raise invalid_input("reportType is required.")
     if report_type not in flatfiles.REPORT_TYPES:
         raise invalid_input(f"Report type {report_type} is not valid.")
-    if report_type in flatfiles.RESTRICTED_REPORT_TYPES and sim.faults.fire(
+    if report_type in flatfiles.RESTRICTED_REPORT_TYPES and state.faults.fire(
         "restricted_role_missing", seller_id=req.seller_id, report_type=report_type, on="create"
     ):
         raise ApiError(403, "Unauthorized", "Access to the resource is forbidden", "")
-    seller = sim.sellers[req.seller_id]
+    seller = state.sellers[req.seller_id]
     marketplace_ids = spec.get("marketplaceIds")
     own = {m.id for m in seller.marketplaces}
     if (
@@ -167,14 +165,16 @@ def create_report(sim: Simulator, req: Request) -> Response:
     options = spec.get("reportOptions", {})
     if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
         raise invalid_input("reportOptions must map names to strings.")
-    now = sim.clock.now()
+    now = state.clock.now()
     end = _date_field(spec, "dataEndTime", now)
     start = _date_field(spec, "dataStartTime", now)
     if end > now:
         raise invalid_input("dataEndTime must not be later than the current time.")
     if start > end:
         raise invalid_input("dataStartTime must not be later than dataEndTime.")
-    report = sim.create_report(seller.seller_id, report_type, tuple(marketplace_ids), start, end)
+    report = reportcontent.create_report(
+        state, seller.seller_id, report_type, tuple(marketplace_ids), start, end
+    )
     return json_response(202, {"reportId": report.report_id})
 
 
@@ -190,25 +190,25 @@ def _date_field(spec: dict[str, Any], name: str, default: datetime) -> datetime:
         raise invalid_input(f"{name} must be an ISO 8601 date-time.") from None
 
 
-def get_report(sim: Simulator, req: Request) -> Response:
+def get_report(state: SimulatorState, req: Request) -> Response:
     """GET /reports/2021-06-30/reports/{reportId}."""
-    report = sim.reports.report(req.seller_id, req.params["reportId"])
+    report = state.reports.report(req.seller_id, req.params["reportId"])
     if report is None:
         raise ApiError(404, "NotFound", "The requested report was not found.")
-    return json_response(200, report.as_json(sim.clock.now()))
+    return json_response(200, report.as_json(state.clock.now()))
 
 
-def get_report_document(sim: Simulator, req: Request) -> Response:
+def get_report_document(state: SimulatorState, req: Request) -> Response:
     """GET /reports/2021-06-30/documents/{reportDocumentId}: a pre-signed URL, 5 minutes."""
-    now = sim.clock.now()
-    document = sim.reports.document(req.seller_id, req.params["reportDocumentId"], now)
+    now = state.clock.now()
+    document = state.reports.document(req.seller_id, req.params["reportDocumentId"], now)
     if document is None:
         raise ApiError(404, "NotFound", "The requested report document was not found.")
     if document.report_type in flatfiles.RESTRICTED_REPORT_TYPES:
         path = DOCUMENT_PATH.format(document.document_id)
         if ("GET", path) not in req.token_paths:
             raise unauthorized()
-        if sim.faults.fire(
+        if state.faults.fire(
             "restricted_role_missing",
             seller_id=req.seller_id,
             report_type=document.report_type,
@@ -218,45 +218,45 @@ def get_report_document(sim: Simulator, req: Request) -> Response:
     encoding = req.arg("enableContentEncodingUrlHeader")
     if encoding not in (None, "true", "false"):
         raise invalid_input("enableContentEncodingUrlHeader must be true or false.")
-    token = sim.reports.presign(document, now, content_encoding=encoding == "true")
+    token = state.reports.presign(document, now, content_encoding=encoding == "true")
     body: dict[str, str] = {
         "reportDocumentId": document.document_id,
-        "url": f"{sim.url}/_download/{token}",
+        "url": f"{state.url}/_download/{token}",
     }
     if document.compression:
         body["compressionAlgorithm"] = document.compression
     return json_response(200, body)
 
 
-def download(sim: Simulator, req: Request) -> Response:
+def download(state: SimulatorState, req: Request) -> Response:
     """GET /_download/{token}: the pre-signed document URL, S3-like (no SP-API headers)."""
-    found = sim.reports.download(req.params["token"])
-    now = sim.clock.now()
+    found = state.reports.download(req.params["token"])
+    now = state.clock.now()
     if found is None:
         return _s3_error(req, "Access Denied", {})
     document = found.document
     req.seller_id = document.seller_id
-    if found.expired(sim.reports.wall()) or _download_fault(sim, "url_expired", document):
+    if found.expired(state.reports.wall()) or _download_fault(state, "url_expired", document):
         extra = {"X-Amz-Expires": "300", "Expires": zulu(found.expires), "ServerTime": zulu(now)}
         return _s3_error(req, "Request has expired", extra)
     response = Response(200, document.body, document.content_type)
     if found.content_encoding and document.compression == "GZIP":
         response.headers["Content-Encoding"] = "gzip"
-    if _download_fault(sim, "charset_missing", document):
+    if _download_fault(state, "charset_missing", document):
         response.content_type = "text/plain"
-    wrong = _download_fault(sim, "charset_wrong", document)
+    wrong = _download_fault(state, "charset_wrong", document)
     if wrong is not None:
         response.content_type = f"text/plain; charset={wrong.params['charset']}"
-    if _download_fault(sim, "double_gzip", document):
+    if _download_fault(state, "double_gzip", document):
         response.body = gzip.compress(response.body, mtime=0)
         response.headers["Content-Encoding"] = "gzip"
-    if _download_fault(sim, "truncated_gzip", document):
+    if _download_fault(state, "truncated_gzip", document):
         response.body = response.body[: len(response.body) // 2]
     return response
 
 
-def _download_fault(sim: Simulator, name: str, document: Document) -> Fault | None:
-    return sim.faults.fire(
+def _download_fault(state: SimulatorState, name: str, document: Document) -> Fault | None:
+    return state.faults.fire(
         name, seller_id=document.seller_id, operation="download", report_type=document.report_type
     )
 
@@ -275,7 +275,7 @@ def _s3_error(req: Request, message: str, extra: dict[str, str]) -> Response:
 # Routes
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route("POST", "/auth/o2/token", "lwaToken", lwa_token, auth=False),
     route(
         "GET",

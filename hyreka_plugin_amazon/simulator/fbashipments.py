@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from hyreka_plugin_amazon.simulator.orders import SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import SimItem, SimOrder
 from hyreka_plugin_amazon.simulator.reportcells import Row, addresses, date, money
 
 FBA_SHIPMENTS = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING"

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from hyreka_plugin_amazon.reports import catalogue
 from hyreka_plugin_amazon.simulator import fbashipments
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder
 from hyreka_plugin_amazon.simulator.reportcells import Row, addresses, date, money
 
 # The report types the simulator serves; what Amazon says of them is the catalogue's.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from hyreka_plugin_amazon.simulator.orders import PostalAddress, Promotion, SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import PostalAddress, Promotion, SimItem, SimOrder
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
 CENT = Decimal("0.01")

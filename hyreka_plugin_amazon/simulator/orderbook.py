@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hyreka_plugin_amazon.simulator.generator import OrderGenerator
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 from hyreka_plugin_amazon.simulator.sellers import Seller
-from hyreka_plugin_amazon.simulator.server import ApiError
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError
 from hyreka_plugin_amazon.spapi.regions import Marketplace
 
 HOST_STATUSES = ("pending", "open", "shipped", "cancelled")

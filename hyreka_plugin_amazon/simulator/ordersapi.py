@@ -3,16 +3,15 @@ from the same orders as the reports."""
 
 from __future__ import annotations
 
-import secrets
-import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder, SimPackage
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder, SimPackage
+from hyreka_plugin_amazon.simulator.pagination import Page
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -21,9 +20,6 @@ from hyreka_plugin_amazon.simulator.server import (
     json_response,
     route,
 )
-
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
 
 FULFILLMENT_STATUS = {
     AmazonState.PENDING: "PENDING",
@@ -42,46 +38,14 @@ MIN_LAG = timedelta(minutes=2)  # "...Before" must be at least two minutes befor
 TOKEN_LIFETIME = timedelta(hours=24)
 
 
-@dataclass
-class Page:
-    seller_id: str
-    order_ids: list[str]
-    offset: int
-    expires: datetime
-    before_key: str
-    before: datetime
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # searchOrders: the first request's
-
-
-class PaginationStore:
-    """Result lists behind ``nextToken`` values, valid for 24 hours of simulator time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pages: dict[str, Page] = {}
-
-    def put(self, page: Page) -> str:
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._pages[token] = page
-        return token
-
-    def take(self, token: str, seller_id: str, now: datetime) -> Page | None:
-        with self._lock:
-            page = self._pages.get(token)
-        if page is None or page.seller_id != seller_id or page.expires <= now:
-            return None
-        return page
-
-
-def search_orders(sim: Simulator, req: Request) -> Response:
+def search_orders(state: SimulatorState, req: Request) -> Response:
     """GET /orders/2026-01-01/orders."""
-    now = sim.clock.now()
+    now = state.clock.now()
     page_size = _page_size(req)
     included = _included(req)
     token = req.arg("paginationToken")
     if token:
-        page = sim.pages.take(token, req.seller_id, now)
+        page = state.pages.take(token, req.seller_id, now)
         if page is None:
             raise invalid_input("The paginationToken is invalid or has expired.")
         if _filters(req) != page.filters:
@@ -90,10 +54,10 @@ def search_orders(sim: Simulator, req: Request) -> Response:
                 "values of the request that generated the paginationToken."
             )
     else:
-        page = _first_page(sim, req, now)
+        page = _first_page(state, req, now)
     chunk = page.order_ids[page.offset : page.offset + page_size]
-    with sim.lock:
-        orders = [order_json(sim.orders[oid], now, included) for oid in chunk]
+    with state.lock:
+        orders = [order_json(state.orders[oid], now, included) for oid in chunk]
     body: dict[str, Any] = {"orders": orders, page.before_key: zulu(page.before)}
     rest = page.offset + page_size
     if rest < len(page.order_ids):
@@ -106,22 +70,22 @@ def search_orders(sim: Simulator, req: Request) -> Response:
             page.before,
             page.filters,
         )
-        body["pagination"] = {"nextToken": sim.pages.put(following)}
+        body["pagination"] = {"nextToken": state.pages.put(following)}
     return json_response(200, body)
 
 
-def get_order(sim: Simulator, req: Request) -> Response:
+def get_order(state: SimulatorState, req: Request) -> Response:
     """GET /orders/2026-01-01/orders/{orderId}."""
-    now = sim.clock.now()
+    now = state.clock.now()
     included = _included(req)
-    with sim.lock:
-        order = sim.orders.get(req.params["orderId"])
+    with state.lock:
+        order = state.orders.get(req.params["orderId"])
         if order is None or order.seller_id != req.seller_id or order.purchase_date > now:
             raise ApiError(404, "NotFound", "The requested order was not found.")
         return json_response(200, {"order": order_json(order, now, included)})
 
 
-def _first_page(sim: Simulator, req: Request, now: datetime) -> Page:
+def _first_page(state: SimulatorState, req: Request, now: datetime) -> Page:
     created_after, updated_after = _when(req, "createdAfter"), _when(req, "lastUpdatedAfter")
     created_before, updated_before = _when(req, "createdBefore"), _when(req, "lastUpdatedBefore")
     if (created_after is None) == (updated_after is None):
@@ -138,7 +102,7 @@ def _first_page(sim: Simulator, req: Request, now: datetime) -> Page:
         raise invalid_input("The before date must be at least two minutes before the request time.")
     if before < after:
         raise invalid_input("The before date must not be earlier than the after date.")
-    seller = sim.sellers[req.seller_id]
+    seller = state.sellers[req.seller_id]
     marketplaces = req.args("marketplaceIds") or [m.id for m in seller.marketplaces]
     if len(marketplaces) > 50 or set(marketplaces) - {m.id for m in seller.marketplaces}:
         raise invalid_input("marketplaceIds must name up to 50 of the seller's marketplaces.")
@@ -150,8 +114,8 @@ def _first_page(sim: Simulator, req: Request, now: datetime) -> Page:
         raise invalid_input("fulfilledBy must be MERCHANT or AMAZON.")
     channels = {{"MERCHANT": "MFN", "AMAZON": "AFN"}[f] for f in fulfilled_by}
     matched: list[tuple[datetime, str]] = []
-    with sim.lock:
-        for order in sim.orders.values():
+    with state.lock:
+        for order in state.orders.values():
             if order.seller_id != req.seller_id or order.purchase_date > now:
                 continue
             when = order.purchase_date if by_created else order.last_updated(now)
@@ -331,7 +295,7 @@ def _included(req: Request) -> set[str]:
     return included
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route("GET", "/orders/2026-01-01/orders", "searchOrders", search_orders, auth=True),
     route("GET", "/orders/2026-01-01/orders/{orderId}", "getOrder", get_order, auth=True),
 )

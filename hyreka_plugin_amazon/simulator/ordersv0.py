@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso, zulu
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimItem, SimOrder
-from hyreka_plugin_amazon.simulator.ordersapi import MIN_LAG, TOKEN_LIFETIME, Page
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimItem, SimOrder
+from hyreka_plugin_amazon.simulator.ordersapi import MIN_LAG, TOKEN_LIFETIME
+from hyreka_plugin_amazon.simulator.pagination import Page
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -29,9 +31,6 @@ from hyreka_plugin_amazon.simulator.server import (
     route,
 )
 
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
-
 STATUSES = ("PendingAvailability", "Pending", "Unshipped", "PartiallyShipped", "Shipped",
             "InvoiceUnconfirmed", "Canceled", "Unfulfillable")  # fmt: skip
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
@@ -40,9 +39,9 @@ MAX_IDS = 50
 ZERO = Decimal(0)
 
 
-def get_orders(sim: Simulator, req: Request) -> Response:
+def get_orders(state: SimulatorState, req: Request) -> Response:
     """GET /orders/v0/orders."""
-    now = sim.clock.now()
+    now = state.clock.now()
     size = req.arg("MaxResultsPerPage") or "100"
     if not size.isdigit() or not 1 <= int(size) <= 100:
         raise invalid_input("MaxResultsPerPage must be between 1 and 100.")
@@ -51,14 +50,14 @@ def get_orders(sim: Simulator, req: Request) -> Response:
         raise invalid_input("MarketplaceIds is required.")
     token = req.arg("NextToken")
     if token:  # the next page of the first request's result; the filters stay as they were
-        page = sim.pages.take(token, req.seller_id, now)
+        page = state.pages.take(token, req.seller_id, now)
         if page is None:
             raise invalid_input("Invalid NextToken.")
     else:
-        page = _first_page(sim, req, marketplaces, now)
+        page = _first_page(state, req, marketplaces, now)
     chunk = page.order_ids[page.offset : page.offset + int(size)]
-    with sim.lock:
-        orders = [order_json(sim.orders[oid], now, req) for oid in chunk]
+    with state.lock:
+        orders = [order_json(state.orders[oid], now, req) for oid in chunk]
     payload: dict[str, Any] = {"Orders": orders}
     if page.before_key:
         payload[page.before_key] = zulu(page.before)
@@ -67,12 +66,14 @@ def get_orders(sim: Simulator, req: Request) -> Response:
         following = Page(
             req.seller_id, page.order_ids, rest, now + TOKEN_LIFETIME, page.before_key, page.before
         )
-        payload["NextToken"] = sim.pages.put(following)
+        payload["NextToken"] = state.pages.put(following)
     return json_response(200, {"payload": payload})
 
 
-def _first_page(sim: Simulator, req: Request, marketplaces: list[str], now: datetime) -> Page:
-    seller = sim.sellers[req.seller_id]
+def _first_page(
+    state: SimulatorState, req: Request, marketplaces: list[str], now: datetime
+) -> Page:
+    seller = state.sellers[req.seller_id]
     if len(marketplaces) > MAX_IDS or set(marketplaces) - {m.id for m in seller.marketplaces}:
         raise invalid_input("MarketplaceIds must name up to 50 of the seller's marketplaces.")
     ids = req.args("AmazonOrderIds")
@@ -98,8 +99,8 @@ def _first_page(sim: Simulator, req: Request, marketplaces: list[str], now: date
     if set(channels) - {"AFN", "MFN"}:
         raise invalid_input("FulfillmentChannels must be AFN or MFN.")
     matched: list[tuple[datetime, str]] = []
-    with sim.lock:
-        for order in sim.orders.values():
+    with state.lock:
+        for order in state.orders.values():
             if order.seller_id != req.seller_id or order.purchase_date > now:
                 continue
             when = order.purchase_date if by_created else order.last_updated(now)
@@ -121,28 +122,28 @@ def _first_page(sim: Simulator, req: Request, marketplaces: list[str], now: date
     )
 
 
-def get_order(sim: Simulator, req: Request) -> Response:
+def get_order(state: SimulatorState, req: Request) -> Response:
     """GET /orders/v0/orders/{orderId}."""
-    now = sim.clock.now()
-    with sim.lock:
-        order = _order(sim, req, now)
+    now = state.clock.now()
+    with state.lock:
+        order = _order(state, req, now)
         return json_response(200, {"payload": order_json(order, now, req)})
 
 
-def get_order_items(sim: Simulator, req: Request) -> Response:
+def get_order_items(state: SimulatorState, req: Request) -> Response:
     """GET /orders/v0/orders/{orderId}/orderItems: every item on one page."""
-    now = sim.clock.now()
-    with sim.lock:
-        order = _order(sim, req, now)
+    now = state.clock.now()
+    with state.lock:
+        order = _order(state, req, now)
         items = [_item_json(order, item, now) for item in order.items]
     return json_response(200, {"payload": {"AmazonOrderId": order.order_id, "OrderItems": items}})
 
 
-def get_order_address(sim: Simulator, req: Request) -> Response:
+def get_order_address(state: SimulatorState, req: Request) -> Response:
     """GET /orders/v0/orders/{orderId}/address: the shipping address."""
-    now = sim.clock.now()
-    with sim.lock:
-        order = _order(sim, req, now)
+    now = state.clock.now()
+    with state.lock:
+        order = _order(state, req, now)
         payload: dict[str, Any] = {"AmazonOrderId": order.order_id}
         if _shippable(order, now):
             payload["ShippingAddress"] = _address(order, full=_rdt(req))
@@ -151,20 +152,20 @@ def get_order_address(sim: Simulator, req: Request) -> Response:
     return json_response(200, {"payload": payload})
 
 
-def get_order_buyer_info(sim: Simulator, req: Request) -> Response:
+def get_order_buyer_info(state: SimulatorState, req: Request) -> Response:
     """GET /orders/v0/orders/{orderId}/buyerInfo."""
-    now = sim.clock.now()
-    with sim.lock:
-        order = _order(sim, req, now)
+    now = state.clock.now()
+    with state.lock:
+        order = _order(state, req, now)
         payload = {"AmazonOrderId": order.order_id, **(_buyer(order) if _rdt(req) else {})}
     return json_response(200, {"payload": payload})
 
 
-def get_order_items_buyer_info(sim: Simulator, req: Request) -> Response:
+def get_order_items_buyer_info(state: SimulatorState, req: Request) -> Response:
     """GET /orders/v0/orders/{orderId}/orderItems/buyerInfo (no gift wrap, no customisation)."""
-    now = sim.clock.now()
-    with sim.lock:
-        order = _order(sim, req, now)
+    now = state.clock.now()
+    with state.lock:
+        order = _order(state, req, now)
         items = [{"OrderItemId": item.order_item_id} for item in order.items]
     return json_response(200, {"payload": {"AmazonOrderId": order.order_id, "OrderItems": items}})
 
@@ -284,11 +285,11 @@ def _shippable(order: SimOrder, now: datetime) -> bool:
     return order.state(now) not in (AmazonState.PENDING, AmazonState.CANCELED)
 
 
-def _order(sim: Simulator, req: Request, now: datetime) -> SimOrder:
+def _order(state: SimulatorState, req: Request, now: datetime) -> SimOrder:
     order_id = req.params["orderId"]
     if not ORDER_ID.match(order_id):
         raise invalid_input(f"Invalid AmazonOrderId: {order_id}")
-    order = sim.orders.get(order_id)
+    order = state.orders.get(order_id)
     if order is None or order.seller_id != req.seller_id or order.purchase_date > now:
         raise ApiError(404, "NotFound", "The requested order was not found.", "")
     return order
@@ -313,7 +314,7 @@ def _when(req: Request, name: str) -> datetime | None:
         raise invalid_input(f"{name} must be an ISO 8601 date-time.") from None
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route("GET", "/orders/v0/orders", "getOrders", get_orders, auth=True),
     route("GET", "/orders/v0/orders/{orderId}", "getOrder", get_order, auth=True),
     route(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from hyreka_plugin_amazon.simulator.orders import SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
 
 Row = dict[str, str]
 

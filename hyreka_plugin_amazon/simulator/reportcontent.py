@@ -9,19 +9,17 @@ files the result with the report store.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyreka_plugin_amazon.reports import catalogue
 from hyreka_plugin_amazon.simulator import fbashipments, flatfiles
-from hyreka_plugin_amazon.simulator.reports import Document, Report, new_document
+from hyreka_plugin_amazon.simulator.reportstore import Document, Report, new_document
+from hyreka_plugin_amazon.simulator.state import SimulatorState
 from hyreka_plugin_amazon.spapi import regions
-
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
 
 
 def create_report(
-    sim: Simulator,
+    state: SimulatorState,
     seller_id: str,
     report_type: str,
     marketplace_ids: tuple[str, ...],
@@ -29,23 +27,23 @@ def create_report(
     end: datetime,
 ) -> Report:
     """A report over ``[start, end]``, its content fixed as the data stands now."""
-    now = sim.clock.now()
-    outcome, document = report_content(sim, seller_id, report_type, marketplace_ids, start, end)
-    return sim.reports.add(
+    now = state.clock.now()
+    outcome, document = report_content(state, seller_id, report_type, marketplace_ids, start, end)
+    return state.reports.add(
         seller_id=seller_id,
         report_type=report_type,
         marketplace_ids=marketplace_ids,
         data_start=start,
         data_end=end,
         now=now,
-        delay=sim.report_delay,
+        delay=state.report_delay,
         outcome=outcome,
         document=document,
     )
 
 
 def report_content(
-    sim: Simulator,
+    state: SimulatorState,
     seller_id: str,
     report_type: str,
     marketplace_ids: tuple[str, ...],
@@ -53,11 +51,11 @@ def report_content(
     end: datetime,
 ) -> tuple[str, Document | None]:
     """The terminal status and the document, with any report faults applied."""
-    seller = sim.sellers[seller_id]
+    seller = state.sellers[seller_id]
     charset = "Cp1252" if regions.marketplace(marketplace_ids[0]).charset == "Cp1252" else "UTF-8"
 
     def fire(name: str) -> Any:
-        return sim.faults.fire(
+        return state.faults.fire(
             name, seller_id=seller_id, operation="createReport", report_type=report_type
         )
 
@@ -69,9 +67,9 @@ def report_content(
         return "FATAL", new_document(seller_id, report_type, text, "UTF-8", seller.region)
     if fire("report_cancelled"):
         return "CANCELLED", None
-    now = sim.clock.now()
-    with sim.lock:
-        own = [o for o in sim.orders.values() if o.seller_id == seller_id]
+    now = state.clock.now()
+    with state.lock:
+        own = [o for o in state.orders.values() if o.seller_id == seller_id]
         if report_type == flatfiles.FBA_SHIPMENTS:
             shipped = fbashipments.select(own, start, end, marketplace_ids, now)
             data = list(fbashipments.rows(shipped))

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import secrets
-import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import flatfiles
 from hyreka_plugin_amazon.simulator.clock import parse_iso
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.pagination import Listing
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -21,63 +19,34 @@ from hyreka_plugin_amazon.simulator.server import (
     route,
 )
 
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
-
 STATUSES = ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
 RETENTION = timedelta(days=90)
 FILTERS = ("reportTypes", "processingStatuses", "marketplaceIds", "pageSize", "createdSince",
            "createdUntil")  # fmt: skip
 
 
-@dataclass
-class _Listing:
-    seller_id: str
-    report_ids: list[str]
-    page_size: int
-
-
-class ListingTokens:
-    """The rest of a ``getReports`` result behind each ``nextToken``."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._listings: dict[str, _Listing] = {}
-
-    def put(self, listing: _Listing) -> str:
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._listings[token] = listing
-        return token
-
-    def take(self, token: str, seller_id: str) -> _Listing | None:
-        with self._lock:
-            found = self._listings.get(token)
-        return found if found is not None and found.seller_id == seller_id else None
-
-
-def get_reports(sim: Simulator, req: Request) -> Response:
+def get_reports(state: SimulatorState, req: Request) -> Response:
     """GET /reports/2021-06-30/reports."""
-    now = sim.clock.now()
+    now = state.clock.now()
     token = req.arg("nextToken")
     if token is not None:
         if any(name in req.query for name in FILTERS):
             raise invalid_input("nextToken must be the only parameter.")
-        listing = sim.listings.take(token, req.seller_id)
+        listing = state.listings.take(token, req.seller_id)
         if listing is None:
             raise invalid_input("The nextToken is invalid.")
     else:
-        listing = _first_listing(sim, req, now)
+        listing = _first_listing(state, req, now)
     page, rest = listing.report_ids[: listing.page_size], listing.report_ids[listing.page_size :]
-    reports = [sim.reports.report(req.seller_id, rid) for rid in page]
+    reports = [state.reports.report(req.seller_id, rid) for rid in page]
     body: dict[str, object] = {"reports": [r.as_json(now) for r in reports if r is not None]}
     if rest:
-        follow = _Listing(req.seller_id, rest, listing.page_size)
-        body["nextToken"] = sim.listings.put(follow)
+        follow = Listing(req.seller_id, rest, listing.page_size)
+        body["nextToken"] = state.listings.put(follow)
     return json_response(200, body)
 
 
-def _first_listing(sim: Simulator, req: Request, now: datetime) -> _Listing:
+def _first_listing(state: SimulatorState, req: Request, now: datetime) -> Listing:
     types = req.args("reportTypes")
     if not types:
         raise invalid_input("Either reportTypes or nextToken is required.")
@@ -103,13 +72,13 @@ def _first_listing(sim: Simulator, req: Request, now: datetime) -> _Listing:
         raise invalid_input("createdUntil must not be earlier than createdSince.")
     found = [
         r.report_id
-        for r in sim.reports.of_seller(req.seller_id)
+        for r in state.reports.of_seller(req.seller_id)
         if r.report_type in types
         and since <= r.created <= until
         and (not statuses or r.status(now) in statuses)
         and (not marketplaces or set(marketplaces) & set(r.marketplace_ids))
     ]
-    return _Listing(req.seller_id, found, int(size))
+    return Listing(req.seller_id, found, int(size))
 
 
 def _when(req: Request, name: str, default: datetime) -> datetime:
@@ -122,17 +91,17 @@ def _when(req: Request, name: str, default: datetime) -> datetime:
         raise invalid_input(f"{name} must be an ISO 8601 date-time.") from None
 
 
-def cancel_report(sim: Simulator, req: Request) -> Response:
+def cancel_report(state: SimulatorState, req: Request) -> Response:
     """DELETE /reports/2021-06-30/reports/{reportId}: 200 with an empty body."""
-    report = sim.reports.report(req.seller_id, req.params["reportId"])
+    report = state.reports.report(req.seller_id, req.params["reportId"])
     if report is None:
         raise ApiError(404, "NotFound", "The requested report was not found.")
-    if not sim.reports.cancel(report, sim.clock.now()):
+    if not state.reports.cancel(report, state.clock.now()):
         raise invalid_input("Only reports with processingStatus IN_QUEUE can be cancelled.")
     return Response(200, b"", "application/json")
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route("GET", "/reports/2021-06-30/reports", "getReports", get_reports, auth=True),
     route(
         "DELETE", "/reports/2021-06-30/reports/{reportId}", "cancelReport", cancel_report, auth=True

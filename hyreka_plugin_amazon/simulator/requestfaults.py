@@ -8,14 +8,11 @@ an expired access token or a dropped connection. Throttling shares the fault's a
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from hyreka_plugin_amazon.simulator.auth import unauthorized
+from hyreka_plugin_amazon.simulator.access import unauthorized
 from hyreka_plugin_amazon.simulator.faults import REQUEST_FAULTS
-from hyreka_plugin_amazon.simulator.server import ApiError, Request
-
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Request
 
 FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
     "throttle": (429, "QuotaExceeded", "You exceeded your quota for the requested resource."),
@@ -34,13 +31,13 @@ FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
-def apply_request_faults(sim: Simulator, req: Request, operation: str) -> bool:
+def apply_request_faults(state: SimulatorState, req: Request, operation: str) -> bool:
     """Fire the request faults that match; True means drop the connection without an answer.
 
     An error fault raises its ``ApiError``; ``slow_response`` sleeps and lets the call go on.
     """
     for name in REQUEST_FAULTS:
-        fault = sim.faults.fire(name, seller_id=req.seller_id, operation=operation)
+        fault = state.faults.fire(name, seller_id=req.seller_id, operation=operation)
         if fault is None:
             continue
         if name == "drop_connection":
@@ -49,7 +46,7 @@ def apply_request_faults(sim: Simulator, req: Request, operation: str) -> bool:
             time.sleep(fault.params["delay"])
             continue
         if name == "token_expired":
-            sim.tokens.revoke_access_tokens(req.seller_id)
+            state.tokens.revoke_access_tokens(req.seller_id)
             raise unauthorized()
         raise ApiError(*FAULT_ERRORS[name], "")
     return False

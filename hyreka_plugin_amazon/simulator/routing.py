@@ -8,22 +8,22 @@ call statistics.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import (
     admin,
     api,
+    confirmshipment,
     ordersapi,
     ordersv0,
     reportlist,
-    shipping,
     tokensapi,
     unsimulated,
 )
-from hyreka_plugin_amazon.simulator.auth import authenticate, missing_token
+from hyreka_plugin_amazon.simulator.access import authenticate, missing_token
 from hyreka_plugin_amazon.simulator.ratelimits import limit_header
 from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -32,16 +32,13 @@ from hyreka_plugin_amazon.simulator.server import (
 )
 from hyreka_plugin_amazon.spapi import regions
 
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
-
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     api.ROUTES
     + reportlist.ROUTES
     + tokensapi.ROUTES
     + ordersapi.ROUTES
     + ordersv0.ROUTES
-    + shipping.ROUTES
+    + confirmshipment.ROUTES
     + admin.ROUTES
 )
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
@@ -49,7 +46,7 @@ REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")
 LIMIT_HEADER_STATUSES = frozenset({200, 201, 202, 204, 400, 404})  # never on 429, 401 or 403
 
 
-def dispatch(sim: Simulator, req: Request) -> Response | None:
+def dispatch(state: SimulatorState, req: Request) -> Response | None:
     """Answer one request (None drops the connection)."""
     regional = REGION_PREFIX.match(req.path)
     if regional is not None:
@@ -63,10 +60,10 @@ def dispatch(sim: Simulator, req: Request) -> Response | None:
         if candidate.method != req.method:
             continue
         req.params = match.groupdict()
-        response = _serve(sim, candidate, req)
+        response = _serve(state, candidate, req)
         if not candidate.operation.startswith("_"):
             status = response.status if response is not None else 0
-            sim.stats.record(req.seller_id, candidate.operation, status)
+            state.stats.record(req.seller_id, candidate.operation, status)
         return response
     if req.path.startswith("/_simulator/"):
         reason = "method not allowed" if allowed else "no such admin endpoint"
@@ -78,17 +75,19 @@ def dispatch(sim: Simulator, req: Request) -> Response | None:
     return missing_token().response()
 
 
-def _serve(sim: Simulator, candidate: Route, req: Request) -> Response | None:
+def _serve(
+    state: SimulatorState, candidate: Route[SimulatorState], req: Request
+) -> Response | None:
     operation = candidate.operation
     try:
         if candidate.auth:
-            authenticate(sim, req)
+            authenticate(state, req)
         admin_call = operation.startswith("_")
-        if not admin_call and apply_request_faults(sim, req, operation):
+        if not admin_call and apply_request_faults(state, req, operation):
             return None
-        if candidate.auth and not sim.limits.allow(req.seller_id, operation, sim.clock.now()):
+        if candidate.auth and not state.limits.allow(req.seller_id, operation, state.clock.now()):
             raise quota_exceeded()
-        response = candidate.handler(sim, req)
+        response = candidate.handler(state, req)
     except ApiError as exc:
         response = exc.response()
     header = limit_header(operation)

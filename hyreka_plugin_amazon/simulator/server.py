@@ -1,118 +1,35 @@
-"""HTTP plumbing of the simulator: requests, responses, SP-API errors, route definitions and the
-threaded HTTP server. Which route answers a request is decided in ``routing.py``."""
+"""The threaded HTTP server of the simulator: it turns each HTTP request into a ``Request``,
+hands it to the application (the ``Simulator``) and writes the ``Response`` back."""
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
+from hyreka_plugin_amazon.simulator.clock import SimClock
+from hyreka_plugin_amazon.simulator.vocabulary import Request, Response
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Mapping[str, str]
-    body: bytes
-    params: dict[str, str] = field(default_factory=dict)  # path parameters of the route
-    request_id: str = ""
-    seller_id: str = ""  # set once the access token is checked
-    token_paths: frozenset[tuple[str, str]] = frozenset()  # what an RDT was issued for
-    data_elements: frozenset[str] = frozenset()  # an RDT's restricted data elements
-    region: str = ""  # the regional host asked (``/eu/...``), empty for any region
+class Application(Protocol):
+    """What the server serves: looked up on every request, so a wrapped ``dispatch`` counts."""
 
-    def json(self) -> Any:
-        """The JSON body, or an ``InvalidInput`` error when it is not JSON."""
-        try:
-            return json.loads(self.body or b"null")
-        except ValueError:
-            raise invalid_input("Malformed JSON body.") from None
+    @property
+    def clock(self) -> SimClock: ...
 
-    def arg(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else None
-
-    def args(self, name: str) -> list[str]:
-        """A list parameter, sent repeated or comma-separated."""
-        return [part for value in self.query.get(name, []) for part in value.split(",") if part]
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-    return Response(status, body, "application/json", dict(headers or {}))
-
-
-class ApiError(Exception):
-    """An SP-API error response: ``{"errors": [{"code", "message", "details"}]}``."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status} {code}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = dict(headers or {})
-
-    def response(self) -> Response:
-        error: dict[str, str] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
-        return json_response(self.status, {"errors": [error]}, self.headers)
-
-
-def invalid_input(details: str) -> ApiError:
-    return ApiError(400, "InvalidInput", "Invalid Input", details)
-
-
-Handler = Callable[["Simulator", Request], Response]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    operation: str  # Amazon's operation name, or an admin name starting with "_"
-    handler: Handler
-    auth: bool  # needs an SP-API access token
-
-
-def route(method: str, template: str, operation: str, handler: Handler, *, auth: bool) -> Route:
-    """A route for ``template`` with ``{name}`` placeholders for one path segment each."""
-    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-    return Route(method, re.compile(f"^{regex}$"), operation, handler, auth)
+    def dispatch(self, req: Request) -> Response | None:
+        """Answer one request (None drops the connection)."""
+        ...
 
 
 class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
+    def __init__(self, address: tuple[str, int], sim: Application) -> None:
         self.sim = sim
         super().__init__(address, RequestHandler)
 

@@ -1,10 +1,10 @@
-"""The ``Simulator``: its parts put together, and its HTTP server thread on a loopback port.
+"""The ``Simulator``: the simulator's public face, and its HTTP server thread on a loopback port.
 
-The parts live in their own modules: the order book (``orderbook.py``), sellers and tokens
-(``sellers.py``), reports (``reports.py``, assembled by ``reportcontent.py``), usage plans
-(``ratelimits.py``), faults (``faults.py``), and the request path (``routing.py`` with
-``auth.py`` and ``requestfaults.py``) that the endpoints (``api.py``, ``ordersapi.py``,
-``admin.py``) sit behind.
+It builds the state (``state.py``: the order book, sellers and tokens, reports, page tokens,
+usage plans, faults), serves it with the threaded server (``server.py``) through the request
+path (``routing.py`` with ``access.py`` and ``requestfaults.py``) that the endpoints
+(``api.py``, ``ordersapi.py``, ``admin.py``...) sit behind, and passes its own admin actions
+through to the state.
 """
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from hyreka_plugin_amazon.simulator import reportcontent, reportlist, routing, sellers
+from hyreka_plugin_amazon.simulator import reportcontent, routing, sellers
 from hyreka_plugin_amazon.simulator.clock import SimClock
 from hyreka_plugin_amazon.simulator.faults import FaultStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
-from hyreka_plugin_amazon.simulator.orders import SimOrder
-from hyreka_plugin_amazon.simulator.ordersapi import PaginationStore
+from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
+from hyreka_plugin_amazon.simulator.pagination import ListingTokens, PaginationStore
 from hyreka_plugin_amazon.simulator.ratelimits import RateLimiter, Stats
-from hyreka_plugin_amazon.simulator.reports import Report, ReportStore
+from hyreka_plugin_amazon.simulator.reportstore import Report, ReportStore
 from hyreka_plugin_amazon.simulator.sellers import Seller, SellerCredentials, TokenStore
-from hyreka_plugin_amazon.simulator.server import Request, Response, SimHTTPServer
+from hyreka_plugin_amazon.simulator.server import SimHTTPServer
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import Request, Response
 from hyreka_plugin_amazon.spapi import regions
 
 
@@ -58,27 +60,88 @@ class Simulator:
             raise ValueError("a seller needs at least one marketplace")
         if report_delay_s < 0:
             raise ValueError("report_delay_s must not be negative")
-        self.clock = SimClock(start_time, time_scale)
-        self.report_delay = timedelta(seconds=report_delay_s)
-        self.lifecycle = lifecycle
-        self.book = OrderBook(seed, lifecycle=lifecycle)
-        self.lock = self.book.lock
-        self.orders: dict[str, SimOrder] = self.book.orders
-        self.tokens = TokenStore()
-        self.reports = ReportStore()
-        self.listings = reportlist.ListingTokens()
-        self.pages = PaginationStore()
-        self.limits = RateLimiter()
-        self.limits.enabled = rate_limits
-        self.stats = Stats()
-        self.faults = FaultStore(seed)
+        clock = SimClock(start_time, time_scale)
+        book = OrderBook(seed, lifecycle=lifecycle)
+        limits = RateLimiter()
+        limits.enabled = rate_limits
+        fault_store = FaultStore(seed)
         for spec in faults:
-            self.faults.add(spec)
-        self.sellers: dict[str, Seller] = {}
-        self.default_seller = self.add_seller(marketplaces=marketplaces, orders=orders)
+            fault_store.add(spec)
+        default_seller = sellers.new_seller("Sim seller", marketplaces)
+        self.state = SimulatorState(
+            clock=clock,
+            book=book,
+            faults=fault_store,
+            limits=limits,
+            default_seller=default_seller,
+            report_delay=timedelta(seconds=report_delay_s),
+        )
+        self.state.enroll(default_seller, orders)
         self._port = port
         self._server: SimHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    # -- the state's parts (the handlers see them through ``state``) --------------------------
+
+    @property
+    def clock(self) -> SimClock:
+        return self.state.clock
+
+    @property
+    def report_delay(self) -> timedelta:
+        return self.state.report_delay
+
+    @property
+    def lifecycle(self) -> bool:
+        return self.state.lifecycle
+
+    @property
+    def book(self) -> OrderBook:
+        return self.state.book
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.state.lock
+
+    @property
+    def orders(self) -> dict[str, SimOrder]:
+        return self.state.orders
+
+    @property
+    def tokens(self) -> TokenStore:
+        return self.state.tokens
+
+    @property
+    def reports(self) -> ReportStore:
+        return self.state.reports
+
+    @property
+    def listings(self) -> ListingTokens:
+        return self.state.listings
+
+    @property
+    def pages(self) -> PaginationStore:
+        return self.state.pages
+
+    @property
+    def limits(self) -> RateLimiter:
+        return self.state.limits
+
+    @property
+    def stats(self) -> Stats:
+        return self.state.stats
+
+    @property
+    def faults(self) -> FaultStore:
+        return self.state.faults
+
+    @property
+    def sellers(self) -> dict[str, Seller]:
+        return self.state.sellers
+
+    @property
+    def default_seller(self) -> Seller:
+        return self.state.default_seller
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -91,6 +154,7 @@ class Simulator:
                 name="spapi-simulator",
                 daemon=True,
             )
+            self.state.url = self.url
             self._thread.start()
         return self
 
@@ -102,6 +166,7 @@ class Simulator:
                 self._thread.join()
             self._server = None
             self._thread = None
+            self.state.url = ""
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -139,7 +204,7 @@ class Simulator:
 
     def dispatch(self, req: Request) -> Response | None:
         """Answer one request (None drops the connection); see ``routing.dispatch``."""
-        return routing.dispatch(self, req)
+        return routing.dispatch(self.state, req)
 
     # -- sellers -----------------------------------------------------------------------------
 
@@ -156,21 +221,22 @@ class Simulator:
 
         ``same_app`` makes it authorise the default seller's app (same client id and secret).
         """
-        app = self.default_seller.credentials if same_app and self.sellers else None
-        seller = sellers.new_seller(name, marketplaces, professional=professional, app=app)
-        with self.lock:
-            self.sellers[seller.seller_id] = seller
-            self.book.populate(seller, seller.marketplaces, orders, self.clock.now())
-        return seller
+        return self.state.add_seller(
+            marketplaces=marketplaces,
+            orders=orders,
+            professional=professional,
+            same_app=same_app,
+            name=name,
+        )
 
     def seller_json(self, seller: Seller) -> dict[str, Any]:
-        return sellers.seller_json(seller, self.region_url(seller.region))
+        return self.state.seller_json(seller)
 
     def seller_by_client(self, client_id: str, client_secret: str) -> Seller | None:
-        return sellers.by_client(self.sellers.values(), client_id, client_secret)
+        return self.state.seller_by_client(client_id, client_secret)
 
     def seller_by_refresh_token(self, client_id: str, refresh_token: str) -> Seller | None:
-        return sellers.by_refresh_token(self.sellers.values(), client_id, refresh_token)
+        return self.state.seller_by_refresh_token(client_id, refresh_token)
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -184,7 +250,7 @@ class Simulator:
     ) -> Report:
         """A report over ``[start, end]``, its content fixed as the data stands now."""
         return reportcontent.create_report(
-            self, seller_id, report_type, marketplace_ids, start, end
+            self.state, seller_id, report_type, marketplace_ids, start, end
         )
 
     # -- admin actions -----------------------------------------------------------------------
@@ -194,15 +260,15 @@ class Simulator:
     ) -> list[dict[str, Any]]:
         """Every order with Amazon's current status, in the host's ``Order.as_dict`` shape;
         ``packages`` adds each order's confirmed packages (``GET /_simulator/orders``)."""
-        return self.book.ground_truth(self.clock.now(), seller_id, packages=packages)
+        return self.state.ground_truth(seller_id, packages=packages)
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""
-        return self.book.cancel(order_id, self.clock.now())
+        return self.state.cancel_order(order_id)
 
     def ship_order(self, order_id: str) -> dict[str, Any]:
         """The seller (or Amazon, for FBA) ships every item not yet shipped, now."""
-        return self.book.ship(order_id, self.clock.now())
+        return self.state.ship_order(order_id)
 
     def add_order(
         self,
@@ -213,16 +279,9 @@ class Simulator:
         fulfillment_channel: str | None = None,
     ) -> dict[str, Any]:
         """A new generated order placed now, in the host ``status`` asked for."""
-        seller = self.sellers.get(seller_id or self.default_seller.seller_id)
-        if seller is None:
-            raise ValueError(f"no seller {seller_id}")
-        market = seller.marketplaces[0] if marketplace is None else regions.marketplace(marketplace)
-        if market not in seller.marketplaces:
-            raise ValueError(f"the seller does not sell in {marketplace}")
-        return self.book.add(
-            seller,
-            market,
-            self.clock.now(),
+        return self.state.add_order(
             status=status,
+            marketplace=marketplace,
+            seller_id=seller_id,
             fulfillment_channel=fulfillment_channel,
         )

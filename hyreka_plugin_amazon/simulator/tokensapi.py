@@ -9,11 +9,11 @@ path) is Amazon's ``400 InvalidInput``, and so is an app without the restricted 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from hyreka_plugin_amazon.simulator import flatfiles
-from hyreka_plugin_amazon.simulator.auth import rdt_role_missing
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.access import rdt_role_missing
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -21,9 +21,6 @@ from hyreka_plugin_amazon.simulator.server import (
     json_response,
     route,
 )
-
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
 
 DOCUMENT = re.compile(r"^/reports/2021-06-30/documents/(?P<document_id>[^/]+)$")
 # The restricted operations of Orders v0 (Tokens API use case guide), GET only
@@ -35,9 +32,9 @@ MAX_RESOURCES = 50
 BAD_DOCUMENT = "Invalid or unsupported document ID found"
 
 
-def create_restricted_data_token(sim: Simulator, req: Request) -> Response:
+def create_restricted_data_token(state: SimulatorState, req: Request) -> Response:
     """POST /tokens/2021-03-01/restrictedDataToken."""
-    if sim.faults.fire("restricted_role_missing", seller_id=req.seller_id, on="rdt"):
+    if state.faults.fire("restricted_role_missing", seller_id=req.seller_id, on="rdt"):
         raise rdt_role_missing()
     spec = req.json()
     resources = spec.get("restrictedResources") if isinstance(spec, dict) else None
@@ -56,9 +53,9 @@ def create_restricted_data_token(sim: Simulator, req: Request) -> Response:
         if not isinstance(path, str) or not path.startswith("/"):
             raise _invalid("Invalid path.")
         elements |= _data_elements(resource)
-        _check_restricted(sim, req, method, path)
+        _check_restricted(state, req, method, path)
         paths.add((method, path))
-    if "buyerTaxInformation" in elements and not _in_turkey(sim, req.seller_id):
+    if "buyerTaxInformation" in elements and not _in_turkey(state, req.seller_id):
         raise ApiError(
             400,
             "InvalidInput",
@@ -66,15 +63,15 @@ def create_restricted_data_token(sim: Simulator, req: Request) -> Response:
             "[buyerTaxInformation]",
             "",
         )
-    token = sim.tokens.issue_rdt(req.seller_id, frozenset(paths), frozenset(elements))
+    token = state.tokens.issue_rdt(req.seller_id, frozenset(paths), frozenset(elements))
     return json_response(200, {"restrictedDataToken": token, "expiresIn": 3600})
 
 
-def _check_restricted(sim: Simulator, req: Request, method: str, path: str) -> None:
+def _check_restricted(state: SimulatorState, req: Request, method: str, path: str) -> None:
     """Raise Amazon's 400 unless ``method path`` is a restricted resource of this seller."""
     document = DOCUMENT.match(path)
     if document is not None and method == "GET":
-        found = sim.reports.document(req.seller_id, document["document_id"], sim.clock.now())
+        found = state.reports.document(req.seller_id, document["document_id"], state.clock.now())
         if found is None or found.report_type not in flatfiles.RESTRICTED_REPORT_TYPES:
             raise ApiError(400, "InvalidInput", BAD_DOCUMENT, "")
         return
@@ -95,15 +92,15 @@ def _data_elements(resource: dict[str, object]) -> set[str]:
     return set(elements)
 
 
-def _in_turkey(sim: Simulator, seller_id: str) -> bool:
-    return any(m.country_code == "TR" for m in sim.sellers[seller_id].marketplaces)
+def _in_turkey(state: SimulatorState, seller_id: str) -> bool:
+    return any(m.country_code == "TR" for m in state.sellers[seller_id].marketplaces)
 
 
 def _invalid(details: str) -> ApiError:
     return ApiError(400, "InvalidInput", "Request is missing or has invalid parameters", details)
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route(
         "POST",
         "/tokens/2021-03-01/restrictedDataToken",

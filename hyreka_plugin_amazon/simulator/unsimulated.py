@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from hyreka_plugin_amazon.simulator.server import ApiError, Response
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Response
 
 NOT_SIMULATED: tuple[tuple[str, str, str], ...] = (
     ("GET", "/sellers/v1/account", "getAccount"),

@@ -10,11 +10,12 @@ is left to ship. A repeated package reference edits that package. 204 without a 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyreka_plugin_amazon.simulator.clock import parse_iso
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder, SimPackage
-from hyreka_plugin_amazon.simulator.server import (
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder, SimPackage
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
     Request,
     Response,
@@ -24,29 +25,26 @@ from hyreka_plugin_amazon.simulator.server import (
 )
 from hyreka_plugin_amazon.spapi.carriers import CARRIER_CODES, OTHER
 
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
 
-
-def confirm_shipment(sim: Simulator, req: Request) -> Response:
+def confirm_shipment(state: SimulatorState, req: Request) -> Response:
     """POST /orders/v0/orders/{orderId}/shipmentConfirmation."""
-    now = sim.clock.now()
+    now = state.clock.now()
     body = req.json()
     if not isinstance(body, dict) or not isinstance(body.get("packageDetail"), dict):
         raise invalid_input("The body needs marketplaceId and packageDetail.")
     detail: dict[str, Any] = body["packageDetail"]
-    with sim.lock:
-        order = sim.orders.get(req.params["orderId"])
+    with state.lock:
+        order = state.orders.get(req.params["orderId"])
         if order is None or order.seller_id != req.seller_id or order.purchase_date > now:
             raise ApiError(404, "NotFound", "The requested order was not found.")
         if body.get("marketplaceId") != order.marketplace.id:
             raise invalid_input("marketplaceId is not the order's marketplace.")
         if order.fulfillment_channel != "MFN":
             raise invalid_input("The order is fulfilled by Amazon.")
-        state = order.state(now)
-        if state is AmazonState.CANCELED:
+        amazon_state = order.state(now)
+        if amazon_state is AmazonState.CANCELED:
             raise invalid_input("The order is cancelled.")
-        if state is AmazonState.PENDING:
+        if amazon_state is AmazonState.PENDING:
             raise invalid_input("The order is pending and cannot be shipped yet.")
         package = _package(order, detail, now)
         order.packages = [
@@ -137,7 +135,7 @@ def _mark_items(order: SimOrder, now: datetime) -> None:
             item.shipped_at = None
 
 
-ROUTES: tuple[Route, ...] = (
+ROUTES: tuple[Route[SimulatorState], ...] = (
     route(
         "POST",
         "/orders/v0/orders/{orderId}/shipmentConfirmation",

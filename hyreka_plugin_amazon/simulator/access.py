@@ -6,25 +6,21 @@ themselves (an RDT that does not cover a document, a missing restricted role).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from hyreka_plugin_amazon.simulator.server import ApiError, Request
-
-if TYPE_CHECKING:
-    from hyreka_plugin_amazon.simulator.service import Simulator
+from hyreka_plugin_amazon.simulator.state import SimulatorState
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Request
 
 
-def authenticate(sim: Simulator, req: Request) -> None:
+def authenticate(state: SimulatorState, req: Request) -> None:
     """Set ``req.seller_id`` and ``req.token_paths`` from the access token, or raise 403."""
     token = req.headers.get("x-amz-access-token")
     if not token:
         raise missing_token()
-    grant = sim.tokens.lookup(token)
+    grant = state.tokens.lookup(token)
     if grant is None:
         raise unauthorized()
     if not grant.opens(req.method, req.path):  # an RDT opens only its own paths
         raise unauthorized()
-    seller = sim.sellers[grant.seller_id]
+    seller = state.sellers[grant.seller_id]
     if req.region and req.region != seller.region:
         raise unauthorized()  # e.g. a European seller's token at the North American host
     req.seller_id, req.token_paths = grant.seller_id, grant.paths
