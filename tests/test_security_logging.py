@@ -39,3 +39,36 @@ def test_a_logger_made_after_install_logs_no_token_or_email() -> None:
     for leaked in (TOKEN, quote(TOKEN, safe=""), "IwEBIQlateLoggerT0kenZZ9", EMAIL):
         assert leaked not in text, leaked
     assert logging.getLogRecordFactory() is factory  # uninstall restores it
+
+
+def test_extra_fields_are_redacted_on_a_late_logger_and_handler() -> None:
+    """``extra=`` fields are set after the record factory ran (issue 25, item 12)."""
+    redactor = logredaction.RedactingFilter()
+    installation = logredaction.install(redactor)
+    late = logging.getLogger(f"hyreka_plugin_amazon.late{uuid.uuid4().hex}")
+    late.propagate = False
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(message)s | %(detail)s | %(count)s"))
+    late.addHandler(handler)
+    late.setLevel(logging.INFO)
+    try:
+        redactor.register(TOKEN)
+        late.info("sent", extra={"detail": {"buyer": EMAIL, "token": TOKEN}, "count": 3})
+    finally:
+        logredaction.uninstall(installation)
+        late.removeHandler(handler)
+    text = out.getvalue()
+    assert text.startswith("sent | ")
+    assert text.rstrip().endswith("| 3")  # a plain number stays as it is
+    for leaked in (TOKEN, EMAIL):
+        assert leaked not in text, leaked
+
+
+def test_the_filter_redacts_extra_fields_on_an_existing_handler() -> None:
+    redactor = logredaction.RedactingFilter([TOKEN])
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent", None, None)
+    record.__dict__["detail"] = f"refresh {TOKEN}"  # as makeRecord sets an extra field
+    assert redactor.filter(record)
+    assert TOKEN not in str(record.__dict__["detail"])
+    assert record.getMessage() == "sent"

@@ -8,12 +8,14 @@ extra) are imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 from types import FrameType
 from typing import Any
 
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
 
 LOOPBACK = "127.0.0.1"
@@ -41,12 +43,8 @@ def cmd_web(args: argparse.Namespace) -> int:
     from hyreka_plugin_amazon.refhost.web.console import Console
     from hyreka_plugin_amazon.refhost.web.serving import serve
 
-    if args.host != LOOPBACK:
-        print(
-            f"WARNING: serving on {args.host}: anyone who can reach it and gets the token "
-            "can see and change your accounts and orders",
-            file=sys.stderr,
-        )
+    if not loopback(args.host):
+        print(translate("web.exposed", args.lang, host=args.host), file=sys.stderr)
     with ReferenceHost(data_dir(args.data), database=getattr(args, "database", None)) as host:
         console = Console(host, lang=args.lang, endpoint=args.endpoint, token_url=args.token_url)
         running = serve(console, host=args.host, port=args.port)
@@ -62,6 +60,16 @@ def cmd_web(args: argparse.Namespace) -> int:
             running.console.jobs.cancel_all()
             running.server.server_close()
     return 0
+
+
+def loopback(host: str) -> bool:
+    """Whether a bind address is this machine's own (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

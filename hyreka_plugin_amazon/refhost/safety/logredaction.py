@@ -30,6 +30,11 @@ MASK = "***"
 # Loggers the host's process installs the filter on (with every existing child logger).
 LOGGER_NAMESPACES = ("hyreka_plugin_amazon", "urllib3", "requests", "apscheduler")
 _MIN_REGISTERED = 6  # shorter registered values would mask ordinary words
+# A record's own attributes; any other is an ``extra=`` field, set after the record factory ran,
+# so the filter on the handlers redacts those.
+_RECORD_ATTRIBUTES = frozenset(
+    {*logging.LogRecord("", 0, "", 0, "", None, None).__dict__, "message", "asctime"}
+)
 
 _SECRET_FIELDS = "|".join(  # names of headers and fields that carry secrets
     (
@@ -129,7 +134,18 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES:
+                setattr(record, name, self.redact_value(value))
         return True
+
+    def redact_value(self, value: object) -> object:
+        """An ``extra=`` field's value, redacted (as its text when redacting changed it)."""
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        text = value if isinstance(value, str) else repr(value)
+        redacted = self.redact(text)
+        return value if redacted == text else redacted
 
 
 def _forms(value: str) -> set[str]:
@@ -193,7 +209,8 @@ def install(
 
 
 class _RedactingFactory:
-    """A log record factory that redacts each record as it is made."""
+    """A log record factory that redacts each record as it is made, and the ``extra=`` fields
+    ``Logger.makeRecord`` writes into the record's ``__dict__`` afterwards."""
 
     def __init__(self, wrapped: Callable[..., logging.LogRecord], redactor: RedactingFilter):
         self.wrapped = wrapped
@@ -202,7 +219,19 @@ class _RedactingFactory:
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.wrapped(*args, **kwargs)
         self.redactor.filter(record)
+        record.__dict__ = _RedactedFields(record.__dict__, self.redactor)
         return record
+
+
+class _RedactedFields(dict[str, Any]):
+    """A record's attributes; ``makeRecord`` sets each ``extra=`` field through ``__setitem__``."""
+
+    def __init__(self, fields: dict[str, Any], redactor: RedactingFilter) -> None:
+        super().__init__(fields)
+        self.redactor = redactor
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, self.redactor.redact_value(value))
 
 
 def uninstall(installation: Installation) -> None:

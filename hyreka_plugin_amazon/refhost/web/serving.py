@@ -39,7 +39,7 @@ class RunningConsole:
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.host}:{self.port}/?token={self.token}"
+        return f"http://{url_host(self.server.host)}:{self.port}/?token={self.token}"
 
     def stop(self) -> None:
         self.console.jobs.cancel_all()
@@ -54,7 +54,7 @@ def serve(
     token = secrets.token_urlsafe(32)
     server = make_server(host, port, _Deferred(), threaded=True, request_handler=QuietHandler)
     bound = server.server_port
-    names = {LOOPBACK, "localhost", host, *extra_hosts}
+    names = {LOOPBACK, "localhost", *(url_host(name) for name in (host, *extra_hosts))}
     allowed = {f"{name}:{bound}" for name in names}
     server.app = create_app(console, access_token=token, allowed_hosts=allowed)
     return RunningConsole(server, console, token)
@@ -65,6 +65,11 @@ def serve_in_thread(console: Console, **options: Any) -> RunningConsole:
     running = serve(console, **options)
     threading.Thread(target=running.server.serve_forever, name="console", daemon=True).start()
     return running
+
+
+def url_host(host: str) -> str:
+    """A host as a URL and a Host header write it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 class _Deferred:
