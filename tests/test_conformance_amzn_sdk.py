@@ -30,10 +30,26 @@ from helpers.sim import ALL_ORDERS, INVOICING, TIMEOUT, Download
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
 
-# spapi.client and spapi.auth.lwa_request call logging.basicConfig(level=INFO) when imported:
-# the root logger is put back as it was, so the SDK changes no other test's logging.
-_ROOT = logging.getLogger()
-_ROOT_STATE = (_ROOT.level, list(_ROOT.handlers))
+# The SDK changes logging for the whole process: importing spapi.client and
+# spapi.auth.lwa_request calls logging.basicConfig(level=INFO), and every Configuration() adds a
+# stderr handler to the "spapi" and "urllib3" loggers and sets them to WARNING. It is put back
+# after the import and after each test (the leak tests of other modules log urllib3 at DEBUG).
+SDK_LOGGERS = ("", "spapi", "urllib3")
+LoggingState = list[tuple[logging.Logger, int, list[logging.Handler]]]
+
+
+def logging_state() -> LoggingState:
+    loggers = [logging.getLogger(name) for name in SDK_LOGGERS]
+    return [(logger, logger.level, list(logger.handlers)) for logger in loggers]
+
+
+def restore(state: LoggingState) -> None:
+    for logger, level, handlers in state:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+_BEFORE_IMPORT = logging_state()
 pytest.importorskip("spapi", reason="amzn-sp-api (Amazon's Python SDK) is a test dependency")
 from spapi import (  # noqa: E402
     ApiClient,
@@ -53,8 +69,7 @@ from spapi.models.tokens_v2021_03_01 import (  # noqa: E402
     RestrictedResource,
 )
 
-_ROOT.setLevel(_ROOT_STATE[0])
-_ROOT.handlers[:] = _ROOT_STATE[1]
+restore(_BEFORE_IMPORT)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 LONG_AGO = "2000-01-01T00:00:00Z"
@@ -153,6 +168,13 @@ def test_unknown_properties_are_found() -> None:
     sent = {"a": 1, "b": {"c": [{"d": 1, "e": 2}]}, "f": None}
     assert unknown_properties(sent, {"a": 1, "b": {"c": [{"d": 1}]}}) == ["/b/c/0/e"]
     assert unknown_properties(sent, {"a": 1, "b": {"c": [{"d": 1, "e": 2}]}}) == []
+
+
+@pytest.fixture(autouse=True)
+def _logging_put_back() -> Iterator[None]:
+    before = logging_state()
+    yield
+    restore(before)
 
 
 @pytest.fixture
