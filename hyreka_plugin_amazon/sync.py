@@ -139,7 +139,7 @@ class SyncSettings:
 def decide_status(
     entry: StatusEntry | None, *, in_order_report: bool, known: Order | None
 ) -> OrderStatus:
-    """Amazon's statuses -> the host's, following the rules in DESIGN.md (status rules)."""
+    """Amazon's statuses -> the host's, following the rules in README.md (How a sync works, 5)."""
     if entry is not None:
         status = all_orders_status(entry.order_status)
         if status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.OPEN):

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.shared import REAL_REPORTS, needs
 from helpers.sim import fba_shipped, open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, Progress
@@ -25,7 +26,7 @@ from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi import documents
 
-REAL = Path("/work/shared/real-reports")
+REAL = REAL_REPORTS
 SCRIPT = shutil.which("hyreka-amazon", path=str(Path(sys.executable).parent))
 # issue 14: one summary (the connector's message), then only what it does not say, without
 # operation names
@@ -219,7 +220,7 @@ def test_a_failed_login_and_a_failed_sync_say_what_to_do(
     assert out.startswith("FEHLER: Amazon lehnt die App-Zugangsdaten ab")
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real reports not available")
+@needs(REAL)
 def test_import_report_dry_run_json_on_a_real_report(run: Cli, tmp_path: Path) -> None:
     report = REAL / "fr-orders-akretion-1.txt"
     out, _ = run("import-report", str(report), "--dry-run", "--json")

@@ -20,11 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from helpers.accounts import simulator_account
+from helpers.shared import MODELS, needs
 from helpers.sim import (
     DE,
     EU5,
     INVOICING,
-    MODELS,
     SpapiModels,
     add_fault,
     fba_shipped,
@@ -39,7 +39,7 @@ from hyreka_plugin_amazon.spapi import SpApiClient, SpApiError
 from hyreka_plugin_amazon.spapi.ratelimit import RateLimiter
 from hyreka_plugin_amazon.sync import sync_account
 
-pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+pytestmark = needs(MODELS)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 OPERATIONS = (

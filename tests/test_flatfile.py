@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers.shared import REAL_REPORTS, needs
 
 from hyreka_plugin_amazon.reports.catalogue import Layout
 from hyreka_plugin_amazon.reports.charsets import CharsetError, detect_charset, python_codec
@@ -20,8 +21,8 @@ from hyreka_plugin_amazon.reports.reader import (
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-REAL = Path("/work/shared/real-reports")
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="real reports folder absent")
+REAL = REAL_REPORTS
+needs_real = needs(REAL)
 
 HEADER = "order-id\torder-item-id\tpurchase-date\tsku\tquantity-purchased\tcurrency\titem-price"
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers.shared import REAL_REPORTS, needs
 
 from hyreka_plugin_amazon.contract import Order, OrderStatus
 from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
@@ -15,9 +16,9 @@ from hyreka_plugin_amazon.reports.catalogue import Layout
 from hyreka_plugin_amazon.reports.reader import HeaderError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-REAL = Path("/work/shared/real-reports")
+REAL = REAL_REPORTS
 REAL_FILES = sorted(REAL.glob("*.txt")) if REAL.is_dir() else []
-needs_real = pytest.mark.skipif(not REAL_FILES, reason="real reports folder absent")
+needs_real = needs(REAL)
 DE = "A1PA6795UKMFR9"
 
 # personal values written into the broken fixture (names, streets, phones, e-mails, VAT ids)

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from helpers.sim import INVOICING, MODELS, SpapiModels
+from helpers.shared import MODELS, needs
+from helpers.sim import INVOICING, SpapiModels
 
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -25,7 +26,7 @@ from sp_api.api import Orders, Reports, Tokens  # noqa: E402
 from sp_api.auth import AccessTokenClient  # noqa: E402
 from sp_api.base import Marketplaces  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+pytestmark = needs(MODELS)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 DE = "A1PA6795UKMFR9"

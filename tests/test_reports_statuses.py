@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.shared import REAL_REPORTS, require
 
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.reports.catalogue import Layout
@@ -24,7 +25,7 @@ from hyreka_plugin_amazon.reports.statuses import (
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-REAL = Path("/work/shared/real-reports")
+REAL = REAL_REPORTS
 
 
 # --- the status mapping ---------------------------------------------------------------------
@@ -103,8 +104,7 @@ def _statuses_by_read_orders(path: Path) -> list[StatusEntry | OrderErrors]:
     ids=lambda path: path.name,
 )
 def test_statuses_are_what_the_full_read_says(path: Path) -> None:
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
+    require(path)
     lines, _ = open_report_file(path)
     statuses = list(read_statuses(ReportReader(lines)))
     assert statuses == _statuses_by_read_orders(path)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from helpers.shared import REAL_REPORTS, require
 from marshmallow import ValidationError
 
 from hyreka_plugin_amazon.contract import Address, OrderStatus
@@ -39,7 +40,7 @@ from hyreka_plugin_amazon.reports.statuses import (
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-REAL = Path("/work/shared/real-reports")
+REAL = REAL_REPORTS
 DE = "A1PA6795UKMFR9"
 
 COLUMNS = [
@@ -205,7 +206,7 @@ def test_marketplace_from_sales_channel_else_the_contexts_default() -> None:
 
 
 def _all_rows() -> list[tuple[str, Mapping[str, str | None], tuple[str, ...]]]:
-    paths = sorted(FIXTURES.glob("*.txt")) + sorted(REAL.glob("*.txt"))
+    paths = sorted(FIXTURES.glob("*.txt")) + sorted(require(REAL).glob("*.txt"))
     found = []
     for path in paths:
         if path.name.startswith("listings"):
@@ -591,9 +592,7 @@ def test_a_custom_mapper_gets_the_whole_row() -> None:
 
 
 def test_unshipped_real_report_has_no_prices() -> None:
-    path = REAL / "us-unshipped-littlesnaf-1.txt"
-    if not path.exists():
-        pytest.skip("real reports folder absent")
+    path = require(REAL / "us-unshipped-littlesnaf-1.txt")
     lines, _ = open_report_file(path)
     orders = only_orders(list(read_orders(ReportReader(lines))))
     assert len(orders) == 3

@@ -13,7 +13,8 @@ import requests
 from helpers.accounts import simulator_account
 from helpers.fault_harness import SimTime
 from helpers.memory_host import MemoryHost
-from helpers.sim import MODELS, TIMEOUT, SpapiModels, add_fault
+from helpers.shared import MODELS, needs
+from helpers.sim import TIMEOUT, SpapiModels, add_fault
 
 from hyreka_plugin_amazon.carriers import (
     ALIASES,
@@ -236,7 +237,7 @@ def test_refused_credentials_ask_for_reauthorisation(sim: Simulator, account: Ac
     assert outcome.code == "ship.auth_failed"
 
 
-@pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+@needs(MODELS)
 def test_the_clients_requests_conform_to_orders_v0(sim: Simulator, account: Account) -> None:
     """Every confirmShipment our client sends (with and without the optional fields, and the
     answers 204, 400 and 429) is checked against ordersV0.json."""

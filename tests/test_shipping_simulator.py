@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 import requests
-from helpers.sim import ALL_ORDERS, MODELS, TIMEOUT, ConformingClient, SimClient, SpapiModels
+from helpers.shared import MODELS, needs
+from helpers.sim import ALL_ORDERS, TIMEOUT, ConformingClient, SimClient, SpapiModels
 
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 
-pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+pytestmark = needs(MODELS)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 ORDERS_V0 = "/orders/v0/orders"

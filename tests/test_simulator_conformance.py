@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.shared import MODELS, needs
 from helpers.sim import (
     ALL_ORDERS,
     DE,
@@ -23,7 +24,6 @@ from helpers.sim import (
     INVOICING,
     LIMIT_HEADER,
     LONG_AGO,
-    MODELS,
     TIMEOUT,
     ConformingClient,
     SpapiModels,
@@ -33,7 +33,7 @@ from helpers.sim import (
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.routing import ROUTES
 
-pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+pytestmark = needs(MODELS)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from helpers.sim import DE, LONG_AGO, MODELS, ConformingClient, SpapiModels
+from helpers.shared import MODELS, needs
+from helpers.sim import DE, LONG_AGO, ConformingClient, SpapiModels
 
 from hyreka_plugin_amazon.simulator import Simulator
 
-pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+pytestmark = needs(MODELS)
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 V0 = "/orders/v0/orders"

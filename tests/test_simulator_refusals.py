@@ -19,12 +19,12 @@ import pytest
 import requests
 from helpers.accounts import simulator_account
 from helpers.memory_host import MemoryHost
+from helpers.shared import MODELS, needs
 from helpers.sim import (
     ALL_ORDERS,
     DE,
     INVOICING,
     LONG_AGO,
-    MODELS,
     SHIPPING,
     TIMEOUT,
     ConformingClient,
@@ -142,7 +142,7 @@ def test_operations_amazon_has_are_named_not_simulated(client: SimClient) -> Non
     assert (nothing.status_code, _error(nothing)["code"]) == (403, "MissingAuthenticationToken")
 
 
-@pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+@needs(MODELS)
 def test_every_modelled_operation_is_served_or_named() -> None:
     """Each operation of Amazon's models here is served by a route or named not simulated."""
     models = SpapiModels()
@@ -200,7 +200,7 @@ def test_cancel_report_only_in_queue(sim: Simulator, client: SimClient) -> None:
     assert client.call("DELETE", f"{REPORTS}/1").status_code == 404
 
 
-@pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not available")
+@needs(MODELS)
 def test_report_list_and_cancel_conform(sim: Simulator) -> None:
     client = ConformingClient(sim, SpapiModels())
     report_id = client.create_report(ALL_ORDERS)

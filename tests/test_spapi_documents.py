@@ -7,9 +7,9 @@ import json
 import logging
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from helpers.shared import REAL_REPORTS, require
 from helpers.spapi_fake import ACCESS_TOKEN, Seller, expect_token, free_port, make_seller
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -28,7 +28,6 @@ DOC_ID = "amzn1.spdoc.1.4.eu.T1"
 DOC_PATH = f"/reports/2021-06-30/documents/{DOC_ID}"
 DOWNLOAD = "/s3/doc-1"
 SIGNATURE = "X-Amz-Signature=made-up-signature-0123456789"
-REAL_REPORTS = Path("/work/shared/real-reports")
 
 ORDERS_TEXT = (
     "order-id\tbuyer-name\tship-city\r\n"
@@ -393,9 +392,7 @@ def test_report_document_repr_hides_the_url(httpserver: HTTPServer) -> None:
 
 
 def real_report(name: str) -> bytes:
-    path = REAL_REPORTS / name
-    if not path.exists():
-        pytest.skip(f"real report {name} not available")
+    path = require(REAL_REPORTS / name)
     return path.read_bytes()
 
 

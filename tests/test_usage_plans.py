@@ -10,20 +10,17 @@ repository (``shared/spapi-models``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import defaultdict
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
-import pytest
+from helpers.shared import MODELS, require
 
 from hyreka_plugin_amazon.simulator.ratelimits import USAGE_PLANS
 from hyreka_plugin_amazon.simulator.routing import ROUTES
 from hyreka_plugin_amazon.spapi.ratelimit import DEFAULT_PLANS
 
-MODELS = Path(__file__).parents[2] / "shared" / "spapi-models"
 PLAN_TABLE = re.compile(
     r"\|\s*Rate \(requests per second\)\s*\|\s*Burst\s*\|\s*\n"
     r"\|[\s\-|]+\n"
@@ -42,13 +39,8 @@ class Plan(Protocol):
 
 def published_plans() -> dict[str, set[tuple[float, int, str]]]:
     """``{operationId: {(rate, burst, model file), ...}}`` over every model that has plans."""
-    if not MODELS.is_dir():
-        reason = f"Amazon's OpenAPI models are not at {MODELS} (shared/spapi-models)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must check the usage plans against them")
-        pytest.skip(reason)
     found: dict[str, set[tuple[float, int, str]]] = defaultdict(set)
-    for model in sorted(MODELS.glob("*.json")):
+    for model in sorted(require(MODELS).glob("*.json")):
         spec: dict[str, Any] = json.loads(model.read_text(encoding="utf-8"))
         for operations in spec.get("paths", {}).values():
             for method, operation in operations.items():

@@ -1,6 +1,7 @@
 """The report types this connector knows: for each its layout, whether its documents are
 restricted (need a Restricted Data Token), whether it carries billing columns, its role in a
-sync, and the restricted role a developer needs for it (spapi-notes 5.1 and 5.2).
+sync, and the restricted role a developer needs for it (Amazon's SP-API documentation:
+"Order Reports" and "Order reports attributes").
 
 Everything else asks here: the sync (which report to request, whether bill-* columns are
 expected), the client (whether to get an RDT), the diagnostics (which role a 403 asks for),
@@ -120,7 +121,8 @@ def _entries() -> dict[str, ReportType]:
 
 REPORT_TYPES: Final[Mapping[str, ReportType]] = _entries()
 
-# Report types whose documents need a Restricted Data Token (spapi-notes 5.1).
+# Report types whose documents need a Restricted Data Token (Amazon's "Tokens API Use Case
+# Guide", restricted report types).
 RESTRICTED_REPORT_TYPES: Final = frozenset(
     name for name, entry in REPORT_TYPES.items() if entry.restricted
 )

@@ -20,8 +20,11 @@ class UsagePlan:
 
 
 # What the client paces itself at before the first ``x-amzn-RateLimit-Limit`` header: Amazon's
-# published default usage plans (spapi-notes 3.1, 4, 6.5, 6.6). The simulator keeps its own
-# table of what Amazon enforces; tests/test_usage_plans.py checks both against Amazon's models.
+# published default usage plans (each operation's description in Amazon's models:
+# reports_2021-06-30.json, sellers.json, tokens_2021-03-01.json, orders_2026-01-01.json,
+# ordersV0.json; "Usage Plans and Rate Limits" in Amazon's SP-API documentation). The simulator
+# keeps its own table of what Amazon enforces; tests/test_usage_plans.py checks both against
+# Amazon's models.
 DEFAULT_PLANS: dict[str, UsagePlan] = {
     "createReport": UsagePlan(0.0167, 15),
     "getReport": UsagePlan(2.0, 15),

@@ -19,6 +19,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from helpers.shared import MODELS, require
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
@@ -164,7 +165,6 @@ def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Amazon's models (Swagger 2.0) as a conformance check
 
-MODELS = Path("/work/shared/spapi-models")
 MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
                "orders_2026-01-01.json", "ordersV0.json")  # fmt: skip
 LIMIT_HEADER = "x-amzn-RateLimit-Limit"
@@ -219,7 +219,7 @@ class SpapiModels:
         self.every: list[ModelOperation] = []  # v0 and v2026-01-01 both have a getOrder
         registry: Registry[Any] = Registry()
         for name in MODEL_FILES:
-            model = json.loads((folder / name).read_text(encoding="utf-8"))
+            model = json.loads((require(folder) / name).read_text(encoding="utf-8"))
             uri = f"urn:spapi:{name}"
             resource = Resource.from_contents(_strict(model), default_specification=DRAFT4)
             registry = registry.with_resource(uri, resource)
