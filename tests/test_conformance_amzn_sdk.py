@@ -28,7 +28,7 @@ import requests
 from helpers.sim import ALL_ORDERS, INVOICING, TIMEOUT, Download
 
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState, SimOrder
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 
 # The SDK changes logging for the whole process: importing spapi.client and
 # spapi.auth.lwa_request calls logging.basicConfig(level=INFO), and every Configuration() adds a
