@@ -156,7 +156,7 @@ def is_token_refused(exc: errors.AccessDeniedError) -> bool:
 
 def is_disk_full(exc: BaseException) -> bool:
     """The host's database ran out of space (SQLite's "database or disk is full"). A host's
-    own OSError stays a host error (tests/test_faults_cursor.py: only its type is shown)."""
+    own OSError stays a host error (tests/test_sync_cursor.py: only its type is shown)."""
     return not isinstance(exc, OSError) and "disk is full" in str(exc).lower()
 
 

@@ -1,4 +1,4 @@
-"""Break 11 of the reliability attack: damaged storage.
+"""Damaged storage.
 
 A deleted or 0-byte database next to its key file never becomes a new empty store; a corrupt
 or truncated database gets a clear message instead of a traceback. Through ``cli.main``.

@@ -1,4 +1,4 @@
-"""Security review, finding 13: ``REQUESTS_CA_BUNDLE`` must not redirect the client's trust.
+"""TLS trust: ``REQUESTS_CA_BUNDLE`` must not redirect the client's trust.
 
 An attacker's HTTPS server on 127.0.0.1 with a self-signed certificate, and that certificate
 named by ``REQUESTS_CA_BUNDLE``: the client must refuse the handshake (it trusts certifi's

@@ -1,4 +1,4 @@
-"""Security review, finding 10: country and currency go into plain columns, so only ISO codes.
+"""Country and currency go into plain columns, so only ISO codes.
 
 A report file put a buyer's name into ``ship-country`` and ``currency``; both ended up in the
 orders table's plain (unencrypted, never purged) columns. Now such a row makes its order a

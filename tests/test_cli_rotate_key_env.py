@@ -1,4 +1,4 @@
-"""Security review, finding 6 (key in the environment): ``rotate-key`` waits for the poller.
+"""A key in the environment: ``rotate-key`` waits for the poller.
 
 A poller started with ``HYREKA_AMAZON_KEY`` cannot learn a rotated key (its environment is
 fixed), so every job after a rotation would fail. ``rotate-key`` from the environment refuses

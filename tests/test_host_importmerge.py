@@ -1,4 +1,4 @@
-"""Breaks 2, 3 and 4 of the reliability attack: ``import-report`` after syncs.
+"""``import-report`` after syncs: an import never moves an order backwards.
 
 A report file saved earlier never reopens orders shipped or cancelled since; an all-orders
 report (no personal data, no item ids) never demotes an open order or erases its addresses,

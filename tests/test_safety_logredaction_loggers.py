@@ -1,4 +1,4 @@
-"""Log redaction reaches loggers made after it was installed (issue 13, item 8)."""
+"""Log redaction reaches loggers and handlers made after it was installed, and extra fields."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Break 12 of the reliability attack, CSV part: formula-like report text in CSV exports."""
+"""CSV cells: formula-like report text in CSV exports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Break 1 of the reliability attack: a download declaring ISO-8859-1 while its bytes are Cp1252.
+"""Charsets: a download declaring ISO-8859-1 while its bytes are Cp1252.
 
 C1 control characters in a declared ISO-8859-1 document are read as Cp1252 (Amazon's EU files
 are Cp1252), so the first sync stores the right text; a later report carrying an order with

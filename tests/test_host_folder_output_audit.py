@@ -1,5 +1,4 @@
-"""Attacks on the host's folder, its printed output and its audit trail (issue 13, items 11,
-12 and 14)."""
+"""Attacks on the host's folder, its printed output and its audit trail."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Breaks 7 and 8 of the reliability attack: leases.
+"""Leases and fencing tokens.
 
 7: a sync that stalled past its lease while another sync took over commits nothing more (its
 staged orders are dropped, its cursor does not move): the fence is checked inside every commit.

@@ -1,4 +1,4 @@
-"""Breaks 5, 6 and 12 of the reliability attack, in the report reader: conflicting duplicate
+"""The report reader's limits: conflicting duplicate
 rows, a quadratic duplicate-header check, and untrusted cell content (overlong cells, NULs)."""
 
 from __future__ import annotations

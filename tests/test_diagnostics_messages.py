@@ -1,4 +1,4 @@
-"""Break 10 of the reliability attack (and what was left of 9): messages that misled.
+"""Messages that must not mislead the seller.
 
 A persistent refused access token is not a missing role; a cancelled status report on a first
 sync says that orders wait and the window is held; a broken status report download is named

@@ -1,4 +1,4 @@
-"""Attacks on the store (issue 13): changed rows, swapped blobs, deleted and purged data left
+"""Attacks on the store: changed rows, swapped blobs, deleted and purged data left
 readable, open orders kept forever, a key rotated under a running poller."""
 
 from __future__ import annotations
