@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 TRIGGER: Final = "schedule"
 REFRESH_JOB: Final = "hyreka-amazon-host:accounts"
 PURGE_JOB: Final = "hyreka-amazon-host:purge"
-DEFAULT_RETENTION_DAYS: Final = 30
+# Buyers' personal data of closed orders is kept this long (Amazon's Data Protection Policy:
+# at most 30 days after the order is delivered), then purged.
+PERSONAL_DATA_DAYS: Final = 30
 DEFAULT_STOP_TIMEOUT_S: Final = 30.0
 NEXT_RUN_KEY: Final = "refhost.poll.next_run"
 PAUSED_KEY: Final = "refhost.poll.paused"
@@ -109,7 +111,7 @@ class Poller:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jitter_s: int = scheduling.DEFAULT_JITTER_S,
         refresh_s: float = 60.0,
-        retention_days: int = DEFAULT_RETENTION_DAYS,
+        retention_days: int = PERSONAL_DATA_DAYS,
         on_finished: Callable[[FinishedSync], None] | None = None,
     ) -> None:
         self.host = host

@@ -19,8 +19,8 @@ from typing import TextIO
 
 from hyreka_plugin_amazon.refhost.background import scheduling
 from hyreka_plugin_amazon.refhost.background.poller import (
-    DEFAULT_RETENTION_DAYS,
     DEFAULT_STOP_TIMEOUT_S,
+    PERSONAL_DATA_DAYS,
     AccountStatus,
     FinishedSync,
     Poller,
@@ -64,7 +64,7 @@ def add_commands(
     run.add_argument(
         "--retention-days",
         type=non_negative,
-        default=DEFAULT_RETENTION_DAYS,
+        default=PERSONAL_DATA_DAYS,
         metavar="DAYS",
         help="the daily purge removes personal data of orders closed longer ago "
         "(default: %(default)s)",

@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hyreka_plugin_amazon.refhost.background.poller import DEFAULT_RETENTION_DAYS
+from hyreka_plugin_amazon.refhost.background.poller import PERSONAL_DATA_DAYS
 from hyreka_plugin_amazon.refhost.background.presence import poller_running
 from hyreka_plugin_amazon.refhost.cli.common import database_of, error_text
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
@@ -60,8 +60,8 @@ def add_commands(
     purge.add_argument(
         "--days",
         type=non_negative,
-        default=DEFAULT_RETENTION_DAYS,
-        help=f"retention period after shipment or cancellation (default: {DEFAULT_RETENTION_DAYS})",
+        default=PERSONAL_DATA_DAYS,
+        help=f"retention period after shipment or cancellation (default: {PERSONAL_DATA_DAYS})",
     )
     purge.add_argument(
         "--dry-run", action="store_true", help="only show which orders it would anonymise"

@@ -6,7 +6,7 @@ in the data folder (0600): time (UTC), action, the operating-system user and pro
 account's name, and facts that are counts, flags or short codes, never buyers' data (a fact
 that is not such a value is refused). Each line carries the SHA-256 of the line before it,
 so an edited or deleted line breaks the chain (``verify``). Entries older than the retention
-(``DEFAULT_RETENTION_DAYS``, or ``HYREKA_AMAZON_AUDIT_DAYS``; at least 90) are dropped when
+(``AUDIT_DAYS``, or ``HYREKA_AMAZON_AUDIT_DAYS``; at least 90) are dropped when
 the next entry is written.
 """
 
@@ -28,7 +28,7 @@ from typing import IO, Final
 
 AUDIT_FILE: Final = "audit.log"
 RETENTION_ENV: Final = "HYREKA_AMAZON_AUDIT_DAYS"
-DEFAULT_RETENTION_DAYS: Final = 400
+AUDIT_DAYS: Final = 400  # how long audit entries are kept
 MIN_RETENTION_DAYS: Final = 90  # Amazon's Data Protection Policy: logs kept at least 90 days
 GENESIS: Final = "0" * 64
 
@@ -58,7 +58,7 @@ def retention_days(env: Mapping[str, str] = os.environ) -> int:
     """The retention in days from ``HYREKA_AMAZON_AUDIT_DAYS`` (at least 90), or the default."""
     raw = env.get(RETENTION_ENV)
     if not raw:
-        return DEFAULT_RETENTION_DAYS
+        return AUDIT_DAYS
     try:
         days = int(raw)
     except ValueError:
@@ -75,7 +75,7 @@ class AuditLog:
         self,
         data_dir: Path,
         *,
-        retention_days: int = DEFAULT_RETENTION_DAYS,
+        retention_days: int = AUDIT_DAYS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if retention_days < MIN_RETENTION_DAYS:
