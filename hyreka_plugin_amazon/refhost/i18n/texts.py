@@ -1,7 +1,9 @@
-"""The reference host's own texts (CLI lines, run and status messages), in its languages.
+"""The reference host's own texts (CLI lines, run and status messages, the console's pages), in
+its languages.
 
 One gettext catalog ``refhost/i18n/locale/<language>.po`` per language: message id -> text with
-``str.format`` placeholders, plural entries for counts. The build compiles them to
+``str.format`` placeholders, plural entries for counts; the console's texts are the ids
+``web.<key>`` (``web_text``, which its templates call as ``t``). The build compiles them to
 ``.mo`` with Babel (``hatch_build.py``); they are read here with the standard library's
 ``gettext``. Every id exists in every language (a test checks it); German is the default.
 
@@ -26,6 +28,7 @@ DEFAULT_LOCALE: Final = "de"
 LANGUAGES: Final = ("de", "en")
 LANG_ENV: Final = "HYREKA_LANG"
 LOCALE_ENV: Final = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set counts
+WEB_PREFIX: Final = "web."  # the console's texts
 
 
 @functools.cache
@@ -83,6 +86,11 @@ def translate(message_id: str, locale: str = DEFAULT_LOCALE, **params: object) -
 def plural(message_id: str, count: int, locale: str = DEFAULT_LOCALE, **params: object) -> str:
     """The plural entry's form for ``count`` (passed on as the parameter ``count``)."""
     return translate(message_id, locale, count=count, **params)
+
+
+def web_text(language: str, key: str, **params: object) -> str:
+    """The console's text ``key`` (the catalog's ``web.<key>``) in ``language``, filled in."""
+    return translate(WEB_PREFIX + key, language, **params)
 
 
 def language_from_environment(env: Mapping[str, str] = os.environ) -> str:
