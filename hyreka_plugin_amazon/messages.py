@@ -5,6 +5,11 @@ text, with ``str.format`` placeholders; values filled in are never secrets or bu
 data. German is the host's language and the default; every id exists in every catalog (a test
 checks it). The build compiles the ``.po`` files to ``.mo`` with Babel (``hatch_build.py``);
 they are read here with the standard library's ``gettext``; plural forms through ``ngettext``.
+
+The reference host reads its own catalogs with a loader of its own (``refhost/i18n/texts.py``):
+a host imports only the contract of a connector, and how a connector keeps its texts is no
+concern of the contract (its messages reach a host already in the seller's language). So the
+few lines of loading stay written twice, kept as short as the standard library allows.
 """
 
 from __future__ import annotations
@@ -28,26 +33,23 @@ def translations(language: str) -> gettext.GNUTranslations:
     """The compiled catalog of ``language`` (one of LANGUAGES)."""
     if language not in LANGUAGES:
         raise LookupError(f"no catalog for language {language!r}")
-    source = resources.files("hyreka_plugin_amazon").joinpath("locale", f"{language}.mo")
+    mo = resources.files("hyreka_plugin_amazon").joinpath("locale", f"{language}.mo")
     try:
-        data = source.read_bytes()
+        return gettext.GNUTranslations(io.BytesIO(mo.read_bytes()))
     except FileNotFoundError:
         raise CatalogError(
             f"locale/{language}.mo is missing: install the package (pip install .), which "
             "compiles the catalogs"
         ) from None
-    return gettext.GNUTranslations(io.BytesIO(data))
 
 
 @functools.cache
 def catalog(language: str) -> dict[str, str]:
     """``message id -> text`` of ``language``; a plural entry under its id with its singular
     form (as gettext gives it)."""
-    entries: dict[object, str] = getattr(translations(language), "_catalog")  # noqa: B009
-    texts = {key: text for key, text in entries.items() if isinstance(key, str) and key}
-    texts.update({key[0]: text for key, text in entries.items() if isinstance(key, tuple)
-                  if key[1] == 0})  # fmt: skip
-    return texts
+    entries: dict[str | tuple[str, int], str] = getattr(translations(language), "_catalog")  # noqa: B009
+    return {key if isinstance(key, str) else key[0]: text for key, text in entries.items()
+            if key and (isinstance(key, str) or key[1] == 0)}  # fmt: skip
 
 
 def language_of(locale: str | None) -> str:

@@ -9,15 +9,20 @@ import re
 import shutil
 import string
 import subprocess
+import typing
 from pathlib import Path
 
+import jinja2
 import pytest
 from babel.messages.pofile import read_po
+from jinja2 import nodes
 
 import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import connector_info
+from hyreka_plugin_amazon.contract import OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
+from hyreka_plugin_amazon.refhost.store.shipments import PackageState
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
@@ -151,6 +156,130 @@ def test_plural_forms_agree_with_the_count() -> None:
     assert host_texts.plural("cli.problems", 1, "en") == "1 open problem"
     with pytest.raises(KeyError):
         host_texts.plural("cli.no_such_text", 2, "de")
+
+
+def test_every_form_of_a_plural_entry_has_the_same_placeholders_in_both_languages() -> None:
+    """The singular and plural forms (``msgstr[0]``, ``msgstr[1]``) of each host plural entry,
+    German against English; the plural form shows the count."""
+    assert host_texts.plural_ids("de") == host_texts.plural_ids("en")
+    assert {"cli.orders", "web.orders.count", "web.account.polling_on"} <= host_texts.plural_ids(
+        "de"
+    )
+    for message_id in host_texts.plural_ids("de"):
+        forms = {
+            language: [
+                host_texts.translations(language).ngettext(message_id, message_id, n)
+                for n in (1, 2)
+            ]
+            for language in host_texts.LANGUAGES
+        }
+        for one_de, one_en in zip(forms["de"], forms["en"], strict=True):
+            assert placeholders(one_de) == placeholders(one_en), message_id
+        assert "count" in placeholders(forms["de"][1]), message_id
+
+
+# ------------------------------------------------------------------------- the console's texts
+
+WEB = PACKAGE / "refhost" / "web"
+# What fills the keys the console puts together: t("phase." + state.phase) and the like.
+WEB_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "phase.": (*typing.get_args(typing.get_type_hints(Progress)["phase"]), "waiting"),  # jobs.py
+    "status.": tuple(OrderStatus),
+    "ship.state.": typing.get_args(PackageState),
+}
+WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._refused(kind)
+
+
+def web_keys_used() -> tuple[set[str], set[str], set[str]]:
+    """The console's text keys: literal ones (templates' ``t``, console.py's ``text``, the
+    FormError ids of services.py), and the prefixes and suffixes of the ones put together."""
+    literal: set[str] = set()
+    prefixes: set[str] = set()
+    suffixes: set[str] = set()
+
+    def key_of(node: nodes.Node) -> None:
+        if isinstance(node, nodes.Const):
+            literal.add(node.value)
+        elif isinstance(node, nodes.CondExpr) and node.expr2 is not None:
+            key_of(node.expr1)
+            key_of(node.expr2)
+        elif isinstance(node, nodes.Add) and isinstance(node.left, nodes.Const):
+            prefixes.add(node.left.value)
+        elif isinstance(node, nodes.Add) and isinstance(node.right, nodes.Const):
+            suffixes.add(node.right.value)
+        else:
+            raise AssertionError(f"a key the test cannot follow: {node}")
+
+    environment = jinja2.Environment(autoescape=True)
+    for template in sorted((WEB / "templates").glob("*.html")):
+        tree = environment.parse(template.read_text(encoding="utf-8"))
+        for call in tree.find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == "t":
+                key_of(call.args[0])
+    python = {WEB / "console.py": "text", PACKAGE / "refhost" / "services.py": "FormError"}
+    for path, function in python.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            if node.func.id != function:
+                continue
+            key = node.args[1]
+            if isinstance(key, ast.Constant):
+                literal.add(str(key.value))
+            elif isinstance(key, ast.JoinedStr) and isinstance(key.values[0], ast.Constant):
+                prefixes.add(str(key.values[0].value))
+            elif not isinstance(key, ast.Name | ast.Attribute):  # t's key, exc.message_id
+                raise AssertionError(f"{path.name}:{node.lineno}: a key the test cannot follow")
+    return literal, prefixes, suffixes
+
+
+def refused_kinds() -> set[str]:
+    tree = ast.parse((WEB / "security.py").read_text(encoding="utf-8"))
+    return {
+        str(node.args[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_refused"
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def test_every_console_text_is_in_the_host_catalogs_in_both_languages() -> None:
+    """Each key the console's templates and code use is an entry ``web.<key>`` of de.po and
+    en.po, also the keys they put together; and every ``web.`` entry is used."""
+    literal, prefixes, suffixes = web_keys_used()
+    assert {"account.new", "title", "form.required", "logintest.failed"} <= literal  # it finds
+    assert prefixes == set(WEB_KEY_PREFIXES)  # a new kind of key put together: name its values
+    assert suffixes == set(WEB_KEY_SUFFIXES)
+    assert refused_kinds() == {"denied", "csrf"}
+    keys = literal | {prefix + value for prefix in prefixes for value in WEB_KEY_PREFIXES[prefix]}
+    keys |= {kind + suffix for kind in refused_kinds() for suffix in suffixes}
+    web_ids = {mid for mid in HOST_DE if mid.startswith(host_texts.WEB_PREFIX)}
+    assert {host_texts.WEB_PREFIX + key for key in keys} - web_ids == set(), "missing"
+    assert web_ids - {host_texts.WEB_PREFIX + key for key in keys} == set(), "unused"
+    assert web_ids <= set(HOST_EN)
+    for message_id in web_ids:
+        assert placeholders(HOST_DE[message_id]) == placeholders(HOST_EN[message_id])
+
+
+def test_the_console_reads_its_texts_in_each_language_with_plural_counts() -> None:
+    assert host_texts.web_text("de", "account.new") == "Account anlegen"
+    assert host_texts.web_text("en", "account.new") == "Add account"
+    assert host_texts.web_text("fr", "account.new") == "Account anlegen"  # German by default
+    assert host_texts.web_text("de", "account.saved", name="shop") == "Account shop gespeichert."
+    page = {"page": 1, "pages": 2}
+    assert host_texts.web_text("de", "orders.count", count=1, **page) == (
+        "1 Bestellung, Seite 1 von 2"
+    )
+    assert host_texts.web_text("de", "orders.count", count=60, **page) == (
+        "60 Bestellungen, Seite 1 von 2"
+    )
+    assert host_texts.web_text("en", "orders.count", count=0, **page) == "0 orders, page 1 of 2"
+    assert host_texts.web_text("en", "account.polling_on", count=1) == "on, every minute"
+    assert host_texts.web_text("en", "account.polling_on", count=15) == "on, every 15 minutes"
+    with pytest.raises(KeyError):
+        host_texts.web_text("de", "no.such_text")
 
 
 def test_billing_message_says_where_to_switch_the_columns_on() -> None:

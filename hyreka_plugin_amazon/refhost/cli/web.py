@@ -44,7 +44,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     from hyreka_plugin_amazon.refhost.web.serving import serve
 
     if not loopback(args.host):
-        print(translate("web.exposed", args.lang, host=args.host), file=sys.stderr)
+        print(translate("cli.web_exposed", args.lang, host=args.host), file=sys.stderr)
     with ReferenceHost(data_dir(args.data), database=getattr(args, "database", None)) as host:
         console = Console(host, lang=args.lang, endpoint=args.endpoint, token_url=args.token_url)
         running = serve(console, host=args.host, port=args.port)

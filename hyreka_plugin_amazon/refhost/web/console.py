@@ -28,10 +28,12 @@ from hyreka_plugin_amazon.contract import Account, ConnectorInfo, Order, OrderSt
 from hyreka_plugin_amazon.refhost import services
 from hyreka_plugin_amazon.refhost.background.poller import Poller
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LANGUAGE
+from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES
+from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
 from hyreka_plugin_amazon.refhost.store import AccountExistsError, AccountNotFoundError
 from hyreka_plugin_amazon.refhost.web import security
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs
-from hyreka_plugin_amazon.refhost.web.texts import DEFAULT_LANGUAGE, LANGUAGES, text
 
 HISTORY_SHOWN = 10
 
