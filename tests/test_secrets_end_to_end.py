@@ -305,7 +305,9 @@ def test_no_secret_or_personal_data_in_any_output_under_faults(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    logging.getLogger("urllib3").setLevel(logging.INFO)  # as the host runs (URLs in DEBUG)
+    urllib3 = logging.getLogger("urllib3")
+    monkeypatch.setattr(urllib3, "level", urllib3.level)  # put back after the test
+    urllib3.setLevel(logging.INFO)  # as the host runs (URLs in DEBUG)
     monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)
     faults = simulator.faults
     results: list[object] = []
