@@ -39,7 +39,7 @@ HOST_RULES: dict[str, tuple[str, ...]] = {
     "importmerge.py": (),
     "host.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.importmerge"),
     "background": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
-    "services.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
+    "services": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
     "cli": (
         *HOST_CORE,
         "refhost.services",

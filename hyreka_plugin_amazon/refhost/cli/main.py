@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -53,15 +52,15 @@ from hyreka_plugin_amazon.refhost.cli import (
 from hyreka_plugin_amazon.refhost.cli import (
     worker as cli_worker,
 )
-from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli.common import (
+    EXIT_CODES,
     CliError,
     error_text,
-    get_account,
     has_store,
     open_host,
 )
-from hyreka_plugin_amazon.refhost.cli.orderlist import marketplace_codes, print_orders
+from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
+from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.texts import (
     DEFAULT_LOCALE,
@@ -73,8 +72,13 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANG_ENV as LANG_ENV,
 )
 from hyreka_plugin_amazon.refhost.safety import logredaction
-from hyreka_plugin_amazon.refhost.store.database import damaged
-from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
+from hyreka_plugin_amazon.refhost.services import accounts, runs
+from hyreka_plugin_amazon.refhost.services.errors import (
+    ServiceError,
+    StoreDamagedError,
+    StoreError,
+    damaged,
+)
 from hyreka_plugin_amazon.refhost.web import command as web_command
 from hyreka_plugin_amazon.secret import Secret
 
@@ -123,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return exc.code
+    except ServiceError as exc:
+        print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
+        return EXIT_CODES[exc.kind]
     except StoreDamagedError as exc:  # never a traceback, never an empty store over data
         print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
         print(f"  {exc.path}", file=sys.stderr)  # the file; the text above says what to do
@@ -233,8 +240,7 @@ class CommandModule(Protocol):
 
 def cmd_test_login(args: argparse.Namespace) -> int:
     with open_host(args) as host:
-        account = get_account(host.store, args.name, args.lang)
-        result = host.plugins.test_login(_with_locale(account, args.lang))
+        result = runs.login_test(host, args.name, lang=args.lang)
     status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
     print(f"{status}: {result.message}")
     for warning in result.warnings:
@@ -245,11 +251,8 @@ def cmd_test_login(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     display = ProgressDisplay(sys.stderr, args.lang)
     with open_host(args) as host:
-        account = get_account(host.store, args.name, args.lang)
-        if account.locale != args.lang:
-            host.store.update_account(_with_locale(account, args.lang))
-        try:
-            result = host.sync(args.name, on_progress=display)
+        try:  # in the run's language; the account keeps the seller's (background syncs speak it)
+            result = runs.sync(host, args.name, lang=args.lang, on_progress=display)
         finally:
             display.close()
     print_sync_result(result, sys.stdout, args.lang)
@@ -319,7 +322,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             creds = sim.credentials
             info = host.plugins.connector()
             markets = info.account_field("marketplaces")
-            codes_of = marketplace_codes(host.plugins)
+            codes_of = accounts.marketplace_codes(*accounts.connectors(host))
             account = Account(
                 id="demo",
                 name="demo",
@@ -510,10 +513,6 @@ def _field_or_none(info: ConnectorInfo, key: str) -> AccountField | None:
         return info.account_field(key)
     except LookupError:
         return None
-
-
-def _with_locale(account: Account, locale: str) -> Account:
-    return dataclasses.replace(account, locale=locale)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ import argparse
 import json
 import sys
 
-from hyreka_plugin_amazon.refhost.cli.common import CliError, get_account, open_host
+from hyreka_plugin_amazon.refhost.cli.common import CliError, open_host
 from hyreka_plugin_amazon.refhost.i18n.texts import plural, translate
 from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
 from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.services import accounts
 
 
 def add_commands(
@@ -40,7 +41,7 @@ def add_commands(
 def cmd_problems(args: argparse.Namespace) -> int:
     lang = args.lang
     with open_host(args) as host:
-        account = get_account(host.store, args.account, lang) if args.account else None
+        account = accounts.get(host, args.account) if args.account else None
         names = {a.id: a.name for a in host.store.list_accounts()}
         problems = host.store.open_problems(account.id if account else None)
     if args.json:
@@ -85,7 +86,7 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
         if not found:
             raise CliError(translate("cli.problem_not_found", lang, id=args.id))
         problem = found[0]
-        account = get_account(host.store, problem.account_id, lang)
+        account = accounts.get(host, problem.account_id)
         if problem.amazon_order_id:
             host.dismiss_problem(account.name, problem.amazon_order_id)
         host.store.drop_problem(problem.id)
