@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from helpers.cli import Cli, clean_environment
+from helpers.records import BUYER_NAME, make_order
 from markupsafe import escape
 
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
@@ -200,3 +201,29 @@ def test_the_service_refuses_to_remove_unconfirmed(run: Cli) -> None:
             accounts.remove(host, "shop", confirmed=False)
         assert asked.value.params == {"name": "shop", "count": 0}
         assert [a.name for a in accounts.listing(host)] == ["shop"]
+
+
+def test_the_console_audits_showing_buyers_names_and_addresses(
+    run: Cli, console: RunningConsole
+) -> None:
+    """The CLI audits ``orders --names``; the console's order list (buyer column) and an
+    order's addresses are audited too, as ``orders.view`` with a count, never a name."""
+    browser = Browser(console)
+    browser.account("/c/amazon/accounts/new", name="shop")
+    host = console.console.host
+    host.store.upsert_order("shop", make_order("302-1234567-1234567"))  # as a sync would
+    run("orders", "--names")
+
+    listed = browser.session.get(browser.base + "/c/amazon/orders?account=shop", timeout=TIMEOUT)
+    assert BUYER_NAME in listed.text
+    shown = browser.session.get(
+        browser.base + "/c/amazon/orders/shop/order/302-1234567-1234567", timeout=TIMEOUT
+    )
+    assert "Zollhafenweg 7" in shown.text
+    entries = AuditLog(run.data).entries()
+    assert [(e.action, dict(e.facts)) for e in entries[1:]] == [
+        ("orders.export", {"format": "table-names", "orders": 1}),
+        ("orders.view", {"page": "list", "orders": 1}),
+        ("orders.view", {"page": "order", "orders": 1}),
+    ]
+    assert BUYER_NAME not in (run.data / "audit.log").read_text()

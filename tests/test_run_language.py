@@ -52,4 +52,4 @@ def test_sync_in_english_leaves_the_background_in_german(run: Cli, simulator: Si
         assert host.store.get_account("shop").locale == "de"
         scheduled = [r for r in host.store.list_runs("shop") if r.trigger != "manual"]
         assert len(scheduled) == 2
-        assert all(r.message.startswith("Synchronisierung") for r in scheduled)
+        assert all((r.message or "").startswith("Synchronisierung") for r in scheduled)

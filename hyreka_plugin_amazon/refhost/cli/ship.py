@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from hyreka_plugin_amazon.contract import ShipmentOutcome, ShipmentState
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.services import shipping
+from hyreka_plugin_amazon.refhost.services.opening import open_folder
 
 EXIT_REFUSED = 1
 EXIT_PENDING = 75  # sysexits' EX_TEMPFAIL: try again later
@@ -77,19 +78,19 @@ def cmd_ship(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if missing:
         raise ValueError(f"ship needs {', '.join(missing)} (or --retry)")
-    with ReferenceHost(data_dir(args.data)) as host:
-        account = host.shipping_account(args.order_id, args.account)
-        _, outcome = host.ship(
+    with open_folder(data_dir(args.data)) as host:
+        outcome = shipping.ship(
+            host,
             args.order_id,
             carrier=args.carrier,
             tracking_number=args.tracking,
-            account_name=account.name,
+            account_name=args.account,
             carrier_name=args.carrier_name,
             shipping_method=args.method,
             ship_date=args.ship_date,
             items=args.item,
             package_id=args.package,
-            locale=args.lang,
+            lang=args.lang,
         )
     if args.json:
         json.dump(_outcome_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
@@ -100,8 +101,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    with ReferenceHost(data_dir(args.data)) as host:
-        outcomes = host.send_pending_shipments(args.account, locale=args.lang)
+    with open_folder(data_dir(args.data)) as host:
+        outcomes = shipping.send_pending(host, args.account, lang=args.lang)
     if args.json:
         json.dump([_outcome_json(o) for o in outcomes], sys.stdout, ensure_ascii=False, indent=2)
         print()

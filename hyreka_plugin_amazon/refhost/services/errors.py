@@ -22,6 +22,7 @@ from hyreka_plugin_amazon.refhost.store import StoreError as StoreError
 from hyreka_plugin_amazon.refhost.store.database import damaged as damaged
 from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError as StoreDamagedError
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError as WalNotClearedError
+from hyreka_plugin_amazon.refhost.store.leases import AccountBusyError as AccountBusyError
 
 Kind = Literal["input", "failed", "no_data"]
 

@@ -18,7 +18,15 @@ from hyreka_plugin_amazon.refhost.store import DB_FILE
 from hyreka_plugin_amazon.refhost.store.database import check_not_lost
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV as DATABASE_ENV
 
-__all__ = ["DATABASE_ENV", "ReferenceHost", "database_url", "has_store", "open_folder", "open_host"]
+__all__ = [
+    "DATABASE_ENV",
+    "ReferenceHost",
+    "database_url",
+    "has_store",
+    "open_folder",
+    "open_host",
+    "shared_database",
+]
 
 
 def database_url(explicit: str | None, env: Mapping[str, str] = os.environ) -> str | None:
@@ -58,3 +66,8 @@ def open_folder(
     """The host of ``folder`` as it is (created when missing): the console, the workers, the
     demo's and a dry run's throw-away folders."""
     return ReferenceHost(folder, env=env, database=database)
+
+
+def shared_database(host: ReferenceHost) -> str | None:
+    """The PostgreSQL URL the host keeps its data in (workers share it); None: SQLite."""
+    return host.store.url

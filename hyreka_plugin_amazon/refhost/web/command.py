@@ -19,8 +19,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.services.opening import open_folder
 from hyreka_plugin_amazon.refhost.web.console import Console, create_app
 
 LOOPBACK = "127.0.0.1"
@@ -107,7 +107,7 @@ def cmd_web(args: argparse.Namespace) -> int:
             "can see and change your accounts and orders",
             file=sys.stderr,
         )
-    with ReferenceHost(data_dir(args.data), database=getattr(args, "database", None)) as host:
+    with open_folder(data_dir(args.data), database=getattr(args, "database", None)) as host:
         console = Console(host, lang=args.lang, endpoint=args.endpoint, token_url=args.token_url)
         running = serve(console, host=args.host, port=args.port)
         print(f"WEB_URL={running.url}", flush=True)

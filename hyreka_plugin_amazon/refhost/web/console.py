@@ -25,12 +25,11 @@ from flask import (
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from hyreka_plugin_amazon.contract import Account, ConnectorInfo, Order, OrderStatus
-from hyreka_plugin_amazon.refhost.background.poller import Poller
+from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.services import accounts as account_actions
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
-from hyreka_plugin_amazon.refhost.services import runs
+from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
@@ -122,7 +121,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     # ---------------------------------------------------------------------------- Accounts
 
     def accounts_page(info: ConnectorInfo, **extra: Any) -> str:
-        statuses = {s.account_id: s for s in Poller(console.host).status(history=1)}
+        statuses = {s.account_id: s for s in polling.statuses(console.host, history=1)}
         return render_template(
             "accounts.html",
             info=info,
@@ -263,8 +262,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 "status": status.value if status else "",
                 "search": search,
                 "job": console.jobs.get(account.id),
-                "problems": console.host.store.list_problems(account.id),
-                "runs": console.host.store.list_runs(account.id, limit=HISTORY_SHOWN),
+                "problems": problems.of_account(console.host, account.id),
+                "runs": polling.history(console.host, account.id, limit=HISTORY_SHOWN),
             }
         return render_template(
             "orders.html",
@@ -307,16 +306,16 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     def order(connector_id: str, account_id: str, order_id: str) -> str:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        found = console.host.store.get_order(account.id, order_id)
-        if found is None:
+        detail = order_reads.order_detail(console.host, account.id, order_id)
+        if detail is None:
             abort(404)
         return render_template(
             "order.html",
             info=info,
             account=account,
-            order=found,
-            packages=console.host.store.list_shipments(account.id, order_id),
-            left=_items_left(console.host, account.id, found),
+            order=detail.order,
+            packages=detail.packages,
+            left=detail.left,
             today=datetime.now(UTC).date().isoformat(),
         )
 
@@ -325,7 +324,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         """ "Versand bestätigen": the shipment goes to the outbox and to Amazon at once."""
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        found = console.host.store.get_order(account.id, order_id)
+        found = order_reads.get_order(console.host, account.id, order_id)
         if found is None:
             abort(404)
         form = request.form
@@ -344,7 +343,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
             )
         try:
-            _, outcome = console.host.ship(
+            outcome = shipping.ship(
+                console.host,
                 order_id,
                 account_name=account.name,
                 carrier=form.get("carrier", ""),
@@ -353,6 +353,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 tracking_number=form.get("tracking", ""),
                 ship_date=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
                 items=items,
+                lang=lang(),
             )
         except ValueError as exc:  # a date, carrier or item the seller must correct
             flash(str(exc), "failed")
@@ -366,7 +367,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     def dismiss(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        console.host.dismiss_problem(account.name, order_id)
+        problems.dismiss_order(console.host, account.id, order_id)
         return redirect(url_for("orders", connector_id=info.id, account=account.id))
 
     @app.errorhandler(404)
@@ -385,11 +386,3 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         return default
-
-
-def _items_left(host: ReferenceHost, account_id: str, order: Order) -> dict[str, int]:
-    """Each item's quantity no package holds yet; none when every item is in a package."""
-    try:
-        return dict(host.items_left(account_id, order.amazon_order_id, order))
-    except ValueError:
-        return {}
