@@ -22,7 +22,10 @@ from hyreka_plugin_amazon.secret import Secret as Secret  # re-exported: Account
 
 @dataclass(frozen=True)
 class Account:
-    """A seller's Amazon account as the host stores it (secrets decrypted only in memory)."""
+    """A seller's Amazon account as the host stores it (secrets decrypted only in memory).
+
+    ``locale`` is per call: the connector learns the seller's language of a run or request
+    from the account it is handed, never from stored state (see ``hookspecs``)."""
 
     id: str
     name: str
@@ -35,7 +38,10 @@ class Account:
     endpoint: str | None = None  # override of the regional SP-API host (the simulator)
     token_url: str | None = None  # override of the LWA token endpoint (the simulator)
     settings: Mapping[str, str] = field(default_factory=dict)
-    locale: str = "de"  # the host's language for messages: "de" or "en"
+    # The language of the messages the connector returns for this call ("de" or "en"). A host
+    # passes a copy with the language of the run or request (``dataclasses.replace``); the
+    # stored account keeps the seller's language, which background runs speak.
+    locale: str = "de"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,12 @@
 """The host contract's hooks: the pluggy markers and hook specifications, nothing else.
 
 The objects the hooks take and return are in ``contract``.
+
+Language: a hook that returns texts for the seller (messages, warnings, reasons) writes them in
+the language of ``account.locale``. The host passes the account with the language of the run
+or request, a copy for that one call (``dataclasses.replace(account, locale="en")``); it never
+has to store a language to be answered in it, and a background run gets the stored account,
+in the seller's own language.
 """
 
 from __future__ import annotations

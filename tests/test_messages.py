@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.connector import connector_info
 from hyreka_plugin_amazon.contract import OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
 from hyreka_plugin_amazon.refhost.store.shipments import PackageState
+from hyreka_plugin_amazon.refhost.web.console import OWN_WORDS
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
@@ -192,7 +193,7 @@ WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._
 
 def web_keys_used() -> tuple[set[str], set[str], set[str]]:
     """The console's text keys: literal ones (templates' ``t``, console.py's ``text``, the
-    FormError ids of services.py), and the prefixes and suffixes of the ones put together."""
+    service errors it words its own way), and the prefixes and suffixes of the ones put together."""
     literal: set[str] = set()
     prefixes: set[str] = set()
     suffixes: set[str] = set()
@@ -216,7 +217,8 @@ def web_keys_used() -> tuple[set[str], set[str], set[str]]:
         for call in tree.find_all(nodes.Call):
             if isinstance(call.node, nodes.Name) and call.node.name == "t":
                 key_of(call.args[0])
-    python = {WEB / "console.py": "text", PACKAGE / "refhost" / "services.py": "FormError"}
+    literal |= set(OWN_WORDS.values())  # the service errors the console words its own way
+    python = {WEB / "console.py": "text"}
     for path, function in python.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):

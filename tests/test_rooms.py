@@ -27,8 +27,10 @@ RULES: dict[str, tuple[str, ...]] = {
 
 HOST = "refhost"
 # The reference host's rooms: room -> the host rooms it may import (besides its own and the
-# contract). The faces (cli, web) are imported by nothing but the entry point; the command line
-# starts the console (``hyreka-amazon web``) and so may import ``web``.
+# contract). The faces (cli, web, and background, whose poller and workers act for the seller
+# too) reach the host through the one door, ``services``: none imports the store, the host
+# object or the plugin manager. The faces are imported by nothing but the entry point; the
+# command line starts the console (``hyreka-amazon web``) and so may import ``web``.
 HOST_CORE = ("refhost.paths", "refhost.i18n", "refhost.safety")
 HOST_RULES: dict[str, tuple[str, ...]] = {
     "i18n": (),
@@ -38,28 +40,33 @@ HOST_RULES: dict[str, tuple[str, ...]] = {
     "manager.py": ("refhost.safety",),
     "importmerge.py": (),
     "host.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.importmerge"),
-    "background": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
-    "services.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
+    "services": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
+    "background": (*HOST_CORE, "refhost.services"),
     "cli": (
         *HOST_CORE,
         "refhost.services",
         "refhost.background",
         "refhost.web.console",  # hyreka-amazon web: the command serves the console
         "refhost.web.serving",
-        *(
-            "refhost.store",
-            "refhost.host",
-            "refhost.manager",
-        ),  # until every read goes through services
         "simulator",  # the demo and ``hyreka-amazon simulator``
     ),
-    "web": (
-        *HOST_CORE,
-        "refhost.services",
-        "refhost.background",
-        *("refhost.store", "refhost.host"),  # until every read goes through services
-    ),
+    "web": (*HOST_CORE, "refhost.services"),
 }
+FACES = ("cli", "web", "background")
+# What only the door touches: the host's store and the host's own actions (a face calls the
+# service that checks, audits and confirms instead).
+DOOR_ONLY = frozenset(
+    {
+        "store",
+        "plugins",
+        "locks",
+        "test_login",
+        "dismiss_problem",
+        "send_pending_shipments",
+        "shipping_account",
+        "items_left",
+    }
+)
 
 
 def imports_of(path: Path) -> list[str]:
@@ -112,6 +119,27 @@ def test_a_host_room_imports_only_what_the_layout_allows(room: str) -> None:
         if not allowed(module, rules)
     ]
     assert wrong == []
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_no_face_touches_the_store_or_the_hosts_own_actions(face: str) -> None:
+    """``host.store`` (or ``console.host.store``, any ``.store``) and the host's own actions
+    appear only behind the door: a face calls ``refhost.services``."""
+    found = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}: .{node.attr}"
+        for path in sorted((PACKAGE / HOST / face).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in DOOR_ONLY
+    ]
+    assert found == []
+
+
+def test_the_face_rule_catches_a_store_access(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(console):\n    return console.host.store.list_accounts()\n")
+    tree = ast.parse(bad.read_text(encoding="utf-8"))
+    assert [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            if n.attr in DOOR_ONLY] == ["store"]  # fmt: skip
 
 
 def test_every_host_module_is_in_a_room() -> None:

@@ -325,6 +325,38 @@ def test_wrong_credentials_show_the_diagnosis(
 
 
 @pytest.mark.slow
+def test_removing_an_account_asks_first(
+    page: object, console: RunningConsole, sim: Simulator
+) -> None:
+    """ "Entfernen" shows what would go and removes only after "Ja, entfernen" (audited)."""
+    from playwright.sync_api import Page, expect
+
+    from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
+
+    assert isinstance(page, Page)
+    host = console.console.host
+    page.goto(console.url)
+    page.goto(_base(console) + "/c/amazon/accounts/new")
+    page.get_by_label("Name", exact=True).fill("gone")
+    page.get_by_label("LWA-Client-ID").fill(sim.credentials.client_id)
+    page.get_by_label("LWA-Client-Secret").fill(sim.credentials.client_secret)
+    page.get_by_label("Refresh-Token").fill(sim.credentials.refresh_token)
+    page.get_by_label("Amazon.de (DE)", exact=True).check()
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_role("button", name="Entfernen").click()
+    expect(page.locator("#remove-question")).to_contain_text("Konto „gone“ werden 0 Bestellungen")
+    assert [a.name for a in host.store.list_accounts()] == ["gone"]
+    page.get_by_role("link", name="Abbrechen, Konto behalten").click()
+    expect(page.locator("tr[data-account=gone]")).to_be_visible()
+    page.get_by_role("button", name="Entfernen").click()
+    page.get_by_role("button", name="Ja, entfernen").click()
+    expect(page.get_by_role("status")).to_contain_text("Account gone entfernt.")
+    assert host.store.list_accounts() == []
+    actions = [e.action for e in AuditLog(host.data_dir).entries()]
+    assert actions == ["account.add", "account.remove"]
+
+
+@pytest.mark.slow
 def test_browser_without_token_sees_nothing(page: object, console: RunningConsole) -> None:
     from playwright.sync_api import Page, expect
 

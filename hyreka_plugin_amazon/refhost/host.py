@@ -100,8 +100,15 @@ class ReferenceHost:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def test_login(self, name: str) -> LoginResult:
-        return self.plugins.test_login(self.store.get_account(name))
+    def account(self, name: str, locale: str | None = None) -> Account:
+        """The stored account; with ``locale``, a copy that speaks it for one call (the
+        language of a run or request is never stored with the account)."""
+        account = self.store.get_account(name)
+        return dataclasses.replace(account, locale=locale) if locale else account
+
+    def test_login(self, name: str, *, locale: str | None = None) -> LoginResult:
+        """The connector's login test; its message in ``locale`` (default: the account's)."""
+        return self.plugins.test_login(self.account(name, locale))
 
     def sync(
         self,
@@ -110,14 +117,16 @@ class ReferenceHost:
         trigger: str = "manual",
         on_progress: Callable[[Progress], None] | None = None,
         cancel_event: threading.Event | None = None,
+        locale: str | None = None,
     ) -> SyncResult:
-        """Run one sync of the account and record it in the sync history.
+        """Run one sync of the account and record it in the sync history; its messages in
+        ``locale`` (default: the account's own language, as background syncs speak).
 
         Holds the account's lease meanwhile: while another sync of the account runs (in this
         process or another on the same database), returns at once with code ``sync.busy``,
         without asking Amazon and without a history entry.
         """
-        account = self.store.get_account(name)
+        account = self.account(name, locale)
         lease = self.locks.acquire(account.id)
         if lease is None:
             busy = texts.translate("sync.busy", account.locale)
@@ -154,15 +163,18 @@ class ReferenceHost:
         ship_date: datetime | None = None,
         items: Sequence[tuple[str, int]] | None = None,
         package_id: int = 0,
+        locale: str | None = None,
     ) -> tuple[Shipment, ShipmentOutcome]:
         """ "Versand bestätigen": keep the shipment in the outbox, then send it at once.
 
         ``items`` None: every item with what is left of it (the order must be imported);
         ``package_id`` 0: a new package, else the correction of that package. The outcome is
         recorded: a confirmed or refused shipment leaves the queue, one to retry stays pending
-        for ``send_pending_shipments``, the next sync or the background run.
+        for ``send_pending_shipments``, the next sync or the background run. The outcome's
+        message is in ``locale`` (default: the account's language).
         """
         account = self.shipping_account(amazon_order_id, account_name)
+        account = dataclasses.replace(account, locale=locale or account.locale)
         order = self.store.get_order(account.id, amazon_order_id)
         if items is None:
             items = self.items_left(account.id, amazon_order_id, order, except_package=package_id)
@@ -180,12 +192,15 @@ class ReferenceHost:
         stored = self.store.record_shipment(account.id, shipment)
         return stored, self._send_shipments(account, [stored])[0]
 
-    def send_pending_shipments(self, account_name: str | None = None) -> list[ShipmentOutcome]:
-        """Send every pending shipment (of one account, or of all); their outcomes."""
+    def send_pending_shipments(
+        self, account_name: str | None = None, *, locale: str | None = None
+    ) -> list[ShipmentOutcome]:
+        """Send every pending shipment (of one account, or of all); their outcomes, their
+        messages in ``locale`` (default: each account's language)."""
         names = [account_name] if account_name else [a.name for a in self.store.list_accounts()]
         outcomes: list[ShipmentOutcome] = []
         for name in names:
-            account = self.store.get_account(name)
+            account = self.account(name, locale)
             outcomes += self._send_shipments(account, self.store.pending_shipments(account.id))
         return outcomes
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from hyreka_plugin_amazon.contract import Account, PollingInfo
+from hyreka_plugin_amazon.refhost.services.polling import PollPlan as PollPlan
+from hyreka_plugin_amazon.refhost.services.polling import plan_for as plan_for
 
 # APScheduler is imported where a scheduler is made or driven: reading the schedule's
 # constants (``status``, the command line's defaults) loads none of it.
@@ -31,36 +31,6 @@ log = logging.getLogger(__name__)
 JOB_PREFIX: Final = "hyreka-amazon:"
 DEFAULT_JITTER_S: Final = 60
 MISFIRE_GRACE_S: Final = 300
-
-
-@dataclass(frozen=True)
-class PollPlan:
-    """How one account is polled: its job's interval, or no job at all."""
-
-    account_id: str
-    interval_minutes: int
-    enabled: bool = True
-    paused: bool = False  # authentication failed: wait for the seller
-
-
-def plan_for(
-    account: Account,
-    polling: PollingInfo | None,
-    *,
-    consecutive_failures: int = 0,
-    paused: bool = False,
-) -> PollPlan:
-    """The account's plan as its connector's ``polling`` says: enabled unless the account's
-    setting turns it off (or the connector cannot poll: None); backed off on failure."""
-    if polling is None:
-        return PollPlan(account_id=account.id, interval_minutes=0, enabled=False, paused=paused)
-    base = polling.interval_minutes(account.settings)
-    return PollPlan(
-        account_id=account.id,
-        interval_minutes=polling.backoff_minutes(base, consecutive_failures),
-        enabled=polling.enabled(account.settings),
-        paused=paused,
-    )
 
 
 def job_id(account_id: str) -> str:

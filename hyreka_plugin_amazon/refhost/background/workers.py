@@ -35,9 +35,10 @@ from procrastinate.schema import SchemaManager
 
 from hyreka_plugin_amazon.contract import SyncResult
 from hyreka_plugin_amazon.refhost.background.poller import FinishedSync, Poller
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n import texts
-from hyreka_plugin_amazon.refhost.store import AccountNotFoundError
+from hyreka_plugin_amazon.refhost.services import accounts, opening, runs
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
+from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class WorkerSetup:
 
 
 def database_url(host: ReferenceHost) -> str:
-    url = host.store.url
+    url = opening.shared_database(host)
     if url is None:
         raise ValueError(
             "workers share a PostgreSQL database: give --database postgresql://... (or set "
@@ -170,12 +171,12 @@ async def recover_stalled(app: procrastinate.App, stalled_after_s: float) -> int
 def due_accounts(host: ReferenceHost, poller: Poller, now: datetime) -> list[str]:
     """Accounts whose sync is due: polling on, not paused, last run an interval ago or never."""
     due = []
-    for account in host.store.list_accounts():
-        runs = host.store.list_runs(account.id, limit=_RUNS_FOR_PLAN)
-        plan = poller.plan(account, runs)
+    for account in poller.planner.accounts():
+        latest = poller.planner.runs(account.id, limit=_RUNS_FOR_PLAN)
+        plan = poller.plan(account, latest)
         if not plan.enabled or plan.paused:
             continue
-        if not runs or runs[0].started_at + timedelta(minutes=plan.interval_minutes) <= now:
+        if not latest or latest[0].started_at + timedelta(minutes=plan.interval_minutes) <= now:
             due.append(account.id)
     return due
 
@@ -186,12 +187,12 @@ def run_sync(
     """The job of one account: a sync with trigger "worker", its outcome printed."""
     host = setup.host
     try:
-        account = host.store.get_account(account_id)
-    except AccountNotFoundError:
+        account = accounts.get(host, account_id)
+    except ServiceError:
         return None  # removed since it was deferred
     started = setup.clock()
-    try:
-        result = host.sync(account_id, trigger=TRIGGER)
+    try:  # in the seller's language: the account's own, never a run's
+        result = runs.sync(host, account_id, trigger=TRIGGER)
     except Exception as exc:  # one account's crash must not fail the job queue's bookkeeping
         log.error("sync of account %s raised %s", account_id, type(exc).__name__)
         detail = type(exc).__name__

@@ -10,24 +10,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Mapping, Sequence
 
-from hyreka_plugin_amazon.contract import Account, Choice, ConnectorInfo, OrderStatus
 from hyreka_plugin_amazon.refhost.cli.common import (
     CliError,
-    get_account,
     has_store,
     open_host,
     parse_settings,
     secret_input,
 )
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
-from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
-from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.safety.terminal import printable
-from hyreka_plugin_amazon.refhost.store import AccountExistsError
-from hyreka_plugin_amazon.secret import Secret
+from hyreka_plugin_amazon.refhost.services import accounts
+from hyreka_plugin_amazon.refhost.services.accounts import CREDENTIALS, AccountForm
 
 YES = ("j", "ja", "y", "yes")
 
@@ -45,7 +39,7 @@ def add_commands(
         "AMAZON_REFRESH_TOKEN or a hidden prompt)",
     )
     add.add_argument("name")
-    add.add_argument("--region", default="eu", help="eu, na or fe (default: eu)")
+    add.add_argument("--region", default=accounts.DEFAULT_REGION, help="eu, na or fe (default: eu)")
     _marketplace_option(add, required=True)
     _endpoint_options(add)
     _setting_option(add)
@@ -110,38 +104,33 @@ def _setting_option(parser: argparse.ArgumentParser) -> None:
 
 def cmd_account_add(args: argparse.Namespace) -> int:
     lang = args.lang
-    info = PluginHost().connector()
-    home = _choice(info, "region", args.region, lang).value
-    chosen = _marketplaces(info, args.marketplace, home, lang)
-    settings = parse_settings(info, args.setting, lang)
-    if has_store(args):
-        with open_host(args) as host:
-            if any(a.name == args.name for a in host.store.list_accounts()):
-                raise CliError(translate("cli.account_exists", lang, name=args.name))
-    account = Account(
-        id=args.name,
+    info = accounts.connector_info()
+    form = AccountForm(
         name=args.name,
-        connector=info.id,
-        region=home,
-        marketplace_ids=tuple(m.value for m in chosen),
-        client_id=secret_input(info, "client_id", lang),
-        client_secret=Secret(secret_input(info, "client_secret", lang)),
-        refresh_token=Secret(secret_input(info, "refresh_token", lang)),
+        values={"region": args.region, "marketplaces": args.marketplace},
+        settings=parse_settings(info, args.setting),
         endpoint=args.endpoint,
         token_url=args.token_url,
-        settings=settings,
-        locale=lang,
     )
+    accounts.check(info, form)  # before a secret is asked for or anything is created
+    if has_store(args):
+        with open_host(args) as host:
+            accounts.name_free(host, args.name)
+    secrets = {key: secret_input(info, key, lang) for key in CREDENTIALS}
     with open_host(args, create=True) as host:
-        try:
-            host.store.add_account(account)
-        except AccountExistsError:
-            raise CliError(translate("cli.account_exists", lang, name=args.name)) from None
-        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-            "account.add", account=args.name, marketplaces=len(chosen), settings=len(settings)
+        given = dataclasses.replace(form, values={**form.values, **secrets})
+        account = accounts.add(host, given, locale=lang)
+    codes = accounts.marketplace_codes(info)
+    markets = ", ".join(codes(m) for m in account.marketplace_ids)
+    print(
+        translate(
+            "cli.account_added",
+            lang,
+            name=account.name,
+            region=account.region,
+            marketplaces=markets,
         )
-    codes = ", ".join(m.code or m.value for m in chosen)
-    print(translate("cli.account_added", lang, name=args.name, region=home, marketplaces=codes))
+    )
     return 0
 
 
@@ -150,13 +139,12 @@ def cmd_account_list(args: argparse.Namespace) -> int:
         print(translate("cli.no_accounts", args.lang))
         return 0
     with open_host(args) as host:
-        accounts = host.store.list_accounts()
-        info = host.plugins.connector()
-    if not accounts:
+        found = accounts.listing(host)
+        codes = accounts.marketplace_codes(*accounts.connectors(host))
+    if not found:
         print(translate("cli.no_accounts", args.lang))
-    codes = {c.value: c.code or c.value for c in info.account_field("marketplaces").choices}
-    for account in accounts:
-        markets = ", ".join(codes.get(m, m) for m in account.marketplace_ids)
+    for account in found:
+        markets = ", ".join(codes(m) for m in account.marketplace_ids)
         where = f"\t{printable(account.endpoint)}" if account.endpoint else ""
         print(
             f"{printable(account.name)}\t{printable(account.region)}\t{printable(markets)}{where}"
@@ -165,67 +153,40 @@ def cmd_account_list(args: argparse.Namespace) -> int:
 
 
 def cmd_account_set(args: argparse.Namespace) -> int:
-    lang = args.lang
     with open_host(args) as host:
-        account = get_account(host.store, args.name, lang)
-        info = host.plugins.connector()
-        changes: dict[str, object] = {}
-        if args.marketplace:
-            chosen = _marketplaces(info, args.marketplace, account.region, lang)
-            changes["marketplace_ids"] = tuple(m.value for m in chosen)
-        if args.setting:
-            checked = parse_settings(info, args.setting, lang)
-            changes["settings"] = {**_own_names(info, account.settings), **checked}
-        if args.endpoint is not None:
-            changes["endpoint"] = args.endpoint or None
-        if args.token_url is not None:
-            changes["token_url"] = args.token_url or None
-        if not changes:
-            raise CliError(translate("cli.account_nothing_to_change", lang, name=account.name))
-        host.store.update_account(dataclasses.replace(account, **changes))  # type: ignore[arg-type]
-        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-            "account.set",
-            account=account.name,
-            marketplaces="marketplace_ids" in changes,
-            settings=len(args.setting),
-            endpoint="endpoint" in changes or "token_url" in changes,
+        info = accounts.connector_info(host, accounts.get(host, args.name).connector)
+        form = AccountForm(
+            values={"marketplaces": args.marketplace} if args.marketplace else {},
+            settings=parse_settings(info, args.setting) if args.setting else None,
+            endpoint=args.endpoint,
+            token_url=args.token_url,
         )
-    print(translate("cli.account_changed", lang, name=account.name))
+        account = accounts.change(host, args.name, form)
+    print(translate("cli.account_changed", args.lang, name=account.name))
     return 0
 
 
 def cmd_account_credentials(args: argparse.Namespace) -> int:
     lang = args.lang
     with open_host(args) as host:
-        account = get_account(host.store, args.name, lang)
-        info = host.plugins.connector()
-        renewed = dataclasses.replace(
-            account,
-            client_id=secret_input(info, "client_id", lang),
-            client_secret=Secret(secret_input(info, "client_secret", lang)),
-            refresh_token=Secret(secret_input(info, "refresh_token", lang)),
-        )
-        host.store.update_account(renewed)
-        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-            "account.credentials", account=account.name
-        )
-    print(translate("cli.credentials_changed", lang, name=account.name))
+        name = accounts.get(host, args.name).name
+        info = accounts.connector_info(host)
+        secrets = {key: secret_input(info, key, lang) for key in CREDENTIALS}
+        accounts.set_credentials(host, name, **secrets)
+    print(translate("cli.credentials_changed", lang, name=name))
     return 0
 
 
 def cmd_account_remove(args: argparse.Namespace) -> int:
     lang = args.lang
     with open_host(args) as host:
-        account = get_account(host.store, args.name, lang)
-        orders = len(host.store.order_ids_by_status(account.id, tuple(OrderStatus)))
-        if not args.yes and not _confirmed(account.name, orders, lang):
-            print(translate("cli.account_kept", lang, name=account.name))
-            return 1
-        host.store.remove_account(account.id)
-        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-            "account.remove", account=account.name, orders=orders
-        )
-    print(translate("cli.account_removed", lang, name=account.name, count=orders))
+        if not args.yes:
+            asked = accounts.removal(host, args.name)
+            if not _confirmed(asked.name, asked.orders, lang):
+                print(translate("cli.account_kept", lang, name=asked.name))
+                return 1
+        removed = accounts.remove(host, args.name, confirmed=True)
+    print(translate("cli.account_removed", lang, name=removed.name, count=removed.orders))
     return 0
 
 
@@ -237,43 +198,3 @@ def _confirmed(name: str, orders: int, lang: str) -> bool:
         raise CliError(translate("cli.account_remove_needs_yes", lang, name=name))
     answer = input(translate("cli.account_remove_confirm", lang, name=name, count=orders))
     return answer.strip().lower() in YES
-
-
-def _choice(info: ConnectorInfo, key: str, text: str, lang: str) -> Choice:
-    account_field = info.account_field(key)
-    try:
-        return account_field.choice(text)
-    except LookupError:
-        known = ", ".join(c.code or c.value for c in account_field.choices)
-        message = "cli.unknown_region" if key == "region" else "cli.unknown_marketplaces"
-        raise CliError(translate(message, lang, value=text, known=known)) from None
-
-
-def _marketplaces(
-    info: ConnectorInfo, given: Sequence[str], region: str, lang: str
-) -> list[Choice]:
-    chosen = [_choice(info, "marketplaces", text, lang) for text in given]
-    markets = info.account_field("marketplaces")
-    for market in chosen:
-        if markets.grouped_by == "region" and market.group != region:
-            raise CliError(
-                translate(
-                    "cli.marketplace_region",
-                    lang,
-                    marketplace=market.code or market.value,
-                    found=market.group,
-                    region=region,
-                )
-            )
-    return chosen
-
-
-def _own_names(info: ConnectorInfo, settings: Mapping[str, str]) -> dict[str, str]:
-    """Stored settings under the connector's current names (former names carried over)."""
-    renamed: dict[str, str] = {}
-    for key, value in settings.items():
-        try:
-            renamed[info.setting(key).key] = value
-        except ValueError:
-            renamed[key] = value  # not the connector's (any more): kept as it was
-    return renamed

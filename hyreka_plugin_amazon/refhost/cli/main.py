@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any, Final, Protocol, TextIO
 
 from hyreka_plugin_amazon.contract import (
-    Account,
     AccountField,
     ConnectorInfo,
     OrderStatus,
@@ -56,16 +54,15 @@ from hyreka_plugin_amazon.refhost.cli import (
 from hyreka_plugin_amazon.refhost.cli import (
     worker as cli_worker,
 )
-from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli.common import (
+    EXIT_CODES,
     CliError,
     error_text,
-    get_account,
     has_store,
     open_host,
 )
-from hyreka_plugin_amazon.refhost.cli.orderlist import marketplace_codes, print_orders
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
+from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
 from hyreka_plugin_amazon.refhost.i18n.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
@@ -76,9 +73,15 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANG_ENV as LANG_ENV,
 )
 from hyreka_plugin_amazon.refhost.safety import logredaction
-from hyreka_plugin_amazon.refhost.store.database import damaged
-from hyreka_plugin_amazon.refhost.store.errors import StoreDamagedError, StoreError
-from hyreka_plugin_amazon.secret import Secret
+from hyreka_plugin_amazon.refhost.services import accounts, maintenance, opening, runs
+from hyreka_plugin_amazon.refhost.services import orders as order_reads
+from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
+from hyreka_plugin_amazon.refhost.services.errors import (
+    ServiceError,
+    StoreDamagedError,
+    StoreError,
+    damaged,
+)
 
 # Each command module registers its commands: add_commands(sub, common). A new module is one
 # line here.
@@ -140,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"hyreka-amazon: {exc}", file=sys.stderr)
         return exc.code
+    except ServiceError as exc:
+        print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
+        return EXIT_CODES[exc.kind]
     except StoreDamagedError as exc:  # never a traceback, never an empty store over data
         print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
         print(f"  {exc.path}", file=sys.stderr)  # the file; the text above says what to do
@@ -250,8 +256,7 @@ class CommandModule(Protocol):
 
 def cmd_test_login(args: argparse.Namespace) -> int:
     with open_host(args) as host:
-        account = get_account(host.store, args.name, args.lang)
-        result = host.plugins.test_login(_with_locale(account, args.lang))
+        result = runs.login_test(host, args.name, lang=args.lang)
     status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
     print(f"{status}: {result.message}")
     for warning in result.warnings:
@@ -262,11 +267,8 @@ def cmd_test_login(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     display = ProgressDisplay(sys.stderr, args.lang)
     with open_host(args) as host:
-        account = get_account(host.store, args.name, args.lang)
-        if account.locale != args.lang:
-            host.store.update_account(_with_locale(account, args.lang))
-        try:
-            result = host.sync(args.name, on_progress=display)
+        try:  # in the run's language; the account keeps the seller's (background syncs speak it)
+            result = runs.sync(host, args.name, lang=args.lang, on_progress=display)
         finally:
             display.close()
     print_sync_result(result, sys.stdout, args.lang)
@@ -280,11 +282,11 @@ def cmd_import_report(args: argparse.Namespace) -> int:
         if args.dry_run and args.account is None and not has_store(args):
             # reading needs no store: a throw-away one, so no data folder or key is created
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hyreka-")))
-            host = stack.enter_context(ReferenceHost(folder))
+            host = stack.enter_context(opening.open_folder(folder))
         else:
             host = stack.enter_context(open_host(args))
-        report, counts = host.import_report(
-            args.file, account_name=args.account, charset=args.charset, dry_run=args.dry_run
+        report, counts = maintenance.import_report(
+            host, args.file, account_name=args.account, charset=args.charset, dry_run=args.dry_run
         )
     if args.json:
         payload: dict[str, Any] = {
@@ -332,38 +334,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # a throw-away store: its own key, and SQLite even when HYREKA_AMAZON_DATABASE is set
         skip = {"HYREKA_AMAZON_KEY", "HYREKA_AMAZON_DATABASE"}
         env = {k: v for k, v in os.environ.items() if k not in skip}
-        with ReferenceHost(Path(tmp), env=env) as host:
+        with opening.open_folder(Path(tmp), env=env) as host:
             creds = sim.credentials
-            info = host.plugins.connector()
-            markets = info.account_field("marketplaces")
-            codes_of = marketplace_codes(host.plugins)
-            account = Account(
-                id="demo",
+            info = accounts.connector_info(host)
+            codes_of = accounts.marketplace_codes(info)
+            demo = AccountForm(
                 name="demo",
-                connector=info.id,
-                region="eu",
-                marketplace_ids=tuple(markets.choice(m).value for m in marketplaces),
-                client_id=creds.client_id,
-                client_secret=Secret(creds.client_secret),
-                refresh_token=Secret(creds.refresh_token),
+                values={
+                    "client_id": creds.client_id,
+                    "client_secret": creds.client_secret,
+                    "refresh_token": creds.refresh_token,
+                    "region": "eu",
+                    "marketplaces": list(marketplaces),
+                },
+                settings={"report_check_seconds": "0.5", "report_check_max_seconds": "1"},
                 endpoint=sim.url,
                 token_url=sim.token_url,
-                settings={"poll_interval": "0.5", "max_poll_interval": "1"},
-                locale=lang,
+                connector=info.id,
             )
-            host.store.add_account(account)
+            accounts.add(host, demo, locale=lang)
             print(translate("cli.demo_account", lang, folder=tmp), file=out)
-            login = host.test_login("demo")
+            login = runs.login_test(host, "demo", lang=lang)
             status = translate("cli.ok" if login.ok else "cli.failed", lang)
             print(translate("cli.demo_login", lang, status=status, message=login.message), file=out)
             if not login.ok:
                 return 1
             display = ProgressDisplay(sys.stderr, lang)
             try:
-                result = host.sync("demo", on_progress=display)
+                result = runs.sync(host, "demo", lang=lang, on_progress=display)
             finally:
                 display.close()
-            orders = host.store.list_orders(account_id="demo")
+            orders = order_reads.listing(host, account_name="demo").orders
         print(file=out)
         print_orders(orders, out, lang, marketplace_code=codes_of)
         print(file=out)
@@ -527,10 +528,6 @@ def _field_or_none(info: ConnectorInfo, key: str) -> AccountField | None:
         return info.account_field(key)
     except LookupError:
         return None
-
-
-def _with_locale(account: Account, locale: str) -> Account:
-    return dataclasses.replace(account, locale=locale)
 
 
 if __name__ == "__main__":

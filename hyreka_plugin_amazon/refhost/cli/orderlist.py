@@ -19,14 +19,12 @@ from decimal import Decimal
 from typing import Final, TextIO
 
 from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
-from hyreka_plugin_amazon.refhost import services
-from hyreka_plugin_amazon.refhost.cli.common import get_account, open_host
+from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
-from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
-from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
 from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
+from hyreka_plugin_amazon.refhost.services import accounts
+from hyreka_plugin_amazon.refhost.services import orders as order_reads
 
 SYMBOLS: Final = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
 CSV_COLUMNS: Final = (
@@ -70,24 +68,19 @@ def add_commands(
 def cmd_orders(args: argparse.Namespace) -> int:
     status = OrderStatus(args.status) if args.status else None
     chosen = "json" if args.json else args.format
+    exported = None if chosen == "table" and not args.names else chosen
     with open_host(args) as host:
-        account = get_account(host.store, args.account, args.lang) if args.account else None
-        found = host.store.iter_orders(account_id=account.id if account else None, status=status)
-        stop = None if args.limit is None else args.offset + args.limit
-        orders: list[Order] = []
-        total = 0  # every order that matches, for the page line
-        for total, order in enumerate(found, start=1):
-            if args.offset < total and (stop is None or total <= stop):
-                orders.append(order)
-        codes_of = marketplace_codes(host.plugins)
-        shaped = services.orders_with_packages(host, orders) if chosen == "json" else []
-        if chosen != "table" or args.names:
-            AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-                "orders.export",
-                account=account.name if account else None,
-                format="table-names" if chosen == "table" else chosen,
-                orders=len(orders),
-            )
+        listing = order_reads.listing(
+            host,
+            account_name=args.account,
+            status=status,
+            offset=args.offset,
+            limit=args.limit,
+            export="table-names" if exported == "table" else exported,
+        )
+        orders, total = listing.orders, listing.total
+        codes_of = accounts.marketplace_codes(*accounts.connectors(host))
+        shaped = order_reads.with_packages(host, orders) if chosen == "json" else []
     if chosen == "json":
         json.dump(shaped, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -108,20 +101,6 @@ def cmd_orders(args: argparse.Namespace) -> int:
                 )
             )
     return 0
-
-
-def marketplace_codes(plugins: PluginHost) -> Callable[[str | None], str]:
-    """Marketplace id -> its short code from the connectors' choices (``-`` for none)."""
-    codes: dict[str, str] = {}
-    for info in plugins.connectors():
-        for account_field in info.fields:
-            if account_field.key == "marketplaces":
-                codes.update({c.value: c.code for c in account_field.choices if c.code})
-
-    def code_of(marketplace_id: str | None) -> str:
-        return codes.get(marketplace_id, marketplace_id) if marketplace_id else "-"
-
-    return code_of
 
 
 # ------------------------------------------------------------------------------ output

@@ -21,7 +21,6 @@ from hyreka_plugin_amazon.refhost.background import scheduling
 from hyreka_plugin_amazon.refhost.background.poller import (
     DEFAULT_STOP_TIMEOUT_S,
     PERSONAL_DATA_DAYS,
-    AccountStatus,
     FinishedSync,
     Poller,
 )
@@ -32,7 +31,8 @@ from hyreka_plugin_amazon.refhost.cli.render import clock_time as _time
 from hyreka_plugin_amazon.refhost.cli.render import print_finished
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.safety.terminal import printable
-from hyreka_plugin_amazon.refhost.store import SyncRun
+from hyreka_plugin_amazon.refhost.services import polling
+from hyreka_plugin_amazon.refhost.services.polling import AccountStatus, SyncRun
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -138,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with open_host(args) as host:
-        statuses = Poller(host).status(history=max(args.history + 1, 10 if args.json else 1))
+        statuses = polling.statuses(host, history=max(args.history + 1, 10 if args.json else 1))
     if args.json:
         json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)
         print()

@@ -11,10 +11,9 @@ import argparse
 import json
 import sys
 
-from hyreka_plugin_amazon.refhost.cli.common import CliError, get_account, open_host
+from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.i18n.texts import plural, translate
-from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
-from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
+from hyreka_plugin_amazon.refhost.services import problems
 
 
 def add_commands(
@@ -40,58 +39,46 @@ def add_commands(
 def cmd_problems(args: argparse.Namespace) -> int:
     lang = args.lang
     with open_host(args) as host:
-        account = get_account(host.store, args.account, lang) if args.account else None
-        names = {a.id: a.name for a in host.store.list_accounts()}
-        problems = host.store.open_problems(account.id if account else None)
+        listed = problems.open_problems(host, args.account)
     if args.json:
         payload = [
             {
-                "id": p.id,
-                "account": names.get(p.account_id, p.account_id),
-                "amazon_order_id": p.amazon_order_id,
-                "row": p.row,
-                "column": p.column,
-                "reason": p.seller_text(lang),
-                "recorded_at": p.recorded_at.isoformat(),
+                "id": entry.problem.id,
+                "account": entry.account_name,
+                "amazon_order_id": entry.problem.amazon_order_id,
+                "row": entry.problem.row,
+                "column": entry.problem.column,
+                "reason": entry.problem.seller_text(lang),
+                "recorded_at": entry.problem.recorded_at.isoformat(),
             }
-            for p in problems
+            for entry in listed
         ]
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return 0
-    for p in problems:
+    for entry in listed:
+        p = entry.problem
         print(
             translate(
                 "cli.problem_entry",
                 lang,
                 id=p.id,
-                account=names.get(p.account_id, p.account_id),
+                account=entry.account_name,
                 order=p.amazon_order_id or "-",
                 row="-" if p.row is None else p.row,
                 column=p.column or "-",
                 reason=p.seller_text(lang),
             )
         )
-    print(plural("cli.problems", len(problems), lang))
-    if problems:
+    print(plural("cli.problems", len(listed), lang))
+    if listed:
         print(translate("cli.problems_hint", lang))
     return 0
 
 
 def cmd_dismiss(args: argparse.Namespace) -> int:
-    lang = args.lang
     with open_host(args) as host:
-        found = [p for p in host.store.open_problems() if p.id == args.id]
-        if not found:
-            raise CliError(translate("cli.problem_not_found", lang, id=args.id))
-        problem = found[0]
-        account = get_account(host.store, problem.account_id, lang)
-        if problem.amazon_order_id:
-            host.dismiss_problem(account.name, problem.amazon_order_id)
-        host.store.drop_problem(problem.id)
-        AuditLog(host.data_dir, retention_days=audit_retention_days()).record(
-            "problem.dismiss", account=account.name, problem=problem.id
-        )
+        problem = problems.dismiss(host, args.id)
     order = problem.amazon_order_id or "-"
-    print(translate("cli.problem_dismissed", lang, id=problem.id, order=order))
+    print(translate("cli.problem_dismissed", args.lang, id=problem.id, order=order))
     return 0

@@ -7,28 +7,26 @@ stops them before anything is written) and print counts and order ids, never per
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from hyreka_plugin_amazon.refhost.background.poller import PERSONAL_DATA_DAYS
 from hyreka_plugin_amazon.refhost.background.presence import poller_running
-from hyreka_plugin_amazon.refhost.cli.common import database_of, error_text
+from hyreka_plugin_amazon.refhost.cli.common import database_of, error_text, has_store, open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
-from hyreka_plugin_amazon.refhost.host import account_locks
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
-from hyreka_plugin_amazon.refhost.safety.audit import retention_days as audit_retention_days
-from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, Vault, VaultError
-from hyreka_plugin_amazon.refhost.store import DB_FILE, Store, StoreError
-from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
-from hyreka_plugin_amazon.refhost.store.leases import AccountBusyError
+from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, VaultError
+from hyreka_plugin_amazon.refhost.services import maintenance
+from hyreka_plugin_amazon.refhost.services.errors import (
+    AccountBusyError,
+    ServiceError,
+    StoreError,
+    WalNotClearedError,
+)
 
-_MAX_PASSES = 3  # rotation passes before giving up on values that keep appearing under old keys
+ENV_REFUSALS = ("cli.rotate.env_help", "cli.rotate.poller_running")  # said without a prefix
 
 
 def add_commands(
@@ -71,29 +69,27 @@ def add_commands(
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     folder = data_dir(args.data, create=False)
-    database = database_of(args)
-    if database is None and not (folder / DB_FILE).exists():
+    if not has_store(args):
         return _fail(translate("cli.rotate.no_store", args.lang, folder=folder))
+
+    def notify(event: str, values: Mapping[str, object]) -> None:
+        if event == "lease-taken-over":  # a sync killed mid-way: say whose lease
+            print(
+                f"account {values['account']}: took over the lease of a sync that ended "
+                f"without releasing it (process {values['pid']})"
+            )
+        else:
+            print(translate(event, args.lang, **values))
+
     try:
-        vault = Vault.open(folder, env=os.environ, create=False)
-        # proves the key before any change
-        with Store(database or folder / DB_FILE, vault) as store:
-            if vault.key_file is None:
-                return _rotate_from_environment(store, vault, folder, args.lang)
-            with _no_syncs(store):
-                if vault.key_count > 1:
-                    print(
-                        translate(
-                            "cli.rotate.finishing",
-                            args.lang,
-                            file=vault.key_file,
-                            count=vault.key_count,
-                        )
-                    )
-                else:
-                    vault.add_new_primary_key()
-                rotated = _rotate(store, vault)
-                vault.drop_old_keys()
+        rotation = maintenance.rotate_key(
+            folder, database_of(args), poller_running=lambda: poller_running(folder), notify=notify
+        )
+    except ServiceError as exc:
+        if exc.text_id in ENV_REFUSALS:
+            print(error_text(exc, args.lang), file=sys.stderr)
+            return 2
+        return _fail(error_text(exc, args.lang))
     except (VaultError, StoreError) as exc:
         return _fail(error_text(exc, args.lang))
     except AccountBusyError as exc:
@@ -101,86 +97,35 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(translate("cli.rotate.interrupted", args.lang), file=sys.stderr)
         return 130
-    _audit(folder, "key.rotate", values=rotated, source="file")
-    print(translate("cli.rotate.done", args.lang, count=rotated, file=vault.key_file))
+    if rotation.source == "environment":
+        print(translate("cli.rotate.env_done", args.lang, count=rotation.values, env=KEY_ENV))
+    else:
+        print(
+            translate("cli.rotate.done", args.lang, count=rotation.values, file=rotation.key_file)
+        )
     return 0
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     folder = data_dir(args.data, create=False)
-    database = database_of(args)
-    if database is None and not (folder / DB_FILE).exists():
+    if not has_store(args):
         print(translate("cli.purge.no_store", args.lang, folder=folder))
         return 0
     try:
-        with Store.open(folder, env=os.environ, database=database) as store:
-            ids = store.purge_personal_data(
-                now=_utcnow(), after_days=args.days, dry_run=args.dry_run
+        with open_host(args) as host:  # the command is the seller's explicit request
+            purge = maintenance.purge(
+                host, now=_utcnow(), after_days=args.days, dry_run=args.dry_run, confirmed=True
             )
-    except WalNotClearedError as exc:
-        _audit(folder, "orders.purge", orders=exc.count, days=args.days, complete=False)
+    except (WalNotClearedError, VaultError, StoreError) as exc:
         return _fail(error_text(exc, args.lang))
-    except (VaultError, StoreError) as exc:
-        return _fail(error_text(exc, args.lang))
-    if not args.dry_run:
-        _audit(folder, "orders.purge", orders=len(ids), days=args.days, complete=True)
-    facts = {"count": len(ids), "days": args.days}
+    facts = {"count": len(purge.orders), "days": args.days}
     if args.dry_run:
         print(translate("cli.purge.would", args.lang, **facts))
     else:
         print(translate("cli.purge.done", args.lang, **facts))
-    for amazon_order_id in ids:
+    for amazon_order_id in purge.orders:
         print(f"  {amazon_order_id}")
     return 0
-
-
-def _rotate_from_environment(store: Store, vault: Vault, folder: Path, lang: str) -> int:
-    if vault.key_count == 1:
-        print(translate("cli.rotate.env_help", lang, env=KEY_ENV), file=sys.stderr)
-        return 2
-    if poller_running(folder):
-        print(translate("cli.rotate.poller_running", lang, env=KEY_ENV), file=sys.stderr)
-        return 2
-    with _no_syncs(store):
-        rotated = _rotate(store, vault)
-    _audit(folder, "key.rotate", values=rotated, source="environment")
-    print(translate("cli.rotate.env_done", lang, count=rotated, env=KEY_ENV))
-    return 0
-
-
-@contextmanager
-def _no_syncs(store: Store) -> Iterator[None]:
-    """Hold every account's sync lease: no sync writes under the old key meanwhile."""
-    locks = account_locks(store)
-    with ExitStack() as held:
-        for account in store.list_accounts():
-            lease = held.enter_context(locks.hold(account.id))
-            if lease.taken_over_from is not None:  # a sync killed mid-way: say whose lease
-                print(
-                    f"account {account.name}: took over the lease of a sync that ended without "
-                    f"releasing it (process {lease.taken_over_from})"
-                )
-        yield
-
-
-def _rotate(store: Store, vault: Vault) -> int:
-    """Rotate until a pass finds nothing left under an old key; the count of values rewritten."""
-    total = 0
-    for _ in range(_MAX_PASSES):
-        rotated = store.rotate_key(vault)
-        total += rotated
-        if rotated == 0:
-            return total
-    raise StoreError(
-        "values keep appearing under the old key (is the host still running?); stop the "
-        "host's other processes and run `hyreka-amazon rotate-key` again",
-        text_id="store.rotation_racing",
-    )
-
-
-def _audit(folder: Path, action: str, **facts: int | bool | str) -> None:
-    """One entry in the data folder's audit log (counts and flags, never personal data)."""
-    AuditLog(folder, retention_days=audit_retention_days()).record(action, account=None, **facts)
 
 
 def _utcnow() -> datetime:

@@ -9,17 +9,17 @@ shipment stays pending for ``ship --retry``, the next ``sync`` or ``run``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from hyreka_plugin_amazon.contract import Account, ShipmentOutcome, ShipmentState
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.contract import ShipmentOutcome, ShipmentState
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.services import shipping
+from hyreka_plugin_amazon.refhost.services.opening import open_folder
 
 EXIT_REFUSED = 1
 EXIT_PENDING = 75  # sysexits' EX_TEMPFAIL: try again later
@@ -78,19 +78,19 @@ def cmd_ship(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if missing:
         raise ValueError(f"ship needs {', '.join(missing)} (or --retry)")
-    with ReferenceHost(data_dir(args.data)) as host:
-        account = host.shipping_account(args.order_id, args.account)
-        _speak(host, account, args.lang)
-        _, outcome = host.ship(
+    with open_folder(data_dir(args.data)) as host:
+        outcome = shipping.ship(
+            host,
             args.order_id,
             carrier=args.carrier,
             tracking_number=args.tracking,
-            account_name=account.name,
+            account_name=args.account,
             carrier_name=args.carrier_name,
             shipping_method=args.method,
             ship_date=args.ship_date,
             items=args.item,
             package_id=args.package,
+            lang=args.lang,
         )
     if args.json:
         json.dump(_outcome_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
@@ -101,13 +101,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    with ReferenceHost(data_dir(args.data)) as host:
-        accounts = (
-            [host.store.get_account(args.account)] if args.account else host.store.list_accounts()
-        )
-        for account in accounts:
-            _speak(host, account, args.lang)
-        outcomes = host.send_pending_shipments(args.account)
+    with open_folder(data_dir(args.data)) as host:
+        outcomes = shipping.send_pending(host, args.account, lang=args.lang)
     if args.json:
         json.dump([_outcome_json(o) for o in outcomes], sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -156,12 +151,6 @@ def _exit_code(outcomes: Sequence[ShipmentOutcome]) -> int:
     if ShipmentState.RETRY in states:
         return EXIT_PENDING
     return 0
-
-
-def _speak(host: ReferenceHost, account: Account, lang: str) -> None:
-    """The connector's messages in the command line's language."""
-    if account.locale != lang:
-        host.store.update_account(dataclasses.replace(account, locale=lang))
 
 
 def _ship_date(text: str) -> datetime:

@@ -14,9 +14,9 @@ import sys
 from types import FrameType
 from typing import Any
 
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.services.opening import open_folder
 
 LOOPBACK = "127.0.0.1"
 
@@ -45,7 +45,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     if not loopback(args.host):
         print(translate("cli.web_exposed", args.lang, host=args.host), file=sys.stderr)
-    with ReferenceHost(data_dir(args.data), database=getattr(args, "database", None)) as host:
+    with open_folder(data_dir(args.data), database=getattr(args, "database", None)) as host:
         console = Console(host, lang=args.lang, endpoint=args.endpoint, token_url=args.token_url)
         running = serve(console, host=args.host, port=args.port)
         print(f"WEB_URL={running.url}", flush=True)

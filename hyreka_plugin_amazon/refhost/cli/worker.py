@@ -13,9 +13,9 @@ import sys
 
 from hyreka_plugin_amazon.refhost.background.poller import FinishedSync
 from hyreka_plugin_amazon.refhost.cli.render import print_finished
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.services import accounts, opening
 
 DEFAULT_DISPATCH_S = 60  # due accounts are deferred within a minute
 DEFAULT_HEARTBEAT_S = 10.0  # procrastinate's default heartbeat
@@ -73,8 +73,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     def on_finished(done: FinishedSync) -> None:
         print_finished(done, sys.stdout, args.lang)
 
-    with ReferenceHost(data_dir(args.data), database=args.database) as host:
-        if host.store.url is None:
+    with opening.open_folder(data_dir(args.data), database=args.database) as host:
+        if opening.shared_database(host) is None:
             raise ValueError(translate("worker.needs_postgres", args.lang))
         setup = WorkerSetup(
             host,
@@ -82,9 +82,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             heartbeat_s=args.heartbeat,
             on_finished=on_finished,
         )
-        accounts = len(host.store.list_accounts())
+        count = len(accounts.listing(host))
         started = translate(
-            "worker.started", args.lang, accounts=accounts, concurrency=args.concurrency
+            "worker.started", args.lang, accounts=count, concurrency=args.concurrency
         )
         print(started, file=sys.stderr, flush=True)
         run_worker(setup, concurrency=args.concurrency, name=args.name)

@@ -1,8 +1,9 @@
 """The console's pages: start page, the connector's tabs "Accounts" and "Bestellungen".
 
-Every action goes through the same reference-host services as the CLI (``ReferenceHost``,
-its store and plugin manager, ``refhost.services``): there is no second path for login, sync
-or storage.
+Every action and every read goes through the one door the CLI uses too (``refhost.services``):
+the same checks, the same audit entries, the same confirmation before data is destroyed.
+There is no second path for login, sync or storage. Errors of the services are shown in the
+request's language; the language is never stored with an account.
 """
 
 from __future__ import annotations
@@ -24,18 +25,26 @@ from flask import (
 )
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from hyreka_plugin_amazon.contract import Account, ConnectorInfo, Order, OrderStatus
-from hyreka_plugin_amazon.refhost import services
-from hyreka_plugin_amazon.refhost.background.poller import Poller
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LANGUAGE
-from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES
+from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES, translate
 from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
-from hyreka_plugin_amazon.refhost.store import AccountExistsError, AccountNotFoundError
+from hyreka_plugin_amazon.refhost.services import accounts as account_actions
+from hyreka_plugin_amazon.refhost.services import orders as order_reads
+from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
+from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
+from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
+from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.web import security
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs
 
 HISTORY_SHOWN = 10
+# Service errors the console words its own way (its form is not the command line's).
+OWN_WORDS = {
+    "cli.account_exists": "account.exists",
+    "cli.setting.syntax": "form.settings",
+    "input.required": "form.required",
+}
 
 
 class Console:
@@ -56,7 +65,7 @@ class Console:
         self.jobs = SyncJobs(host)
 
     def connectors(self) -> dict[str, ConnectorInfo]:
-        return {info.id: info for info in self.host.plugins.connectors()}
+        return {info.id: info for info in account_actions.connectors(self.host)}
 
     def connector(self, connector_id: str) -> ConnectorInfo:
         info = self.connectors().get(connector_id)
@@ -66,15 +75,15 @@ class Console:
 
     def account(self, info: ConnectorInfo, account_id: str) -> Account:
         try:
-            account = self.host.store.get_account(account_id)
-        except AccountNotFoundError:
+            account = account_actions.get(self.host, account_id)
+        except ServiceError:
             abort(404)
         if account.connector != info.id:
             abort(404)
         return account
 
     def accounts(self, info: ConnectorInfo) -> list[Account]:
-        return [a for a in self.host.store.list_accounts() if a.connector == info.id]
+        return account_actions.listing(self.host, info.id)
 
 
 def create_app(console: Console, *, access_token: str, allowed_hosts: Collection[str]) -> Flask:
@@ -92,8 +101,9 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         return {
             "lang": current,
             "t": lambda key, **values: text(current, key, **values),
+            "ht": lambda key, **values: translate(key, current, **values),
             "label": lambda mapping: mapping.get(current) or next(iter(mapping.values()), ""),
-            "codes": services.marketplace_codes,
+            "codes": account_actions.marketplace_codes,
             "other_lang": "en" if current == "de" else "de",
         }
 
@@ -112,7 +122,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     # ---------------------------------------------------------------------------- Accounts
 
     def accounts_page(info: ConnectorInfo, **extra: Any) -> str:
-        statuses = {s.account_id: s for s in Poller(console.host).status(history=1)}
+        statuses = {s.account_id: s for s in polling.statuses(console.host, history=1)}
         return render_template(
             "accounts.html",
             info=info,
@@ -136,11 +146,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     def account_form(
         info: ConnectorInfo, account: Account | None, status: int = 200, **extra: Any
     ) -> tuple[str, int]:
-        values: dict[str, Any] = services.field_values(account, info) if account else {}
-        settings = ""
-        if account is not None:
-            own = {f.key for f in info.fields}
-            settings = "\n".join(f"{k}={v}" for k, v in account.settings.items() if k not in own)
+        values: dict[str, Any] = account_actions.form_values(account, info)
+        settings = "\n".join(account_actions.settings_lines(account, info)) if account else ""
         page = render_template(
             "account_form.html",
             info=info,
@@ -151,6 +158,12 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
             **extra,
         )
         return page, status
+
+    def refusal(error: ServiceError) -> str:
+        """A service's refusal in the request's language (in the console's words where it
+        has its own)."""
+        own = OWN_WORDS.get(error.text_id)
+        return text(lang(), own) if own else translate(error.text_id, lang(), **error.params)
 
     def save_account(
         info: ConnectorInfo, existing: Account | None
@@ -164,26 +177,21 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         name = form.get("name", "")
         settings_text = form.get("settings", "")
         try:
-            settings = services.parse_settings(settings_text.splitlines())
-            account = services.build_account(
-                info,
+            given = AccountForm(
                 name=name,
                 values=values,
-                settings=settings,
-                endpoint=console.endpoint,
-                token_url=console.token_url,
-                locale=lang(),
-                existing=existing,
+                settings=account_actions.parse_settings(settings_text.splitlines()),
+                replace_settings=True,  # the form shows every setting: what it leaves out goes
+                endpoint=console.endpoint if existing is None else None,
+                token_url=console.token_url if existing is None else None,
+                connector=info.id,
             )
             if existing is None:
-                console.host.store.add_account(account)
+                account = account_actions.add(console.host, given, locale=lang())
             else:
-                console.host.store.update_account(account)
-        except (services.FormError, AccountExistsError) as exc:
-            if isinstance(exc, services.FormError):
-                error = {exc.key: text(lang(), exc.message_id)}
-            else:
-                error = {"name": text(lang(), "account.exists")}
+                account = account_actions.change(console.host, existing.id, given)
+        except ServiceError as exc:
+            error = {exc.field or "name": refusal(exc)}
             shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
             return account_form(
                 info, existing, 400, values=shown, name=name, settings=settings_text, errors=error
@@ -207,21 +215,27 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
 
     @app.post("/c/<connector_id>/accounts/<account_id>/remove")
     def remove_account(connector_id: str, account_id: str) -> str:
+        """ "Entfernen": destroys the account's orders and history, so it asks first (a page
+        with the count of orders); only the confirming form removes."""
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        job = console.jobs.get(account.id)
-        if job is not None:
-            job.cancel.set()
-        console.host.store.remove_account(account.id)
+        confirmed = request.form.get("confirmed") == "yes"
+        try:
+            if confirmed:
+                job = console.jobs.get(account.id)
+                if job is not None:
+                    job.cancel.set()
+            removed = account_actions.remove(console.host, account.id, confirmed=confirmed)
+        except NeedsConfirmation as ask:
+            return render_template("remove.html", info=info, account=account, facts=ask.params)
         console.jobs.forget(account.id)
-        return accounts_page(info, notice=text(lang(), "account.removed", name=account.name))
+        return accounts_page(info, notice=text(lang(), "account.removed", name=removed.name))
 
     @app.post("/c/<connector_id>/accounts/<account_id>/login")
     def test_login(connector_id: str, account_id: str) -> str:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        services.use_locale(console.host, account.id, lang())
-        result = console.host.test_login(account.id)
+        result = runs.login_test(console.host, account.id, lang=lang())
         return accounts_page(info, login=result, login_account=account.id)
 
     # ---------------------------------------------------------------------------- Bestellungen
@@ -237,7 +251,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
             status_arg = request.args.get("status", "")
             status = OrderStatus(status_arg) if status_arg in set(OrderStatus) else None
             search = request.args.get("q", "")
-            page = services.order_page(
+            page = order_reads.order_page(
                 console.host,
                 account.id,
                 status=status,
@@ -249,8 +263,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 "status": status.value if status else "",
                 "search": search,
                 "job": console.jobs.get(account.id),
-                "problems": console.host.store.list_problems(account.id),
-                "runs": console.host.store.list_runs(account.id, limit=HISTORY_SHOWN),
+                "problems": problems.of_account(console.host, account.id),
+                "runs": polling.history(console.host, account.id, limit=HISTORY_SHOWN),
             }
         return render_template(
             "orders.html",
@@ -258,7 +272,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
             accounts=accounts,
             account=account,
             statuses=list(OrderStatus),
-            buyer=services.buyer,
+            buyer=order_reads.buyer,
             **extra,
         )
 
@@ -266,8 +280,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     def sync(connector_id: str, account_id: str) -> BaseResponse:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        services.use_locale(console.host, account.id, lang())
-        console.jobs.start(account.id)
+        console.jobs.start(account.id, lang())
         return redirect(url_for("orders", connector_id=info.id, account=account.id))
 
     @app.get("/c/<connector_id>/orders/<account_id>/sync/status")
@@ -294,16 +307,16 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     def order(connector_id: str, account_id: str, order_id: str) -> str:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        found = console.host.store.get_order(account.id, order_id)
-        if found is None:
+        detail = order_reads.order_detail(console.host, account.id, order_id)
+        if detail is None:
             abort(404)
         return render_template(
             "order.html",
             info=info,
             account=account,
-            order=found,
-            packages=console.host.store.list_shipments(account.id, order_id),
-            left=_items_left(console.host, account.id, found),
+            order=detail.order,
+            packages=detail.packages,
+            left=detail.left,
             today=datetime.now(UTC).date().isoformat(),
         )
 
@@ -312,7 +325,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         """ "Versand bestätigen": the shipment goes to the outbox and to Amazon at once."""
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        found = console.host.store.get_order(account.id, order_id)
+        found = order_reads.get_order(console.host, account.id, order_id)
         if found is None:
             abort(404)
         form = request.form
@@ -331,7 +344,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
             )
         try:
-            _, outcome = console.host.ship(
+            outcome = shipping.ship(
+                console.host,
                 order_id,
                 account_name=account.name,
                 carrier=form.get("carrier", ""),
@@ -340,6 +354,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 tracking_number=form.get("tracking", ""),
                 ship_date=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
                 items=items,
+                lang=lang(),
             )
         except ValueError as exc:  # a date, carrier or item the seller must correct
             flash(str(exc), "failed")
@@ -353,7 +368,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     def dismiss(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        console.host.dismiss_problem(account.name, order_id)
+        problems.dismiss_order(console.host, account.id, order_id)
         return redirect(url_for("orders", connector_id=info.id, account=account.id))
 
     @app.errorhandler(404)
@@ -372,11 +387,3 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         return default
-
-
-def _items_left(host: ReferenceHost, account_id: str, order: Order) -> dict[str, int]:
-    """Each item's quantity no package holds yet; none when every item is in a package."""
-    try:
-        return dict(host.items_left(account_id, order.amazon_order_id, order))
-    except ValueError:
-        return {}

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hyreka_plugin_amazon.contract import Progress, SyncResult
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.services import runs
+from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ class SyncJob:
     """One sync of one account as the console shows it."""
 
     account_id: str
+    lang: str  # of the request that started it: the connector's messages speak it
     cancel: threading.Event = field(default_factory=threading.Event)
     progress: Progress | None = None
     result: SyncResult | None = None
@@ -59,13 +61,14 @@ class SyncJobs:
         self._jobs: dict[str, SyncJob] = {}
         self._lock = threading.Lock()
 
-    def start(self, account_id: str) -> SyncJob:
-        """Start a sync of the account unless one started here is still running."""
+    def start(self, account_id: str, lang: str) -> SyncJob:
+        """Start a sync of the account unless one started here is still running; its
+        messages in ``lang``."""
         with self._lock:
             job = self._jobs.get(account_id)
             if job is not None and not job.finished.is_set():
                 return job
-            job = SyncJob(account_id)
+            job = SyncJob(account_id, lang)
             self._jobs[account_id] = job
         thread = threading.Thread(
             target=self._run, args=(job,), name=f"console-sync-{account_id}", daemon=True
@@ -92,8 +95,13 @@ class SyncJobs:
             job.progress = progress
 
         try:
-            job.result = self._host.sync(
-                job.account_id, trigger="console", on_progress=report, cancel_event=job.cancel
+            job.result = runs.sync(
+                self._host,
+                job.account_id,
+                lang=job.lang,
+                trigger="console",
+                on_progress=report,
+                cancel_event=job.cancel,
             )
         except Exception as exc:  # the thread must end with a state the page can show
             job.failed = True

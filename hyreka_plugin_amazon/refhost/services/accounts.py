@@ -1,0 +1,395 @@
+"""Accounts: add, change, new credentials, remove (only when confirmed), and their reads.
+
+Every face builds an account through ``build``, from the fields the connector describes in
+``register_connector()``: a field whose key names an ``Account`` attribute fills it,
+``marketplaces`` fills ``marketplace_ids``, any other field goes to the account's settings.
+It checks once, for every face: the name, each choice (the region, the marketplaces, which
+must lie in the region), required fields and the settings against the connector's
+``SettingInfo``. Each change is written to the audit log (names and counts only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hyreka_plugin_amazon.contract import (
+    Account,
+    AccountField,
+    Choice,
+    ConnectorInfo,
+    OrderStatus,
+    SettingError,
+)
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.manager import PluginHost
+from hyreka_plugin_amazon.refhost.safety.terminal import MAX_NAME_LENGTH, check_account_name
+from hyreka_plugin_amazon.refhost.services import auditing
+from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
+from hyreka_plugin_amazon.refhost.store import AccountExistsError, AccountNotFoundError
+from hyreka_plugin_amazon.secret import Secret
+
+CREDENTIALS = ("client_id", "client_secret", "refresh_token")  # asked for, never printed
+DEFAULT_REGION = "eu"  # the Warenwirtschaft's sellers are European: what a new form proposes
+_ACCOUNT_TEXT = ("client_id", "region")
+_ACCOUNT_SECRETS = ("client_secret", "refresh_token")
+
+
+@dataclass(frozen=True)
+class AccountForm:
+    """What a seller gives for an account, as any face collects it.
+
+    ``values``: the connector's fields by key (a multichoice as a list); a field left out
+    stays as it is when changing an account (an empty secret too). ``settings``: the
+    ``KEY=VALUE`` settings given (None: none); merged into the stored ones, or with
+    ``replace_settings`` (a form that shows them all) instead of them. ``endpoint`` and
+    ``token_url``: None keeps them, ``""`` clears them.
+    """
+
+    name: str | None = None  # None: an account's name stays (required for a new one)
+    values: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    settings: Mapping[str, str] | None = None
+    replace_settings: bool = False
+    endpoint: str | None = None
+    token_url: str | None = None
+    connector: str | None = None  # None: the only one
+
+
+@dataclass(frozen=True)
+class Removal:
+    """An account removed (or to be removed), with how many orders go with it."""
+
+    name: str
+    orders: int
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def connector_info(
+    host: ReferenceHost | None = None, connector_id: str | None = None
+) -> ConnectorInfo:
+    """The connector's description (without an id: the only connector); without a host, from
+    the installed plugins (nothing is opened)."""
+    plugins = host.plugins if host is not None else PluginHost()
+    return plugins.connector(connector_id)
+
+
+def connectors(host: ReferenceHost) -> list[ConnectorInfo]:
+    return host.plugins.connectors()
+
+
+def get(host: ReferenceHost, name_or_id: str) -> Account:
+    """The account; ``cli.account_not_found`` when there is none."""
+    try:
+        return host.store.get_account(name_or_id)
+    except AccountNotFoundError:
+        raise ServiceError("cli.account_not_found", name=name_or_id) from None
+
+
+def listing(host: ReferenceHost, connector_id: str | None = None) -> list[Account]:
+    """The accounts (of one connector)."""
+    accounts = host.store.list_accounts()
+    return [a for a in accounts if connector_id is None or a.connector == connector_id]
+
+
+def marketplace_codes(*infos: ConnectorInfo) -> Callable[[str | None], str]:
+    """Marketplace id -> the short code the connectors' choices give it (``A1PA6795UKMFR9`` ->
+    ``DE``); an unknown id stays as it is, none is ``-``."""
+    codes: dict[str, str] = {}
+    for info in infos:
+        for spec in info.fields:
+            if spec.key == "marketplaces":
+                codes.update({c.value: c.code for c in spec.choices if c.code})
+
+    def code_of(marketplace_id: str | None) -> str:
+        return codes.get(marketplace_id, marketplace_id) if marketplace_id else "-"
+
+    return code_of
+
+
+def form_values(account: Account | None, info: ConnectorInfo) -> dict[str, str | list[str]]:
+    """The account's values of the connector's fields, for a form; secrets are left empty.
+    Without an account, what a new one starts with (the region ``DEFAULT_REGION``)."""
+    if account is None:
+        return {"region": DEFAULT_REGION} if any(f.key == "region" for f in info.fields) else {}
+    values: dict[str, str | list[str]] = {}
+    for spec in info.fields:
+        if spec.secret:
+            values[spec.key] = ""
+        elif spec.key == "marketplaces":
+            values[spec.key] = list(account.marketplace_ids)
+        elif spec.key in _ACCOUNT_TEXT:
+            values[spec.key] = str(getattr(account, spec.key))
+        else:
+            values[spec.key] = account.settings.get(spec.key, "")
+    return values
+
+
+def settings_lines(account: Account, info: ConnectorInfo) -> list[str]:
+    """The account's settings as ``KEY=VALUE`` lines (those no field of the form shows)."""
+    own = {f.key for f in info.fields}
+    return [f"{k}={v}" for k, v in account.settings.items() if k not in own]
+
+
+# ------------------------------------------------------------------------------ checks
+
+
+def parse_settings(lines: Iterable[str]) -> dict[str, str]:
+    """``KEY=VALUE`` texts (blank ones skipped) as a dict, not yet checked; ``cli.setting.syntax``
+    for one that is not."""
+    settings: dict[str, str] = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ServiceError("cli.setting.syntax", field="settings", text=line)
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def check_settings(info: ConnectorInfo, values: Mapping[str, str]) -> dict[str, str]:
+    """``values`` checked against the connector's settings, under their own names (former
+    names renamed); ``cli.setting.<problem>`` for the first it refuses (never clamped)."""
+    try:
+        return info.check_settings(values)
+    except SettingError as exc:
+        raise ServiceError(
+            f"cli.setting.{exc.problem}",
+            field="settings",
+            key=exc.key,
+            value=values.get(exc.key, ""),
+            allowed=", ".join(exc.allowed),
+            minimum=_plain(exc.minimum),
+            maximum=_plain(exc.maximum),
+        ) from None
+
+
+def check(info: ConnectorInfo, form: AccountForm) -> None:
+    """Everything about a new account that needs no store and no credentials: the name, the
+    choices, the settings (a face checks before it asks for secrets or creates a store)."""
+    build(info, form, credentials=False)
+
+
+def build(
+    info: ConnectorInfo,
+    form: AccountForm,
+    *,
+    existing: Account | None = None,
+    locale: str = "de",
+    credentials: bool = True,
+) -> Account:
+    """The account ``form`` describes (a change of ``existing``), checked; ServiceError with
+    ``field`` set for what the seller must correct. Without ``credentials``, missing ones are
+    not an error (they are asked for later)."""
+    name = existing.name if form.name is None and existing else _checked_name(form.name or "")
+    kept: dict[str, object] = {}
+    extra: dict[str, str] = {}
+    for spec in info.fields:
+        unchanged = existing is not None and spec.key not in form.values
+        if unchanged or (not credentials and spec.key in CREDENTIALS):
+            continue
+        raw = form.values.get(spec.key, "")
+        given = [raw] if isinstance(raw, str) else list(raw)
+        if spec.kind == "multichoice":
+            chosen = [_choice(spec, text).value for text in given if text.strip()]
+            value = ",".join(chosen)
+        else:
+            value = ",".join(given).strip()
+            chosen = [_choice(spec, value).value] if spec.kind == "choice" and value else []
+            value = chosen[0] if chosen else value
+        if spec.secret and not value and existing is not None:
+            continue  # left empty: the stored one stays
+        if spec.required and not value:
+            raise ServiceError("input.required", field=spec.key)
+        if spec.key == "marketplaces":
+            kept["marketplace_ids"] = tuple(chosen)
+        elif spec.key in _ACCOUNT_SECRETS:
+            kept[spec.key] = Secret(value)
+        elif spec.key in _ACCOUNT_TEXT:
+            kept[spec.key] = value
+        else:
+            extra[spec.key] = value
+    base = existing or Account(
+        id=name,
+        name=name,
+        connector=info.id,
+        region="",
+        marketplace_ids=(),
+        client_id="",
+        client_secret=Secret(""),
+        refresh_token=Secret(""),
+        locale=locale,
+    )
+    account: Account = dataclasses.replace(base, name=name, **kept)  # type: ignore[arg-type]
+    if existing is None or {"region", "marketplaces"} & set(form.values):
+        _check_groups(info, account)
+    settings = dict(account.settings)
+    if form.settings is not None:
+        checked = check_settings(info, form.settings)
+        settings = checked if form.replace_settings else {**_own_names(info, settings), **checked}
+    settings.update(extra)
+    changes: dict[str, object] = {"settings": settings}
+    if form.endpoint is not None or existing is None:
+        changes["endpoint"] = form.endpoint or None
+    if form.token_url is not None or existing is None:
+        changes["token_url"] = form.token_url or None
+    return dataclasses.replace(account, **changes)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ actions
+
+
+def name_free(host: ReferenceHost, name: str) -> None:
+    """``cli.account_exists`` when an account has this name already."""
+    if any(a.name == name for a in host.store.list_accounts()):
+        raise ServiceError("cli.account_exists", field="name", name=name)
+
+
+def add(host: ReferenceHost, form: AccountForm, *, locale: str) -> Account:
+    """Add the account ``form`` describes, in the seller's language ``locale`` (the language
+    its background messages speak); audited as ``account.add``."""
+    info = connector_info(host, form.connector)
+    account = build(info, form, locale=locale)
+    try:
+        host.store.add_account(account)
+    except AccountExistsError:
+        raise ServiceError("cli.account_exists", field="name", name=account.name) from None
+    auditing.record(
+        host,
+        "account.add",
+        account=account.name,
+        marketplaces=len(account.marketplace_ids),
+        settings=len(form.settings or {}),
+    )
+    return account
+
+
+def change(host: ReferenceHost, name: str, form: AccountForm) -> Account:
+    """Change the account ``name`` as ``form`` says (what it leaves out stays); audited as
+    ``account.set``. ``cli.account_nothing_to_change`` when the form changes nothing."""
+    existing = get(host, name)
+    given = (form.name, form.settings, form.endpoint, form.token_url)
+    if not form.values and all(value is None for value in given):
+        raise ServiceError("cli.account_nothing_to_change", name=existing.name)
+    account = build(connector_info(host, existing.connector), form, existing=existing)
+    try:
+        host.store.update_account(account)
+    except AccountExistsError:
+        raise ServiceError("cli.account_exists", field="name", name=account.name) from None
+    auditing.record(
+        host,
+        "account.set",
+        account=account.name,
+        marketplaces=account.marketplace_ids != existing.marketplace_ids,
+        settings=len(form.settings or {}),
+        endpoint=(account.endpoint, account.token_url) != (existing.endpoint, existing.token_url),
+        credentials=_credentials(account) != _credentials(existing),
+    )
+    return account
+
+
+def set_credentials(
+    host: ReferenceHost, name: str, *, client_id: str, client_secret: str, refresh_token: str
+) -> Account:
+    """New credentials for the account (blanks around them removed); audited as
+    ``account.credentials`` (never the values)."""
+    account = get(host, name)
+    given = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
+    for key, value in given.items():
+        if not value.strip():
+            raise ServiceError("input.required", field=key)
+    renewed = dataclasses.replace(
+        account,
+        client_id=client_id.strip(),
+        client_secret=Secret(client_secret.strip()),
+        refresh_token=Secret(refresh_token.strip()),
+    )
+    host.store.update_account(renewed)
+    auditing.record(host, "account.credentials", account=account.name)
+    return renewed
+
+
+def removal(host: ReferenceHost, name: str) -> Removal:
+    """What removing the account would take along: for the face's question."""
+    account = get(host, name)
+    return Removal(
+        account.name, len(host.store.order_ids_by_status(account.id, tuple(OrderStatus)))
+    )
+
+
+def remove(host: ReferenceHost, name: str, *, confirmed: bool) -> Removal:
+    """Remove the account with its orders (their personal data), state and history.
+
+    Destroys data: unless ``confirmed``, raises ``NeedsConfirmation`` (text
+    ``cli.account_remove_confirm``, values ``name`` and ``count``: what ``removal`` says) and
+    removes nothing. Audited as ``account.remove`` with the count of orders."""
+    account = get(host, name)
+    orders = removal(host, account.id).orders
+    if not confirmed:
+        raise NeedsConfirmation("cli.account_remove_confirm", name=account.name, count=orders)
+    host.store.remove_account(account.id)
+    auditing.record(host, "account.remove", account=account.name, orders=orders)
+    return Removal(account.name, orders)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _checked_name(text: str) -> str:
+    name = text.strip()
+    if not name:
+        raise ServiceError("input.required", field="name")
+    try:
+        return check_account_name(name)
+    except ValueError:
+        raise ServiceError("input.name_unusable", field="name", maximum=MAX_NAME_LENGTH) from None
+
+
+def _choice(spec: AccountField, text: str) -> Choice:
+    try:
+        return spec.choice(text)
+    except LookupError:
+        known = ", ".join(c.code or c.value for c in spec.choices)
+        text_id = "cli.unknown_region" if spec.key == "region" else "cli.unknown_marketplaces"
+        raise ServiceError(text_id, field=spec.key, value=text, known=known) from None
+
+
+def _check_groups(info: ConnectorInfo, account: Account) -> None:
+    """Every chosen marketplace lies in the account's region (``grouped_by``)."""
+    for spec in info.fields:
+        if spec.key != "marketplaces" or spec.grouped_by != "region":
+            continue
+        for value in account.marketplace_ids:
+            market = spec.choice(value)  # a value build() chose
+            if market.group != account.region:
+                raise ServiceError(
+                    "cli.marketplace_region",
+                    field=spec.key,
+                    marketplace=market.code or market.value,
+                    found=market.group,
+                    region=account.region,
+                )
+
+
+def _own_names(info: ConnectorInfo, settings: Mapping[str, str]) -> dict[str, str]:
+    """Stored settings under the connector's current names (former names carried over)."""
+    renamed: dict[str, str] = {}
+    for key, value in settings.items():
+        try:
+            renamed[info.setting(key).key] = value
+        except ValueError:
+            renamed[key] = value  # not the connector's (any more): kept as it was
+    return renamed
+
+
+def _credentials(account: Account) -> tuple[str, str, str]:
+    return (account.client_id, account.client_secret.reveal(), account.refresh_token.reveal())
+
+
+def _plain(number: float | None) -> str:
+    if number is None:
+        return "-"
+    return str(int(number)) if float(number).is_integer() else str(number)
