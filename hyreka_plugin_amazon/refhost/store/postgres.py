@@ -3,9 +3,8 @@
 The store's parts write their SQL once, in SQLite's dialect (``?`` and ``:name`` parameters,
 ``json_each``, ``BEGIN IMMEDIATE``). ``PgConnection`` offers the few methods of a
 ``sqlite3.Connection`` the store uses and turns each statement into PostgreSQL's dialect once
-(``pg_sql``, cached), so SQLite keeps its own code path and speed. The tables are the same as
-SQLite's (``PG_SCHEMA``), with PostgreSQL's types: ``BYTEA`` for encrypted values, ``BOOLEAN``
-for flags, ``BIGSERIAL`` for ids, and a ``rowid`` column in ``orders`` (SQLite's implicit one).
+(``pg_sql``, cached), so SQLite keeps its own code path and speed. The tables are SQLite's,
+written out in PostgreSQL's DDL (``sql/postgresql_schema.sql``).
 
 The vault key never enters the database: it stays in ``HYREKA_AMAZON_KEY`` or the key file of
 the data folder, as with SQLite.
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
-from hyreka_plugin_amazon.refhost.store.schema import ADDED_COLUMNS, ADDITIONS
+from hyreka_plugin_amazon.refhost.store.sqlfiles import ddl
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,89 +28,6 @@ if TYPE_CHECKING:
 DATABASE_ENV = "HYREKA_AMAZON_DATABASE"
 URL_SCHEMES = ("postgresql", "postgres")
 PG_SCHEMA_VERSION = 1  # the same tables as SQLite's schema 1
-
-PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE meta (
-    name TEXT PRIMARY KEY,
-    value BYTEA NOT NULL,
-    key_id TEXT NOT NULL
-);
-CREATE TABLE accounts (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    connector TEXT NOT NULL,
-    region TEXT NOT NULL,
-    marketplace_ids TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    client_secret BYTEA NOT NULL,
-    refresh_token BYTEA NOT NULL,
-    endpoint TEXT,
-    token_url TEXT,
-    settings TEXT NOT NULL,
-    locale TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE orders (
-    rowid BIGSERIAL NOT NULL,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    amazon_order_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    marketplace_id TEXT,
-    fulfillment_channel TEXT,
-    currency TEXT,
-    purchase_date TEXT,
-    last_updated TEXT,
-    total TEXT NOT NULL,
-    line_count INTEGER NOT NULL,
-    country_code TEXT,
-    billing_address_missing BOOLEAN NOT NULL,
-    payload BYTEA NOT NULL,
-    payload_mac BYTEA NOT NULL,
-    key_id TEXT NOT NULL,
-    closed_at TEXT,
-    purged_at TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (account_id, amazon_order_id)
-);
-CREATE UNIQUE INDEX orders_by_rowid ON orders (rowid);
-CREATE INDEX orders_by_status ON orders (account_id, status);
-CREATE TABLE state (
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (account_id, key)
-);
-CREATE TABLE problems (
-    id BIGSERIAL PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    amazon_order_id TEXT,
-    row_number INTEGER,
-    column_name TEXT,
-    reason TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-);
-CREATE INDEX problems_by_account ON problems (account_id);
-CREATE TABLE sync_runs (
-    id BIGSERIAL PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    trigger TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    ok BOOLEAN,
-    code TEXT,
-    message TEXT,
-    created INTEGER NOT NULL DEFAULT 0,
-    updated INTEGER NOT NULL DEFAULT 0,
-    unchanged INTEGER NOT NULL DEFAULT 0,
-    failed_rows INTEGER NOT NULL DEFAULT 0,
-    api_calls TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX sync_runs_by_account ON sync_runs (account_id, id);
-"""
 
 # Migrations after schema 1: {version: DDL}, applied in order inside the migration's transaction.
 PG_MIGRATIONS: dict[int, str] = {}
@@ -228,33 +144,45 @@ class PgConnection:
 
 
 def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
-    """Create the tables of a new database, apply later migrations, refuse a newer schema.
+    """Create what is missing of the schema (``sql/postgresql_schema.sql``): every table of a
+    new database, the tables and columns added since an older one was made; apply later
+    migrations; refuse a newer schema.
 
     Several workers may start at once: an advisory lock makes one of them migrate.
     """
+    schema = ddl("postgresql")
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         exists = conn.execute("SELECT to_regclass('schema_version') AS t").fetchone()
         if exists is None or exists["t"] is None:
-            for statement in PG_SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,))
             version = PG_SCHEMA_VERSION
+            new = True
         else:
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             version = int(row["version"]) if row else PG_SCHEMA_VERSION
+            new = False
         latest = max([PG_SCHEMA_VERSION, *PG_MIGRATIONS])
+        if version <= latest:
+            for statement in schema.creates:
+                conn.execute(statement.encode())
+            columns = {
+                (row["table_name"], row["column_name"])
+                for row in conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema()"
+                )
+            }
+            for added in schema.added_columns:
+                if (added.table, added.column) not in columns:
+                    conn.execute(added.statement.encode())
+            if new:
+                conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,)
+                )
         for target in sorted(v for v in PG_MIGRATIONS if v > version):
-            conn.execute(PG_MIGRATIONS[target])
+            conn.execute(PG_MIGRATIONS[target].encode())
             conn.execute("UPDATE schema_version SET version = %s", (target,))
             version = target
-        if version <= latest:  # additive tables and columns, as for SQLite (the DDL suits both)
-            for statement in ADDITIONS.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            for table, column, definition in ADDED_COLUMNS:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
     if version > latest:
         raise StoreError(
             f"the database was written by a newer hyreka-plugin-amazon (schema {version}, "
