@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Protocol
 
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.sqlfiles import Queries
 
 
 class _Executes(Protocol):
@@ -40,16 +41,13 @@ class LeaseLostError(StoreError):
         self.account_id = account_id
 
 
-def holds(db: _Executes, fence: Fence) -> bool:
+def holds(db: _Executes, sql: Queries, fence: Fence) -> bool:
     """Whether the fence's token still holds the account's lease (call inside a transaction)."""
-    row = db.execute(
-        "SELECT 1 FROM sync_locks WHERE account_id = ? AND owner = ?",
-        (fence.account_id, fence.token),
-    ).fetchone()
-    return row is not None
+    row = db.execute(sql.lease_held, {"account_id": fence.account_id, "owner": fence.token})
+    return row.fetchone() is not None
 
 
-def check(db: _Executes, fence: Fence | None) -> None:
+def check(db: _Executes, sql: Queries, fence: Fence | None) -> None:
     """Raise LeaseLostError unless ``fence`` (None: no fence) still holds its lease."""
-    if fence is not None and not holds(db, fence):
+    if fence is not None and not holds(db, sql, fence):
         raise LeaseLostError(fence.account_id)

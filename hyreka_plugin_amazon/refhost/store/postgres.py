@@ -1,10 +1,8 @@
-"""The store on PostgreSQL (psycopg 3): the connection, the SQL dialect seam and the migration.
+"""The store on PostgreSQL (psycopg 3): the connection and the migration.
 
-The store's parts write their SQL once, in SQLite's dialect (``?`` and ``:name`` parameters,
-``json_each``, ``BEGIN IMMEDIATE``). ``PgConnection`` offers the few methods of a
-``sqlite3.Connection`` the store uses and turns each statement into PostgreSQL's dialect once
-(``pg_sql``, cached), so SQLite keeps its own code path and speed. The tables are SQLite's,
-written out in PostgreSQL's DDL (``sql/postgresql_schema.sql``).
+The store's statements are written out for PostgreSQL in ``sql/postgresql.sql`` and its tables
+in ``sql/postgresql_schema.sql`` (beside SQLite's): ``PgConnection`` runs them as they are,
+offering the few methods of a ``sqlite3.Connection`` the store uses.
 
 The vault key never enters the database: it stays in ``HYREKA_AMAZON_KEY`` or the key file of
 the data folder, as with SQLite.
@@ -12,10 +10,8 @@ the data folder, as with SQLite.
 
 from __future__ import annotations
 
-import functools
-import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,10 +30,6 @@ PG_MIGRATIONS: dict[int, str] = {}
 
 _MIGRATION_LOCK = 7_146_121_618  # pg_advisory_xact_lock key: one process migrates at a time
 
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_NAMED_IS_NULL = re.compile(r"(?<![:\w]):([A-Za-z_]\w*) IS NULL")
-_JSON_EACH = re.compile(r"json_each\(\?\)")
-
 
 def is_database_url(text: str) -> bool:
     """Whether ``text`` names a PostgreSQL database (``postgresql://...``)."""
@@ -53,46 +45,11 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + netloc[-1] if len(netloc) == 2 else ""))
 
 
-@functools.lru_cache(maxsize=512)
-def pg_sql(sql: str) -> str:
-    """A statement of the store's SQLite dialect in PostgreSQL's.
-
-    ``?`` becomes ``%s``, ``:name`` becomes ``%(name)s``, ``:name IS NULL`` and ``? IS NULL``
-    (optional text filters) ``%(name)s::text IS NULL`` and ``%s::text IS NULL``,
-    ``json_each(?)`` (a JSON list parameter) ``json_array_elements_text(%s::json)``,
-    ``BEGIN IMMEDIATE`` (SQLite's writer lock) a plain ``BEGIN``: PostgreSQL locks the rows
-    a transaction writes.
-    """
-    if sql.strip().upper() == "BEGIN IMMEDIATE":
-        return "BEGIN"
-    sql = sql.replace("%", "%%")
-    sql = _JSON_EACH.sub("json_array_elements_text(%s::json)", sql)
-    sql = _NAMED_IS_NULL.sub(r"%(\1)s::text IS NULL", sql)  # the store's optional filters
-    sql = sql.replace("? IS NULL", "%s::text IS NULL")
-    sql = _NAMED.sub(r"%(\1)s", sql)
-    return sql.replace("?", "%s")
-
-
-class _NoRows:
-    """The result of a statement PostgreSQL has no use for (SQLite's PRAGMAs)."""
-
-    rowcount = 0
-
-    def fetchone(self) -> None:
-        return None
-
-    def fetchall(self) -> list[Any]:
-        return []
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(())
-
-
 class PgConnection:
-    """One psycopg connection behaving as the store uses a ``sqlite3.Connection``.
+    """One psycopg connection used as the store uses a ``sqlite3.Connection``.
 
-    Autocommit, so that ``BEGIN``/``COMMIT``/``ROLLBACK`` statements frame the transactions as
-    with SQLite; rows are dicts read by column name.
+    Autocommit, so that the ``begin_write``/``commit``/``rollback`` statements frame the
+    transactions as with SQLite; rows are dicts read by column name.
     """
 
     def __init__(self, url: str) -> None:
@@ -120,17 +77,17 @@ class PgConnection:
             raise
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
-        """Run one statement; returns a cursor (``fetchone``, ``fetchall``, ``rowcount``)."""
-        if sql.lstrip().upper().startswith("PRAGMA"):
-            return _NoRows()
+        """Run one statement of ``sql/postgresql.sql`` with its parameters (always passed, so
+        that ``%%`` is a percent sign in every statement); returns a cursor (``fetchone``,
+        ``fetchall``, ``rowcount``)."""
         with self._lock:
-            return self._conn.execute(pg_sql(sql), params or None)
+            return self._conn.execute(sql, params)
 
-    def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, seq: Sequence[Sequence[Any] | Mapping[str, Any]]) -> None:
         if not seq:
             return
         with self._lock, self._conn.cursor() as cursor:
-            cursor.executemany(pg_sql(sql), seq)
+            cursor.executemany(sql, seq)
 
     @property
     def in_transaction(self) -> bool:
@@ -164,7 +121,7 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
         latest = max([PG_SCHEMA_VERSION, *PG_MIGRATIONS])
         if version <= latest:
             for statement in schema.creates:
-                conn.execute(statement.encode())
+                conn.execute(statement)
             columns = {
                 (row["table_name"], row["column_name"])
                 for row in conn.execute(
@@ -174,13 +131,13 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
             }
             for added in schema.added_columns:
                 if (added.table, added.column) not in columns:
-                    conn.execute(added.statement.encode())
+                    conn.execute(added.statement)
             if new:
                 conn.execute(
                     "INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,)
                 )
         for target in sorted(v for v in PG_MIGRATIONS if v > version):
-            conn.execute(PG_MIGRATIONS[target].encode())
+            conn.execute(PG_MIGRATIONS[target])
             conn.execute("UPDATE schema_version SET version = %s", (target,))
             version = target
     if version > latest:

@@ -1,0 +1,267 @@
+-- Every statement the store runs on PostgreSQL, by name (refhost/store/sqlfiles.py reads this
+-- file once). sqlite.sql has the same names with the same parameters, in SQLite's SQL.
+--
+-- Parameters are psycopg's: %(name)s, bound from a dict; upsert_order alone takes %s in the
+-- order of OrderStore._values(). Every statement runs with parameters, so a literal percent
+-- sign is written %%. A JSON list parameter is read with json_array_elements_text; a NULL
+-- filter parameter is cast to text (PostgreSQL must know its type). Write transactions run
+-- in READ COMMITTED; what needs more says so where it is read (FOR UPDATE, FOR SHARE).
+-- A statement runs until the next "-- name:" line; lines starting with "--" are left out.
+
+-- name: begin_write
+BEGIN ISOLATION LEVEL READ COMMITTED;
+
+-- name: commit
+COMMIT;
+
+-- name: rollback
+ROLLBACK;
+
+-- ------------------------------------------------------------------------------- the key check
+
+-- name: read_key_check
+SELECT value FROM meta WHERE name = 'key_check';
+
+-- name: insert_key_check
+INSERT INTO meta (name, value, key_id) VALUES ('key_check', %(value)s, %(key_id)s);
+
+-- name: update_key_check
+UPDATE meta SET value = %(value)s, key_id = %(key_id)s WHERE name = 'key_check';
+
+-- ------------------------------------------------------------------------------------ accounts
+
+-- name: insert_account
+INSERT INTO accounts (
+    id, name, connector, region, marketplace_ids, client_id, client_secret, refresh_token,
+    endpoint, token_url, settings, locale, key_id, created_at, updated_at
+) VALUES (
+    %(id)s, %(name)s, %(connector)s, %(region)s, %(marketplace_ids)s, %(client_id)s, %(client_secret)s,
+    %(refresh_token)s, %(endpoint)s, %(token_url)s, %(settings)s, %(locale)s, %(key_id)s, %(now)s, %(now)s
+);
+
+-- name: update_account
+UPDATE accounts SET name = %(name)s, connector = %(connector)s, region = %(region)s,
+    marketplace_ids = %(marketplace_ids)s, client_id = %(client_id)s, client_secret = %(client_secret)s,
+    refresh_token = %(refresh_token)s, endpoint = %(endpoint)s, token_url = %(token_url)s,
+    settings = %(settings)s, locale = %(locale)s, key_id = %(key_id)s, updated_at = %(now)s
+WHERE id = %(id)s;
+
+-- name: find_account
+-- By id first, then by name.
+SELECT * FROM accounts WHERE id = %(key)s UNION ALL SELECT * FROM accounts WHERE name = %(key)s;
+
+-- name: list_accounts
+-- Byte order, as SQLite's.
+SELECT * FROM accounts ORDER BY name COLLATE "C";
+
+-- name: account_exists
+SELECT 1 FROM accounts WHERE id = %(account_id)s;
+
+-- name: delete_account
+DELETE FROM accounts WHERE id = %(account_id)s;
+
+-- name: reseal_account
+UPDATE accounts SET client_secret = %(client_secret)s, refresh_token = %(refresh_token)s,
+    key_id = %(key_id)s
+WHERE id = %(id)s;
+
+-- name: accounts_not_under_key
+SELECT * FROM accounts WHERE key_id != %(key_id)s;
+
+-- ------------------------------------------------------------------------- per-account state
+
+-- name: get_state
+SELECT value FROM state WHERE account_id = %(account_id)s AND key = %(key)s;
+
+-- name: set_state
+INSERT INTO state (account_id, key, value) VALUES (%(account_id)s, %(key)s, %(value)s)
+ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value;
+
+-- name: delete_state
+DELETE FROM state WHERE account_id = %(account_id)s AND key = %(key)s;
+
+-- ------------------------------------------------------------------------------------ problems
+
+-- name: delete_problems
+DELETE FROM problems WHERE account_id = %(account_id)s;
+
+-- name: insert_problem
+INSERT INTO problems (
+    account_id, amazon_order_id, row_number, column_name, reason, recorded_at, messages
+) VALUES (
+    %(account_id)s, %(amazon_order_id)s, %(row_number)s, %(column_name)s, %(reason)s, %(recorded_at)s, %(messages)s
+);
+
+-- name: list_problems
+SELECT amazon_order_id, row_number, column_name, reason, messages FROM problems
+WHERE account_id = %(account_id)s ORDER BY id;
+
+-- name: dismiss_problem
+DELETE FROM problems WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+
+-- name: open_problems
+-- %(account_id)s NULL: every account's.
+SELECT * FROM problems WHERE (%(account_id)s::text IS NULL OR account_id = %(account_id)s) ORDER BY id;
+
+-- name: drop_problem
+DELETE FROM problems WHERE id = %(id)s;
+
+-- ----------------------------------------------------------------------------------- sync runs
+
+-- name: start_run
+INSERT INTO sync_runs (account_id, trigger, started_at) VALUES (%(account_id)s, %(trigger)s, %(now)s)
+RETURNING id;
+
+-- name: finish_run
+UPDATE sync_runs SET finished_at = %(now)s, ok = %(ok)s, code = %(code)s, message = %(message)s,
+    created = %(created)s, updated = %(updated)s, unchanged = %(unchanged)s,
+    failed_rows = %(failed_rows)s, api_calls = %(api_calls)s, warnings = %(warnings)s
+WHERE id = %(id)s;
+
+-- name: list_runs
+-- The latest first; %(account_id)s NULL: every account's.
+SELECT * FROM sync_runs WHERE (%(account_id)s::text IS NULL OR account_id = %(account_id)s)
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- -------------------------------------------------------------------------------------- orders
+
+-- name: upsert_order
+INSERT INTO orders (
+    account_id, amazon_order_id, created_at, status, marketplace_id, fulfillment_channel,
+    currency, purchase_date, last_updated, total, line_count, country_code,
+    billing_address_missing, payload, payload_mac, key_id, closed_at, purged_at, updated_at
+) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (account_id, amazon_order_id) DO UPDATE SET
+    status = excluded.status,
+    marketplace_id = excluded.marketplace_id,
+    fulfillment_channel = excluded.fulfillment_channel,
+    currency = excluded.currency,
+    purchase_date = excluded.purchase_date,
+    last_updated = excluded.last_updated,
+    total = excluded.total,
+    line_count = excluded.line_count,
+    country_code = excluded.country_code,
+    billing_address_missing = excluded.billing_address_missing,
+    payload = excluded.payload,
+    payload_mac = excluded.payload_mac,
+    key_id = excluded.key_id,
+    closed_at = excluded.closed_at,
+    purged_at = excluded.purged_at,
+    updated_at = excluded.updated_at;
+
+-- name: order_state
+-- What decides an upsert (RowState), read outside a write transaction.
+SELECT payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+
+-- name: order_state_for_write
+-- order_state inside a write transaction, which the upsert then relies on.
+SELECT payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+
+-- name: order_states_for_write
+-- order_state_for_write of the orders whose ids are the JSON list %(ids)s.
+SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = %(account_id)s AND amazon_order_id IN (SELECT json_array_elements_text(%(ids)s::json));
+
+-- name: order_payload
+SELECT payload FROM orders WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+
+-- name: find_order
+SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+
+-- name: stored_order_ids
+SELECT amazon_order_id FROM orders WHERE account_id = %(account_id)s LIMIT %(limit)s;
+
+-- name: orders_after
+-- A page of orders in the order they were first stored; NULL filters: all.
+SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > %(after)s
+    AND (%(account_id)s::text IS NULL OR account_id = %(account_id)s)
+    AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY rowid LIMIT %(limit)s;
+
+-- name: order_ids_by_status
+-- %(statuses)s is a JSON list.
+SELECT amazon_order_id FROM orders WHERE account_id = %(account_id)s
+    AND status IN (SELECT json_array_elements_text(%(statuses)s::json));
+
+-- --------------------------------------------------------------------- retention and key rotation
+
+-- name: purge_candidates
+-- Closed (%(shipped)s, %(cancelled)s) before %(closed_before)s, or not updated since %(stale_before)s.
+SELECT rowid, account_id, amazon_order_id FROM orders WHERE purged_at IS NULL
+    AND ((status IN (%(shipped)s, %(cancelled)s) AND COALESCE(last_updated, closed_at) < %(closed_before)s)
+        OR COALESCE(last_updated, created_at) < %(stale_before)s)
+ORDER BY rowid;
+
+-- name: order_payload_for_write
+-- The payload a write transaction rewrites.
+SELECT payload FROM orders WHERE rowid = %(rowid)s;
+
+-- name: mark_purged
+UPDATE orders SET purged_at = %(purged_at)s WHERE rowid = %(rowid)s;
+
+-- name: stale_purged_order_ids
+SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL
+    AND status NOT IN (%(shipped)s, %(cancelled)s)
+    AND (%(account_id)s::text IS NULL OR account_id = %(account_id)s)
+ORDER BY rowid;
+
+-- name: orders_not_under_key
+-- A batch of orders for key rotation, read in the write transaction that rewrites them.
+SELECT rowid, account_id, amazon_order_id, payload FROM orders
+WHERE rowid > %(after)s AND key_id != %(key_id)s ORDER BY rowid LIMIT %(limit)s;
+
+-- name: rewrite_payload
+UPDATE orders SET payload = %(payload)s, payload_mac = %(payload_mac)s, key_id = %(key_id)s,
+    updated_at = %(now)s
+WHERE rowid = %(rowid)s;
+
+-- ------------------------------------------------------------------------- the shipment outbox
+
+-- name: next_package_id
+SELECT COALESCE(MAX(package_id), 0) + 1 AS next FROM shipments WHERE account_id = %(account_id)s;
+
+-- name: package_order
+SELECT amazon_order_id FROM shipments WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
+
+-- name: record_shipment
+INSERT INTO shipments (
+    account_id, package_id, amazon_order_id, state, carrier, carrier_name, shipping_method,
+    tracking_number, ship_date, items, created_at, updated_at
+) VALUES (
+    %(account_id)s, %(package_id)s, %(amazon_order_id)s, 'pending', %(carrier)s, %(carrier_name)s,
+    %(shipping_method)s, %(tracking_number)s, %(ship_date)s, %(items)s, %(now)s, %(now)s
+)
+ON CONFLICT (account_id, package_id) DO UPDATE SET state = 'pending',
+    carrier = excluded.carrier, carrier_name = excluded.carrier_name,
+    shipping_method = excluded.shipping_method, tracking_number = excluded.tracking_number,
+    ship_date = excluded.ship_date, items = excluded.items, code = NULL, message = NULL,
+    updated_at = excluded.updated_at;
+
+-- name: pending_shipments
+SELECT * FROM shipments WHERE account_id = %(account_id)s AND state = 'pending'
+ORDER BY package_id;
+
+-- name: record_outcome
+-- Only a pending package takes an outcome.
+UPDATE shipments SET state = %(state)s, code = %(code)s, message = %(message)s,
+    attempts = attempts + 1, updated_at = %(now)s,
+    confirmed_at = CASE WHEN %(state)s = 'confirmed' THEN %(now)s ELSE confirmed_at END
+WHERE account_id = %(account_id)s AND package_id = %(package_id)s AND state = 'pending';
+
+-- name: list_shipments
+-- NULL filters: all.
+SELECT * FROM shipments WHERE (%(account_id)s::text IS NULL OR account_id = %(account_id)s)
+    AND (%(amazon_order_id)s::text IS NULL OR amazon_order_id = %(amazon_order_id)s)
+ORDER BY account_id, package_id;
+
+-- name: count_pending_shipments
+SELECT COUNT(*) AS n FROM shipments WHERE account_id = %(account_id)s AND state = 'pending';
+
+-- ------------------------------------------------------------------------------------- fencing
+
+-- name: lease_held
+-- Whether %(owner)s still holds the account's lease (in the write transaction it fences).
+SELECT 1 FROM sync_locks WHERE account_id = %(account_id)s AND owner = %(owner)s;
