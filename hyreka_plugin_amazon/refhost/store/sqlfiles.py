@@ -130,6 +130,11 @@ class Queries:
     count_pending_shipments: str
     # fencing
     lease_held: str
+    # the leases
+    lease_take: str
+    lease_holder: str
+    lease_renew: str
+    lease_release: str
 
 
 class SqlFileError(RuntimeError):

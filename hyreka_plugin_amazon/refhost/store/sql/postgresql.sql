@@ -265,3 +265,30 @@ SELECT COUNT(*) AS n FROM shipments WHERE account_id = %(account_id)s AND state 
 -- name: lease_held
 -- Whether %(owner)s still holds the account's lease (in the write transaction it fences).
 SELECT 1 FROM sync_locks WHERE account_id = %(account_id)s AND owner = %(owner)s;
+
+-- ---------------------------------------------------------------------------------- the leases
+-- Each runs alone, in a transaction of its own (refhost/store/leases.py).
+
+-- name: lease_take
+-- Take the account's lease for %(owner)s if it is free, expired, already its own or held by
+-- %(replaces)s (a holder found dead); one statement, so two takers never both win: ON
+-- CONFLICT locks the row and checks the condition against its latest version. A row back
+-- when %(owner)s holds it now.
+INSERT INTO sync_locks (account_id, owner, expires_at)
+VALUES (%(account_id)s, %(owner)s, %(expires_at)s)
+ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+WHERE sync_locks.expires_at <= %(now)s OR sync_locks.owner = %(owner)s
+    OR sync_locks.owner = %(replaces)s
+RETURNING owner;
+
+-- name: lease_holder
+SELECT owner, expires_at FROM sync_locks WHERE account_id = %(account_id)s;
+
+-- name: lease_renew
+-- A row back when %(owner)s still holds the lease.
+UPDATE sync_locks SET expires_at = %(expires_at)s
+WHERE account_id = %(account_id)s AND owner = %(owner)s
+RETURNING owner;
+
+-- name: lease_release
+DELETE FROM sync_locks WHERE account_id = %(account_id)s AND owner = %(owner)s;

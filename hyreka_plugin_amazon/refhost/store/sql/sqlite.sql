@@ -263,3 +263,26 @@ SELECT COUNT(*) AS n FROM shipments WHERE account_id = :account_id AND state = '
 -- name: lease_held
 -- Whether :owner still holds the account's lease (in the write transaction it fences).
 SELECT 1 FROM sync_locks WHERE account_id = :account_id AND owner = :owner;
+
+-- ---------------------------------------------------------------------------------- the leases
+-- Each runs alone, in a transaction of its own (refhost/store/leases.py).
+
+-- name: lease_take
+-- Take the account's lease for :owner if it is free, expired, already :owner's or held by
+-- :replaces (a holder found dead); one statement, so two takers never both win. A row back
+-- when :owner holds it now.
+INSERT INTO sync_locks (account_id, owner, expires_at) VALUES (:account_id, :owner, :expires_at)
+ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+WHERE sync_locks.expires_at <= :now OR sync_locks.owner = :owner OR sync_locks.owner = :replaces
+RETURNING owner;
+
+-- name: lease_holder
+SELECT owner, expires_at FROM sync_locks WHERE account_id = :account_id;
+
+-- name: lease_renew
+-- A row back when :owner still holds the lease.
+UPDATE sync_locks SET expires_at = :expires_at WHERE account_id = :account_id AND owner = :owner
+RETURNING owner;
+
+-- name: lease_release
+DELETE FROM sync_locks WHERE account_id = :account_id AND owner = :owner;
