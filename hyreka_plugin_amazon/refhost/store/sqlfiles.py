@@ -123,7 +123,8 @@ class Queries:
     # the shipment outbox
     next_package_id: str
     package_order: str
-    record_shipment: str
+    insert_shipment: str
+    correct_shipment: str
     pending_shipments: str
     record_outcome: str
     list_shipments: str

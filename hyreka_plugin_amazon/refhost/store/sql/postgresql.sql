@@ -221,24 +221,40 @@ WHERE rowid = %(rowid)s;
 -- ------------------------------------------------------------------------- the shipment outbox
 
 -- name: next_package_id
-SELECT COALESCE(MAX(package_id), 0) + 1 AS next FROM shipments WHERE account_id = %(account_id)s;
+-- The account's next package number, counted in its package_numbers row. Two shipments at
+-- once: the second waits for the first's row lock (ON CONFLICT) and counts on from the
+-- first's committed number, so none share one (a MAX(package_id) + 1 alone would, in READ
+-- COMMITTED). Never below a number already stored: a store from before the counter starts
+-- after its packages.
+INSERT INTO package_numbers (account_id, last_package_id) VALUES (
+    %(account_id)s,
+    (SELECT COALESCE(MAX(package_id), 0) + 1 FROM shipments WHERE account_id = %(account_id)s)
+)
+ON CONFLICT (account_id) DO UPDATE SET
+    last_package_id = GREATEST(package_numbers.last_package_id + 1, excluded.last_package_id)
+RETURNING last_package_id;
 
 -- name: package_order
 SELECT amazon_order_id FROM shipments WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
 
--- name: record_shipment
+-- name: insert_shipment
+-- A new package: a plain insert; a number the account already has fails (never overwrites).
 INSERT INTO shipments (
     account_id, package_id, amazon_order_id, state, carrier, carrier_name, shipping_method,
     tracking_number, ship_date, items, created_at, updated_at
 ) VALUES (
-    %(account_id)s, %(package_id)s, %(amazon_order_id)s, 'pending', %(carrier)s, %(carrier_name)s,
-    %(shipping_method)s, %(tracking_number)s, %(ship_date)s, %(items)s, %(now)s, %(now)s
-)
-ON CONFLICT (account_id, package_id) DO UPDATE SET state = 'pending',
-    carrier = excluded.carrier, carrier_name = excluded.carrier_name,
-    shipping_method = excluded.shipping_method, tracking_number = excluded.tracking_number,
-    ship_date = excluded.ship_date, items = excluded.items, code = NULL, message = NULL,
-    updated_at = excluded.updated_at;
+    %(account_id)s, %(package_id)s, %(amazon_order_id)s, 'pending', %(carrier)s,
+    %(carrier_name)s, %(shipping_method)s, %(tracking_number)s, %(ship_date)s, %(items)s,
+    %(now)s, %(now)s
+);
+
+-- name: correct_shipment
+-- The seller corrects a package of the same order: new details, pending again.
+UPDATE shipments SET state = 'pending', carrier = %(carrier)s, carrier_name = %(carrier_name)s,
+    shipping_method = %(shipping_method)s, tracking_number = %(tracking_number)s,
+    ship_date = %(ship_date)s, items = %(items)s, code = NULL, message = NULL,
+    updated_at = %(now)s
+WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
 
 -- name: pending_shipments
 SELECT * FROM shipments WHERE account_id = %(account_id)s AND state = 'pending'

@@ -219,24 +219,36 @@ WHERE rowid = :rowid;
 -- ------------------------------------------------------------------------- the shipment outbox
 
 -- name: next_package_id
-SELECT COALESCE(MAX(package_id), 0) + 1 AS next FROM shipments WHERE account_id = :account_id;
+-- The account's next package number, counted in its package_numbers row (inside the write
+-- transaction that stores the package: BEGIN IMMEDIATE makes it the only writer). Never below
+-- a number already stored: a store from before the counter starts after its packages.
+INSERT INTO package_numbers (account_id, last_package_id) VALUES (
+    :account_id,
+    (SELECT COALESCE(MAX(package_id), 0) + 1 FROM shipments WHERE account_id = :account_id)
+)
+ON CONFLICT (account_id) DO UPDATE SET
+    last_package_id = max(package_numbers.last_package_id + 1, excluded.last_package_id)
+RETURNING last_package_id;
 
 -- name: package_order
 SELECT amazon_order_id FROM shipments WHERE account_id = :account_id AND package_id = :package_id;
 
--- name: record_shipment
+-- name: insert_shipment
+-- A new package: a plain insert; a number the account already has fails (never overwrites).
 INSERT INTO shipments (
     account_id, package_id, amazon_order_id, state, carrier, carrier_name, shipping_method,
     tracking_number, ship_date, items, created_at, updated_at
 ) VALUES (
     :account_id, :package_id, :amazon_order_id, 'pending', :carrier, :carrier_name,
     :shipping_method, :tracking_number, :ship_date, :items, :now, :now
-)
-ON CONFLICT (account_id, package_id) DO UPDATE SET state = 'pending',
-    carrier = excluded.carrier, carrier_name = excluded.carrier_name,
-    shipping_method = excluded.shipping_method, tracking_number = excluded.tracking_number,
-    ship_date = excluded.ship_date, items = excluded.items, code = NULL, message = NULL,
-    updated_at = excluded.updated_at;
+);
+
+-- name: correct_shipment
+-- The seller corrects a package of the same order: new details, pending again.
+UPDATE shipments SET state = 'pending', carrier = :carrier, carrier_name = :carrier_name,
+    shipping_method = :shipping_method, tracking_number = :tracking_number,
+    ship_date = :ship_date, items = :items, code = NULL, message = NULL, updated_at = :now
+WHERE account_id = :account_id AND package_id = :package_id;
 
 -- name: pending_shipments
 SELECT * FROM shipments WHERE account_id = :account_id AND state = 'pending'

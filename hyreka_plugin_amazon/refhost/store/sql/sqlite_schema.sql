@@ -118,6 +118,13 @@ CREATE TABLE IF NOT EXISTS shipments (
 CREATE INDEX IF NOT EXISTS shipments_by_order ON shipments (account_id, amazon_order_id);
 CREATE INDEX IF NOT EXISTS shipments_by_state ON shipments (account_id, state);
 
+-- The last package number given out per account (next_package_id): numbers are counted here,
+-- in one row per account, so two shipments recorded at once never share one.
+CREATE TABLE IF NOT EXISTS package_numbers (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    last_package_id INTEGER NOT NULL
+);
+
 -- One sync per account at a time: the lease of the sync that holds it (refhost/store/leases*).
 -- No foreign key: a lease may name an account that is being added or was just removed.
 CREATE TABLE IF NOT EXISTS sync_locks (
