@@ -272,14 +272,14 @@ class Database:
     def _check_key(self) -> None:
         """Fail at once, before any write, when the vault cannot read this store."""
         rows = self._read(self._sql.read_key_check)
-        if rows:
-            self._vault.decrypt(rows[0]["value"])
-            return
-        with self._write() as db:
-            db.execute(
-                self._sql.insert_key_check,
-                {"value": self._vault.encrypt(_KEY_CHECK), "key_id": self._vault.key_id},
-            )
+        if not rows:  # a new store: the first process to open it writes the check
+            with self._write() as db:
+                db.execute(
+                    self._sql.insert_key_check,
+                    {"value": self._vault.encrypt(_KEY_CHECK), "key_id": self._vault.key_id},
+                )
+                rows = db.execute(self._sql.read_key_check).fetchall()
+        self._vault.decrypt(rows[0]["value"])
 
     def _seal(self, payload: bytes, account_id: str, amazon_order_id: str) -> bytes:
         """An order payload encrypted (AES-256-GCM, ``Vault.seal``), bound to its row."""

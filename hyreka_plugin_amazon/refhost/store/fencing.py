@@ -1,12 +1,13 @@
 """Fencing: a sync's writes commit only while its lease on the account is still its own.
 
-A sync holds the account's lease (``refhost.locks``); its token is the fencing token. Every
+A sync holds the account's lease (``leases``); its token is the fencing token. Every
 transaction that commits a sync's work (its staged orders, its problems, its state and
 cursor) first checks, inside that same transaction, that the lease row still names the token.
 A sync that stalled past its lease while another took over commits nothing more: its staged
-orders are dropped and its next write raises LeaseLostError. The check shares the
-transaction's IMMEDIATE lock with ``AccountLocks`` taking a lease over, so the two never
-interleave.
+orders are dropped and its next write raises LeaseLostError. A takeover never interleaves
+with the check and the commit: on SQLite the transaction holds the one writer lock (BEGIN
+IMMEDIATE) that a takeover needs too; on PostgreSQL the check reads the lease row FOR SHARE,
+so a takeover (an update of that row) waits for the commit (``lease_held`` in ``sql/``).
 """
 
 from __future__ import annotations

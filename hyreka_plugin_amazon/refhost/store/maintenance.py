@@ -87,7 +87,7 @@ class MaintenanceStore(OrderStore):
         """
         key_id = vault.key_id
         with self._write() as db:
-            check = db.execute(self._sql.read_key_check).fetchone()
+            check = db.execute(self._sql.key_check_for_write).fetchone()
             db.execute(
                 self._sql.update_key_check,
                 {"value": vault.rotate(check["value"]), "key_id": key_id},

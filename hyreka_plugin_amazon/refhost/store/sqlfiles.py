@@ -77,6 +77,7 @@ class Queries:
     rollback: str
     # the key check
     read_key_check: str
+    key_check_for_write: str
     insert_key_check: str
     update_key_check: str
     # accounts

@@ -22,8 +22,13 @@ ROLLBACK;
 -- name: read_key_check
 SELECT value FROM meta WHERE name = 'key_check';
 
+-- name: key_check_for_write
+SELECT value FROM meta WHERE name = 'key_check' FOR UPDATE;
+
 -- name: insert_key_check
-INSERT INTO meta (name, value, key_id) VALUES ('key_check', %(value)s, %(key_id)s);
+-- A store opened by two processes at once keeps the first check; each reads it back.
+INSERT INTO meta (name, value, key_id) VALUES ('key_check', %(value)s, %(key_id)s)
+ON CONFLICT (name) DO NOTHING;
 
 -- name: update_key_check
 UPDATE meta SET value = %(value)s, key_id = %(key_id)s WHERE name = 'key_check';
@@ -66,7 +71,7 @@ UPDATE accounts SET client_secret = %(client_secret)s, refresh_token = %(refresh
 WHERE id = %(id)s;
 
 -- name: accounts_not_under_key
-SELECT * FROM accounts WHERE key_id != %(key_id)s;
+SELECT * FROM accounts WHERE key_id != %(key_id)s FOR UPDATE;
 
 -- ------------------------------------------------------------------------- per-account state
 
@@ -155,14 +160,18 @@ SELECT payload_mac, key_id, closed_at, purged_at FROM orders
 WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
 
 -- name: order_state_for_write
--- order_state inside a write transaction, which the upsert then relies on.
+-- order_state inside a write transaction, which the upsert then relies on: the row stays
+-- as read until the transaction ends (a purge or a key rotation waits).
 SELECT payload_mac, key_id, closed_at, purged_at FROM orders
-WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s FOR UPDATE;
 
 -- name: order_states_for_write
--- order_state_for_write of the orders whose ids are the JSON list %(ids)s.
+-- order_state_for_write of the orders whose ids are the JSON list %(ids)s, locked in rowid
+-- order (as purges and key rotations lock them).
 SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders
-WHERE account_id = %(account_id)s AND amazon_order_id IN (SELECT json_array_elements_text(%(ids)s::json));
+WHERE account_id = %(account_id)s
+    AND amazon_order_id IN (SELECT json_array_elements_text(%(ids)s::json))
+ORDER BY rowid FOR UPDATE;
 
 -- name: order_payload
 SELECT payload FROM orders WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
@@ -196,8 +205,8 @@ SELECT rowid, account_id, amazon_order_id FROM orders WHERE purged_at IS NULL
 ORDER BY rowid;
 
 -- name: order_payload_for_write
--- The payload a write transaction rewrites.
-SELECT payload FROM orders WHERE rowid = %(rowid)s;
+-- The payload a write transaction rewrites, locked until it ends.
+SELECT payload FROM orders WHERE rowid = %(rowid)s FOR UPDATE;
 
 -- name: mark_purged
 UPDATE orders SET purged_at = %(purged_at)s WHERE rowid = %(rowid)s;
@@ -209,9 +218,10 @@ SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL
 ORDER BY rowid;
 
 -- name: orders_not_under_key
--- A batch of orders for key rotation, read in the write transaction that rewrites them.
+-- A batch of orders for key rotation, read and locked in the write transaction that
+-- rewrites them.
 SELECT rowid, account_id, amazon_order_id, payload FROM orders
-WHERE rowid > %(after)s AND key_id != %(key_id)s ORDER BY rowid LIMIT %(limit)s;
+WHERE rowid > %(after)s AND key_id != %(key_id)s ORDER BY rowid LIMIT %(limit)s FOR UPDATE;
 
 -- name: rewrite_payload
 UPDATE orders SET payload = %(payload)s, payload_mac = %(payload_mac)s, key_id = %(key_id)s,
@@ -279,8 +289,10 @@ SELECT COUNT(*) AS n FROM shipments WHERE account_id = %(account_id)s AND state 
 -- ------------------------------------------------------------------------------------- fencing
 
 -- name: lease_held
--- Whether %(owner)s still holds the account's lease (in the write transaction it fences).
-SELECT 1 FROM sync_locks WHERE account_id = %(account_id)s AND owner = %(owner)s;
+-- Whether %(owner)s still holds the account's lease, in the write transaction it fences:
+-- FOR SHARE keeps a takeover (which updates the row) waiting until that transaction ends,
+-- so what it commits was written under the lease.
+SELECT 1 FROM sync_locks WHERE account_id = %(account_id)s AND owner = %(owner)s FOR SHARE;
 
 -- ---------------------------------------------------------------------------------- the leases
 -- Each runs alone, in a transaction of its own (refhost/store/leases.py).

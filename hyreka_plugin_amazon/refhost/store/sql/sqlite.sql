@@ -21,8 +21,13 @@ ROLLBACK;
 -- name: read_key_check
 SELECT value FROM meta WHERE name = 'key_check';
 
+-- name: key_check_for_write
+SELECT value FROM meta WHERE name = 'key_check';
+
 -- name: insert_key_check
-INSERT INTO meta (name, value, key_id) VALUES ('key_check', :value, :key_id);
+-- A store opened by two processes at once keeps the first check; each reads it back.
+INSERT INTO meta (name, value, key_id) VALUES ('key_check', :value, :key_id)
+ON CONFLICT (name) DO NOTHING;
 
 -- name: update_key_check
 UPDATE meta SET value = :value, key_id = :key_id WHERE name = 'key_check';
@@ -273,7 +278,8 @@ SELECT COUNT(*) AS n FROM shipments WHERE account_id = :account_id AND state = '
 -- ------------------------------------------------------------------------------------- fencing
 
 -- name: lease_held
--- Whether :owner still holds the account's lease (in the write transaction it fences).
+-- Whether :owner still holds the account's lease, in the write transaction it fences:
+-- BEGIN IMMEDIATE keeps a takeover (leases.py, on another connection) out until it ends.
 SELECT 1 FROM sync_locks WHERE account_id = :account_id AND owner = :owner;
 
 -- ---------------------------------------------------------------------------------- the leases
