@@ -16,7 +16,7 @@ from hyreka_plugin_amazon.refhost.cli.main import main
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
-from hyreka_plugin_amazon.refhost.store.leases import AccountLocks
+from hyreka_plugin_amazon.refhost.store.leases import SqliteAccountLocks
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -258,7 +258,7 @@ def test_rotate_key_waits_for_no_sync_and_changes_nothing_while_one_runs(
 ) -> None:
     key_file = (data / KEY_FILE).read_text()
     ids = key_ids(data)
-    with AccountLocks(data / DB_FILE).hold("other"):
+    with SqliteAccountLocks(data / DB_FILE).hold("other"):
         assert main(["rotate-key", "--data", str(data)]) == 2
     err = capsys.readouterr().err
     assert "a sync of account 'other' is already running" in err

@@ -24,7 +24,7 @@ from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
-from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease
+from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.sync import CURSOR_KEY
 
@@ -51,7 +51,7 @@ class StallingHost(SyncHost):
 
 def later_locks(db_path: Path) -> AccountLocks:
     """Locks of a process whose clock is past every lease taken now (the stall outlasted it)."""
-    return AccountLocks(db_path, clock=lambda: time.time() + 3600)
+    return SqliteAccountLocks(db_path, clock=lambda: time.time() + 3600)
 
 
 def test_a_stalled_sync_whose_lease_was_taken_over_commits_nothing(
@@ -113,8 +113,8 @@ def test_writes_under_a_lost_fence_raise_and_change_nothing(harness: Harness) ->
 HOLDER = (
     "import os, sys\n"
     "from pathlib import Path\n"
-    "from hyreka_plugin_amazon.refhost.store.leases import AccountLocks\n"
-    "AccountLocks(Path(sys.argv[1])).acquire(sys.argv[2])\n"
+    "from hyreka_plugin_amazon.refhost.store.leases import SqliteAccountLocks\n"
+    "SqliteAccountLocks(Path(sys.argv[1])).acquire(sys.argv[2])\n"
     "print(os.getpid(), flush=True)\n"
     "os._exit(9)  # killed while syncing: the lease is never released\n"
 )

@@ -27,7 +27,7 @@ from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
-from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease
+from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
 from hyreka_plugin_amazon.secret import Secret
 
 
@@ -37,7 +37,7 @@ def account_locks(store: Store) -> AccountLocks:
         from hyreka_plugin_amazon.refhost.store.leases_pg import PgAccountLocks
 
         return PgAccountLocks(store.url)
-    return AccountLocks(store.path)
+    return SqliteAccountLocks(store.path)
 
 
 class SyncHost(HostAdapter):

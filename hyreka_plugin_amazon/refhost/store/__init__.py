@@ -1,8 +1,12 @@
-"""The reference host's storage: one SQLite file, secrets and personal data encrypted.
+"""The reference host's storage: one SQLite file (or a PostgreSQL database), secrets and
+personal data encrypted.
 
-The ``Store`` is built from one part per duty, each in its own module:
+Each backend's SQL is written out in ``sql/``: its schema (``<dialect>_schema.sql``) and every
+statement the store runs, by name (``<dialect>.sql``, read by ``sqlfiles``). The ``Store`` is
+built from one part per duty, each in its own module:
 
-- ``schema``: the tables, their migration, the connection's settings, the stored time format;
+- ``schema``: SQLite's migration, the connection's settings, the stored time format;
+  ``postgres``: PostgreSQL's connection and migration;
 - ``database``: the connection, its lock, transactions, the vault (``Database``);
 - ``checkpointer``: WAL checkpoints in a thread of their own (``Checkpointer``);
 - ``accounts``: accounts, their secrets encrypted (``AccountStore``);

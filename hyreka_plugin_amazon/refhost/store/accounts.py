@@ -35,12 +35,7 @@ class AccountStore(Database):
         now = self._now()
         try:
             with self._write() as db:
-                db.execute(
-                    "INSERT INTO accounts (id, name, connector, region, marketplace_ids, client_id,"
-                    " client_secret, refresh_token, endpoint, token_url, settings, locale, key_id,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (account.id, account.name, *self._account_values(account), now, now),
-                )
+                db.execute(self._sql.insert_account, {**self._account_params(account), "now": now})
         except self._integrity_errors:
             raise AccountExistsError(
                 f"an account named {account.name!r} or with id {account.id!r} already exists"
@@ -51,50 +46,57 @@ class AccountStore(Database):
         try:
             with self._write() as db:
                 changed = db.execute(
-                    "UPDATE accounts SET name = ?, connector = ?, region = ?, marketplace_ids = ?,"
-                    " client_id = ?, client_secret = ?, refresh_token = ?, endpoint = ?,"
-                    " token_url = ?, settings = ?, locale = ?, key_id = ?, updated_at = ?"
-                    " WHERE id = ?",
-                    (account.name, *self._account_values(account), self._now(), account.id),
+                    self._sql.update_account,
+                    {**self._account_params(account), "now": self._now()},
                 ).rowcount
         except self._integrity_errors:
             raise AccountExistsError(f"an account named {account.name!r} already exists") from None
         if not changed:
             raise AccountNotFoundError(f"no account with id {account.id!r}")
 
-    def _account_values(self, account: Account) -> tuple[Any, ...]:
-        """The columns from ``connector`` to ``key_id``, in table order."""
-        return (
-            account.connector,
-            account.region,
-            json.dumps(list(account.marketplace_ids)),
-            account.client_id,
-            self._seal_secret(account, "client_secret", account.client_secret.reveal()),
-            self._seal_secret(account, "refresh_token", account.refresh_token.reveal()),
-            account.endpoint,
-            account.token_url,
-            json.dumps(dict(account.settings)),
-            account.locale,
-            self._vault.key_id,
-        )
+    def _account_params(self, account: Account) -> dict[str, Any]:
+        """The columns from ``id`` to ``key_id``, by name (secrets sealed)."""
+        return {
+            "id": account.id,
+            "name": account.name,
+            "connector": account.connector,
+            "region": account.region,
+            "marketplace_ids": json.dumps(list(account.marketplace_ids)),
+            "client_id": account.client_id,
+            **self._sealed_secrets(account),
+            "endpoint": account.endpoint,
+            "token_url": account.token_url,
+            "settings": json.dumps(dict(account.settings)),
+            "locale": account.locale,
+        }
+
+    def _sealed_secrets(self, account: Account) -> dict[str, Any]:
+        """The parameters of ``reseal_account``: the secrets sealed under the primary key."""
+        return {
+            "id": account.id,
+            "client_secret": self._seal_secret(
+                account, "client_secret", account.client_secret.reveal()
+            ),
+            "refresh_token": self._seal_secret(
+                account, "refresh_token", account.refresh_token.reveal()
+            ),
+            "key_id": self._vault.key_id,
+        }
 
     def get_account(self, name_or_id: str) -> Account:
-        rows = self._read(
-            "SELECT * FROM accounts WHERE id = ? UNION ALL SELECT * FROM accounts WHERE name = ?",
-            (name_or_id, name_or_id),
-        )
+        rows = self._read(self._sql.find_account, {"key": name_or_id})
         if not rows:
             raise AccountNotFoundError(f"no account named {name_or_id!r} or with that id")
         return self._account(rows[0])
 
     def list_accounts(self) -> list[Account]:
-        return [self._account(row) for row in self._read("SELECT * FROM accounts ORDER BY name")]
+        return [self._account(row) for row in self._read(self._sql.list_accounts)]
 
     def remove_account(self, name_or_id: str) -> None:
         """Remove the account with its orders, state, problems and sync runs."""
         account_id = self.get_account(name_or_id).id
         with self._write() as db:
-            db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            db.execute(self._sql.delete_account, {"account_id": account_id})
             self._known_accounts.discard(account_id)
         # secure_delete overwrote the freed pages in the WAL; the checkpoint carries that into
         # the database file and empties the WAL, so no old copy of the orders stays readable.
@@ -104,7 +106,7 @@ class AccountStore(Database):
         """Raise ``AccountNotFoundError`` unless the account exists (asked once per id)."""
         if account_id in self._known_accounts:
             return
-        if not self._db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone():
+        if not self._db.execute(self._sql.account_exists, {"account_id": account_id}).fetchone():
             raise AccountNotFoundError(f"no account with id {account_id!r}")
         self._known_accounts.add(account_id)
 
@@ -155,7 +157,7 @@ class AccountStore(Database):
         """Re-seal secrets written before they were bound to their row (older stores)."""
         rows = [
             row
-            for row in self._read("SELECT * FROM accounts")
+            for row in self._read(self._sql.list_accounts)
             if not (
                 self._vault.is_bound(row["client_secret"])
                 and self._vault.is_bound(row["refresh_token"])
@@ -165,17 +167,7 @@ class AccountStore(Database):
             return
         with self._write() as db:
             for row in rows:
-                account = self._account(row)
-                db.execute(
-                    "UPDATE accounts SET client_secret = ?, refresh_token = ?, key_id = ?"
-                    " WHERE id = ?",
-                    (
-                        self._seal_secret(account, "client_secret", account.client_secret.reveal()),
-                        self._seal_secret(account, "refresh_token", account.refresh_token.reveal()),
-                        self._vault.key_id,
-                        account.id,
-                    ),
-                )
+                db.execute(self._sql.reseal_account, self._sealed_secrets(self._account(row)))
 
 
 def secret_binding(

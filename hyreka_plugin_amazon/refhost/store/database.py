@@ -34,6 +34,7 @@ from hyreka_plugin_amazon.refhost.store.postgres import (
     redacted,
 )
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
+from hyreka_plugin_amazon.refhost.store.sqlfiles import Queries, queries
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,14 @@ Row = Mapping[str, Any]
 
 
 class Connection(Protocol):
-    """What the store uses of a database connection: ``sqlite3.Connection`` or ``PgConnection``."""
+    """What the store uses of a database connection: ``sqlite3.Connection`` or ``PgConnection``,
+    each running the statements of its own dialect (``self._sql``)."""
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
 
-    def executemany(self, sql: str, seq: Sequence[Sequence[Any]], /) -> Any: ...
+    def executemany(
+        self, sql: str, seq: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]], /
+    ) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -60,7 +64,8 @@ class Connection(Protocol):
 
 class Database:
     """The connection shared by the store's parts (SQLite, or PostgreSQL when ``path`` is a
-    ``postgresql://`` URL); safe to share by threads."""
+    ``postgresql://`` URL) and the statements of its dialect (``_sql``, ``sql/<dialect>.sql``);
+    safe to share by threads."""
 
     checkpoint_wait = 5.0  # seconds an emptying checkpoint waits for other connections' readers
 
@@ -75,13 +80,16 @@ class Database:
         self._lock = threading.RLock()
         self._checkpointer: Checkpointer | None = None
         self._db: Connection
+        self._sql: Queries
         if self.url is not None:
             import psycopg
 
+            self._sql = queries("postgresql")
             self._db = PgConnection(self.url)
             self._integrity_errors: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
         else:
             assert self._path is not None
+            self._sql = queries("sqlite")
             self._checkpointer = Checkpointer(self._path)
             try:
                 self._db = connect(self._path)
@@ -189,24 +197,24 @@ class Database:
             self._commit_staged()
             self._forget_lookups()
             with self._transaction() as db:
-                fencing.check(db, fence)
+                fencing.check(db, self._sql, fence)
                 yield db
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(self._sql.begin_write)
             try:
                 yield self._db
             except BaseException:
                 if self._db.in_transaction:  # SQLite ends it itself on a full disk (SQLITE_FULL)
-                    self._db.execute("ROLLBACK")
+                    self._db.execute(self._sql.rollback)
                 raise
             try:
-                self._db.execute("COMMIT")
+                self._db.execute(self._sql.commit)
             except BaseException:
                 if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                    self._db.execute(self._sql.rollback)
                 raise
 
     def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
@@ -216,7 +224,7 @@ class Database:
             rows: list[Row] = self._db.execute(sql, params).fetchall()
             return rows
 
-    def _peek(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def _peek(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         """Rows of a query that staged orders do not affect (the caller checks them)."""
         with self._lock:
             rows: list[Row] = self._db.execute(sql, params).fetchall()
@@ -255,7 +263,7 @@ class Database:
             fresh = Vault.open(path.parent, env={}, create=False)
             if fresh.keys_equal(self._vault):
                 return False
-            rows = self._db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchall()
+            rows = self._db.execute(self._sql.read_key_check).fetchall()
             if rows:
                 fresh.decrypt(rows[0]["value"])
             self._vault = fresh
@@ -263,15 +271,15 @@ class Database:
 
     def _check_key(self) -> None:
         """Fail at once, before any write, when the vault cannot read this store."""
-        rows = self._read("SELECT value FROM meta WHERE name = 'key_check'")
-        if rows:
-            self._vault.decrypt(rows[0]["value"])
-            return
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO meta (name, value, key_id) VALUES ('key_check', ?, ?)",
-                (self._vault.encrypt(_KEY_CHECK), self._vault.key_id),
-            )
+        rows = self._read(self._sql.read_key_check)
+        if not rows:  # a new store: the first process to open it writes the check
+            with self._write() as db:
+                db.execute(
+                    self._sql.insert_key_check,
+                    {"value": self._vault.encrypt(_KEY_CHECK), "key_id": self._vault.key_id},
+                )
+                rows = db.execute(self._sql.read_key_check).fetchall()
+        self._vault.decrypt(rows[0]["value"])
 
     def _seal(self, payload: bytes, account_id: str, amazon_order_id: str) -> bytes:
         """An order payload encrypted (AES-256-GCM, ``Vault.seal``), bound to its row."""

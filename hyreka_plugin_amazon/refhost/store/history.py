@@ -59,24 +59,16 @@ class HistoryStore(Database):
     # Per-account state and problems
 
     def get_state(self, account_id: str, key: str) -> str | None:
-        rows = self._peek(
-            "SELECT value FROM state WHERE account_id = ? AND key = ?", (account_id, key)
-        )
+        rows = self._peek(self._sql.get_state, {"account_id": account_id, "key": key})
         return rows[0]["value"] if rows else None
 
     def set_state(
         self, account_id: str, key: str, value: str | None, *, fence: Fence | None = None
     ) -> None:
         """Store (None: remove) the value, committed at once (only while ``fence`` holds)."""
+        params = {"account_id": account_id, "key": key, "value": value}
         with self._write(fence) as db:
-            if value is None:
-                db.execute("DELETE FROM state WHERE account_id = ? AND key = ?", (account_id, key))
-            else:
-                db.execute(
-                    "INSERT INTO state (account_id, key, value) VALUES (?, ?, ?)"
-                    " ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value",
-                    (account_id, key, value),
-                )
+            db.execute(self._sql.delete_state if value is None else self._sql.set_state, params)
 
     def record_problems(
         self, account_id: str, problems: Sequence[Problem], *, fence: Fence | None = None
@@ -84,25 +76,25 @@ class HistoryStore(Database):
         """Replace the account's open problems with these (only while ``fence`` holds)."""
         now = self._now()
         with self._write(fence) as db:
-            db.execute("DELETE FROM problems WHERE account_id = ?", (account_id,))
+            db.execute(self._sql.delete_problems, {"account_id": account_id})
             db.executemany(
-                "INSERT INTO problems (account_id, amazon_order_id, row_number, column_name,"
-                " reason, recorded_at, messages) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self._sql.insert_problem,
                 [
-                    (
-                        *(account_id, p.amazon_order_id, p.row, p.column, p.reason, now),
-                        json.dumps(dict(p.messages), ensure_ascii=False),
-                    )
+                    {
+                        "account_id": account_id,
+                        "amazon_order_id": p.amazon_order_id,
+                        "row_number": p.row,
+                        "column_name": p.column,
+                        "reason": p.reason,
+                        "recorded_at": now,
+                        "messages": json.dumps(dict(p.messages), ensure_ascii=False),
+                    }
                     for p in problems
                 ],
             )
 
     def list_problems(self, account_id: str) -> list[Problem]:
-        rows = self._read(
-            "SELECT amazon_order_id, row_number, column_name, reason, messages FROM problems"
-            " WHERE account_id = ? ORDER BY id",
-            (account_id,),
-        )
+        rows = self._read(self._sql.list_problems, {"account_id": account_id})
         return [
             Problem(
                 reason=row["reason"],
@@ -118,16 +110,13 @@ class HistoryStore(Database):
         """Unlist the order's problems (the connector records the dismissal: dismiss_problem)."""
         with self._write() as db:
             db.execute(
-                "DELETE FROM problems WHERE account_id = ? AND amazon_order_id = ?",
-                (account_id, amazon_order_id),
+                self._sql.dismiss_problem,
+                {"account_id": account_id, "amazon_order_id": amazon_order_id},
             )
 
     def open_problems(self, account_id: str | None = None) -> list[OpenProblem]:
         """The open problems (of one account, or all), oldest first, each with its id."""
-        rows = self._read(
-            "SELECT * FROM problems WHERE (:account IS NULL OR account_id = :account) ORDER BY id",
-            {"account": account_id},
-        )
+        rows = self._read(self._sql.open_problems, {"account_id": account_id})
         return [
             OpenProblem(
                 id=row["id"],
@@ -145,7 +134,7 @@ class HistoryStore(Database):
     def drop_problem(self, problem_id: int) -> None:
         """Unlist one problem by its id (one without an order: nothing for the connector)."""
         with self._write() as db:
-            db.execute("DELETE FROM problems WHERE id = ?", (problem_id,))
+            db.execute(self._sql.drop_problem, {"id": problem_id})
 
     # ----------------------------------------------------------------------------------------
     # Sync runs
@@ -153,9 +142,8 @@ class HistoryStore(Database):
     def start_run(self, account_id: str, trigger: str) -> int:
         with self._write() as db:
             row = db.execute(
-                "INSERT INTO sync_runs (account_id, trigger, started_at) VALUES (?, ?, ?)"
-                " RETURNING id",
-                (account_id, trigger, self._now()),
+                self._sql.start_run,
+                {"account_id": account_id, "trigger": trigger, "now": self._now()},
             ).fetchone()
         return int(row["id"])
 
@@ -163,33 +151,27 @@ class HistoryStore(Database):
         """Record the outcome; ``result.message`` must not carry personal data."""
         with self._write() as db:
             changed = db.execute(
-                "UPDATE sync_runs SET finished_at = ?, ok = ?, code = ?, message = ?, created = ?,"
-                " updated = ?, unchanged = ?, failed_rows = ?, api_calls = ?, warnings = ?"
-                " WHERE id = ?",
-                (
-                    self._now(),
-                    result.ok,
-                    result.code,
-                    result.message,
-                    result.created,
-                    result.updated,
-                    result.unchanged,
-                    result.failed_rows,
-                    json.dumps(result.api_calls, sort_keys=True),
-                    json.dumps(list(result.warnings), ensure_ascii=False),
-                    run_id,
-                ),
+                self._sql.finish_run,
+                {
+                    "id": run_id,
+                    "now": self._now(),
+                    "ok": result.ok,
+                    "code": result.code,
+                    "message": result.message,
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "failed_rows": result.failed_rows,
+                    "api_calls": json.dumps(result.api_calls, sort_keys=True),
+                    "warnings": json.dumps(list(result.warnings), ensure_ascii=False),
+                },
             ).rowcount
         if not changed:
             raise StoreError(f"no sync run with id {run_id}")
 
     def list_runs(self, account_id: str | None = None, limit: int = 20) -> list[SyncRun]:
         """The latest runs, newest first."""
-        rows = self._read(
-            "SELECT * FROM sync_runs WHERE (:account IS NULL OR account_id = :account)"
-            " ORDER BY id DESC LIMIT :limit",
-            {"account": account_id, "limit": limit},
-        )
+        rows = self._read(self._sql.list_runs, {"account_id": account_id, "limit": limit})
         return [
             SyncRun(
                 id=row["id"],

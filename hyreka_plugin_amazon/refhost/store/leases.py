@@ -1,7 +1,8 @@
 """One sync per account at a time, across threads and processes sharing the host's database.
 
-A lease row per account in the same SQLite file: taken in an IMMEDIATE transaction, renewed
-while the sync runs, released at the end; a lease whose holder died (no renewal) expires. A
+A lease row per account in the host's database (the table ``sync_locks`` of its schema): taken
+in one statement (free, expired or already ours), renewed while the sync runs, released at
+the end; a lease whose holder died (no renewal) expires. A
 holder's token names its host and process id: when that process is gone from this host (a
 ``kill -9``), the lease is taken over at once instead of after its expiry, and the new lease
 says so (``Lease.taken_over_from``).
@@ -16,10 +17,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from hyreka_plugin_amazon.refhost.store.sqlfiles import Dialect, queries
 
 DEFAULT_TTL_S = 120.0
 
@@ -78,30 +83,23 @@ class Lease:
         return f"Lease({self.account_id!r})"
 
 
-class AccountLocks:
-    """Leases on accounts, stored in the table ``sync_locks`` of the host's SQLite file."""
+class AccountLocks(ABC):
+    """Leases on accounts, in the table ``sync_locks`` of the host's database (part of its
+    schema): the rules, the same on every backend. A backend runs each statement of its
+    dialect alone, in a transaction of its own (``_run``): ``SqliteAccountLocks`` here,
+    ``PgAccountLocks`` in ``leases_pg``."""
 
     def __init__(
-        self,
-        db_path: Path,
-        *,
-        ttl_s: float = DEFAULT_TTL_S,
-        clock: Callable[[], float] = time.time,
+        self, dialect: Dialect, *, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], float]
     ) -> None:
-        self.db_path = db_path
         self.ttl_s = ttl_s
         self.clock = clock
         self.owner = owner_name()
-        with closing(self._connect()) as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS sync_locks ("
-                " account_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)"
-            )
+        self._sql = queries(dialect)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA busy_timeout = 30000")
-        return db
+    @abstractmethod
+    def _run(self, sql: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The rows of one statement, run and committed on its own."""
 
     def try_acquire(self, account_id: str, token: str) -> bool:
         """Take the lease if it is free, expired or its holder's process is gone; True when
@@ -111,52 +109,40 @@ class AccountLocks:
     def _take(self, account_id: str, token: str) -> tuple[bool, int | None]:
         """(taken, pid of the dead holder whose unexpired lease was taken over, if any)."""
         now = self.clock()
-        dead: int | None = None
-        with closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(
-                "SELECT owner, expires_at FROM sync_locks WHERE account_id = ?", (account_id,)
-            ).fetchone()
-            if row is not None and row[0] != token and row[1] > now:
-                dead = dead_holder(row[0])
-                if dead is None:
-                    db.execute("ROLLBACK")
-                    return False, None
-            db.execute(
-                "INSERT INTO sync_locks (account_id, owner, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner,"
-                " expires_at = excluded.expires_at",
-                (account_id, token, now + self.ttl_s),
-            )
-            db.execute("COMMIT")
-        if dead is not None:
-            log.warning("took over the lease of a sync whose process %d has ended", dead)
+        take = {
+            "account_id": account_id,
+            "owner": token,
+            "expires_at": now + self.ttl_s,
+            "now": now,
+            "replaces": token,
+        }
+        if self._run(self._sql.lease_take, take):
+            return True, None
+        rows = self._run(self._sql.lease_holder, {"account_id": account_id})
+        if not rows:  # released meanwhile
+            return bool(self._run(self._sql.lease_take, take)), None
+        dead = dead_holder(str(rows[0]["owner"]))
+        if dead is None:
+            return False, None
+        if not self._run(self._sql.lease_take, {**take, "replaces": rows[0]["owner"]}):
+            return False, None  # someone else took it over first
+        log.warning("took over the lease of a sync whose process %d has ended", dead)
         return True, dead
 
     def renew(self, account_id: str, token: str) -> bool:
         """Extend the lease; False when ``token`` no longer holds it."""
-        with closing(self._connect()) as db:
-            cursor = db.execute(
-                "UPDATE sync_locks SET expires_at = ? WHERE account_id = ? AND owner = ?",
-                (self.clock() + self.ttl_s, account_id, token),
-            )
-            return cursor.rowcount == 1
+        renew = {"account_id": account_id, "owner": token, "expires_at": self.clock() + self.ttl_s}
+        return bool(self._run(self._sql.lease_renew, renew))
 
     def release(self, account_id: str, token: str) -> None:
-        with closing(self._connect()) as db:
-            db.execute(
-                "DELETE FROM sync_locks WHERE account_id = ? AND owner = ?", (account_id, token)
-            )
+        self._run(self._sql.lease_release, {"account_id": account_id, "owner": token})
 
     def holder(self, account_id: str) -> str | None:
         """Who holds an unexpired lease on the account, or None."""
-        with closing(self._connect()) as db:
-            row = db.execute(
-                "SELECT owner, expires_at FROM sync_locks WHERE account_id = ?", (account_id,)
-            ).fetchone()
-        if row is None or row[1] <= self.clock():
+        rows = self._run(self._sql.lease_holder, {"account_id": account_id})
+        if not rows or rows[0]["expires_at"] <= self.clock():
             return None
-        return str(row[0])
+        return str(rows[0]["owner"])
 
     def acquire(self, account_id: str) -> Lease | None:
         """The account's lease, renewed until released; None when another holder has it."""
@@ -174,6 +160,23 @@ class AccountLocks:
             raise AccountBusyError(account_id)
         with lease:
             yield lease
+
+
+class SqliteAccountLocks(AccountLocks):
+    """Leases in the host's SQLite file, each statement on a connection of its own (a lease
+    is renewed while the store's connection is busy with a long commit)."""
+
+    def __init__(
+        self, db_path: Path, *, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__("sqlite", ttl_s=ttl_s, clock=clock)
+        self.db_path = db_path
+
+    def _run(self, sql: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        with closing(sqlite3.connect(self.db_path, timeout=30, isolation_level=None)) as db:
+            db.row_factory = sqlite3.Row
+            rows: list[Mapping[str, Any]] = db.execute(sql, params).fetchall()
+            return rows
 
 
 def owner_name() -> str:

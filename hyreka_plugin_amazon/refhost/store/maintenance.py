@@ -13,6 +13,8 @@ from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
 from hyreka_plugin_amazon.refhost.store.schema import ts
 
 STALE_AFTER_DAYS = 180  # backstop: personal data goes this long after an order's last update
+# The statuses of a closed order, as the parameters of the retention statements.
+_CLOSED = {"shipped": OrderStatus.SHIPPED.value, "cancelled": OrderStatus.CANCELLED.value}
 
 
 class MaintenanceStore(OrderStore):
@@ -40,10 +42,8 @@ class MaintenanceStore(OrderStore):
         cutoff = ts(now - timedelta(days=after_days))
         stale = ts(now - timedelta(days=stale_after_days))
         rows = self._read(
-            "SELECT rowid, account_id, amazon_order_id FROM orders WHERE purged_at IS NULL"
-            " AND ((status IN (?, ?) AND COALESCE(last_updated, closed_at) < ?)"
-            " OR COALESCE(last_updated, created_at) < ?) ORDER BY rowid",
-            (OrderStatus.SHIPPED.value, OrderStatus.CANCELLED.value, cutoff, stale),
+            self._sql.purge_candidates,
+            {**_CLOSED, "closed_before": cutoff, "stale_before": stale},
         )
         ids = [row["amazon_order_id"] for row in rows]
         if dry_run:
@@ -54,13 +54,13 @@ class MaintenanceStore(OrderStore):
                 for row in rows[start : start + BATCH]:
                     key = (row["account_id"], row["amazon_order_id"])
                     sealed = db.execute(
-                        "SELECT payload FROM orders WHERE rowid = ?", (row["rowid"],)
+                        self._sql.order_payload_for_write, {"rowid": row["rowid"]}
                     ).fetchone()["payload"]
                     self._rewrite_payload(
                         db, row["rowid"], order_json(anonymised(self._order(sealed, *key))), *key
                     )
                     db.execute(
-                        "UPDATE orders SET purged_at = ? WHERE rowid = ?", (purged_at, row["rowid"])
+                        self._sql.mark_purged, {"purged_at": purged_at, "rowid": row["rowid"]}
                     )
         if not self._checkpoint():
             raise WalNotClearedError(
@@ -75,11 +75,7 @@ class MaintenanceStore(OrderStore):
 
     def stale_purged_order_ids(self, account_id: str | None = None) -> list[str]:
         """Orders whose personal data the backstop removed while they were still open."""
-        rows = self._read(
-            "SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL"
-            " AND status NOT IN (?, ?) AND (? IS NULL OR account_id = ?) ORDER BY rowid",
-            (OrderStatus.SHIPPED.value, OrderStatus.CANCELLED.value, account_id, account_id),
-        )
+        rows = self._read(self._sql.stale_purged_order_ids, {**_CLOSED, "account_id": account_id})
         return [row["amazon_order_id"] for row in rows]
 
     def rotate_key(self, vault: Vault, *, batch_size: int = BATCH) -> int:
@@ -91,35 +87,24 @@ class MaintenanceStore(OrderStore):
         """
         key_id = vault.key_id
         with self._write() as db:
-            check = db.execute("SELECT value FROM meta WHERE name = 'key_check'").fetchone()
+            check = db.execute(self._sql.key_check_for_write).fetchone()
             db.execute(
-                "UPDATE meta SET value = ?, key_id = ? WHERE name = 'key_check'",
-                (vault.rotate(check["value"]), key_id),
+                self._sql.update_key_check,
+                {"value": vault.rotate(check["value"]), "key_id": key_id},
             )
         self._vault = vault
         rotated = 0
         with self._write() as db:
-            for row in db.execute("SELECT * FROM accounts WHERE key_id != ?", (key_id,)):
-                account = self._account(row)
-                db.execute(
-                    "UPDATE accounts SET client_secret = ?, refresh_token = ?, key_id = ?"
-                    " WHERE id = ?",
-                    (
-                        self._seal_secret(account, "client_secret", account.client_secret.reveal()),
-                        self._seal_secret(account, "refresh_token", account.refresh_token.reveal()),
-                        key_id,
-                        account.id,
-                    ),
-                )
+            stale = db.execute(self._sql.accounts_not_under_key, {"key_id": key_id}).fetchall()
+            for row in stale:
+                db.execute(self._sql.reseal_account, self._sealed_secrets(self._account(row)))
                 rotated += 1
         last = 0
         while True:
             with self._write() as db:
                 rows = db.execute(
-                    "SELECT rowid, account_id, amazon_order_id, payload FROM orders"
-                    " WHERE rowid > ? AND key_id != ?"
-                    " ORDER BY rowid LIMIT ?",
-                    (last, key_id, batch_size),
+                    self._sql.orders_not_under_key,
+                    {"after": last, "key_id": key_id, "limit": batch_size},
                 ).fetchall()
                 for row in rows:
                     key = (row["account_id"], row["amazon_order_id"])
@@ -143,7 +128,12 @@ class MaintenanceStore(OrderStore):
         vault = self._vault
         sealed = self._seal(payload, account_id, amazon_order_id)
         db.execute(
-            "UPDATE orders SET payload = ?, payload_mac = ?, key_id = ?, updated_at = ?"
-            " WHERE rowid = ?",
-            (sealed, vault.mac(payload), vault.key_id, self._now(), rowid),
+            self._sql.rewrite_payload,
+            {
+                "payload": sealed,
+                "payload_mac": vault.mac(payload),
+                "key_id": vault.key_id,
+                "now": self._now(),
+                "rowid": rowid,
+            },
         )

@@ -39,32 +39,6 @@ STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index p
 STAGE_SECONDS = 1.0  # the longest a staged order waits for its commit while orders come in
 CHECKPOINT_AFTER = 500  # a commit of this many staged orders asks for a background checkpoint
 
-# The values come from OrderStore._values(), in this order.
-_UPSERT_ORDER = """
-INSERT INTO orders (
-    account_id, amazon_order_id, created_at, status, marketplace_id, fulfillment_channel,
-    currency, purchase_date, last_updated, total, line_count, country_code,
-    billing_address_missing, payload, payload_mac, key_id, closed_at, purged_at, updated_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (account_id, amazon_order_id) DO UPDATE SET
-    status = excluded.status,
-    marketplace_id = excluded.marketplace_id,
-    fulfillment_channel = excluded.fulfillment_channel,
-    currency = excluded.currency,
-    purchase_date = excluded.purchase_date,
-    last_updated = excluded.last_updated,
-    total = excluded.total,
-    line_count = excluded.line_count,
-    country_code = excluded.country_code,
-    billing_address_missing = excluded.billing_address_missing,
-    payload = excluded.payload,
-    payload_mac = excluded.payload_mac,
-    key_id = excluded.key_id,
-    closed_at = excluded.closed_at,
-    purged_at = excluded.purged_at,
-    updated_at = excluded.updated_at
-"""
-
 
 class RowState(NamedTuple):
     """What decides an upsert: these columns of the stored row (queries name them all)."""
@@ -188,13 +162,15 @@ class OrderStore(AccountStore):
         try:
             with self._transaction() as db:
                 lost = {e.fence for e in staged.values() if e.fence is not None}
-                lost = {fence for fence in lost if not fencing.holds(db, fence)}
+                lost = {fence for fence in lost if not fencing.holds(db, self._sql, fence)}
                 if lost:  # their syncs lost the lease: another sync owns the account now
                     self._lost_fences |= lost
                     staged = {k: e for k, e in staged.items() if e.fence not in lost}
                 rows = self._row_states(db, staged)
                 as_seen = [entry for key, entry in staged.items() if rows.get(key) == entry.seen]
-                db.executemany(_UPSERT_ORDER, [self._values(e, e.seen, now) for e in as_seen])
+                db.executemany(
+                    self._sql.upsert_order, [self._values(e, e.seen, now) for e in as_seen]
+                )
                 for key, entry in staged.items():
                     if rows.get(key) != entry.seen:  # another process purged, rotated or wrote
                         self._upsert(db, entry.account_id, entry.order(), now)
@@ -209,35 +185,36 @@ class OrderStore(AccountStore):
 
     def _upsert(self, db: Connection, account_id: str, order: Order, now: str) -> UpsertOutcome:
         """Compare with the stored order and write it when it differs (in a transaction)."""
-        seen = self._row_state(db, account_id, order.amazon_order_id)
+        seen = self._row_state(db, account_id, order.amazon_order_id, for_write=True)
         stored, payload, mac = self._prepare(order, seen)
         outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac)
         if outcome != "unchanged":
             entry = _Staged.of(account_id, stored, seen, payload, mac)
-            db.execute(_UPSERT_ORDER, self._values(entry, seen, now))
+            db.execute(self._sql.upsert_order, self._values(entry, seen, now))
         return outcome
 
-    def _row_state(self, db: Connection, account_id: str, amazon_order_id: str) -> RowState | None:
+    def _row_state(
+        self, db: Connection, account_id: str, amazon_order_id: str, *, for_write: bool = False
+    ) -> RowState | None:
+        """The stored row's state; ``for_write``: in the write transaction that relies on it."""
+        sql = self._sql.order_state_for_write if for_write else self._sql.order_state
         row = db.execute(
-            "SELECT payload_mac, key_id, closed_at, purged_at FROM orders"
-            " WHERE account_id = ? AND amazon_order_id = ?",
-            (account_id, amazon_order_id),
+            sql, {"account_id": account_id, "amazon_order_id": amazon_order_id}
         ).fetchone()
         return None if row is None else RowState.of(row)
 
     def _row_states(
         self, db: Connection, keys: Collection[tuple[str, str]]
     ) -> dict[tuple[str, str], RowState]:
-        """``_row_state`` of many (account id, order id) keys, one query per account."""
+        """``_row_state`` of many (account id, order id) keys in a write transaction, one
+        query per account."""
         by_account: dict[str, list[str]] = {}
         for account_id, amazon_order_id in keys:
             by_account.setdefault(account_id, []).append(amazon_order_id)
         found: dict[tuple[str, str], RowState] = {}
         for account_id, ids in by_account.items():
             for row in db.execute(
-                "SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders"
-                " WHERE account_id = ? AND amazon_order_id IN (SELECT value FROM json_each(?))",
-                (account_id, json.dumps(ids)),
+                self._sql.order_states_for_write, {"account_id": account_id, "ids": json.dumps(ids)}
             ):
                 found[(account_id, row["amazon_order_id"])] = RowState.of(row)
         return found
@@ -258,13 +235,13 @@ class OrderStore(AccountStore):
         if seen.key_id == self._vault.key_id:
             return "unchanged" if hmac.compare_digest(seen.payload_mac, mac) else "updated"
         sealed = self._db.execute(  # stored under an older key, mid-rotation
-            "SELECT payload FROM orders WHERE account_id = ? AND amazon_order_id = ?", key
+            self._sql.order_payload, {"account_id": key[0], "amazon_order_id": key[1]}
         ).fetchone()["payload"]
         stored = json.loads(self._unseal(sealed, *key))
         return "unchanged" if stored == json.loads(payload) else "updated"
 
     def _values(self, entry: _Staged, row: RowState | None, now: str) -> tuple[Any, ...]:
-        """The parameters of ``_UPSERT_ORDER`` for an order whose stored row is ``row``."""
+        """The parameters of ``upsert_order`` for an order whose stored row is ``row``."""
         closed = entry.closed
         closed_at = ((row.closed_at if row is not None else None) or now) if closed else None
         purged_at = row.purged_at if row is not None and closed else None  # kept while anonymised
@@ -299,9 +276,8 @@ class OrderStore(AccountStore):
                 row = None
             else:
                 rows = self._peek(
-                    "SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders"
-                    " WHERE account_id = ? AND amazon_order_id = ?",
-                    key,
+                    self._sql.find_order,
+                    {"account_id": account_id, "amazon_order_id": amazon_order_id},
                 )
                 row = rows[0] if rows else None
             if len(self._looked_up) >= 2 * STAGE_ORDERS:
@@ -315,8 +291,7 @@ class OrderStore(AccountStore):
     def stored_order_ids(self, account_id: str, limit: int) -> set[str] | None:
         """The ids of the account's stored orders, or None when there are more than ``limit``."""
         rows = self._read(
-            "SELECT amazon_order_id FROM orders WHERE account_id = ? LIMIT ?",
-            (account_id, limit + 1),
+            self._sql.stored_order_ids, {"account_id": account_id, "limit": limit + 1}
         )
         return {row["amazon_order_id"] for row in rows} if len(rows) <= limit else None
 
@@ -337,13 +312,10 @@ class OrderStore(AccountStore):
         last = 0
         while True:
             rows = self._read(
-                "SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > :last"
-                " AND (:account IS NULL OR account_id = :account)"
-                " AND (:status IS NULL OR status = :status)"
-                " ORDER BY rowid LIMIT :limit",
+                self._sql.orders_after,
                 {
-                    "last": last,
-                    "account": account_id,
+                    "after": last,
+                    "account_id": account_id,
                     "status": status.value if status else None,
                     "limit": batch_size,
                 },
@@ -356,9 +328,11 @@ class OrderStore(AccountStore):
 
     def order_ids_by_status(self, account_id: str, statuses: Collection[OrderStatus]) -> set[str]:
         rows = self._read(
-            "SELECT amazon_order_id FROM orders WHERE account_id = ?"
-            " AND status IN (SELECT value FROM json_each(?))",
-            (account_id, json.dumps([OrderStatus(s).value for s in statuses])),
+            self._sql.order_ids_by_status,
+            {
+                "account_id": account_id,
+                "statuses": json.dumps([OrderStatus(s).value for s in statuses]),
+            },
         )
         return {row["amazon_order_id"] for row in rows}
 
@@ -367,7 +341,7 @@ class OrderStore(AccountStore):
 
 
 def _order_columns(order: Order) -> tuple[Any, ...]:
-    """The plain columns of ``_UPSERT_ORDER`` from ``status`` to ``billing_address_missing``."""
+    """The plain columns of ``upsert_order`` from ``status`` to ``billing_address_missing``."""
     address = order.shipping_address or order.billing_address
     return (
         order.status.value,

@@ -1,11 +1,8 @@
-"""The store on PostgreSQL (psycopg 3): the connection, the SQL dialect seam and the migration.
+"""The store on PostgreSQL (psycopg 3): the connection and the migration.
 
-The store's parts write their SQL once, in SQLite's dialect (``?`` and ``:name`` parameters,
-``json_each``, ``BEGIN IMMEDIATE``). ``PgConnection`` offers the few methods of a
-``sqlite3.Connection`` the store uses and turns each statement into PostgreSQL's dialect once
-(``pg_sql``, cached), so SQLite keeps its own code path and speed. The tables are the same as
-SQLite's (``PG_SCHEMA``), with PostgreSQL's types: ``BYTEA`` for encrypted values, ``BOOLEAN``
-for flags, ``BIGSERIAL`` for ids, and a ``rowid`` column in ``orders`` (SQLite's implicit one).
+The store's statements are written out for PostgreSQL in ``sql/postgresql.sql`` and its tables
+in ``sql/postgresql_schema.sql`` (beside SQLite's): ``PgConnection`` runs them as they are,
+offering the few methods of a ``sqlite3.Connection`` the store uses.
 
 The vault key never enters the database: it stays in ``HYREKA_AMAZON_KEY`` or the key file of
 the data folder, as with SQLite.
@@ -13,15 +10,13 @@ the data folder, as with SQLite.
 
 from __future__ import annotations
 
-import functools
-import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
-from hyreka_plugin_amazon.refhost.store.schema import ADDED_COLUMNS, ADDITIONS
+from hyreka_plugin_amazon.refhost.store.sqlfiles import ddl
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,97 +25,10 @@ DATABASE_ENV = "HYREKA_AMAZON_DATABASE"
 URL_SCHEMES = ("postgresql", "postgres")
 PG_SCHEMA_VERSION = 1  # the same tables as SQLite's schema 1
 
-PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE meta (
-    name TEXT PRIMARY KEY,
-    value BYTEA NOT NULL,
-    key_id TEXT NOT NULL
-);
-CREATE TABLE accounts (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    connector TEXT NOT NULL,
-    region TEXT NOT NULL,
-    marketplace_ids TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    client_secret BYTEA NOT NULL,
-    refresh_token BYTEA NOT NULL,
-    endpoint TEXT,
-    token_url TEXT,
-    settings TEXT NOT NULL,
-    locale TEXT NOT NULL,
-    key_id TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE orders (
-    rowid BIGSERIAL NOT NULL,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    amazon_order_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    marketplace_id TEXT,
-    fulfillment_channel TEXT,
-    currency TEXT,
-    purchase_date TEXT,
-    last_updated TEXT,
-    total TEXT NOT NULL,
-    line_count INTEGER NOT NULL,
-    country_code TEXT,
-    billing_address_missing BOOLEAN NOT NULL,
-    payload BYTEA NOT NULL,
-    payload_mac BYTEA NOT NULL,
-    key_id TEXT NOT NULL,
-    closed_at TEXT,
-    purged_at TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (account_id, amazon_order_id)
-);
-CREATE UNIQUE INDEX orders_by_rowid ON orders (rowid);
-CREATE INDEX orders_by_status ON orders (account_id, status);
-CREATE TABLE state (
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (account_id, key)
-);
-CREATE TABLE problems (
-    id BIGSERIAL PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    amazon_order_id TEXT,
-    row_number INTEGER,
-    column_name TEXT,
-    reason TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-);
-CREATE INDEX problems_by_account ON problems (account_id);
-CREATE TABLE sync_runs (
-    id BIGSERIAL PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    trigger TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    ok BOOLEAN,
-    code TEXT,
-    message TEXT,
-    created INTEGER NOT NULL DEFAULT 0,
-    updated INTEGER NOT NULL DEFAULT 0,
-    unchanged INTEGER NOT NULL DEFAULT 0,
-    failed_rows INTEGER NOT NULL DEFAULT 0,
-    api_calls TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX sync_runs_by_account ON sync_runs (account_id, id);
-"""
-
 # Migrations after schema 1: {version: DDL}, applied in order inside the migration's transaction.
 PG_MIGRATIONS: dict[int, str] = {}
 
 _MIGRATION_LOCK = 7_146_121_618  # pg_advisory_xact_lock key: one process migrates at a time
-
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_NAMED_IS_NULL = re.compile(r"(?<![:\w]):([A-Za-z_]\w*) IS NULL")
-_JSON_EACH = re.compile(r"json_each\(\?\)")
 
 
 def is_database_url(text: str) -> bool:
@@ -137,46 +45,11 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + netloc[-1] if len(netloc) == 2 else ""))
 
 
-@functools.lru_cache(maxsize=512)
-def pg_sql(sql: str) -> str:
-    """A statement of the store's SQLite dialect in PostgreSQL's.
-
-    ``?`` becomes ``%s``, ``:name`` becomes ``%(name)s``, ``:name IS NULL`` and ``? IS NULL``
-    (optional text filters) ``%(name)s::text IS NULL`` and ``%s::text IS NULL``,
-    ``json_each(?)`` (a JSON list parameter) ``json_array_elements_text(%s::json)``,
-    ``BEGIN IMMEDIATE`` (SQLite's writer lock) a plain ``BEGIN``: PostgreSQL locks the rows
-    a transaction writes.
-    """
-    if sql.strip().upper() == "BEGIN IMMEDIATE":
-        return "BEGIN"
-    sql = sql.replace("%", "%%")
-    sql = _JSON_EACH.sub("json_array_elements_text(%s::json)", sql)
-    sql = _NAMED_IS_NULL.sub(r"%(\1)s::text IS NULL", sql)  # the store's optional filters
-    sql = sql.replace("? IS NULL", "%s::text IS NULL")
-    sql = _NAMED.sub(r"%(\1)s", sql)
-    return sql.replace("?", "%s")
-
-
-class _NoRows:
-    """The result of a statement PostgreSQL has no use for (SQLite's PRAGMAs)."""
-
-    rowcount = 0
-
-    def fetchone(self) -> None:
-        return None
-
-    def fetchall(self) -> list[Any]:
-        return []
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(())
-
-
 class PgConnection:
-    """One psycopg connection behaving as the store uses a ``sqlite3.Connection``.
+    """One psycopg connection used as the store uses a ``sqlite3.Connection``.
 
-    Autocommit, so that ``BEGIN``/``COMMIT``/``ROLLBACK`` statements frame the transactions as
-    with SQLite; rows are dicts read by column name.
+    Autocommit, so that the ``begin_write``/``commit``/``rollback`` statements frame the
+    transactions as with SQLite; rows are dicts read by column name.
     """
 
     def __init__(self, url: str) -> None:
@@ -204,17 +77,17 @@ class PgConnection:
             raise
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
-        """Run one statement; returns a cursor (``fetchone``, ``fetchall``, ``rowcount``)."""
-        if sql.lstrip().upper().startswith("PRAGMA"):
-            return _NoRows()
+        """Run one statement of ``sql/postgresql.sql`` with its parameters (always passed, so
+        that ``%%`` is a percent sign in every statement); returns a cursor (``fetchone``,
+        ``fetchall``, ``rowcount``)."""
         with self._lock:
-            return self._conn.execute(pg_sql(sql), params or None)
+            return self._conn.execute(sql, params)
 
-    def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, seq: Sequence[Sequence[Any] | Mapping[str, Any]]) -> None:
         if not seq:
             return
         with self._lock, self._conn.cursor() as cursor:
-            cursor.executemany(pg_sql(sql), seq)
+            cursor.executemany(sql, seq)
 
     @property
     def in_transaction(self) -> bool:
@@ -228,33 +101,45 @@ class PgConnection:
 
 
 def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
-    """Create the tables of a new database, apply later migrations, refuse a newer schema.
+    """Create what is missing of the schema (``sql/postgresql_schema.sql``): every table of a
+    new database, the tables and columns added since an older one was made; apply later
+    migrations; refuse a newer schema.
 
     Several workers may start at once: an advisory lock makes one of them migrate.
     """
+    schema = ddl("postgresql")
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         exists = conn.execute("SELECT to_regclass('schema_version') AS t").fetchone()
         if exists is None or exists["t"] is None:
-            for statement in PG_SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,))
             version = PG_SCHEMA_VERSION
+            new = True
         else:
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             version = int(row["version"]) if row else PG_SCHEMA_VERSION
+            new = False
         latest = max([PG_SCHEMA_VERSION, *PG_MIGRATIONS])
+        if version <= latest:
+            for statement in schema.creates:
+                conn.execute(statement)
+            columns = {
+                (row["table_name"], row["column_name"])
+                for row in conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema()"
+                )
+            }
+            for added in schema.added_columns:
+                if (added.table, added.column) not in columns:
+                    conn.execute(added.statement)
+            if new:
+                conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,)
+                )
         for target in sorted(v for v in PG_MIGRATIONS if v > version):
             conn.execute(PG_MIGRATIONS[target])
             conn.execute("UPDATE schema_version SET version = %s", (target,))
             version = target
-        if version <= latest:  # additive tables and columns, as for SQLite (the DDL suits both)
-            for statement in ADDITIONS.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            for table, column, definition in ADDED_COLUMNS:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
     if version > latest:
         raise StoreError(
             f"the database was written by a newer hyreka-plugin-amazon (schema {version}, "

@@ -9,14 +9,15 @@ repeated send is an edit at Amazon, never a second package.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from hyreka_plugin_amazon.contract import Shipment, ShipmentItem, ShipmentOutcome, ShipmentState
-from hyreka_plugin_amazon.refhost.store.database import Database
-from hyreka_plugin_amazon.refhost.store.errors import StoreError
+from hyreka_plugin_amazon.refhost.store.database import Connection, Database
+from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError, StoreError
 from hyreka_plugin_amazon.refhost.store.schema import dt, ts
 
 PackageState = Literal["pending", "confirmed", "refused"]
@@ -60,75 +61,56 @@ class ShipmentStore(Database):
     def record_shipment(self, account_id: str, shipment: Shipment) -> Shipment:
         """Keep the shipment as pending, before it is sent; the stored shipment is returned.
 
-        ``package_id`` 0 takes the account's next package number; an existing number replaces
-        that package's details (the seller corrects it) and makes it pending again, as long
-        as it belongs to the same order.
+        ``package_id`` 0 takes the account's next package number (counted per account, so
+        shipments recorded at once, by any number of processes, never share one) and inserts
+        a new package; an existing number replaces that package's details (the seller corrects
+        it) and makes it pending again, as long as it belongs to the same order.
         """
         now = self._now()
-        items = json.dumps([[i.order_item_id, i.quantity] for i in shipment.items])
-        with self._write() as db:
-            package_id = shipment.package_id
-            if package_id == 0:
-                row = db.execute(
-                    "SELECT COALESCE(MAX(package_id), 0) + 1 AS next FROM shipments"
-                    " WHERE account_id = ?",
-                    (account_id,),
-                ).fetchone()
-                package_id = int(row["next"])
-            else:
-                found = db.execute(
-                    "SELECT amazon_order_id FROM shipments WHERE account_id = ? AND package_id = ?",
-                    (account_id, package_id),
-                ).fetchone()
-                if found is None:
-                    raise PackageError(f"no package {package_id} to correct")
-                if found["amazon_order_id"] != shipment.amazon_order_id:
-                    raise PackageError(f"package {package_id} belongs to another order")
+        package_id = shipment.package_id
+        try:
+            with self._write() as db:
+                if package_id == 0:
+                    row = db.execute(self._sql.next_package_id, {"account_id": account_id})
+                    package_id = int(row.fetchone()["last_package_id"])
+                    self._insert_package(db, account_id, package_id, shipment, now)
+                else:
+                    found = db.execute(
+                        self._sql.package_order,
+                        {"account_id": account_id, "package_id": package_id},
+                    ).fetchone()
+                    if found is None:
+                        raise PackageError(f"no package {package_id} to correct")
+                    if found["amazon_order_id"] != shipment.amazon_order_id:
+                        raise PackageError(f"package {package_id} belongs to another order")
+                    db.execute(
+                        self._sql.correct_shipment,
+                        _package_params(account_id, package_id, shipment, now),
+                    )
+        except self._integrity_errors:  # the package number was counted for no account
+            raise AccountNotFoundError(f"no account with id {account_id!r}") from None
+        return dataclasses.replace(shipment, package_id=package_id)
+
+    def _insert_package(
+        self, db: Connection, account_id: str, package_id: int, shipment: Shipment, now: str
+    ) -> None:
+        """Store a new package under ``package_id`` (in a write transaction): a plain insert,
+        so a number the account already has fails (PackageError) and overwrites nothing."""
+        try:
             db.execute(
-                "INSERT INTO shipments (account_id, package_id, amazon_order_id, state, carrier,"
-                " carrier_name, shipping_method, tracking_number, ship_date, items, created_at,"
-                " updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (account_id, package_id) DO UPDATE SET state = 'pending',"
-                " carrier = excluded.carrier, carrier_name = excluded.carrier_name,"
-                " shipping_method = excluded.shipping_method,"
-                " tracking_number = excluded.tracking_number, ship_date = excluded.ship_date,"
-                " items = excluded.items, code = NULL, message = NULL,"
-                " updated_at = excluded.updated_at",
-                (
-                    account_id,
-                    package_id,
-                    shipment.amazon_order_id,
-                    shipment.carrier,
-                    shipment.carrier_name,
-                    shipment.shipping_method,
-                    shipment.tracking_number,
-                    ts(shipment.ship_date),
-                    items,
-                    now,
-                    now,
-                ),
+                self._sql.insert_shipment, _package_params(account_id, package_id, shipment, now)
             )
-        return Shipment(
-            amazon_order_id=shipment.amazon_order_id,
-            package_id=package_id,
-            carrier=shipment.carrier,
-            tracking_number=shipment.tracking_number,
-            ship_date=shipment.ship_date,
-            items=shipment.items,
-            carrier_name=shipment.carrier_name,
-            shipping_method=shipment.shipping_method,
-            marketplace_id=shipment.marketplace_id,
-        )
+        except self._integrity_errors:
+            raise PackageError(
+                f"package {package_id} of account {account_id!r} exists already; "
+                "nothing was recorded"
+            ) from None
 
     def pending_shipments(
         self, account_id: str, package_ids: Iterable[int] | None = None
     ) -> list[Shipment]:
         """The account's pending shipments in package order (only ``package_ids`` if given)."""
-        rows = self._read(
-            "SELECT * FROM shipments WHERE account_id = ? AND state = 'pending'"
-            " ORDER BY package_id",
-            (account_id,),
-        )
+        rows = self._read(self._sql.pending_shipments, {"account_id": account_id})
         wanted = None if package_ids is None else set(package_ids)
         return [
             _stored(row).shipment for row in rows if wanted is None or row["package_id"] in wanted
@@ -145,20 +127,15 @@ class ShipmentStore(Database):
                     ShipmentState.RETRY: "pending",
                 }[outcome.state]
                 db.execute(
-                    "UPDATE shipments SET state = ?, code = ?, message = ?,"
-                    " attempts = attempts + 1, updated_at = ?,"
-                    " confirmed_at = CASE WHEN ? = 'confirmed' THEN ? ELSE confirmed_at END"
-                    " WHERE account_id = ? AND package_id = ? AND state = 'pending'",
-                    (
-                        state,
-                        outcome.code,
-                        outcome.message,
-                        now,
-                        state,
-                        now,
-                        account_id,
-                        outcome.package_id,
-                    ),
+                    self._sql.record_outcome,
+                    {
+                        "account_id": account_id,
+                        "package_id": outcome.package_id,
+                        "state": state,
+                        "code": outcome.code,
+                        "message": outcome.message,
+                        "now": now,
+                    },
                 )
 
     def list_shipments(
@@ -166,17 +143,13 @@ class ShipmentStore(Database):
     ) -> list[StoredShipment]:
         """Shipments of an account (or all), of one order if given, in package order."""
         rows = self._read(
-            "SELECT * FROM shipments WHERE (? IS NULL OR account_id = ?)"
-            " AND (? IS NULL OR amazon_order_id = ?) ORDER BY account_id, package_id",
-            (account_id, account_id, amazon_order_id, amazon_order_id),
+            self._sql.list_shipments,
+            {"account_id": account_id, "amazon_order_id": amazon_order_id},
         )
         return [_stored(row) for row in rows]
 
     def count_pending_shipments(self, account_id: str) -> int:
-        rows = self._read(
-            "SELECT COUNT(*) AS n FROM shipments WHERE account_id = ? AND state = 'pending'",
-            (account_id,),
-        )
+        rows = self._read(self._sql.count_pending_shipments, {"account_id": account_id})
         return int(rows[0]["n"])
 
 
@@ -199,3 +172,21 @@ def _stored(row: Any) -> StoredShipment:
         message=row["message"],
         attempts=int(row["attempts"]),
     )
+
+
+def _package_params(
+    account_id: str, package_id: int, shipment: Shipment, now: str
+) -> dict[str, Any]:
+    """The parameters of ``insert_shipment`` and ``correct_shipment``."""
+    return {
+        "account_id": account_id,
+        "package_id": package_id,
+        "amazon_order_id": shipment.amazon_order_id,
+        "carrier": shipment.carrier,
+        "carrier_name": shipment.carrier_name,
+        "shipping_method": shipment.shipping_method,
+        "tracking_number": shipment.tracking_number,
+        "ship_date": ts(shipment.ship_date),
+        "items": json.dumps([[i.order_item_id, i.quantity] for i in shipment.items]),
+        "now": now,
+    }

@@ -1,0 +1,141 @@
+-- The store's tables on PostgreSQL: the whole schema, run when a store is opened (every
+-- statement creates only what is missing), under an advisory lock so that one process at a
+-- time does it. Its SQLite twin is sqlite_schema.sql; a test checks that both make the same
+-- tables, columns, keys and indexes. The types are PostgreSQL's: BYTEA for encrypted values,
+-- BOOLEAN for flags, BIGSERIAL for ids, DOUBLE PRECISION for the lease's expiry, and an
+-- explicit rowid in orders (SQLite's is implicit).
+--
+-- Columns added after a table was first released are at the end, as ALTER TABLE ... ADD
+-- COLUMN: the store runs one only where the column is missing (an older database).
+
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value BYTEA NOT NULL,           -- encrypted
+    key_id TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    connector TEXT NOT NULL,
+    region TEXT NOT NULL,
+    marketplace_ids TEXT NOT NULL,  -- JSON list
+    client_id TEXT NOT NULL,
+    client_secret BYTEA NOT NULL,   -- encrypted
+    refresh_token BYTEA NOT NULL,   -- encrypted
+    endpoint TEXT,
+    token_url TEXT,
+    settings TEXT NOT NULL,         -- JSON object, not secret
+    locale TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- rowid numbers the orders in the order they were first stored, as SQLite's implicit one.
+CREATE TABLE IF NOT EXISTS orders (
+    rowid BIGSERIAL NOT NULL,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    amazon_order_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    marketplace_id TEXT,
+    fulfillment_channel TEXT,
+    currency TEXT,
+    purchase_date TEXT,
+    last_updated TEXT,
+    total TEXT NOT NULL,
+    line_count INTEGER NOT NULL,
+    country_code TEXT,
+    billing_address_missing BOOLEAN NOT NULL,
+    payload BYTEA NOT NULL,         -- Order.as_record() JSON, encrypted (Vault.seal)
+    payload_mac BYTEA NOT NULL,     -- HMAC-SHA256 of the plaintext payload
+    key_id TEXT NOT NULL,
+    closed_at TEXT,                 -- when the host first saw it shipped or cancelled
+    purged_at TEXT,                 -- when its personal data was removed
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (account_id, amazon_order_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS orders_by_rowid ON orders (rowid);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (account_id, status);
+
+CREATE TABLE IF NOT EXISTS state (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+
+CREATE TABLE IF NOT EXISTS problems (
+    id BIGSERIAL PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    amazon_order_id TEXT,
+    row_number INTEGER,
+    column_name TEXT,
+    reason TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    messages TEXT NOT NULL DEFAULT '{}'  -- JSON: language -> the reason in the seller's words
+);
+CREATE INDEX IF NOT EXISTS problems_by_account ON problems (account_id);
+
+CREATE TABLE IF NOT EXISTS sync_runs (
+    id BIGSERIAL PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    trigger TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    ok BOOLEAN,
+    code TEXT,
+    message TEXT,
+    created INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    failed_rows INTEGER NOT NULL DEFAULT 0,
+    api_calls TEXT NOT NULL DEFAULT '{}',
+    warnings TEXT NOT NULL DEFAULT '[]'  -- JSON list of the seller's warning texts
+);
+CREATE INDEX IF NOT EXISTS sync_runs_by_account ON sync_runs (account_id, id);
+
+-- The outbox of shipment confirmations (refhost/store/shipments.py).
+CREATE TABLE IF NOT EXISTS shipments (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    package_id INTEGER NOT NULL,    -- the host's package number, Amazon's packageReferenceId
+    amazon_order_id TEXT NOT NULL,
+    state TEXT NOT NULL,            -- pending, confirmed or refused
+    carrier TEXT NOT NULL,
+    carrier_name TEXT,
+    shipping_method TEXT,
+    tracking_number TEXT NOT NULL,  -- the seller's own shipping data, no buyer's
+    ship_date TEXT NOT NULL,
+    items TEXT NOT NULL,            -- JSON [[order_item_id, quantity], ...]
+    code TEXT,                      -- the last outcome's message id and text
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    confirmed_at TEXT,
+    PRIMARY KEY (account_id, package_id)
+);
+CREATE INDEX IF NOT EXISTS shipments_by_order ON shipments (account_id, amazon_order_id);
+CREATE INDEX IF NOT EXISTS shipments_by_state ON shipments (account_id, state);
+
+-- The last package number given out per account (next_package_id): numbers are counted here,
+-- in one row per account, so two shipments recorded at once never share one.
+CREATE TABLE IF NOT EXISTS package_numbers (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    last_package_id INTEGER NOT NULL
+);
+
+-- One sync per account at a time: the lease of the sync that holds it (refhost/store/leases*).
+-- No foreign key: a lease may name an account that is being added or was just removed.
+CREATE TABLE IF NOT EXISTS sync_locks (
+    account_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,            -- the holder's token: host, process id, random parts
+    expires_at DOUBLE PRECISION NOT NULL  -- seconds since the epoch
+);
+
+-- Columns added after their table was released.
+ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS warnings TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE problems ADD COLUMN IF NOT EXISTS messages TEXT NOT NULL DEFAULT '{}';

@@ -1,0 +1,306 @@
+-- Every statement the store runs on SQLite, by name (refhost/store/sqlfiles.py reads this file
+-- once). postgresql.sql has the same names with the same parameters, in PostgreSQL's SQL.
+--
+-- Parameters are sqlite3's: :name, bound from a dict; upsert_order alone takes ? in the order
+-- of OrderStore._values() (it runs thousands of times per sync). A JSON list parameter is read
+-- with json_each. Write transactions start with begin_write (BEGIN IMMEDIATE): SQLite's one
+-- writer lock, taken at once, so a transaction's reads and its writes see no other writer.
+-- A statement runs until the next "-- name:" line; lines starting with "--" are left out.
+
+-- name: begin_write
+BEGIN IMMEDIATE;
+
+-- name: commit
+COMMIT;
+
+-- name: rollback
+ROLLBACK;
+
+-- ------------------------------------------------------------------------------- the key check
+
+-- name: read_key_check
+SELECT value FROM meta WHERE name = 'key_check';
+
+-- name: key_check_for_write
+SELECT value FROM meta WHERE name = 'key_check';
+
+-- name: insert_key_check
+-- A store opened by two processes at once keeps the first check; each reads it back.
+INSERT INTO meta (name, value, key_id) VALUES ('key_check', :value, :key_id)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: update_key_check
+UPDATE meta SET value = :value, key_id = :key_id WHERE name = 'key_check';
+
+-- ------------------------------------------------------------------------------------ accounts
+
+-- name: insert_account
+INSERT INTO accounts (
+    id, name, connector, region, marketplace_ids, client_id, client_secret, refresh_token,
+    endpoint, token_url, settings, locale, key_id, created_at, updated_at
+) VALUES (
+    :id, :name, :connector, :region, :marketplace_ids, :client_id, :client_secret,
+    :refresh_token, :endpoint, :token_url, :settings, :locale, :key_id, :now, :now
+);
+
+-- name: update_account
+UPDATE accounts SET name = :name, connector = :connector, region = :region,
+    marketplace_ids = :marketplace_ids, client_id = :client_id, client_secret = :client_secret,
+    refresh_token = :refresh_token, endpoint = :endpoint, token_url = :token_url,
+    settings = :settings, locale = :locale, key_id = :key_id, updated_at = :now
+WHERE id = :id;
+
+-- name: find_account
+-- By id first, then by name.
+SELECT * FROM accounts WHERE id = :key UNION ALL SELECT * FROM accounts WHERE name = :key;
+
+-- name: list_accounts
+SELECT * FROM accounts ORDER BY name;
+
+-- name: account_exists
+SELECT 1 FROM accounts WHERE id = :account_id;
+
+-- name: delete_account
+DELETE FROM accounts WHERE id = :account_id;
+
+-- name: reseal_account
+UPDATE accounts SET client_secret = :client_secret, refresh_token = :refresh_token,
+    key_id = :key_id
+WHERE id = :id;
+
+-- name: accounts_not_under_key
+SELECT * FROM accounts WHERE key_id != :key_id;
+
+-- ------------------------------------------------------------------------- per-account state
+
+-- name: get_state
+SELECT value FROM state WHERE account_id = :account_id AND key = :key;
+
+-- name: set_state
+INSERT INTO state (account_id, key, value) VALUES (:account_id, :key, :value)
+ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value;
+
+-- name: delete_state
+DELETE FROM state WHERE account_id = :account_id AND key = :key;
+
+-- ------------------------------------------------------------------------------------ problems
+
+-- name: delete_problems
+DELETE FROM problems WHERE account_id = :account_id;
+
+-- name: insert_problem
+INSERT INTO problems (
+    account_id, amazon_order_id, row_number, column_name, reason, recorded_at, messages
+) VALUES (
+    :account_id, :amazon_order_id, :row_number, :column_name, :reason, :recorded_at, :messages
+);
+
+-- name: list_problems
+SELECT amazon_order_id, row_number, column_name, reason, messages FROM problems
+WHERE account_id = :account_id ORDER BY id;
+
+-- name: dismiss_problem
+DELETE FROM problems WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
+
+-- name: open_problems
+-- :account_id NULL: every account's.
+SELECT * FROM problems WHERE (:account_id IS NULL OR account_id = :account_id) ORDER BY id;
+
+-- name: drop_problem
+DELETE FROM problems WHERE id = :id;
+
+-- ----------------------------------------------------------------------------------- sync runs
+
+-- name: start_run
+INSERT INTO sync_runs (account_id, trigger, started_at) VALUES (:account_id, :trigger, :now)
+RETURNING id;
+
+-- name: finish_run
+UPDATE sync_runs SET finished_at = :now, ok = :ok, code = :code, message = :message,
+    created = :created, updated = :updated, unchanged = :unchanged,
+    failed_rows = :failed_rows, api_calls = :api_calls, warnings = :warnings
+WHERE id = :id;
+
+-- name: list_runs
+-- The latest first; :account_id NULL: every account's.
+SELECT * FROM sync_runs WHERE (:account_id IS NULL OR account_id = :account_id)
+ORDER BY id DESC LIMIT :limit;
+
+-- -------------------------------------------------------------------------------------- orders
+
+-- name: upsert_order
+INSERT INTO orders (
+    account_id, amazon_order_id, created_at, status, marketplace_id, fulfillment_channel,
+    currency, purchase_date, last_updated, total, line_count, country_code,
+    billing_address_missing, payload, payload_mac, key_id, closed_at, purged_at, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account_id, amazon_order_id) DO UPDATE SET
+    status = excluded.status,
+    marketplace_id = excluded.marketplace_id,
+    fulfillment_channel = excluded.fulfillment_channel,
+    currency = excluded.currency,
+    purchase_date = excluded.purchase_date,
+    last_updated = excluded.last_updated,
+    total = excluded.total,
+    line_count = excluded.line_count,
+    country_code = excluded.country_code,
+    billing_address_missing = excluded.billing_address_missing,
+    payload = excluded.payload,
+    payload_mac = excluded.payload_mac,
+    key_id = excluded.key_id,
+    closed_at = excluded.closed_at,
+    purged_at = excluded.purged_at,
+    updated_at = excluded.updated_at;
+
+-- name: order_state
+-- What decides an upsert (RowState), read outside a write transaction.
+SELECT payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
+
+-- name: order_state_for_write
+-- order_state inside a write transaction, which the upsert then relies on.
+SELECT payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
+
+-- name: order_states_for_write
+-- order_state_for_write of the orders whose ids are the JSON list :ids.
+SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = :account_id AND amazon_order_id IN (SELECT value FROM json_each(:ids));
+
+-- name: order_payload
+SELECT payload FROM orders WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
+
+-- name: find_order
+SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
+
+-- name: stored_order_ids
+SELECT amazon_order_id FROM orders WHERE account_id = :account_id LIMIT :limit;
+
+-- name: orders_after
+-- A page of orders in the order they were first stored; NULL filters: all.
+SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > :after
+    AND (:account_id IS NULL OR account_id = :account_id)
+    AND (:status IS NULL OR status = :status)
+ORDER BY rowid LIMIT :limit;
+
+-- name: order_ids_by_status
+-- :statuses is a JSON list.
+SELECT amazon_order_id FROM orders WHERE account_id = :account_id
+    AND status IN (SELECT value FROM json_each(:statuses));
+
+-- --------------------------------------------------------------------- retention and key rotation
+
+-- name: purge_candidates
+-- Closed (:shipped, :cancelled) before :closed_before, or not updated since :stale_before.
+SELECT rowid, account_id, amazon_order_id FROM orders WHERE purged_at IS NULL
+    AND ((status IN (:shipped, :cancelled) AND COALESCE(last_updated, closed_at) < :closed_before)
+        OR COALESCE(last_updated, created_at) < :stale_before)
+ORDER BY rowid;
+
+-- name: order_payload_for_write
+-- The payload a write transaction rewrites.
+SELECT payload FROM orders WHERE rowid = :rowid;
+
+-- name: mark_purged
+UPDATE orders SET purged_at = :purged_at WHERE rowid = :rowid;
+
+-- name: stale_purged_order_ids
+SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL
+    AND status NOT IN (:shipped, :cancelled)
+    AND (:account_id IS NULL OR account_id = :account_id)
+ORDER BY rowid;
+
+-- name: orders_not_under_key
+-- A batch of orders for key rotation, read in the write transaction that rewrites them.
+SELECT rowid, account_id, amazon_order_id, payload FROM orders
+WHERE rowid > :after AND key_id != :key_id ORDER BY rowid LIMIT :limit;
+
+-- name: rewrite_payload
+UPDATE orders SET payload = :payload, payload_mac = :payload_mac, key_id = :key_id,
+    updated_at = :now
+WHERE rowid = :rowid;
+
+-- ------------------------------------------------------------------------- the shipment outbox
+
+-- name: next_package_id
+-- The account's next package number, counted in its package_numbers row (inside the write
+-- transaction that stores the package: BEGIN IMMEDIATE makes it the only writer). Never below
+-- a number already stored: a store from before the counter starts after its packages.
+INSERT INTO package_numbers (account_id, last_package_id) VALUES (
+    :account_id,
+    (SELECT COALESCE(MAX(package_id), 0) + 1 FROM shipments WHERE account_id = :account_id)
+)
+ON CONFLICT (account_id) DO UPDATE SET
+    last_package_id = max(package_numbers.last_package_id + 1, excluded.last_package_id)
+RETURNING last_package_id;
+
+-- name: package_order
+SELECT amazon_order_id FROM shipments WHERE account_id = :account_id AND package_id = :package_id;
+
+-- name: insert_shipment
+-- A new package: a plain insert; a number the account already has fails (never overwrites).
+INSERT INTO shipments (
+    account_id, package_id, amazon_order_id, state, carrier, carrier_name, shipping_method,
+    tracking_number, ship_date, items, created_at, updated_at
+) VALUES (
+    :account_id, :package_id, :amazon_order_id, 'pending', :carrier, :carrier_name,
+    :shipping_method, :tracking_number, :ship_date, :items, :now, :now
+);
+
+-- name: correct_shipment
+-- The seller corrects a package of the same order: new details, pending again.
+UPDATE shipments SET state = 'pending', carrier = :carrier, carrier_name = :carrier_name,
+    shipping_method = :shipping_method, tracking_number = :tracking_number,
+    ship_date = :ship_date, items = :items, code = NULL, message = NULL, updated_at = :now
+WHERE account_id = :account_id AND package_id = :package_id;
+
+-- name: pending_shipments
+SELECT * FROM shipments WHERE account_id = :account_id AND state = 'pending'
+ORDER BY package_id;
+
+-- name: record_outcome
+-- Only a pending package takes an outcome.
+UPDATE shipments SET state = :state, code = :code, message = :message,
+    attempts = attempts + 1, updated_at = :now,
+    confirmed_at = CASE WHEN :state = 'confirmed' THEN :now ELSE confirmed_at END
+WHERE account_id = :account_id AND package_id = :package_id AND state = 'pending';
+
+-- name: list_shipments
+-- NULL filters: all.
+SELECT * FROM shipments WHERE (:account_id IS NULL OR account_id = :account_id)
+    AND (:amazon_order_id IS NULL OR amazon_order_id = :amazon_order_id)
+ORDER BY account_id, package_id;
+
+-- name: count_pending_shipments
+SELECT COUNT(*) AS n FROM shipments WHERE account_id = :account_id AND state = 'pending';
+
+-- ------------------------------------------------------------------------------------- fencing
+
+-- name: lease_held
+-- Whether :owner still holds the account's lease, in the write transaction it fences:
+-- BEGIN IMMEDIATE keeps a takeover (leases.py, on another connection) out until it ends.
+SELECT 1 FROM sync_locks WHERE account_id = :account_id AND owner = :owner;
+
+-- ---------------------------------------------------------------------------------- the leases
+-- Each runs alone, in a transaction of its own (refhost/store/leases.py).
+
+-- name: lease_take
+-- Take the account's lease for :owner if it is free, expired, already :owner's or held by
+-- :replaces (a holder found dead); one statement, so two takers never both win. A row back
+-- when :owner holds it now.
+INSERT INTO sync_locks (account_id, owner, expires_at) VALUES (:account_id, :owner, :expires_at)
+ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+WHERE sync_locks.expires_at <= :now OR sync_locks.owner = :owner OR sync_locks.owner = :replaces
+RETURNING owner;
+
+-- name: lease_holder
+SELECT owner, expires_at FROM sync_locks WHERE account_id = :account_id;
+
+-- name: lease_renew
+-- A row back when :owner still holds the lease.
+UPDATE sync_locks SET expires_at = :expires_at WHERE account_id = :account_id AND owner = :owner
+RETURNING owner;
+
+-- name: lease_release
+DELETE FROM sync_locks WHERE account_id = :account_id AND owner = :owner;
