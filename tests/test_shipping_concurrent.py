@@ -20,7 +20,7 @@ from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
 from hyreka_plugin_amazon.refhost.store import PackageError
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.orders import AmazonState
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState
 
 SHIPMENTS = 8
 
