@@ -112,8 +112,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         wanted = request.form.get("lang", "")
         if wanted in LANGUAGES:
             session["lang"] = wanted
-        back = request.form.get("next", "/")
-        return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+        return redirect(security.local_path(request.form.get("next", "/")))
 
     @app.get("/")
     def start() -> str:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Collection
+from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Response, redirect, render_template, request, session
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as BaseResponse
 
 CSP = (
@@ -26,6 +29,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 PUBLIC_PREFIX = "/static/"
+_BASE = "http://console.invalid/"  # stands for the console's own origin in local_path
 
 
 def install(app: Flask, *, access_token: str, allowed_hosts: Collection[str]) -> None:
@@ -73,3 +77,21 @@ def install(app: Flask, *, access_token: str, allowed_hosts: Collection[str]) ->
 
 def _refused(kind: str, status: int) -> tuple[str, int]:
     return render_template("refused.html", kind=kind), status
+
+
+def local_path(target: str, fallback: str = "/") -> str:
+    r"""``target`` if it is one of the console's own paths (with its query), else ``fallback``.
+
+    Browsers drop tabs and line breaks inside a URL and read a backslash as a slash, so
+    ``/\t/evil.example/`` and ``/\evil.example`` lead to another site: control, format and
+    white-space characters are removed first, then only a path that starts with one ``/``
+    (not ``//`` or ``/\``) and stays on the console's origin when resolved is kept, as a URI.
+    """
+    cleaned = "".join(ch for ch in target if unicodedata.category(ch)[0] not in "CZ")
+    if not cleaned.startswith("/") or cleaned.startswith(("//", "/\\")):
+        return fallback
+    resolved = urlsplit(urljoin(_BASE, cleaned))
+    base = urlsplit(_BASE)
+    if (resolved.scheme, resolved.netloc) != (base.scheme, base.netloc):
+        return fallback
+    return iri_to_uri(cleaned)
