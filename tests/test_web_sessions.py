@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -297,3 +301,62 @@ def test_a_plain_page_load_from_another_site_shows_the_page_to_the_browser(
     assert client.get("/", headers=headers | {"Sec-Fetch-Dest": "document"}).status_code == 200
     own = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
     assert client.get("/", headers=own).status_code == 200
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+@pytest.mark.slow
+def test_the_web_command_prints_one_time_addresses_and_a_fresh_one_on_request(
+    tmp_path: Path,
+) -> None:
+    """``hyreka-amazon web``: the first line stays ``WEB_URL=``; its address logs in once;
+    Enter (a line on the command's input) and SIGUSR1 print a fresh one."""
+    env = {**os.environ, "HYREKA_AMAZON_KEY": Fernet.generate_key().decode()}
+    command = [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli", "web", "--port", "0"]
+    args = ["--idle-minutes", "5", "--lang", "en", "--data", str(tmp_path)]
+    with subprocess.Popen(
+        [*command, *args],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
+        try:
+            first = process.stdout.readline().strip()
+            hint = process.stderr.readline()
+            assert first.startswith("WEB_URL=http://127.0.0.1:")
+            assert "5 min" in hint
+            assert "Enter" in hint
+            url = first.removeprefix("WEB_URL=")
+            assert _plain().get(url, timeout=TIMEOUT, allow_redirects=False).status_code == 302
+            assert _plain().get(url, timeout=TIMEOUT, allow_redirects=False).status_code == 403
+            process.stdin.write("\n")
+            process.stdin.flush()
+            fresh = process.stdout.readline().strip().removeprefix("WEB_URL=")
+            assert fresh.split("?")[0] == url.split("?")[0]
+            assert fresh != url
+            process.send_signal(signal.SIGUSR1)
+            newest = process.stdout.readline().strip().removeprefix("WEB_URL=")
+            assert newest not in (url, fresh)
+            assert _plain().get(fresh, timeout=TIMEOUT, allow_redirects=False).status_code == 403
+            assert _plain().get(newest, timeout=TIMEOUT, allow_redirects=False).status_code == 302
+            process.stdin.close()  # the end of input ends the reading, not the console
+            assert _plain().get(newest, timeout=TIMEOUT).status_code == 403
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        assert process.returncode == 0
+
+
+def test_the_idle_minutes_must_be_at_least_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from hyreka_plugin_amazon.refhost.cli.main import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["web", "--idle-minutes", "0"])
+    assert stopped.value.code == 2
+    assert "at least 1 minute" in capsys.readouterr().err
