@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,3 +70,45 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# ------------------------------------------------------------------------------ other users
+
+NOBODY = 65534  # the unprivileged user the cross-user tests act as (they run as root)
+SETPRIV = Path("/usr/bin/setpriv")
+
+
+def require_root() -> None:
+    """Acting as another user needs root (and setpriv): skip without, fail under CI=true."""
+    missing = None
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        missing = "root (to act as another user)"
+    elif not SETPRIV.exists():
+        missing = f"{SETPRIV} (util-linux)"
+    if missing is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and the cross-user test cannot run: it needs {missing}")
+    pytest.skip(f"the cross-user test needs {missing}")
+
+
+def _python() -> str:
+    """A Python that nobody may run (a root-owned pyenv under /root is out of its reach)."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return os.path.realpath(sys.executable)
+
+
+def as_nobody(*argv: str) -> list[str]:
+    """``argv`` run as the user nobody by a system Python in isolated mode (stdlib only)."""
+    python = _python()
+    return [
+        str(SETPRIV),
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        python,
+        "-I",
+        *argv,
+    ]

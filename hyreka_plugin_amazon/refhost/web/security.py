@@ -6,9 +6,12 @@ exchange is refused (``hyreka-amazon web`` prints a fresh address on request). T
 is kept on the server (``sessions``); its cookie (HttpOnly, SameSite=Strict, named after
 the console's port) carries only a random id, and the session ends with "Abmelden", after
 its idle timeout, or with the process. Without a live session nothing of the seller's is
-shown. Browsers send the cookie to every port of 127.0.0.1 and count all of them as one
-site, so requests that another origin's page makes a browser send are refused too, except a
-plain page load (Fetch Metadata), and every POST needs the session's CSRF token.
+shown. On Linux only the console's own operating system user gets an answer: the user at
+the other end of each connection is read from the kernel's TCP table (``peers``), and
+another user's connection is refused with 403 before anything else. Browsers send the
+cookie to every port of 127.0.0.1 and count all of them as one site, so requests that
+another origin's page makes a browser send are refused too, except a plain page load
+(Fetch Metadata), and every POST needs the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import socket
 import threading
 import unicodedata
+import weakref
 from collections.abc import Collection
 from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
@@ -26,6 +31,7 @@ from flask import Flask, Response, make_response, redirect, render_template, req
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as BaseResponse
 
+from hyreka_plugin_amazon.refhost.web import peers
 from hyreka_plugin_amazon.refhost.web.sessions import (
     IDLE_TIMEOUT,
     Clock,
@@ -84,9 +90,27 @@ def install(
     and the route ``/logout``."""
     app.session_interface = ServerSessionInterface(gate.sessions, cookie_name)
     hosts = frozenset(h.lower() for h in allowed_hosts)
+    users: weakref.WeakKeyDictionary[socket.socket, peers.Verdict] = weakref.WeakKeyDictionary()
+    users_lock = threading.Lock()
+
+    def another_user() -> bool:
+        """Whether this request's connection comes from another user of this machine (its
+        verdict kept with the connection, which may carry several requests)."""
+        connection = request.environ.get("werkzeug.socket")
+        if not isinstance(connection, socket.socket):  # no connection: Flask's test client
+            return False
+        with users_lock:
+            verdict = users.get(connection)
+        if verdict is None:
+            verdict = peers.verdict(connection)
+            with users_lock:
+                users[connection] = verdict
+        return verdict is peers.Verdict.OTHER_USER
 
     @app.before_request
     def guard() -> BaseResponse | tuple[str, int] | None:
+        if another_user():
+            return _refused("user", 403)
         if request.host.lower() not in hosts:  # DNS rebinding: a foreign name for our address
             return "unknown host", 400
         if _from_another_site():
