@@ -92,7 +92,7 @@ def require_root() -> None:
     pytest.skip(f"the cross-user test needs {missing}")
 
 
-def _python() -> str:
+def system_python() -> str:
     """A Python that nobody may run (a root-owned pyenv under /root is out of its reach)."""
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
         if os.access(candidate, os.X_OK):
@@ -102,7 +102,7 @@ def _python() -> str:
 
 def as_nobody(*argv: str) -> list[str]:
     """``argv`` run as the user nobody by a system Python in isolated mode (stdlib only)."""
-    python = _python()
+    python = system_python()
     return [
         str(SETPRIV),
         f"--reuid={NOBODY}",
