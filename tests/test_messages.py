@@ -254,7 +254,7 @@ def test_every_console_text_is_in_the_host_catalogs_in_both_languages() -> None:
     assert {"account.new", "title", "form.required", "logintest.failed"} <= literal  # it finds
     assert prefixes == set(WEB_KEY_PREFIXES)  # a new kind of key put together: name its values
     assert suffixes == set(WEB_KEY_SUFFIXES)
-    assert refused_kinds() == {"denied", "csrf"}
+    assert refused_kinds() == {"denied", "csrf", "expired", "loggedout", "user"}
     keys = literal | {prefix + value for prefix in prefixes for value in WEB_KEY_PREFIXES[prefix]}
     keys |= {kind + suffix for kind in refused_kinds() for suffix in suffixes}
     web_ids = {mid for mid in HOST_DE if mid.startswith(host_texts.WEB_PREFIX)}

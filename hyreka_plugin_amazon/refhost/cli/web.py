@@ -1,16 +1,23 @@
 """``hyreka-amazon web``: serve the seller console on the loopback address until Ctrl+C.
 
 The first line printed is ``WEB_URL=http://127.0.0.1:PORT/?token=...``: opening it logs the
-browser in (the token is exchanged for a session cookie). Flask and Werkzeug (the ``web``
-extra) are imported only when the command runs.
+browser in (the token is exchanged for a session cookie, once: the address works a single
+time). Enter on the command's input, or SIGUSR1, prints a fresh ``WEB_URL=`` line (the
+earlier address, if unused, stops working). A session ends after ``--idle-minutes`` without
+a request. Flask and Werkzeug (the ``web`` extra) are imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
+import os
 import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from types import FrameType
 from typing import Any
 
@@ -34,6 +41,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         default=LOOPBACK,
         help="bind address (default: 127.0.0.1; anything else exposes the console to others)",
     )
+    web.add_argument(
+        "--idle-minutes",
+        type=_minutes,
+        default=30,
+        help="a browser session ends after this many minutes without a request (default: 30)",
+    )
     web.add_argument("--endpoint", help="SP-API endpoint of accounts created here (simulator)")
     web.add_argument("--token-url", help="LWA token endpoint of accounts created here")
     web.set_defaults(func=cmd_web)
@@ -46,13 +59,27 @@ def cmd_web(args: argparse.Namespace) -> int:
     if not loopback(args.host):
         print(translate("cli.web_exposed", args.lang, host=args.host), file=sys.stderr)
     with open_folder(data_dir(args.data), database=getattr(args, "database", None)) as host:
-        console = Console(host, lang=args.lang, endpoint=args.endpoint, token_url=args.token_url)
+        console = Console(
+            host,
+            lang=args.lang,
+            endpoint=args.endpoint,
+            token_url=args.token_url,
+            idle_timeout=timedelta(minutes=args.idle_minutes),
+        )
         running = serve(console, host=args.host, port=args.port)
         print(f"WEB_URL={running.url}", flush=True)
-        print("Ctrl+C stops the console", file=sys.stderr, flush=True)
+        hint = translate("cli.web_running", args.lang, minutes=args.idle_minutes)
+        print(hint, file=sys.stderr, flush=True)
+        printing = threading.Lock()
+
+        def fresh_url() -> None:
+            with printing:
+                print(f"WEB_URL={running.new_url()}", flush=True)
+
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            running.server.serve_forever()
+            with _fresh_urls_on_request(fresh_url):
+                running.server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
@@ -74,3 +101,47 @@ def loopback(host: str) -> bool:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _fresh_urls_on_request(fresh_url: Callable[[], None]) -> Iterator[None]:
+    """Call ``fresh_url`` for each line on standard input and on SIGUSR1 (POSIX). Input is
+    read from its file descriptor on a daemon thread (no lock of ``sys.stdin`` held at exit);
+    a console put in the background of a shell gets an error instead of being stopped
+    (SIGTTIN ignored), which ends the reading, not the console."""
+    usr1 = getattr(signal, "SIGUSR1", None)
+    ttin = getattr(signal, "SIGTTIN", None)
+    saved: dict[int, Any] = {}
+    if usr1 is not None:
+        saved[usr1] = signal.signal(usr1, lambda signum, frame: fresh_url())
+    if ttin is not None:
+        saved[ttin] = signal.signal(ttin, signal.SIG_IGN)
+    threading.Thread(target=_read_lines, args=(fresh_url,), name="web-input", daemon=True).start()
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def _read_lines(on_line: Callable[[], None]) -> None:
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # no standard input (pythonw, closed)
+        return
+    while True:
+        try:
+            data = os.read(fd, 1024)
+        except OSError:  # in the background of a shell, or input gone
+            return
+        if not data:
+            return
+        for _ in range(data.count(b"\n")):
+            on_line()
+
+
+def _minutes(value: str) -> int:
+    minutes = int(value)
+    if minutes < 1:
+        raise argparse.ArgumentTypeError("at least 1 minute")
+    return minutes

@@ -9,7 +9,7 @@ request's language; the language is never stored with an account.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -37,6 +37,7 @@ from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, Serv
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.web import security
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs
+from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
 
 HISTORY_SHOWN = 10
 # Service errors the console words its own way (its form is not the command line's).
@@ -57,12 +58,17 @@ class Console:
         lang: str = DEFAULT_LANGUAGE,
         endpoint: str | None = None,
         token_url: str | None = None,
+        idle_timeout: timedelta = IDLE_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         self.host = host
         self.lang = lang
         self.endpoint = endpoint
         self.token_url = token_url
         self.jobs = SyncJobs(host)
+        # The access token and the sessions: a session ends after ``idle_timeout`` without a
+        # request (``clock``, seconds like time.monotonic, lets tests move time).
+        self.gate = security.Gate(idle_timeout, clock)
 
     def connectors(self) -> dict[str, ConnectorInfo]:
         return {info.id: info for info in account_actions.connectors(self.host)}
@@ -86,10 +92,19 @@ class Console:
         return account_actions.listing(self.host, info.id)
 
 
-def create_app(console: Console, *, access_token: str, allowed_hosts: Collection[str]) -> Flask:
-    """The console's Flask application, guarded by ``security.install``."""
+def create_app(
+    console: Console,
+    *,
+    access_token: str | None = None,
+    allowed_hosts: Collection[str],
+    cookie_name: str = security.COOKIE,
+) -> Flask:
+    """The console's Flask application, guarded by ``security.install``. ``access_token``
+    becomes the one-time token of ``console.gate`` (``console.gate.issue()`` makes more)."""
     app = Flask(__name__)
-    security.install(app, access_token=access_token, allowed_hosts=allowed_hosts)
+    if access_token is not None:
+        console.gate.issue(access_token)
+    security.install(app, gate=console.gate, allowed_hosts=allowed_hosts, cookie_name=cookie_name)
 
     def lang() -> str:
         chosen = session.get("lang", console.lang)
@@ -112,8 +127,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         wanted = request.form.get("lang", "")
         if wanted in LANGUAGES:
             session["lang"] = wanted
-        back = request.form.get("next", "/")
-        return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
+        return redirect(security.local_path(request.form.get("next", "/")))
 
     @app.get("/")
     def start() -> str:

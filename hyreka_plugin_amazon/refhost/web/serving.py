@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from hyreka_plugin_amazon.refhost.web.console import Console, create_app
+from hyreka_plugin_amazon.refhost.web.security import COOKIE
 
 LOOPBACK = "127.0.0.1"
 
@@ -39,7 +40,13 @@ class RunningConsole:
 
     @property
     def url(self) -> str:
+        """The address with the current one-time token (it logs a browser in once)."""
         return f"http://{url_host(self.server.host)}:{self.port}/?token={self.token}"
+
+    def new_url(self) -> str:
+        """A fresh address: a new one-time token; an earlier unused one stops working."""
+        self.token = self.console.gate.issue()
+        return self.url
 
     def stop(self) -> None:
         self.console.jobs.cancel_all()
@@ -56,7 +63,9 @@ def serve(
     bound = server.server_port
     names = {LOOPBACK, "localhost", *(url_host(name) for name in (host, *extra_hosts))}
     allowed = {f"{name}:{bound}" for name in names}
-    server.app = create_app(console, access_token=token, allowed_hosts=allowed)
+    server.app = create_app(
+        console, access_token=token, allowed_hosts=allowed, cookie_name=f"{COOKIE}_{bound}"
+    )
     return RunningConsole(server, console, token)
 
 
