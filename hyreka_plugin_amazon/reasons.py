@@ -24,7 +24,6 @@ FIXED: Final = {
     "currency differs from the order's": "reason.currency_differs",
     "order id is missing": "reason.order_id_missing",
     "unknown order status": "reason.unknown_status",
-    "rows of this order are not adjacent": "reason.not_adjacent",
     "a neighbouring row has no order id and may belong to this order": "reason.neighbour",
     "Missing data for required field.": "reason.missing",
 }

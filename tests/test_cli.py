@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.realreports import REAL
 from helpers.sim import fba_shipped, open_for_seller
 
 from hyreka_plugin_amazon.contract import Account, Progress
@@ -25,7 +26,6 @@ from hyreka_plugin_amazon.refhost.app import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi import documents
 
-REAL = Path("/work/shared/real-reports")
 SCRIPT = shutil.which("hyreka-amazon", path=str(Path(sys.executable).parent))
 # issue 14: one summary (the connector's message), then only what it does not say, without
 # operation names

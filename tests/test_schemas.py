@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from helpers.realreports import REAL
 from marshmallow import ValidationError
 
 from hyreka_plugin_amazon.contract import Address, OrderStatus
@@ -39,7 +40,6 @@ from hyreka_plugin_amazon.reports.statuses import (
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-REAL = Path("/work/shared/real-reports")
 DE = "A1PA6795UKMFR9"
 
 COLUMNS = [
@@ -540,16 +540,15 @@ def test_order_level_errors_come_from_the_first_row() -> None:
     assert failed.errors == (RowError(1, "purchase-date", "date without a UTC offset"),)
 
 
-def test_rows_of_an_order_that_are_not_adjacent() -> None:
-    first, second, again = orders_of(
+def test_rows_of_an_order_far_apart_are_one_order() -> None:
+    first, second = orders_of(
         item_row("1", "a"), item_row("2", "a"), item_row("1", "b"), item_row("1", "c")
     )
     assert isinstance(first, ReportOrder)
     assert isinstance(second, ReportOrder)
-    assert isinstance(again, OrderErrors)
-    assert again.rows == (3, 4)
-    assert {error.reason for error in again.errors} == {"rows of this order are not adjacent"}
-    assert {error.column for error in again.errors} == {"order-id"}
+    assert (first.amazon_order_id, first.rows) == ("1", (1, 3, 4))
+    assert [line.order_item_id for line in first.lines] == ["a", "b", "c"]
+    assert (second.amazon_order_id, second.rows) == ("2", (2,))
 
 
 def test_a_row_without_order_id() -> None:

@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from helpers.realreports import REAL
 from helpers.sim import (
     ALL_ORDERS,
     DE,
@@ -38,7 +38,7 @@ from hyreka_plugin_amazon.simulator.cli import add_arguments, run
 from hyreka_plugin_amazon.spapi.regions import marketplace_by_sales_channel
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
-REAL_ALL_ORDERS = Path("/work/shared/real-reports/eu-allorders-nbneorigin-2.txt")
+REAL_ALL_ORDERS = REAL / "eu-allorders-nbneorigin-2.txt"
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import json
 import logging
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from helpers.realreports import REAL
 from helpers.spapi_fake import ACCESS_TOKEN, Seller, expect_token, free_port, make_seller
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -28,7 +28,7 @@ DOC_ID = "amzn1.spdoc.1.4.eu.T1"
 DOC_PATH = f"/reports/2021-06-30/documents/{DOC_ID}"
 DOWNLOAD = "/s3/doc-1"
 SIGNATURE = "X-Amz-Signature=made-up-signature-0123456789"
-REAL_REPORTS = Path("/work/shared/real-reports")
+REAL_REPORTS = REAL
 
 ORDERS_TEXT = (
     "order-id\tbuyer-name\tship-city\r\n"

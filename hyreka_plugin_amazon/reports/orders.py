@@ -1,8 +1,9 @@
 """Report rows grouped into orders: ReportOrder (one order as one report shows it), or
 OrderErrors (an order not imported, with its errors by row and column).
 
-Rows of one order are adjacent in Amazon's files; ``grouped`` groups them for this module's
-``read_orders`` and for ``statuses.read_statuses``.
+The reader brings the rows of one order together wherever they stand in the file
+(``regroup``); ``grouped`` groups them for this module's ``read_orders`` and for
+``statuses.read_statuses``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from hyreka_plugin_amazon.reports.rows import (
     validation_errors,
 )
 
-NOT_ADJACENT = "rows of this order are not adjacent"
 CONFLICTING_ITEM = "the order item appears twice with different values"
 
 
@@ -196,7 +196,6 @@ class _Group:
     """The rows of one order while they are read."""
 
     __slots__ = (
-        "adjacent",
         "billing",
         "errors",
         "head",
@@ -209,10 +208,9 @@ class _Group:
         "skus",
     )
 
-    def __init__(self, order_id: str, loaders: _Loaders, adjacent: bool) -> None:
+    def __init__(self, order_id: str, loaders: _Loaders) -> None:
         self.order_id = order_id
         self.loaders = loaders
-        self.adjacent = adjacent
         self.rows: list[int] = []
         self.errors: list[RowError] = []
         self.head: dict[str, Any] | None = None
@@ -229,9 +227,6 @@ class _Group:
         self.rows.append(number)
         if row.errors:
             self.errors.extend(row.errors)
-        if not self.adjacent:
-            self.errors.append(RowError(number, loaders.id_column, NOT_ADJACENT))
-            return
         if len(self.rows) == 1:
             self._load_head(number, values)
         elif loaders.currency_column is not None:
@@ -348,10 +343,8 @@ def read_orders(
     ``map_address`` None: no addresses (billing and shipping None); then only the columns the
     schemas read are taken from each row, which makes wide reports (all-orders) faster.
 
-    Rows of one order are adjacent in Amazon's files: consecutive rows with the same order id
-    form one order. An order id that comes back after other orders yields OrderErrors for its
-    later rows ("rows of this order are not adjacent"); its earlier rows were already yielded
-    as an order (a limitation of streaming: the file is never held whole). If any row of an
+    All rows with one order id form one order, wherever they stand in the file (the reader
+    brings them together). If any row of an
     order fails, the whole order is yielded as OrderErrors, never in part. A row without an
     order id is an OrderErrors of its own, yielded at once (it does not end the open order).
 
@@ -366,8 +359,8 @@ def read_orders(
     loaders = _Loaders(reader, map_address, default_marketplace_id)
     rows = reader.rows(loaders.columns if map_address is None else None)
 
-    def start(order_id: str, adjacent: bool) -> _Group:
-        return _Group(order_id, loaders, adjacent)
+    def start(order_id: str) -> _Group:
+        return _Group(order_id, loaders)
 
     for group in grouped(rows, loaders.id_column, start):
         yield group if isinstance(group, OrderErrors) else group.result()
@@ -383,13 +376,12 @@ _G = TypeVar("_G", bound=_Grouping)
 
 
 def grouped(
-    rows: Iterable[Row], id_column: str, start: Callable[[str, bool], _G]
+    rows: Iterable[Row], id_column: str, start: Callable[[str], _G]
 ) -> Iterator[_G | OrderErrors]:
-    """The rows grouped by order (consecutive rows with one order id), each group complete when
-    yielded; ``start(order_id, adjacent)`` makes a group (``adjacent`` False when the id came
-    before). A row without an order id is an OrderErrors of its own, yielded at once."""
+    """The rows grouped by order (consecutive rows with one order id: the reader yields the
+    rows of one order together), each group complete when yielded; ``start(order_id)`` makes
+    a group. A row without an order id is an OrderErrors of its own, yielded at once."""
     group: _G | None = None
-    seen: set[str] = set()
     for row in rows:
         order_id = row.values.get(id_column)
         if order_id is None:
@@ -399,8 +391,7 @@ def grouped(
         if group is None or order_id != group.order_id:
             if group is not None:
                 yield group
-            group = start(order_id, order_id not in seen)
-            seen.add(order_id)
+            group = start(order_id)
         group.add(row)
     if group is not None:
         yield group

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from hyreka_plugin_amazon.reports.catalogue import REQUIRED_COLUMNS, Layout, layout_of_header
 from hyreka_plugin_amazon.reports.charsets import CharsetError, detect_charset, python_codec
+from hyreka_plugin_amazon.reports.regroup import SPILL_AFTER_CHARS, regrouped
 
 MAX_COLUMNS: Final = 1000  # Amazon's order reports have under 100; more is not a report
 MAX_CELL_CHARS: Final = 2000  # Amazon's longest fields (product names) stay far below
@@ -71,7 +72,10 @@ def detect_layout(header: Iterable[str]) -> Layout:
 class ReportReader:
     """Reads a report's lines: the header at once, then one Row per data line.
 
-    ``lines`` are the file's lines split on LF (a trailing CR or LF is removed). Cells are split
+    ``lines`` are the file's lines split on LF (a trailing CR or LF is removed). The rows of
+    one order come together, wherever they stand in the file (``regroup.regrouped``: the lines
+    are read once to index them, kept in bounded memory, the rest encrypted in a temporary
+    file; ``spill_after`` characters stay in memory). Cells are split
     on TAB only (quotes are literal text); a line with fewer cells than the header is padded
     with empty cells (Amazon omits trailing empty columns), one with more is reported as an
     error. Blank lines are skipped; a line byte-identical to an earlier line of the same order
@@ -83,7 +87,8 @@ class ReportReader:
     has_billing_columns: bool
     duplicates_skipped: int
 
-    def __init__(self, lines: Iterable[str]) -> None:
+    def __init__(self, lines: Iterable[str], *, spill_after: int = SPILL_AFTER_CHARS) -> None:
+        self.spill_after = spill_after
         self._lines = iter(lines)
         first = next(self._lines, None)
         if first is None or not first.strip("\ufeff \t\r\n"):
@@ -120,12 +125,7 @@ class ReportReader:
             split = max(split, id_index) + 1
         order_id: str | None = None
         order_lines: set[str] = set()
-        number = 0
-        for line in self._lines:
-            number += 1
-            text = line.rstrip("\r\n")
-            if not text or text.isspace():  # blank (no stripped copy of every line)
-                continue
+        for number, text in regrouped(self._lines, id_index, memory_chars=self.spill_after):
             if "\x00" in text:  # NUL bytes are no text: dropped, never stored
                 text = text.replace("\x00", "")
             if split < width:

@@ -164,7 +164,7 @@ def add_fault(sim: Simulator, name: str, **spec: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Amazon's models (Swagger 2.0) as a conformance check
 
-MODELS = Path("/work/shared/spapi-models")
+MODELS = Path(__file__).resolve().parents[3] / "shared" / "spapi-models"
 MODEL_FILES = ("reports_2021-06-30.json", "sellers.json", "tokens_2021-03-01.json",
                "orders_2026-01-01.json", "ordersV0.json")  # fmt: skip
 LIMIT_HEADER = "x-amzn-RateLimit-Limit"
