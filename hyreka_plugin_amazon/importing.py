@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
@@ -28,6 +29,7 @@ from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_ad
 from hyreka_plugin_amazon.reports.catalogue import Layout
 from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
 from hyreka_plugin_amazon.reports.reader import ReportReader, RowError, open_report_file
+from hyreka_plugin_amazon.reports.rows import unknown_money_columns
 from hyreka_plugin_amazon.reports.statuses import LAYOUT_STATUS, all_orders_status
 
 
@@ -49,6 +51,19 @@ class ImportedReport:
     orders: list[Order] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     duplicates_skipped: int = 0
+    unknown_money_columns: tuple[str, ...] = ()  # money columns whose amounts were not read
+
+    @property
+    def warnings(self) -> tuple[dict[str, str], ...]:
+        """What the seller should know of the file as a whole, in every language."""
+        found = []
+        priceless = sum(order.prices_missing for order in self.orders)
+        if priceless:
+            found.append(messages.labels("report.prices_missing", count=priceless))
+        if self.unknown_money_columns:
+            columns = ", ".join(self.unknown_money_columns)
+            found.append(messages.labels("report.money_columns_unknown", columns=columns))
+        return tuple(found)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +72,7 @@ class ImportedReport:
             "orders": [order.as_dict() for order in self.orders],
             "errors": [error.as_dict() for error in self.errors],
             "duplicates_skipped": self.duplicates_skipped,
+            "warnings": list(self.warnings),
         }
 
 
@@ -75,7 +91,9 @@ def read_report_file(
     """
     lines, codec = open_report_file(path, charset)
     reader = ReportReader(lines)
-    report = ImportedReport(reader.layout, codec)
+    report = ImportedReport(
+        reader.layout, codec, unknown_money_columns=unknown_money_columns(reader.header)
+    )
     for item in read_orders(
         reader, default_marketplace_id=default_marketplace_id, map_address=map_address
     ):
@@ -118,4 +136,5 @@ def import_report_file(
             for e in report.errors
         ),
         duplicates_skipped=report.duplicates_skipped,
+        warnings=report.warnings,
     )

@@ -26,6 +26,8 @@ FIXED: Final = {
     "unknown order status": "reason.unknown_status",
     "a neighbouring row has no order id and may belong to this order": "reason.neighbour",
     "Missing data for required field.": "reason.missing",
+    "the order item appears twice with different values": "reason.conflicting_item",
+    "the shipment item appears twice with different values": "reason.conflicting_shipment",
 }
 PATTERNS: Final = (
     (re.compile(r"not imported: row (?P<row>\d+) of this order failed"), "reason.order_row_failed"),

@@ -57,6 +57,7 @@ from hyreka_plugin_amazon.reports.catalogue import (
 )
 from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
 from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader
+from hyreka_plugin_amazon.reports.rows import unknown_money_columns
 from hyreka_plugin_amazon.reports.statuses import (
     StatusEntry,
     all_orders_status,
@@ -466,6 +467,9 @@ class _SyncRun:
             self.download_size = lines.size
             reader = ReportReader(lines)
             self._check_billing(report, reader)
+            unknown = unknown_money_columns(reader.header)
+            if unknown:
+                self._warn("report.money_columns_unknown", columns=", ".join(unknown))
             if not orders_report:
                 fba.check_layout(reader)
             for item in read_orders(
@@ -506,10 +510,14 @@ class _SyncRun:
     def _check_billing(self, report: Report, reader: ReportReader) -> None:
         if reader.has_billing_columns or report.report_type not in BILLING_REPORTS:
             return  # outside the EU the order report carries no billing columns at all
-        warning = messages.translate("sync.billing_missing", self.locale)
+        self._warn("sync.billing_missing")
+        self.holds.add("billing")  # read again once the seller switches the columns on
+
+    def _warn(self, message_id: str, **params: object) -> None:
+        """A warning in the account's language, once per sync."""
+        warning = messages.translate(message_id, self.locale, **params)
         if warning not in self.tally.warnings:
             self.tally.warnings.append(warning)
-        self.holds.add("billing")  # read again once the seller switches the columns on
 
     def _hand_over(self, record: ReportOrder, entry: StatusEntry | None) -> None:
         account_id = self.account.id

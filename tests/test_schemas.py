@@ -435,7 +435,8 @@ def test_all_orders_lines_statuses_and_ids() -> None:
     pending = orders["302-5000001-0000001"]
     assert (pending.order_status, pending.item_statuses) == ("Pending", ("Unshipped",))
     assert pending.currency is None
-    assert pending.lines[0].item_price == 0
+    assert pending.lines[0].item_price is None  # a pending order has no price yet: unknown
+    assert pending.to_order(OrderStatus.PENDING).total is None
     assert pending.billing_address is None
     assert pending.shipping_address is not None
     assert pending.shipping_address.city == "München"
@@ -598,7 +599,8 @@ def test_unshipped_real_report_has_no_prices() -> None:
     assert len(orders) == 3
     multi = orders["111-0687106-4490606"]
     assert [line.order_item_id for line in multi.lines] == ["140273890772122", "140273890772121"]
-    assert {line.item_price for line in multi.lines} == {Decimal("0")}
+    assert {line.item_price for line in multi.lines} == {None}  # no price columns: unknown
+    assert multi.to_order(OrderStatus.OPEN).prices_missing
     assert multi.currency is None
     assert multi.marketplace_id == "ATVPDKIKX0DER"
     assert multi.payments_date == datetime(2025, 9, 24, 12, 2, 50, tzinfo=UTC)

@@ -24,8 +24,10 @@ from hyreka_plugin_amazon.reports.codes import CURRENCIES
 from hyreka_plugin_amazon.reports.reader import ReportReader, Row, RowError
 from hyreka_plugin_amazon.reports.rows import (
     CACHE_SIZE,
+    MONEY_FIELDS,
     AllOrdersItemSchema,
     AllOrdersOrderSchema,
+    Amounts,
     AmountsSchema,
     FbaItemSchema,
     FbaOrderSchema,
@@ -33,10 +35,12 @@ from hyreka_plugin_amazon.reports.rows import (
     OrderSchema,
     PromotionSchema,
     RowLoader,
+    add_amounts,
     validation_errors,
 )
 
 CONFLICTING_ITEM = "the order item appears twice with different values"
+CONFLICTING_SHIPMENT = "the shipment item appears twice with different values"
 
 
 class _Unset(enum.Enum):
@@ -146,7 +150,7 @@ _ITEM_SCHEMAS: Mapping[Layout, type[AmountsSchema]] = {
     Layout.FBA_SHIPMENTS: FbaItemSchema,
 }
 _DISCOUNTS = ("item_promotion_discount", "ship_promotion_discount")
-_SUMMED = ("quantity", "item_price", "item_tax", "shipping_price", "shipping_tax", *_DISCOUNTS)
+_MONEY = tuple(name for name, _ in MONEY_FIELDS)
 
 
 class Interned:
@@ -182,6 +186,7 @@ class _Loaders:
         self.order = RowLoader(_ORDER_SCHEMAS[layout](), columns)
         self.item = RowLoader(_ITEM_SCHEMAS[layout](), columns)
         self.promotion = RowLoader(PromotionSchema(), columns)
+        self.amounts = Amounts(columns)
         item_fields = self.item.schema.fields
         self.item_id_column = (
             None if layout is Layout.ALL_ORDERS else str(item_fields["order_item_id"].data_key)
@@ -204,6 +209,7 @@ class _Group:
         "loaders",
         "order_id",
         "rows",
+        "shipments",
         "shipping",
         "skus",
     )
@@ -218,6 +224,7 @@ class _Group:
         self.shipping: Address | None = None
         self.items: dict[str, dict[str, Any]] = {}
         self.skus: dict[str | None, int] = {}
+        self.shipments: dict[str, set[str]] = {}  # FBA: the shipment items of each item
         self.item_statuses: list[str] = []
 
     def add(self, row: Row) -> None:
@@ -249,14 +256,36 @@ class _Group:
             sku = item["sku"]
             position = self.skus[sku] = self.skus.get(sku, 0) + 1
             item["order_item_id"] = f"{sku or ''}#{position}"
+        loaders.amounts.settle(item, values)
+        if loaders.layout is Layout.FBA_SHIPMENTS:
+            self._add_shipment(number, item)
+            return
         known = self.items.get(item["order_item_id"])
         if known is None:
             self.items[item["order_item_id"]] = item
-        elif loaders.layout is Layout.FBA_SHIPMENTS:  # an FBA item shipped in parts
-            for name in _SUMMED:
-                known[name] += item[name]
         elif item != known:  # one item, two versions: which is Amazon's is anyone's guess
             self.errors.append(RowError(number, item_column, CONFLICTING_ITEM))
+
+    def _add_shipment(self, number: int, item: dict[str, Any]) -> None:
+        """A row of the FBA shipments report: one shipment of an order item. An item shipped
+        in several shipments is one line, its quantities and amounts summed; the same
+        shipment item twice with different values is a conflict."""
+        item_id = item["order_item_id"]
+        shipment = item.pop("shipment_item_id")
+        shipments = self.shipments.setdefault(item_id, set())
+        if shipment is not None and shipment in shipments:
+            column = "shipment-item-id"
+            self.errors.append(RowError(number, column, CONFLICTING_SHIPMENT))
+            return
+        if shipment is not None:
+            shipments.add(shipment)
+        known = self.items.get(item_id)
+        if known is None:
+            self.items[item_id] = item
+            return
+        known["quantity"] += item["quantity"]
+        for name in _MONEY:
+            known[name] = add_amounts(known[name], item[name])
 
     def _load_head(self, number: int, values: Mapping[str, str | None]) -> None:
         loaders = self.loaders
@@ -302,7 +331,7 @@ class _Group:
             self.errors.extend(validation_errors(number, exc))
             return
         for name in _DISCOUNTS:
-            item[name] += more[name]
+            item[name] = add_amounts(item[name], more[name])
 
     def result(self) -> ReportOrder | OrderErrors:
         head = self.head
@@ -351,8 +380,10 @@ def read_orders(
     One line per item id (order-item-id; FBA amazon-order-item-id). A later row of the same
     item without a quantity is a promotion continuation row: its discounts are added to the
     line; one with a quantity adds quantity and amounts in the FBA shipments report (an item
-    shipped in parts); in the other reports it is the same line again: folded when its values
-    are the same, else the order fails (``CONFLICTING_ITEM``). The
+    shipped in several shipments; the same shipment-item-id twice with different values fails
+    the order: ``CONFLICTING_SHIPMENT``); in the other reports it is the same line again:
+    folded when its values are the same, else the order fails (``CONFLICTING_ITEM``).
+    Amounts the report does not say are None (``rows.Amounts``). The
     all-orders report has no item id: each row is a line with the id f"{sku}#{n}", n counting
     that SKU's rows within the order from 1 (stable while Amazon keeps the row order).
     """

@@ -186,6 +186,8 @@ class SimOrder:
                     ship_promotion_discount=(
                         item.ship_promotion.discount if item.ship_promotion else Decimal("0")
                     ),
+                    # only the FBA shipments report has gift-wrap columns (empty cells: 0)
+                    **(_NO_GIFT_WRAP if self.fulfillment_channel == "AFN" else {}),
                 )
                 for item in self.items
             ),
@@ -215,6 +217,9 @@ class SimOrder:
             buyer_tax_registration_id=_none(self.buyer_tax_registration_id),
             last_updated=self.last_updated(now),
         )
+
+
+_NO_GIFT_WRAP = {"gift_wrap_price": Decimal("0"), "gift_wrap_tax": Decimal("0")}
 
 
 def _none(value: str) -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from decimal import Decimal
 
-from hyreka_plugin_amazon.contract import Address, Order, OrderLine
+from hyreka_plugin_amazon.contract import MONEY_FIELDS, Address, Order, OrderLine
 
 
 def anonymised(order: Order) -> Order:
@@ -49,6 +50,7 @@ def order_json(order: Order) -> bytes:
         f'"buyer_email":{_text(order.buyer_email)},"lines":[{lines}],'
         f'"billing_address":{_address_json(order.billing_address)},'
         f'"shipping_address":{_address_json(order.shipping_address)},'
+        f'"prices_missing":{"true" if order.prices_missing else "false"},'
         f'"last_updated":{_text(updated.isoformat() if updated else None)},'
         f'"billing_address_missing":{"true" if order.billing_address_missing else "false"}}}'
     )
@@ -86,11 +88,12 @@ def _address_json(address: Address | None) -> str:
 
 
 def _line_json(line: OrderLine) -> str:
+    amounts = ",".join(f'"{name}":{_amount(getattr(line, name))}' for name in MONEY_FIELDS)
     return (
         f'{{"order_item_id":{_scalar(line.order_item_id)},"sku":{_text(line.sku)},'
-        f'"title":{_text(line.title)},"quantity":{_scalar(line.quantity)},'
-        f'"item_price":"{line.item_price:f}","item_tax":"{line.item_tax:f}",'
-        f'"shipping_price":"{line.shipping_price:f}","shipping_tax":"{line.shipping_tax:f}",'
-        f'"item_promotion_discount":"{line.item_promotion_discount:f}",'
-        f'"ship_promotion_discount":"{line.ship_promotion_discount:f}"}}'
+        f'"title":{_text(line.title)},"quantity":{_scalar(line.quantity)},{amounts}}}'
     )
+
+
+def _amount(value: Decimal | None) -> str:
+    return "null" if value is None else f'"{value:f}"'
