@@ -7,6 +7,9 @@ The same kinds through a sync against the simulator are in ``test_report_kinds_s
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import json
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,8 +18,11 @@ from helpers.records import make_account
 
 from hyreka_plugin_amazon.contract import Order
 from hyreka_plugin_amazon.importing import ImportedReport, read_report_file
+from hyreka_plugin_amazon.refhost import cli
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
+from hyreka_plugin_amazon.reports import cells as Cells
 from hyreka_plugin_amazon.reports.catalogue import Layout
+from hyreka_plugin_amazon.reports.reader import HeaderError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DE = "A1PA6795UKMFR9"
@@ -166,3 +172,182 @@ def test_importing_a_report_without_prices_keeps_the_prices_the_host_has(
     assert other is not None
     assert other.prices_missing
     assert other.total is None
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Ids a spreadsheet rewrote
+
+SPREADSHEET = "(opened and saved in a spreadsheet?)"
+
+
+def test_ids_and_cells_a_spreadsheet_rewrote_are_refused_with_the_likely_cause(
+    refhost: ReferenceHost,
+) -> None:
+    path = FIXTURES / "orders-spreadsheet-ids.txt"
+    report = read_report_file(path, default_marketplace_id=DE)
+    assert [order.amazon_order_id for order in report.orders] == ["302-8100008-0000008"]
+    assert errors_by_row(report) == {
+        1: ("order-item-id", f"a number in scientific notation {SPREADSHEET}"),
+        2: ("order-item-id", f"a number in scientific notation {SPREADSHEET}"),
+        3: ("order-item-id", f"a number with a decimal separator {SPREADSHEET}"),
+        4: ("order-id", f"not an Amazon order id: leading zeros lost {SPREADSHEET}"),
+        5: ("item-price", f"a decimal comma, not a point {SPREADSHEET}"),
+        6: ("purchase-date", f"a date as a spreadsheet writes it {SPREADSHEET}"),
+        7: ("order-id", f"a number in scientific notation {SPREADSHEET}"),
+    }
+    problems = refhost.import_report(path, account_name=None, dry_run=True)[0].problems
+    first = next(p for p in problems if p.row == 1)
+    assert first.messages["de"] == (
+        "eine Zahl in wissenschaftlicher Schreibweise "
+        "(in einer Tabellenkalkulation geöffnet und gespeichert?)"
+    )
+    assert "Gisela" not in repr(problems)  # a reason never quotes a cell
+    assert "Kirchgasse" not in repr(problems)
+
+
+def test_amazons_own_id_shapes_are_kept() -> None:
+    report = read_report_file(FIXTURES / "fba-shipments-split-de.txt")
+    assert {line.order_item_id for o in report.orders for line in o.lines} >= {"33300000000201"}
+    assert Cells.OrderId().parse("S02-4648163-2660520") == "S02-4648163-2660520"  # multi-channel
+    assert Cells.ItemId().parse("0938446464647") == "0938446464647"  # a leading zero stays
+    assert Cells.ShipmentItemId().parse("DHf2GPpHR") == "DHf2GPpHR"
+    with pytest.raises(ValueError, match="scientific notation"):
+        Cells.ShipmentItemId().parse("1.82113E+13")
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Placeholders and 6. hand-downloaded files: Japan's cp932 FBA report
+
+
+JAPAN = "A1VC38T7YXB528"
+
+
+@pytest.mark.parametrize("marketplace", [None, JAPAN])
+def test_a_japanese_fba_report_reads_without_a_charset(marketplace: str | None) -> None:
+    path = FIXTURES / "fba-shipments-jp-cp932.txt"
+    report = read_report_file(path, default_marketplace_id=marketplace)
+    assert report.charset == "cp932"
+    assert report.errors == []
+    orders = by_id(report)
+    toaster = orders["249-5100001-0000001"]
+    assert toaster.marketplace_id == JAPAN
+    (line,) = toaster.lines  # two shipments, a day apart, from two fulfilment centres
+    assert (line.quantity, line.item_price) == (2, Decimal("49464.00"))
+    assert (line.gift_wrap_price, line.points_granted) == (Decimal("308.00"), Decimal("494"))
+    assert toaster.total == Decimal("49772.00")  # points are the seller's, not charged
+    address = toaster.shipping_address
+    assert address is not None
+    assert address.city is None  # "--": Amazon's none, not a city
+    assert (address.state, address.lines) == ("東京都", ("架空町1-2-3", "さくらハイツ201"))
+    assert toaster.billing_address is None  # Japan's FBA report leaves bill-* empty
+    shop = orders["503-5100002-0000002"].shipping_address
+    assert shop is not None
+    assert shop.lines == ("見本市中央5丁目6-7", "合同会社サンプル")  # the "--" line left out
+    assert orders["503-5100002-0000002"].total == Decimal("11880")
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Hand-downloaded files in other shapes
+
+
+def test_unicode_text_from_a_spreadsheet_is_read() -> None:
+    report = read_report_file(FIXTURES / "orders-unicode-text-utf16.txt")
+    assert report.charset == "utf-16"
+    assert report.errors == []
+    orders = by_id(report)
+    zoe = orders["302-8100021-0000021"]
+    assert zoe.billing_address is not None
+    assert (zoe.billing_address.name, zoe.billing_address.city) == ("Zoë Brontë", "Köln")
+    assert orders["302-8100022-0000022"].is_business_order  # "TRUE"
+    assert orders["302-8100022-0000022"].total == Decimal("49.95")
+
+
+def test_unicode_text_without_its_byte_order_mark_is_read(tmp_path: Path) -> None:
+    text = (FIXTURES / "orders-unicode-text-utf16.txt").read_text("utf-16")
+    path = tmp_path / "no-bom.txt"
+    path.write_bytes(text.encode("utf-16-le"))
+    report = read_report_file(path)
+    assert report.charset == "utf-16-le"
+    assert len(report.orders) == 2
+
+
+def test_a_semicolon_file_is_named_a_spreadsheet_resave(refhost: ReferenceHost) -> None:
+    path = FIXTURES / "orders-spreadsheet-semicolons.csv"
+    with pytest.raises(HeaderError) as refused:
+        read_report_file(path)
+    assert "separated by semicolons" in str(refused.value)
+    assert refused.value.messages["de"].startswith("Die Spalten sind durch Semikolons")
+    with pytest.raises(HeaderError, match="re-saved by a spreadsheet"):
+        refhost.import_report(path, account_name=None, dry_run=True)
+
+
+def test_gzip_is_read_and_zip_is_refused(tmp_path: Path) -> None:
+    plain = FIXTURES / "orders-invoicing-eu-cp1252.txt"
+    packed = tmp_path / "report.txt.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert read_report_file(packed).as_dict() == read_report_file(plain).as_dict()
+    archive = tmp_path / "report.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(plain, plain.name)
+    with pytest.raises(HeaderError, match=r"zip archive .*: unpack it first") as refused:
+        read_report_file(archive)
+    assert refused.value.messages["de"].endswith("Entpacken Sie sie zuerst.")
+
+
+def test_lone_cr_line_ends_are_line_ends(tmp_path: Path) -> None:
+    plain = FIXTURES / "orders-invoicing-eu-cp1252.txt"
+    old_mac = tmp_path / "cr.txt"
+    old_mac.write_bytes(plain.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    assert read_report_file(old_mac).as_dict() == read_report_file(plain).as_dict()
+
+
+def test_a_truncated_last_line_is_a_row_problem_not_half_an_address(tmp_path: Path) -> None:
+    whole = (FIXTURES / "fba-shipments-split-de.txt").read_bytes()
+    last = whole.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    order_b = whole.splitlines()[3]  # order B's row (and its duplicate), cut within the address
+    cut = whole.replace(b"\n" + order_b + b"\n", b"\n" + order_b.split(b"Kassel")[0] + b"\n")
+    path = tmp_path / "cut.txt"
+    path.write_bytes(cut)
+    report = read_report_file(path)
+    assert "028-4100002-0000002" not in by_id(report)
+    assert errors_by_row(report)[3] == (None, "row ends after 29 of 48 fields (cut short?)")
+    # the download itself ends within the last line (no line end after it)
+    path.write_bytes(whole.rstrip(b"\n")[: -len(last) // 2])
+    report = read_report_file(path)
+    assert 7 in errors_by_row(report)
+    assert errors_by_row(report)[7][1].endswith("fields (cut short?)")
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("de", "hyreka-amazon: Die Datei ist ein ZIP-Archiv (auch eine Excel-Arbeitsmappe ist "
+               "eines): Entpacken Sie sie zuerst.\n"),
+        ("en", "hyreka-amazon: the file is a zip archive (an Excel workbook is one too): unpack "
+               "it first\n"),
+    ],
+)  # fmt: skip
+def test_import_report_says_why_a_file_is_refused_in_the_run_language(
+    lang: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "report.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("report.txt", "order-id\torder-item-id\n")
+    data = ["--data", str(tmp_path / "data"), "--lang", lang]
+    assert cli.main(["import-report", str(archive), "--dry-run", *data]) == 2
+    assert capsys.readouterr().err == expected
+
+
+def test_import_report_prints_the_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data", str(tmp_path / "data"), "--lang", "en"]
+    path = FIXTURES / "unshipped-orders-de.txt"
+    assert cli.main(["import-report", str(path), "--dry-run", *data]) == 0
+    out = capsys.readouterr().out
+    assert "  ! The report has no prices for 2 order(s)" in out
+    assert cli.main(["import-report", str(path), "--dry-run", "--json", *data]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["warnings"][0].startswith("The report has no prices for 2 order(s)")
+    assert {line["item_price"] for o in payload["orders"] for line in o["lines"]} == {None}
+    assert {o["prices_missing"] for o in payload["orders"]} == {True}

@@ -131,7 +131,7 @@ def test_a_status_ignores_columns_it_does_not_read() -> None:
     ("column", "value", "reason"),
     [
         ("order-status", "", "value is missing"),
-        ("last-updated-date", "21.11.2026", "not a date"),
+        ("last-updated-date", "yesterday", "not a date"),
         ("fulfillment-channel", "Drone", "not Amazon or Merchant"),
     ],
 )

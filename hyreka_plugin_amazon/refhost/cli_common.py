@@ -68,7 +68,11 @@ def open_host(args: argparse.Namespace, *, create: bool = False) -> ReferenceHos
 
 def error_text(exc: BaseException, lang: str) -> str:
     """An expected error in the run's language: the host's text for a store or vault error
-    that names one (``text_id``), else the error's own message."""
+    that names one (``text_id``), the connector's words for a report file it cannot read
+    (``messages``, language -> text), else the error's own message."""
+    worded = getattr(exc, "messages", None)
+    if isinstance(worded, dict) and isinstance(worded.get(lang), str):
+        return str(worded[lang])
     text_id = getattr(exc, "text_id", None)
     if isinstance(text_id, str):
         params: dict[str, object] = getattr(exc, "params", {})

@@ -26,7 +26,10 @@ from hyreka_plugin_amazon.reports.cells import (
     Currency,
     Discount,
     Flag,
+    ItemId,
     Money,
+    OrderId,
+    ShipmentItemId,
     Text,
     Timestamp,
 )
@@ -71,7 +74,7 @@ class RowSchema(Schema):
 class OrderSchema(RowSchema):
     """Order-level columns of the order reports; loaded once per order."""
 
-    amazon_order_id = Text(data_key="order-id", required=True)
+    amazon_order_id = OrderId(data_key="order-id", required=True)
     purchase_date = Timestamp(data_key="purchase-date", load_default=None)
     payments_date = Timestamp(data_key="payments-date", load_default=None)
     last_updated = Timestamp(data_key="last-updated-date", load_default=None)
@@ -103,7 +106,7 @@ class OrderSchema(RowSchema):
 class AllOrdersOrderSchema(OrderSchema):
     """The all-orders report names the order id ``amazon-order-id``."""
 
-    amazon_order_id = Text(data_key="amazon-order-id", required=True)
+    amazon_order_id = OrderId(data_key="amazon-order-id", required=True)
 
 
 class FbaOrderSchema(AllOrdersOrderSchema):
@@ -140,7 +143,7 @@ class ItemSchema(AmountsSchema):
     """Item-level columns of the order reports (and the unshipped report, which has no
     prices); loaded once per row."""
 
-    order_item_id = Text(data_key="order-item-id", required=True)
+    order_item_id = ItemId(data_key="order-item-id", required=True)
     sku = Text(data_key="sku", load_default=None)
     title = Text(data_key="product-name", load_default=None)
     quantity = Count(data_key="quantity-purchased", required=True)
@@ -156,8 +159,8 @@ class AllOrdersItemSchema(AmountsSchema):
 
 
 class FbaItemSchema(AmountsSchema):
-    order_item_id = Text(data_key="amazon-order-item-id", required=True)
-    shipment_item_id = Text(data_key="shipment-item-id", load_default=None)
+    order_item_id = ItemId(data_key="amazon-order-item-id", required=True)
+    shipment_item_id = ShipmentItemId(data_key="shipment-item-id", load_default=None)
     sku = Text(data_key="sku", load_default=None)
     title = Text(data_key="product-name", load_default=None)
     quantity = Count(data_key="quantity-shipped", required=True)
@@ -289,7 +292,7 @@ class RowLoader:
                 raise TypeError(f"{type(schema).__name__}.{name} is not a report Cell")
             column = field.data_key or name
             default = field.load_default() if callable(field.load_default) else field.load_default
-            plain = isinstance(field, Text) and not field.repeats
+            plain = type(field).parse is Text.parse and not field.repeats  # nothing to check
             if column not in columns and not field.required:
                 self._absent[name] = default
             elif plain and default is None and not field.required:

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.reports.catalogue import Layout
-from hyreka_plugin_amazon.reports.cells import Channel, Code, Text, Timestamp
+from hyreka_plugin_amazon.reports.cells import Channel, Code, OrderId, Timestamp
 from hyreka_plugin_amazon.reports.orders import Interned, OrderErrors, grouped
 from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader, Row, RowError
 from hyreka_plugin_amazon.reports.rows import RowLoader, RowSchema, validation_errors
@@ -65,7 +65,7 @@ def items_shipping(item_statuses: Iterable[str]) -> bool:
 class StatusSchema(RowSchema):
     """What a sync reads of an order in the all-orders report (from the order's first row)."""
 
-    amazon_order_id = Text(data_key="amazon-order-id", required=True)
+    amazon_order_id = OrderId(data_key="amazon-order-id", required=True)
     order_status = Code(data_key="order-status", required=True)
     fulfillment_channel = Channel(data_key="fulfillment-channel", load_default=None)
     last_updated = Timestamp(data_key="last-updated-date", load_default=None)
