@@ -17,9 +17,11 @@ from helpers.sim import SimClient, sim_open
 from hyreka_plugin_amazon.contract import Account, OrderStatus
 from hyreka_plugin_amazon.fba import FBA_REPORT
 from hyreka_plugin_amazon.refhost.app import ReferenceHost
-from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.reports.catalogue import ORDER_REPORT_EU as INVOICING
+from hyreka_plugin_amazon.simulator import Simulator, reportcontent
 from hyreka_plugin_amazon.simulator.fbashipments import split
 from hyreka_plugin_amazon.simulator.orders import SimOrder
+from hyreka_plugin_amazon.simulator.reports import new_document
 
 DE = "A1PA6795UKMFR9"
 JP = "A1VC38T7YXB528"
@@ -179,3 +181,45 @@ def test_a_report_without_billing_columns_never_erases_known_billing_addresses(
     assert fresh.billing_address_missing
     open_orders = refhost.store.list_orders(status=OrderStatus.OPEN)
     assert {o.amazon_order_id for o in open_orders} == set(sim_open(simulator))
+
+
+# --------------------------------------------------------------------------------------------
+# 4. A report a spreadsheet rewrote, served by the simulator in place of its own
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def test_ids_a_spreadsheet_rewrote_are_sync_problems_naming_the_cause(
+    simulator: Simulator,
+    refhost: ReferenceHost,
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own = reportcontent.report_content
+    text = (FIXTURES / "orders-spreadsheet-ids.txt").read_text("utf-8")
+
+    def served(sim: Simulator, seller_id: str, report_type: str, *args: Any) -> Any:
+        outcome, document = own(sim, seller_id, report_type, *args)
+        if report_type != INVOICING:
+            return outcome, document
+        return "DONE", new_document(seller_id, report_type, text, "UTF-8", "eu")
+
+    monkeypatch.setattr(reportcontent, "report_content", served)
+    result = refhost.sync(account.name)
+    assert result.ok, result.message
+    stored = refhost.store.get_order(account.id, "302-8100008-0000008")
+    assert stored is not None  # the untouched order imports
+    assert stored.billing_address is not None
+    causes = {(p.row, p.column): p.reason for p in result.problems}
+    spreadsheet = "(opened and saved in a spreadsheet?)"
+    assert causes[(1, "order-item-id")] == f"a number in scientific notation {spreadsheet}"
+    assert causes[(4, "order-id")] == f"not an Amazon order id: leading zeros lost {spreadsheet}"
+    assert causes[(5, "item-price")] == f"a decimal comma, not a point {spreadsheet}"
+    assert len({p.row for p in result.problems}) == 7
+    german = next(p for p in result.problems if p.row == 3).messages["de"]
+    assert german == (
+        "eine Zahl mit Dezimaltrennzeichen (in einer Tabellenkalkulation geöffnet und gespeichert?)"
+    )
+    for row in range(1, 8):  # none of the refused rows became an order
+        assert refhost.store.get_order(account.id, f"302-8100{row:03d}-0000{row:03d}") is None
