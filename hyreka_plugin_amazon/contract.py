@@ -248,7 +248,7 @@ class Order:
     def prices_missing(self) -> bool:
         """Whether the report gave no price for an item (then ``total`` is None): an order
         from the unshipped-orders report, or a pending one from the all-orders report."""
-        return any(line.item_price is None for line in self.lines)
+        return None in [line.item_price for line in self.lines]  # faster than any() here
 
     @property
     def total(self) -> Decimal | None:
@@ -256,17 +256,21 @@ class Order:
         cash-on-delivery fee less promotions (the prices include their taxes where Amazon's
         prices do, as in the EU; Japan's points are the seller's, not the buyer's); None when
         ``prices_missing``. Amounts the report does not have count as nothing."""
-        if self.prices_missing:
-            return None
-        charged = (
-            "item_price",
-            "shipping_price",
-            "gift_wrap_price",
-            "payment_method_fee",
-            "item_promotion_discount",
-            "ship_promotion_discount",
-        )
-        return sum((getattr(line, name) or _ZERO for line in self.lines for name in charged), _ZERO)
+        total = _ZERO
+        for line in self.lines:
+            if line.item_price is None:
+                return None
+            total += line.item_price
+            for amount in (
+                line.shipping_price,
+                line.gift_wrap_price,
+                line.payment_method_fee,
+                line.item_promotion_discount,
+                line.ship_promotion_discount,
+            ):
+                if amount is not None:
+                    total += amount
+        return total
 
 
 _ZERO = Decimal("0")

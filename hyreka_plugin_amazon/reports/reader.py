@@ -159,8 +159,11 @@ class ReportReader:
         must_reach = self._must_reach()
         order_id: str | None = None
         order_lines: set[str] = set()
-        lines = self._tracked(self._lines)
-        for number, text in regrouped(lines, id_index, memory_chars=self.spill_after):
+        regrouping = regrouped(
+            self._lines, id_index, memory_chars=self.spill_after, on_end=self._last_lines
+        )
+        for number, line in regrouping:
+            text = line.rstrip("\r\n")
             if "\x00" in text:  # NUL bytes are no text: dropped, never stored
                 text = text.replace("\x00", "")
             if split < width:
@@ -206,18 +209,13 @@ class ReportReader:
         needed = {*REQUIRED_COLUMNS[self.layout], "ship-country", "bill-country"}
         return max(index for index, name in enumerate(self.header) if name in needed)
 
-    def _tracked(self, lines: Iterator[str]) -> Iterator[str]:
-        """``lines``, noting the number of a last line without a line end (the file ends
-        within it: cut short while written or downloaded, unless the row is complete)."""
-        number = 0
-        line = previous = "\n"
-        for current in lines:
-            number += 1
-            previous, line = line, current
-            yield current
+    def _last_lines(self, number: int, line: str, before: str) -> None:
+        """The file's last line and the one before (``regroup``'s first pass ends): a last
+        line without a line end, when the others have one, is one the file ends within (cut
+        short while written or downloaded, unless the row is complete)."""
         ends = ("\n", "\r")
-        if number > 1 and previous.endswith(ends) and not line.endswith(ends):
-            self._unterminated = number  # the other lines have line ends, the last has none
+        if number > 1 and before.endswith(ends) and not line.endswith(ends):
+            self._unterminated = number
 
 
 def _overlong(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from decimal import Decimal
 
-from hyreka_plugin_amazon.contract import MONEY_FIELDS, Address, Order, OrderLine
+from hyreka_plugin_amazon.contract import Address, Order, OrderLine
 
 
 def anonymised(order: Order) -> Order:
@@ -88,12 +87,26 @@ def _address_json(address: Address | None) -> str:
 
 
 def _line_json(line: OrderLine) -> str:
-    amounts = ",".join(f'"{name}":{_amount(getattr(line, name))}' for name in MONEY_FIELDS)
+    a = [
+        "null" if amount is None else f'"{amount:f}"'
+        for amount in (
+            line.item_price,
+            line.item_tax,
+            line.shipping_price,
+            line.shipping_tax,
+            line.item_promotion_discount,
+            line.ship_promotion_discount,
+            line.gift_wrap_price,
+            line.gift_wrap_tax,
+            line.points_granted,
+            line.payment_method_fee,
+        )
+    ]
     return (
         f'{{"order_item_id":{_scalar(line.order_item_id)},"sku":{_text(line.sku)},'
-        f'"title":{_text(line.title)},"quantity":{_scalar(line.quantity)},{amounts}}}'
+        f'"title":{_text(line.title)},"quantity":{_scalar(line.quantity)},'
+        f'"item_price":{a[0]},"item_tax":{a[1]},"shipping_price":{a[2]},"shipping_tax":{a[3]},'
+        f'"item_promotion_discount":{a[4]},"ship_promotion_discount":{a[5]},'
+        f'"gift_wrap_price":{a[6]},"gift_wrap_tax":{a[7]},"points_granted":{a[8]},'
+        f'"payment_method_fee":{a[9]}}}'
     )
-
-
-def _amount(value: Decimal | None) -> str:
-    return "null" if value is None else f'"{value:f}"'
