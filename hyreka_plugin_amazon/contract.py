@@ -97,48 +97,77 @@ class Address:
         )
 
 
+# The money fields of an OrderLine, in the order of ``OrderLine.as_dict``.
+MONEY_FIELDS = (
+    "item_price",
+    "item_tax",
+    "shipping_price",
+    "shipping_tax",
+    "item_promotion_discount",
+    "ship_promotion_discount",
+    "gift_wrap_price",
+    "gift_wrap_tax",
+    "points_granted",
+    "payment_method_fee",
+)
+
+
 @dataclass(frozen=True)
 class OrderLine:
-    """One order item; money amounts are totals for the quantity, as Amazon reports them."""
+    """One order item; money amounts are totals for the quantity, as Amazon reports them.
+
+    An amount is None when the report does not say it (unknown, never 0): every amount of an
+    item the report gives no price for (the unshipped-orders report has no price columns, the
+    all-orders report none for pending orders), and an amount whose column the report lacks
+    (the order reports have no gift-wrap columns, only Japan's FBA report has points).
+    Amazon's report columns: ``item-price``, ``item-tax``, ``shipping-price``,
+    ``shipping-tax``, ``item-promotion-discount``, ``ship-promotion-discount`` (negative),
+    ``gift-wrap-price``, ``gift-wrap-tax``, ``points-granted`` (Japan: Amazon points the
+    seller grants the buyer, one point one yen; a cost of the seller, not paid by the buyer),
+    ``payment-method-fee`` (Japan: the cash-on-delivery fee the buyer pays).
+    """
 
     order_item_id: str
     sku: str | None
     title: str | None
     quantity: int
-    item_price: Decimal
-    item_tax: Decimal = Decimal("0")
-    shipping_price: Decimal = Decimal("0")
-    shipping_tax: Decimal = Decimal("0")
-    item_promotion_discount: Decimal = Decimal("0")  # negative, as in the report
-    ship_promotion_discount: Decimal = Decimal("0")  # negative, as in the report
+    item_price: Decimal | None
+    item_tax: Decimal | None = Decimal("0")
+    shipping_price: Decimal | None = Decimal("0")
+    shipping_tax: Decimal | None = Decimal("0")
+    item_promotion_discount: Decimal | None = Decimal("0")  # negative, as in the report
+    ship_promotion_discount: Decimal | None = Decimal("0")  # negative, as in the report
+    gift_wrap_price: Decimal | None = None
+    gift_wrap_tax: Decimal | None = None
+    points_granted: Decimal | None = None
+    payment_method_fee: Decimal | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "order_item_id": self.order_item_id,
             "sku": self.sku,
             "title": self.title,
             "quantity": self.quantity,
-            "item_price": _money(self.item_price),
-            "item_tax": _money(self.item_tax),
-            "shipping_price": _money(self.shipping_price),
-            "shipping_tax": _money(self.shipping_tax),
-            "item_promotion_discount": _money(self.item_promotion_discount),
-            "ship_promotion_discount": _money(self.ship_promotion_discount),
         }
+        for name in MONEY_FIELDS:
+            data[name] = _money(getattr(self, name))
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OrderLine:
+        """Read ``as_dict`` output back; an amount missing from ``data`` (a record written
+        before the field existed) gets the field's default."""
+        amounts = {
+            name: None if data[name] is None else Decimal(data[name])
+            for name in MONEY_FIELDS
+            if name in data
+        }
         return cls(
             order_item_id=str(data["order_item_id"]),
             sku=data.get("sku"),
             title=data.get("title"),
             quantity=int(data["quantity"]),
-            item_price=Decimal(data["item_price"]),
-            item_tax=Decimal(data.get("item_tax") or "0"),
-            shipping_price=Decimal(data.get("shipping_price") or "0"),
-            shipping_tax=Decimal(data.get("shipping_tax") or "0"),
-            item_promotion_discount=Decimal(data.get("item_promotion_discount") or "0"),
-            ship_promotion_discount=Decimal(data.get("ship_promotion_discount") or "0"),
+            **amounts,
         )
 
 
@@ -184,6 +213,7 @@ class Order:
             "shipping_address": (
                 self.shipping_address.as_dict() if self.shipping_address else None
             ),
+            "prices_missing": self.prices_missing,
         }
 
     def as_record(self) -> dict[str, Any]:
@@ -221,22 +251,39 @@ class Order:
         )
 
     @property
-    def total(self) -> Decimal:
-        """What the buyer pays: items, shipping and their taxes less promotions."""
-        return sum(
-            (
-                line.item_price
-                + line.shipping_price
-                + line.item_promotion_discount
-                + line.ship_promotion_discount
-                for line in self.lines
-            ),
-            Decimal("0"),
-        )
+    def prices_missing(self) -> bool:
+        """Whether the report gave no price for an item (then ``total`` is None): an order
+        from the unshipped-orders report, or a pending one from the all-orders report."""
+        return None in [line.item_price for line in self.lines]  # faster than any() here
+
+    @property
+    def total(self) -> Decimal | None:
+        """What the buyer pays, as Amazon charged it: items, shipping, gift wrap and the
+        cash-on-delivery fee less promotions (the prices include their taxes where Amazon's
+        prices do, as in the EU; Japan's points are the seller's, not the buyer's); None when
+        ``prices_missing``. Amounts the report does not have count as nothing."""
+        total = _ZERO
+        for line in self.lines:
+            if line.item_price is None:
+                return None
+            total += line.item_price
+            for amount in (
+                line.shipping_price,
+                line.gift_wrap_price,
+                line.payment_method_fee,
+                line.item_promotion_discount,
+                line.ship_promotion_discount,
+            ):
+                if amount is not None:
+                    total += amount
+        return total
 
 
-def _money(value: Decimal) -> str:
-    return format(value, "f")
+_ZERO = Decimal("0")
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,6 +630,9 @@ class ReportImport:
     orders: tuple[Order, ...] = ()
     problems: tuple[Problem, ...] = ()
     duplicates_skipped: int = 0
+    # what the seller should know of the file as a whole (orders read without prices, money
+    # columns not imported), each in every language of the connector (language -> text)
+    warnings: tuple[Mapping[str, str], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------

@@ -51,7 +51,13 @@ def test_login(account: Account) -> LoginResult | None:
 
 @hookspec(firstresult=True)
 def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
-    """Return the SyncResult of importing the account's open orders, or None (firstresult)."""
+    """Return the SyncResult of importing the account's open orders, or None (firstresult).
+
+    Each order handed to ``host.upsert_order`` carries every amount its report has
+    (``OrderLine``: item, shipping, gift wrap, promotions, taxes, Japan's points; None for
+    an amount the report does not say, never an invented 0); a money column the connector
+    does not know is a warning in the result, naming it.
+    """
 
 
 @hookspec(firstresult=True)
@@ -79,7 +85,9 @@ def import_report(
 
     Reads the file (``charset`` None: detected) into orders and row problems, mapping
     addresses through ``host.map_address``; stores nothing: the host upserts the orders it
-    wants. Raises ValueError (LookupError for an unknown charset) when the file is not an
+    wants. Amounts as in ``sync_orders``: an order of a report without prices (the
+    unshipped-orders report) has None amounts and ``prices_missing``, and ``warnings`` says so.
+    Raises ValueError (LookupError for an unknown charset) when the file is not an
     order report or cannot be decoded. None for another connector's account (firstresult).
     """
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
@@ -26,9 +27,17 @@ from hyreka_plugin_amazon.contract import (
 from hyreka_plugin_amazon.reasons import seller_reasons
 from hyreka_plugin_amazon.reports.addresses import AddressMapper, default_map_address
 from hyreka_plugin_amazon.reports.catalogue import Layout
+from hyreka_plugin_amazon.reports.charsets import CharsetError
 from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
-from hyreka_plugin_amazon.reports.reader import ReportReader, RowError, open_report_file
+from hyreka_plugin_amazon.reports.reader import (
+    HeaderError,
+    ReportReader,
+    RowError,
+    open_report_file,
+)
+from hyreka_plugin_amazon.reports.rows import unknown_money_columns
 from hyreka_plugin_amazon.reports.statuses import LAYOUT_STATUS, all_orders_status
+from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError, marketplace
 
 
 def imported_status(layout: Layout, order: ReportOrder) -> OrderStatus | None:
@@ -49,6 +58,19 @@ class ImportedReport:
     orders: list[Order] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     duplicates_skipped: int = 0
+    unknown_money_columns: tuple[str, ...] = ()  # money columns whose amounts were not read
+
+    @property
+    def warnings(self) -> tuple[dict[str, str], ...]:
+        """What the seller should know of the file as a whole, in every language."""
+        found = []
+        priceless = sum(order.prices_missing for order in self.orders)
+        if priceless:
+            found.append(messages.labels("report.prices_missing", count=priceless))
+        if self.unknown_money_columns:
+            columns = ", ".join(self.unknown_money_columns)
+            found.append(messages.labels("report.money_columns_unknown", columns=columns))
+        return tuple(found)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +79,7 @@ class ImportedReport:
             "orders": [order.as_dict() for order in self.orders],
             "errors": [error.as_dict() for error in self.errors],
             "duplicates_skipped": self.duplicates_skipped,
+            "warnings": list(self.warnings),
         }
 
 
@@ -67,15 +90,29 @@ def read_report_file(
     default_marketplace_id: str | None = None,
     map_address: AddressMapper = default_map_address,
 ) -> ImportedReport:
-    """Read a report file into orders and row errors (see ``open_report_file`` for charsets).
+    """Read a report file into orders and row errors (see ``open_report_file`` for charsets
+    and containers; a file of a Japanese ``default_marketplace_id`` is tried as cp932 first).
 
-    Raises HeaderError when the file is not an order report, CharsetError when it cannot be
-    decoded. Every row of an order that is not imported has an error: the row's own, or "not
-    imported: row N of this order failed".
+    Raises HeaderError when the file is not an order report (a zip archive, a file re-saved
+    by a spreadsheet with semicolons ...), CharsetError when it cannot be decoded; either
+    with ``messages``, its text in every language. Every row of an order that is not imported
+    has an error: the row's own, or "not imported: row N of this order failed".
     """
-    lines, codec = open_report_file(path, charset)
+    try:
+        return _read(path, charset, default_marketplace_id, map_address)
+    except (HeaderError, CharsetError) as exc:
+        exc.messages = seller_reasons(str(exc))
+        raise
+
+
+def _read(
+    path: Path, charset: str | None, default_marketplace_id: str | None, map_address: AddressMapper
+) -> ImportedReport:
+    lines, codec = open_report_file(path, charset, japanese=_japanese(default_marketplace_id))
     reader = ReportReader(lines)
-    report = ImportedReport(reader.layout, codec)
+    report = ImportedReport(
+        reader.layout, codec, unknown_money_columns=unknown_money_columns(reader.header)
+    )
     for item in read_orders(
         reader, default_marketplace_id=default_marketplace_id, map_address=map_address
     ):
@@ -89,6 +126,14 @@ def read_report_file(
         report.errors.extend(item.row_errors())
     report.duplicates_skipped = reader.duplicates_skipped
     return report
+
+
+def _japanese(marketplace_id: str | None) -> bool:
+    """Whether files of this marketplace are Shift_JIS (cp932) when not UTF-8."""
+    try:
+        return marketplace_id is not None and marketplace(marketplace_id).charset == "Shift_JIS"
+    except UnknownMarketplaceError:
+        return False
 
 
 def import_report_file(
@@ -118,4 +163,5 @@ def import_report_file(
             for e in report.errors
         ),
         duplicates_skipped=report.duplicates_skipped,
+        warnings=report.warnings,
     )

@@ -19,7 +19,8 @@
 A window is held open (``retry_from`` = its start, read again by every sync until released)
 while it left something behind: an order with a problem (until it imports, or the seller
 dismisses it through the ``dismiss_problem`` hook: ``record_dismissal``); orders imported without
-the billing columns their report type should carry; a report that came back CANCELLED or
+the billing columns their report type should carry (known orders keep the billing address
+the host has: ``kept_billing``); a report that came back CANCELLED or
 without rows (Amazon's "no data", trusted only once a report over the window has rows); or
 orders whose status was unknown (then new orders wait instead of being guessed open).
 
@@ -41,12 +42,12 @@ from hyreka_plugin_amazon.contract import (
     Account,
     Address,
     HostServices,
-    Order,
     OrderStatus,
     Problem,
     Progress,
     SyncResult,
 )
+from hyreka_plugin_amazon.handover import decide_status, kept_billing
 from hyreka_plugin_amazon.reasons import seller_reasons
 from hyreka_plugin_amazon.reports.catalogue import (
     BILLING_REPORTS,
@@ -57,12 +58,8 @@ from hyreka_plugin_amazon.reports.catalogue import (
 )
 from hyreka_plugin_amazon.reports.orders import OrderErrors, ReportOrder, read_orders
 from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader
-from hyreka_plugin_amazon.reports.statuses import (
-    StatusEntry,
-    all_orders_status,
-    items_shipping,
-    read_statuses,
-)
+from hyreka_plugin_amazon.reports.rows import unknown_money_columns
+from hyreka_plugin_amazon.reports.statuses import StatusEntry, read_statuses
 from hyreka_plugin_amazon.spapi import errors
 from hyreka_plugin_amazon.spapi.client import SpApiClient
 from hyreka_plugin_amazon.spapi.documents import DocumentStream
@@ -134,23 +131,6 @@ class SyncSettings:
         if self.order_report_type:
             return self.order_report_type
         return ORDER_REPORT_EU if account.region.lower() == "eu" else ORDER_REPORT_OTHER
-
-
-def decide_status(
-    entry: StatusEntry | None, *, in_order_report: bool, known: Order | None
-) -> OrderStatus:
-    """Amazon's statuses -> the host's, following the rules in README.md (How a sync works, 5)."""
-    if entry is not None:
-        status = all_orders_status(entry.order_status)
-        if status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.OPEN):
-            return status
-        if items_shipping(entry.item_statuses):  # partly shipped: it was ready to ship
-            return OrderStatus.OPEN
-    elif known is not None and known.status in (OrderStatus.SHIPPED, OrderStatus.CANCELLED):
-        return known.status  # nothing says otherwise: a closed order stays closed
-    if in_order_report or (known is not None and known.status is OrderStatus.OPEN):
-        return OrderStatus.OPEN
-    return OrderStatus.PENDING
 
 
 def fallback_charsets(account: Account) -> tuple[str, ...]:
@@ -466,6 +446,9 @@ class _SyncRun:
             self.download_size = lines.size
             reader = ReportReader(lines)
             self._check_billing(report, reader)
+            unknown = unknown_money_columns(reader.header)
+            if unknown:
+                self._warn("report.money_columns_unknown", columns=", ".join(unknown))
             if not orders_report:
                 fba.check_layout(reader)
             for item in read_orders(
@@ -506,10 +489,14 @@ class _SyncRun:
     def _check_billing(self, report: Report, reader: ReportReader) -> None:
         if reader.has_billing_columns or report.report_type not in BILLING_REPORTS:
             return  # outside the EU the order report carries no billing columns at all
-        warning = messages.translate("sync.billing_missing", self.locale)
+        self._warn("sync.billing_missing")
+        self.holds.add("billing")  # read again once the seller switches the columns on
+
+    def _warn(self, message_id: str, **params: object) -> None:
+        """A warning in the account's language, once per sync."""
+        warning = messages.translate(message_id, self.locale, **params)
         if warning not in self.tally.warnings:
             self.tally.warnings.append(warning)
-        self.holds.add("billing")  # read again once the seller switches the columns on
 
     def _hand_over(self, record: ReportOrder, entry: StatusEntry | None) -> None:
         account_id = self.account.id
@@ -531,6 +518,8 @@ class _SyncRun:
             channel = channel or known.fulfillment_channel
             updated = updated or known.last_updated
         order = record.to_order(status, fulfillment_channel=channel, last_updated=updated)
+        if not record.has_billing_columns and known is not None:
+            order = kept_billing(known, order)
         self.tally.count(self.host.upsert_order(account_id, order))
 
     def _import_fba(self, report: Report, statuses: dict[str, StatusEntry]) -> None:

@@ -225,7 +225,7 @@ def test_import_report_dry_run_json_on_a_real_report(run: Cli, tmp_path: Path) -
     report = REAL / "fr-orders-akretion-1.txt"
     out, _ = run("import-report", str(report), "--dry-run", "--json")
     payload = json.loads(out)
-    assert set(payload) == {"orders", "errors"}
+    assert set(payload) == {"orders", "errors", "warnings"}
     assert payload["errors"] == []
     assert len(payload["orders"]) == 10
     assert payload["orders"][0]["shipping_address"]["city"] == "LYON"

@@ -110,13 +110,15 @@ def test_problems_on_a_folder_without_data_creates_nothing(
 def test_row_reasons_are_in_the_runs_language(run: Cli, simulator: Simulator) -> None:
     add_fault(simulator, "malformed_rows", kinds="bad_number", report_type=INVOICING, count=1)
     out, _ = run("sync", "shop")
-    assert re.search(r"^  Zeile \d+ \[item-price\], Bestellung [\d-]+: keine Zahl$", out, re.M)
+    comma_de = r"ein Dezimalkomma statt eines Punkts \(in einer Tabellenkalkulation geöffnet"
+    assert re.search(rf"^  Zeile \d+ \[item-price\], Bestellung [\d-]+: {comma_de}", out, re.M)
     assert out.splitlines()[0].endswith(", 1 fehlerhafte Zeile.")  # the plural agrees
-    assert "not a number" not in out
+    assert "decimal comma" not in out
     out, _ = run("--lang", "en", "problems")
-    assert re.search(r"column item-price: not a number$", out, re.M)  # kept in both languages
+    comma_en = r"a decimal comma, not a point \(opened and saved in a spreadsheet\?\)"
+    assert re.search(rf"column item-price: {comma_en}$", out, re.M)  # kept in both languages
     out, _ = run("problems")
-    assert re.search(r"Spalte item-price: keine Zahl$", out, re.M)
+    assert re.search(rf"Spalte item-price: {comma_de}", out, re.M)
 
 
 def test_every_reason_of_the_reader_has_its_words_in_both_languages() -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from helpers.sim import ALL_ORDERS, INVOICING, SHIPPING, SimClient
 
 from hyreka_plugin_amazon.reports.catalogue import RESTRICTED_REPORT_TYPES
 from hyreka_plugin_amazon.simulator import Simulator
-from hyreka_plugin_amazon.simulator.fbashipments import FBA_SHIPMENTS, HEADER
+from hyreka_plugin_amazon.simulator.fbashipments import FBA_SHIPMENTS, HEADER, split
 
 START = datetime.fromisoformat("2026-12-01T10:00:00+00:00")
 # spapi-notes 5.2 (e): the real header of the FBA shipments report (without JP's points)
@@ -87,12 +88,24 @@ def test_fba_report_lists_shipped_fba_orders_with_addresses(
         assert row["buyer-name"] == bill["name"]
         assert row["recipient-name"] == ship["name"]
         assert row["ship-city"] == ship["city"]
-        line = next(x for x in order["lines"] if x["order_item_id"] == row["amazon-order-item-id"])
-        assert row["quantity-shipped"] == str(line["quantity"])
-        assert row["item-price"] == line["item_price"]
-        assert row["item-promotion-discount"] in (line["item_promotion_discount"], "")
-    ids = [r["amazon-order-id"] for r in rows]  # an order's rows are adjacent
-    assert len(set(ids)) == len([i for n, i in enumerate(ids) if n == 0 or ids[n - 1] != i])
+    # an item's shipments add up to the item: quantity and every amount
+    shipped: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        shipped.setdefault((row["amazon-order-id"], row["amazon-order-item-id"]), []).append(row)
+    split = 0
+    for (order_id, item_id), parts in shipped.items():
+        line = next(x for x in truth[order_id]["lines"] if x["order_item_id"] == item_id)
+        split += len(parts) > 1
+        assert len({part["shipment-item-id"] for part in parts}) == len(parts)
+        assert sum(int(part["quantity-shipped"]) for part in parts) == line["quantity"]
+        for column, field in (("item-price", "item_price"), ("item-tax", "item_tax"),
+                              ("gift-wrap-price", "gift_wrap_price")):  # fmt: skip
+            assert sum(Decimal(part[column]) for part in parts) == Decimal(line[field])
+    assert split > 0  # some items shipped in two shipments
+    assert any(line["gift_wrap_price"] != "0" for o in truth.values() for line in o["lines"]
+               if o["fulfillment_channel"] == "AFN")  # fmt: skip
+    keys = [(r["shipment-date"], r["shipment-id"]) for r in rows]
+    assert keys == sorted(keys)  # sorted by shipment, as Amazon writes this report
 
 
 def test_fba_report_selects_by_shipment_date(client: SimClient, sim: Simulator) -> None:
@@ -111,7 +124,7 @@ def test_fba_report_selects_by_shipment_date(client: SimClient, sim: Simulator) 
     sim.clock.advance(60)
     _, after = client.fetch(FBA_SHIPMENTS, start=start).table()
     mine = [r for r in after if r["amazon-order-id"] == order.order_id]
-    assert len(mine) == len(order.items)
+    assert len(mine) == len(order.items) + sum(map(split, order.items))
     assert {r["shipment-date"] for r in mine} == {
         sim.orders[order.order_id].items[0].shipped_at.isoformat()  # type: ignore[union-attr]
     }

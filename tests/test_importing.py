@@ -143,11 +143,23 @@ def test_real_cp1252_reports_decode_accents() -> None:
 
 
 @needs_real
-def test_real_uk_order_shipped_to_spain() -> None:
+def test_real_uk_file_whose_order_id_is_not_amazons_is_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    # the public file's anonymised order id has 3-8-6 digits: not one Amazon writes
     report = read_report_file(REAL / "uk-orders-yomajo-1.txt")
-    (order,) = report.orders
-    assert order.amazon_order_id == "111-31313131-775566"
-    assert order.lines[0].order_item_id == "0938446464647"
+    assert report.orders == []
+    assert [(e.row, e.column, e.reason) for e in report.errors] == [
+        (1, "order-id", "not an Amazon order id (3-7-7 digits)")
+    ]
+    fixed = (
+        REAL.joinpath("uk-orders-yomajo-1.txt")
+        .read_bytes()
+        .replace(b"111-31313131-775566", b"111-3131313-1775566")
+    )
+    (tmp_path / "fixed.txt").write_bytes(fixed)
+    (order,) = read_report_file(tmp_path / "fixed.txt").orders
+    assert order.lines[0].order_item_id == "0938446464647"  # a leading zero, kept
     assert order.marketplace_id == "A1F83G8C2ARO7P"
     assert order.currency == "GBP"
     assert order.shipping_address is not None
@@ -206,8 +218,9 @@ def test_broken_rows_are_reported_and_good_orders_imported() -> None:
         8: (None, "not imported: row 9 of this order failed"),
         9: ("quantity-purchased", "not a whole number"),
         10: ("is-business-order", "not true or false"),
-        12: ("order-id", "rows of this order are not adjacent"),
     }
+    far_apart = by_id(report)["302-3000001-0000001"]  # rows 1 and 12: one order
+    assert [line.order_item_id for line in far_apart.lines] == ["70000000000001", "70000000000012"]
     assert all(set(error) == {"row", "column", "reason"} for error in errors)
     json.dumps(report.as_dict())  # the JSON shape of `hyreka-amazon import-report`
 

@@ -91,19 +91,32 @@ def test_header_only_file_has_no_rows_and_no_errors() -> None:
 
 def test_cells_by_name_padded_stripped_and_empty_as_none() -> None:
     lines = [
-        HEADER,
-        "028-1\t0042\t2026-11-20T10:00:00Z\t  SKU 1 \t1",  # Amazon omits trailing empty columns
-        "028-2\t0043\t2026-11-20T10:00:00Z\t\t2\tEUR\t9.90\r\n",
+        HEADER + "\tdelivery-Instructions\tsales-channel\n",
+        "028-1\t0042\t2026-11-20T10:00:00Z\t  SKU 1 \t1\tEUR\t9.90\n",  # trailing columns omitted
+        "028-2\t0043\t2026-11-20T10:00:00Z\t\t2\tEUR\t9.90\t--\tAmazon.de\r\n",
     ]
     first, second = ReportReader(lines)
     assert first.number == 1
     assert first.values["order-item-id"] == "0042"
     assert first.values["sku"] == "SKU 1"
-    assert first.values["currency"] is None
-    assert first.values["item-price"] is None
+    assert first.values["sales-channel"] is None
     assert first.errors == ()
     assert second.values["sku"] is None
     assert second.values["item-price"] == "9.90"
+    assert second.values["delivery-Instructions"] is None  # Amazon's placeholder for none
+
+
+def test_a_row_cut_short_is_a_row_error() -> None:
+    lines = [
+        HEADER + "\tdelivery-Instructions\n",
+        "028-1\t0042\t2026-11-20T10:00:00Z\tSKU 1\t1\tEUR\n",  # ends before item-price
+        "028-2\t0043\t2026-11-20T10:00:00Z\tSKU 2\t1\tEUR\t9.90\n",  # complete
+        "028-3\t0044\t2026-11-20T10:00:00Z\tSKU 3\t1\tEUR\t9.9",  # the file ends in it
+    ]
+    cut, whole, last = ReportReader(lines)
+    assert cut.errors == (RowError(1, None, "row ends after 6 of 8 fields (cut short?)"),)
+    assert whole.errors == ()
+    assert last.errors == (RowError(3, None, "row ends after 7 of 8 fields (cut short?)"),)
 
 
 def test_more_cells_than_the_header_is_a_row_error_and_reading_goes_on() -> None:
@@ -131,7 +144,7 @@ def test_rows_of_some_columns_only() -> None:
     assert bad.errors == (RowError(3, None, "row has 8 fields, header has 7"),)
     assert bad.values == {"order-id": "2", "sku": "d"}
     assert short.values == {"order-id": "3", "sku": None}
-    assert short.errors == ()
+    assert short.errors == (RowError(4, None, "row ends after 2 of 7 fields (cut short?)"),)
     assert wide.errors == (RowError(5, None, "row has 9 fields, header has 7"),)
 
 
@@ -144,9 +157,9 @@ def test_exact_duplicates_within_an_order_are_skipped_and_counted() -> None:
     lines = [HEADER, "1\ta\tx", "1\tb\tx", "1\ta\tx", "2\ta\tx", "1\ta\tx"]
     reader = ReportReader(lines)
     rows = list(reader)
-    # the last line repeats an order seen before other orders: not a duplicate of "its" order
-    assert [row.number for row in rows] == [1, 2, 4, 5]
-    assert reader.duplicates_skipped == 1
+    # the last line repeats a line of order 1 after other orders: a duplicate all the same
+    assert [row.number for row in rows] == [1, 2, 4]
+    assert reader.duplicates_skipped == 2
 
 
 def test_literal_quotes_are_kept() -> None:

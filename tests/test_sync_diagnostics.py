@@ -59,8 +59,9 @@ def test_billing_columns_disabled(
     german = sync_in(refhost, account, "de")
     assert german.ok, german.message
     assert german.warnings == [
-        "Der Bestellbericht enthält keine Rechnungsadressen; die Bestellungen wurden ohne "
-        "Rechnungsadresse übernommen und so markiert. Schalten Sie in Seller Central unter "
+        "Der Bestellbericht enthält keine Rechnungsadressen; neue Bestellungen wurden ohne "
+        "Rechnungsadresse übernommen und so markiert, bereits übernommene behalten ihre "
+        "Rechnungsadresse. Schalten Sie in Seller Central unter "
         "Bestellungen > Bestellberichte > „Spalten im Bestellbericht hinzufügen oder entfernen“ "
         "die Spalten „Fakturierung“ ein. Die nächste Synchronisierung ergänzt die "
         "Rechnungsadressen."
@@ -72,8 +73,9 @@ def test_billing_columns_disabled(
 
     english = sync_in(refhost, account, "en")
     assert english.warnings == [
-        "The order report carries no billing addresses; the orders were imported without a "
-        "billing address and flagged. In Seller Central, switch on the 'Billing' columns under "
+        "The order report carries no billing addresses; new orders were imported without a "
+        "billing address and flagged, orders imported before keep theirs. In Seller Central, "
+        "switch on the 'Billing' columns under "
         "Orders > Order Reports > 'Add or remove order report columns'. The next sync adds the "
         "billing addresses."
     ]

@@ -8,8 +8,9 @@ carry less (the all-orders report has no personal data and no item ids). So an i
 - never overrides newer data: an order whose stored last update is later than the report's
   is left as it is;
 - never erases what the report does not carry: a field the report leaves empty (addresses,
-  e-mail, fulfilment channel, last update ...) keeps its stored value, and a report without
-  personal data and item ids (all-orders) never replaces addresses, buyer data or lines.
+  e-mail, fulfilment channel, last update ...) keeps its stored value, a report without
+  personal data and item ids (all-orders) never replaces addresses, buyer data or lines, and
+  one without prices (unshipped orders) never replaces lines with prices.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def merged_import(known: Order | None, imported: Order, *, layout: str) -> Order
         changes["billing_address_missing"] = known.billing_address_missing
     elif known.lines and not imported.lines:
         changes["lines"] = known.lines
+    elif imported.prices_missing and known.lines and not known.prices_missing:
+        changes["lines"] = known.lines  # a report without prices (unshipped orders)
     if "billing_address" in changes:
         changes["billing_address_missing"] = known.billing_address_missing
     return dataclasses.replace(imported, **changes) if changes else imported

@@ -83,6 +83,68 @@ class Currency(Code):
         return text
 
 
+# What a spreadsheet makes of Amazon's cells when a report is opened and saved in it.
+SPREADSHEET = "(opened and saved in a spreadsheet?)"
+SCIENTIFIC = f"a number in scientific notation {SPREADSHEET}"
+DECIMAL_ID = f"a number with a decimal separator {SPREADSHEET}"
+DECIMAL_COMMA = f"a decimal comma, not a point {SPREADSHEET}"
+SPREADSHEET_DATE = f"a date as a spreadsheet writes it {SPREADSHEET}"
+ORDER_ID_ZEROS = f"not an Amazon order id: leading zeros lost {SPREADSHEET}"
+NOT_ORDER_ID = "not an Amazon order id (3-7-7 digits)"
+NOT_ITEM_ID = "not an Amazon order item id (digits only)"
+NOT_SHIPMENT_ITEM_ID = "not an Amazon shipment item id (letters and digits)"
+
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
+_DECIMAL = re.compile(r"\d+[.,]\d+")
+_COMMA_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
+_SPREADSHEET_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+# Amazon's order ids: 3-7-7 digits; multi-channel (Non-Amazon) orders start with S and 2 digits
+_ORDER_ID = re.compile(r"(?:\d{3}|S\d{2})-\d{7}-\d{7}")
+_SHORT_ORDER_ID = re.compile(r"\d{1,3}-\d{1,7}-\d{1,7}")
+_DIGITS = re.compile(r"\d+")
+_ALPHANUMERIC = re.compile(r"[A-Za-z0-9]+")
+
+
+def _rewritten(text: str) -> str | None:
+    """Why an id is not Amazon's when a spreadsheet rewrote it as a number, else None."""
+    if _SCIENTIFIC.fullmatch(text):
+        return SCIENTIFIC
+    if _DECIMAL.fullmatch(text):
+        return DECIMAL_ID
+    return None
+
+
+class OrderId(Text):
+    """Amazon's order id (``302-1234567-1234567``; ``S02-...`` for multi-channel orders);
+    anything else is a bad cell that names the likely cause."""
+
+    def parse(self, text: str) -> str:
+        if _ORDER_ID.fullmatch(text) is not None:
+            return text
+        if _SHORT_ORDER_ID.fullmatch(text) is not None:
+            raise ValueError(ORDER_ID_ZEROS)
+        raise ValueError(_rewritten(text) or NOT_ORDER_ID)
+
+
+class ItemId(Text):
+    """An order item id: digits only (their number varies, so lost leading zeros cannot be
+    told); scientific notation and decimal separators name a spreadsheet as the cause."""
+
+    def parse(self, text: str) -> str:
+        if _DIGITS.fullmatch(text) is None:
+            raise ValueError(_rewritten(text) or NOT_ITEM_ID)
+        return text
+
+
+class ShipmentItemId(Text):
+    """An FBA shipment item id: letters and digits (Amazon writes ``DHf2GPpHR``)."""
+
+    def parse(self, text: str) -> str:
+        if _ALPHANUMERIC.fullmatch(text) is None:
+            raise ValueError(_rewritten(text) or NOT_SHIPMENT_ITEM_ID)
+        return text
+
+
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _COUNT = re.compile(r"\d+")
 
@@ -92,6 +154,8 @@ class Money(Cell[Decimal]):
 
     def parse(self, text: str) -> Decimal:
         if _NUMBER.fullmatch(text) is None:
+            if _COMMA_NUMBER.fullmatch(text) is not None:
+                raise ValueError(DECIMAL_COMMA)
             raise ValueError("not a number")
         return Decimal(text)
 
@@ -121,7 +185,8 @@ class Timestamp(Cell[datetime]):
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError("not a date") from None
+            spreadsheet = _SPREADSHEET_DATE.fullmatch(text) is not None
+            raise ValueError(SPREADSHEET_DATE if spreadsheet else "not a date") from None
         if value.utcoffset() is None:
             raise ValueError("date without a UTC offset")
         return value

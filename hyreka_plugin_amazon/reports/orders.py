@@ -1,8 +1,9 @@
 """Report rows grouped into orders: ReportOrder (one order as one report shows it), or
 OrderErrors (an order not imported, with its errors by row and column).
 
-Rows of one order are adjacent in Amazon's files; ``grouped`` groups them for this module's
-``read_orders`` and for ``statuses.read_statuses``.
+The reader brings the rows of one order together wherever they stand in the file
+(``regroup``); ``grouped`` groups them for this module's ``read_orders`` and for
+``statuses.read_statuses``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from hyreka_plugin_amazon.reports.codes import CURRENCIES
 from hyreka_plugin_amazon.reports.reader import ReportReader, Row, RowError
 from hyreka_plugin_amazon.reports.rows import (
     CACHE_SIZE,
+    MONEY_FIELDS,
     AllOrdersItemSchema,
     AllOrdersOrderSchema,
+    Amounts,
     AmountsSchema,
     FbaItemSchema,
     FbaOrderSchema,
@@ -32,11 +35,12 @@ from hyreka_plugin_amazon.reports.rows import (
     OrderSchema,
     PromotionSchema,
     RowLoader,
+    add_amounts,
     validation_errors,
 )
 
-NOT_ADJACENT = "rows of this order are not adjacent"
 CONFLICTING_ITEM = "the order item appears twice with different values"
+CONFLICTING_SHIPMENT = "the shipment item appears twice with different values"
 
 
 class _Unset(enum.Enum):
@@ -146,7 +150,7 @@ _ITEM_SCHEMAS: Mapping[Layout, type[AmountsSchema]] = {
     Layout.FBA_SHIPMENTS: FbaItemSchema,
 }
 _DISCOUNTS = ("item_promotion_discount", "ship_promotion_discount")
-_SUMMED = ("quantity", "item_price", "item_tax", "shipping_price", "shipping_tax", *_DISCOUNTS)
+_MONEY = tuple(name for name, _ in MONEY_FIELDS)
 
 
 class Interned:
@@ -182,6 +186,7 @@ class _Loaders:
         self.order = RowLoader(_ORDER_SCHEMAS[layout](), columns)
         self.item = RowLoader(_ITEM_SCHEMAS[layout](), columns)
         self.promotion = RowLoader(PromotionSchema(), columns)
+        self.amounts = Amounts(columns)
         item_fields = self.item.schema.fields
         self.item_id_column = (
             None if layout is Layout.ALL_ORDERS else str(item_fields["order_item_id"].data_key)
@@ -196,7 +201,6 @@ class _Group:
     """The rows of one order while they are read."""
 
     __slots__ = (
-        "adjacent",
         "billing",
         "errors",
         "head",
@@ -205,14 +209,14 @@ class _Group:
         "loaders",
         "order_id",
         "rows",
+        "shipments",
         "shipping",
         "skus",
     )
 
-    def __init__(self, order_id: str, loaders: _Loaders, adjacent: bool) -> None:
+    def __init__(self, order_id: str, loaders: _Loaders) -> None:
         self.order_id = order_id
         self.loaders = loaders
-        self.adjacent = adjacent
         self.rows: list[int] = []
         self.errors: list[RowError] = []
         self.head: dict[str, Any] | None = None
@@ -220,6 +224,7 @@ class _Group:
         self.shipping: Address | None = None
         self.items: dict[str, dict[str, Any]] = {}
         self.skus: dict[str | None, int] = {}
+        self.shipments: dict[str, set[str]] = {}  # FBA: the shipment items of each item
         self.item_statuses: list[str] = []
 
     def add(self, row: Row) -> None:
@@ -229,9 +234,6 @@ class _Group:
         self.rows.append(number)
         if row.errors:
             self.errors.extend(row.errors)
-        if not self.adjacent:
-            self.errors.append(RowError(number, loaders.id_column, NOT_ADJACENT))
-            return
         if len(self.rows) == 1:
             self._load_head(number, values)
         elif loaders.currency_column is not None:
@@ -254,14 +256,36 @@ class _Group:
             sku = item["sku"]
             position = self.skus[sku] = self.skus.get(sku, 0) + 1
             item["order_item_id"] = f"{sku or ''}#{position}"
+        loaders.amounts.settle(item, values)
+        if loaders.layout is Layout.FBA_SHIPMENTS:
+            self._add_shipment(number, item)
+            return
         known = self.items.get(item["order_item_id"])
         if known is None:
             self.items[item["order_item_id"]] = item
-        elif loaders.layout is Layout.FBA_SHIPMENTS:  # an FBA item shipped in parts
-            for name in _SUMMED:
-                known[name] += item[name]
         elif item != known:  # one item, two versions: which is Amazon's is anyone's guess
             self.errors.append(RowError(number, item_column, CONFLICTING_ITEM))
+
+    def _add_shipment(self, number: int, item: dict[str, Any]) -> None:
+        """A row of the FBA shipments report: one shipment of an order item. An item shipped
+        in several shipments is one line, its quantities and amounts summed; the same
+        shipment item twice with different values is a conflict."""
+        item_id = item["order_item_id"]
+        shipment = item.pop("shipment_item_id")
+        shipments = self.shipments.setdefault(item_id, set())
+        if shipment is not None and shipment in shipments:
+            column = "shipment-item-id"
+            self.errors.append(RowError(number, column, CONFLICTING_SHIPMENT))
+            return
+        if shipment is not None:
+            shipments.add(shipment)
+        known = self.items.get(item_id)
+        if known is None:
+            self.items[item_id] = item
+            return
+        known["quantity"] += item["quantity"]
+        for name in _MONEY:
+            known[name] = add_amounts(known[name], item[name])
 
     def _load_head(self, number: int, values: Mapping[str, str | None]) -> None:
         loaders = self.loaders
@@ -307,7 +331,7 @@ class _Group:
             self.errors.extend(validation_errors(number, exc))
             return
         for name in _DISCOUNTS:
-            item[name] += more[name]
+            item[name] = add_amounts(item[name], more[name])
 
     def result(self) -> ReportOrder | OrderErrors:
         head = self.head
@@ -348,26 +372,26 @@ def read_orders(
     ``map_address`` None: no addresses (billing and shipping None); then only the columns the
     schemas read are taken from each row, which makes wide reports (all-orders) faster.
 
-    Rows of one order are adjacent in Amazon's files: consecutive rows with the same order id
-    form one order. An order id that comes back after other orders yields OrderErrors for its
-    later rows ("rows of this order are not adjacent"); its earlier rows were already yielded
-    as an order (a limitation of streaming: the file is never held whole). If any row of an
+    All rows with one order id form one order, wherever they stand in the file (the reader
+    brings them together). If any row of an
     order fails, the whole order is yielded as OrderErrors, never in part. A row without an
     order id is an OrderErrors of its own, yielded at once (it does not end the open order).
 
     One line per item id (order-item-id; FBA amazon-order-item-id). A later row of the same
     item without a quantity is a promotion continuation row: its discounts are added to the
     line; one with a quantity adds quantity and amounts in the FBA shipments report (an item
-    shipped in parts); in the other reports it is the same line again: folded when its values
-    are the same, else the order fails (``CONFLICTING_ITEM``). The
+    shipped in several shipments; the same shipment-item-id twice with different values fails
+    the order: ``CONFLICTING_SHIPMENT``); in the other reports it is the same line again:
+    folded when its values are the same, else the order fails (``CONFLICTING_ITEM``).
+    Amounts the report does not say are None (``rows.Amounts``). The
     all-orders report has no item id: each row is a line with the id f"{sku}#{n}", n counting
     that SKU's rows within the order from 1 (stable while Amazon keeps the row order).
     """
     loaders = _Loaders(reader, map_address, default_marketplace_id)
     rows = reader.rows(loaders.columns if map_address is None else None)
 
-    def start(order_id: str, adjacent: bool) -> _Group:
-        return _Group(order_id, loaders, adjacent)
+    def start(order_id: str) -> _Group:
+        return _Group(order_id, loaders)
 
     for group in grouped(rows, loaders.id_column, start):
         yield group if isinstance(group, OrderErrors) else group.result()
@@ -383,13 +407,12 @@ _G = TypeVar("_G", bound=_Grouping)
 
 
 def grouped(
-    rows: Iterable[Row], id_column: str, start: Callable[[str, bool], _G]
+    rows: Iterable[Row], id_column: str, start: Callable[[str], _G]
 ) -> Iterator[_G | OrderErrors]:
-    """The rows grouped by order (consecutive rows with one order id), each group complete when
-    yielded; ``start(order_id, adjacent)`` makes a group (``adjacent`` False when the id came
-    before). A row without an order id is an OrderErrors of its own, yielded at once."""
+    """The rows grouped by order (consecutive rows with one order id: the reader yields the
+    rows of one order together), each group complete when yielded; ``start(order_id)`` makes
+    a group. A row without an order id is an OrderErrors of its own, yielded at once."""
     group: _G | None = None
-    seen: set[str] = set()
     for row in rows:
         order_id = row.values.get(id_column)
         if order_id is None:
@@ -399,8 +422,7 @@ def grouped(
         if group is None or order_id != group.order_id:
             if group is not None:
                 yield group
-            group = start(order_id, order_id not in seen)
-            seen.add(order_id)
+            group = start(order_id)
         group.add(row)
     if group is not None:
         yield group

@@ -8,6 +8,7 @@ a header belongs to and which columns it needs is the catalogue's knowledge.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,14 +16,38 @@ from pathlib import Path
 from typing import Any, Final
 
 from hyreka_plugin_amazon.reports.catalogue import REQUIRED_COLUMNS, Layout, layout_of_header
-from hyreka_plugin_amazon.reports.charsets import CharsetError, detect_charset, python_codec
+from hyreka_plugin_amazon.reports.charsets import (
+    CharsetError,
+    detect_charset,
+    open_binary,
+    python_codec,
+)
+from hyreka_plugin_amazon.reports.regroup import SPILL_AFTER_CHARS, regrouped
 
 MAX_COLUMNS: Final = 1000  # Amazon's order reports have under 100; more is not a report
 MAX_CELL_CHARS: Final = 2000  # Amazon's longest fields (product names) stay far below
+PLACEHOLDER: Final = "--"  # what Amazon writes for "none" in Japan (an empty city or line)
+
+
+ZIP_MAGIC: Final = b"PK\x03\x04"
+ZIP_FILE: Final = "the file is a zip archive (an Excel workbook is one too): unpack it first"
+SEMICOLONS: Final = (
+    "the columns are separated by semicolons, not tabs: the file was re-saved by a "
+    "spreadsheet; import Amazon's download itself"
+)
+COMMAS: Final = (
+    "the columns are separated by commas, not tabs: the file was re-saved by a "
+    "spreadsheet; import Amazon's download itself"
+)
 
 
 class HeaderError(ValueError):
-    """The first line is not the header of an Amazon order report this reader knows."""
+    """The first line is not the header of an Amazon order report this reader knows;
+    ``messages`` may word it for the seller (language -> text)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.messages: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +96,17 @@ def detect_layout(header: Iterable[str]) -> Layout:
 class ReportReader:
     """Reads a report's lines: the header at once, then one Row per data line.
 
-    ``lines`` are the file's lines split on LF (a trailing CR or LF is removed). Cells are split
+    ``lines`` are the file's lines split on LF (a trailing CR or LF is removed). The rows of
+    one order come together, wherever they stand in the file (``regroup.regrouped``: the lines
+    are read once to index them, kept in bounded memory, the rest encrypted in a temporary
+    file; ``spill_after`` characters stay in memory). Cells are split
     on TAB only (quotes are literal text); a line with fewer cells than the header is padded
-    with empty cells (Amazon omits trailing empty columns), one with more is reported as an
-    error. Blank lines are skipped; a line byte-identical to an earlier line of the same order
-    is skipped and counted in ``duplicates_skipped``. ``rows(columns)`` reads only some columns.
+    with empty cells (Amazon omits trailing empty columns), unless it was cut short (it ends
+    before a column that always has a value, or it is the last line and the file ends within
+    it): then, like a line with more cells, it is reported as an error. A cell ``--`` is
+    empty (Amazon's placeholder for none). Blank lines are skipped; a line byte-identical to
+    an earlier line of the same order is skipped and counted in ``duplicates_skipped``.
+    ``rows(columns)`` reads only some columns.
     """
 
     header: tuple[str, ...]
@@ -83,11 +114,18 @@ class ReportReader:
     has_billing_columns: bool
     duplicates_skipped: int
 
-    def __init__(self, lines: Iterable[str]) -> None:
+    def __init__(self, lines: Iterable[str], *, spill_after: int = SPILL_AFTER_CHARS) -> None:
+        self.spill_after = spill_after
+        self._unterminated = 0  # the row number of a last line without a line end
         self._lines = iter(lines)
         first = next(self._lines, None)
         if first is None or not first.strip("\ufeff \t\r\n"):
             raise HeaderError("the file is empty: no header line")
+        if "\t" not in first and "order-id" in first:  # one column only: not TAB-separated
+            if ";" in first:
+                raise HeaderError(SEMICOLONS)
+            if "," in first:
+                raise HeaderError(COMMAS)
         cells = first.lstrip("\ufeff").rstrip("\r\n").split("\t", MAX_COLUMNS)
         if len(cells) > MAX_COLUMNS:
             raise HeaderError(
@@ -118,14 +156,14 @@ class ReportReader:
             wanted = [(name, index) for index, name in enumerate(header) if name in columns]
             split = max((index for _, index in wanted), default=0)
             split = max(split, id_index) + 1
+        must_reach = self._must_reach()
         order_id: str | None = None
         order_lines: set[str] = set()
-        number = 0
-        for line in self._lines:
-            number += 1
+        regrouping = regrouped(
+            self._lines, id_index, memory_chars=self.spill_after, on_end=self._last_lines
+        )
+        for number, line in regrouping:
             text = line.rstrip("\r\n")
-            if not text or text.isspace():  # blank (no stripped copy of every line)
-                continue
             if "\x00" in text:  # NUL bytes are no text: dropped, never stored
                 text = text.replace("\x00", "")
             if split < width:
@@ -140,6 +178,11 @@ class ReportReader:
             if fields > width:
                 reason = f"row has {fields} fields, header has {width}"
                 errors = (RowError(number, None, reason),)
+            elif fields < width and (fields <= must_reach or number == self._unterminated):
+                reason = f"row ends after {fields} of {width} fields (cut short?)"
+                errors = (RowError(number, None, reason),)
+            if "--" in text:  # Amazon's placeholder for "none" (Japan's empty city, lines)
+                cells = ["" if cell.strip() == PLACEHOLDER else cell for cell in cells]
             if len(text) > MAX_CELL_CHARS:  # only then can a cell be too long
                 errors += _overlong(number, header, cells, min(split, width))
             cell_id = cells[id_index].strip()
@@ -159,6 +202,21 @@ class ReportReader:
                 values = {name: cells[index].strip() or None for name, index in wanted}
             yield Row(number, values, errors)
 
+    def _must_reach(self) -> int:
+        """The index of the last column a row must have: its layout's required columns and
+        the addresses' countries always have a value, so Amazon (which leaves out trailing
+        empty columns) never leaves them out; a row without them was cut short."""
+        needed = {*REQUIRED_COLUMNS[self.layout], "ship-country", "bill-country"}
+        return max(index for index, name in enumerate(self.header) if name in needed)
+
+    def _last_lines(self, number: int, line: str, before: str) -> None:
+        """The file's last line and the one before (``regroup``'s first pass ends): a last
+        line without a line end, when the others have one, is one the file ends within (cut
+        short while written or downloaded, unless the row is complete)."""
+        ends = ("\n", "\r")
+        if number > 1 and before.endswith(ends) and not line.endswith(ends):
+            self._unterminated = number
+
 
 def _overlong(
     number: int, header: tuple[str, ...], cells: list[str], read: int
@@ -174,22 +232,29 @@ def _overlong(
     return tuple(found)
 
 
-def open_report_file(path: Path, charset: str | None = None) -> tuple[Iterator[str], str]:
-    """The lines of a report file and the codec used to decode them.
+def open_report_file(
+    path: Path, charset: str | None = None, *, japanese: bool = False
+) -> tuple[Iterator[str], str]:
+    """The lines of a report file a seller downloaded by hand, and the codec used.
 
-    ``charset`` (Amazon's name from a Content-Type, or the seller's choice) is used as given;
-    when None, ``detect_charset`` decides: a BOM (utf-8-sig / utf-16), else utf-8 when the whole
-    file decodes as UTF-8, else cp1252. Detection reads the file once before it is read again
-    for the rows; the rows are read streaming either way. A byte that the codec cannot decode
-    raises CharsetError when its line is reached.
+    A gzip file (Amazon's downloads are gzip) is unpacked as it is read; a zip archive (an
+    Excel workbook is one) is refused with HeaderError ("unpack it first"). ``charset``
+    (Amazon's name from a Content-Type, or the seller's choice) is used as given; when None,
+    ``detect_charset`` decides (BOM, UTF-16, UTF-8, cp932 for ``japanese`` files or files
+    with kana, cp1252, cp932), reading the file once before it is read again for the rows.
+    Line ends are LF, CRLF or a lone CR (as old Mac spreadsheets write). A byte that the codec
+    cannot decode raises CharsetError when its line is reached.
     """
-    codec = python_codec(charset) if charset else detect_charset(path)
-    path.stat()  # a missing file fails here, not at the first line
+    with path.open("rb") as file:  # a missing file fails here, not at the first line
+        start = file.read(4)
+    if start.startswith(ZIP_MAGIC):
+        raise HeaderError(ZIP_FILE)
+    codec = python_codec(charset) if charset else detect_charset(path, japanese=japanese)
     return _read_lines(path, codec), codec
 
 
 def _read_lines(path: Path, codec: str) -> Iterator[str]:
-    with path.open(encoding=codec, newline="\n") as file:
+    with open_binary(path) as binary, io.TextIOWrapper(binary, codec, newline=None) as file:
         try:
             yield from file
         except UnicodeDecodeError:

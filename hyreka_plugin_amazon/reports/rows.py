@@ -9,9 +9,10 @@ machinery, and hands a row it cannot convert to ``Schema.load`` for marshmallow'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load, pre_load
 from marshmallow.experimental.context import Context
@@ -25,7 +26,10 @@ from hyreka_plugin_amazon.reports.cells import (
     Currency,
     Discount,
     Flag,
+    ItemId,
     Money,
+    OrderId,
+    ShipmentItemId,
     Text,
     Timestamp,
 )
@@ -70,7 +74,7 @@ class RowSchema(Schema):
 class OrderSchema(RowSchema):
     """Order-level columns of the order reports; loaded once per order."""
 
-    amazon_order_id = Text(data_key="order-id", required=True)
+    amazon_order_id = OrderId(data_key="order-id", required=True)
     purchase_date = Timestamp(data_key="purchase-date", load_default=None)
     payments_date = Timestamp(data_key="payments-date", load_default=None)
     last_updated = Timestamp(data_key="last-updated-date", load_default=None)
@@ -102,7 +106,7 @@ class OrderSchema(RowSchema):
 class AllOrdersOrderSchema(OrderSchema):
     """The all-orders report names the order id ``amazon-order-id``."""
 
-    amazon_order_id = Text(data_key="amazon-order-id", required=True)
+    amazon_order_id = OrderId(data_key="amazon-order-id", required=True)
 
 
 class FbaOrderSchema(AllOrdersOrderSchema):
@@ -119,19 +123,27 @@ class PromotionSchema(RowSchema):
 
 
 class AmountsSchema(PromotionSchema):
-    """The money columns of an item row: totals for the quantity; absent or empty -> 0."""
+    """The money columns of an item row: totals for the quantity, an empty cell 0.
+
+    ``Amounts`` (below) makes what the report does not say unknown (None): every amount of
+    a row without an item price, and an amount whose column the report lacks.
+    """
 
     item_price = Money(data_key="item-price", load_default=ZERO)
     item_tax = Money(data_key="item-tax", load_default=ZERO)
     shipping_price = Money(data_key="shipping-price", load_default=ZERO)
     shipping_tax = Money(data_key="shipping-tax", load_default=ZERO)
+    gift_wrap_price = Money(data_key="gift-wrap-price", load_default=ZERO)
+    gift_wrap_tax = Money(data_key="gift-wrap-tax", load_default=ZERO)
+    points_granted = Money(data_key="points-granted", load_default=ZERO)  # JP: Amazon points
+    payment_method_fee = Money(data_key="payment-method-fee", load_default=ZERO)  # JP: COD fee
 
 
 class ItemSchema(AmountsSchema):
     """Item-level columns of the order reports (and the unshipped report, which has no
     prices); loaded once per row."""
 
-    order_item_id = Text(data_key="order-item-id", required=True)
+    order_item_id = ItemId(data_key="order-item-id", required=True)
     sku = Text(data_key="sku", load_default=None)
     title = Text(data_key="product-name", load_default=None)
     quantity = Count(data_key="quantity-purchased", required=True)
@@ -147,10 +159,70 @@ class AllOrdersItemSchema(AmountsSchema):
 
 
 class FbaItemSchema(AmountsSchema):
-    order_item_id = Text(data_key="amazon-order-item-id", required=True)
+    order_item_id = ItemId(data_key="amazon-order-item-id", required=True)
+    shipment_item_id = ShipmentItemId(data_key="shipment-item-id", load_default=None)
     sku = Text(data_key="sku", load_default=None)
     title = Text(data_key="product-name", load_default=None)
     quantity = Count(data_key="quantity-shipped", required=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Money columns
+
+# The money fields of a line, each with its column (as AmountsSchema reads them).
+MONEY_FIELDS: Final = tuple(
+    (name, str(field.data_key)) for name, field in AmountsSchema().fields.items()
+)
+PRICE_COLUMN: Final = "item-price"
+# Money columns this connector knows and leaves out on purpose: the net amounts (the gross
+# amounts and their taxes are carried) and how a cash-on-delivery order's total is paid
+# (what the carrier collects, what was paid before); neither is a charge of its own.
+NOT_CARRIED: Final = frozenset(
+    {
+        "vat-exclusive-item-price",
+        "vat-exclusive-shipping-price",
+        "vat-exclusive-giftwrap-price",
+        "cod-collectible-amount",
+        "already-paid",
+    }
+)
+_MONEY_NAME = re.compile(r"(?:^|-)(?:price|tax|discount|amount|fee|charge|cost|total|points)$")
+
+
+def unknown_money_columns(header: Iterable[str]) -> tuple[str, ...]:
+    """Columns of a header that look like money (named ``...-price``, ``-tax``, ``-discount``,
+    ``-amount``, ``-fee`` ...) and that this connector neither carries nor leaves out on
+    purpose: Amazon added a money column, and its amounts are not imported (a warning)."""
+    known = {column for _, column in MONEY_FIELDS} | NOT_CARRIED
+    return tuple(
+        name for name in header if _MONEY_NAME.search(name) is not None and name not in known
+    )
+
+
+class Amounts:
+    """What a report says of a line's money: the loaded amounts with what it does not say
+    set to None (unknown, not 0): every amount of a row without an item price (the
+    unshipped report, a pending order in the all-orders report), and an amount whose column
+    the report lacks."""
+
+    def __init__(self, columns: Collection[str]) -> None:
+        self.priced = PRICE_COLUMN in columns
+        self.absent = tuple(name for name, column in MONEY_FIELDS if column not in columns)
+        self.names = tuple(name for name, _ in MONEY_FIELDS)
+
+    def settle(self, item: dict[str, Any], values: Mapping[str, str | None]) -> None:
+        """Set the amounts the row does not say to None (in place)."""
+        if not self.priced or values.get(PRICE_COLUMN) is None:
+            for name in self.names:
+                item[name] = None
+            return
+        for name in self.absent:
+            item[name] = None
+
+
+def add_amounts(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """The sum of two amounts; unknown when either is."""
+    return None if a is None or b is None else a + b
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,7 +292,7 @@ class RowLoader:
                 raise TypeError(f"{type(schema).__name__}.{name} is not a report Cell")
             column = field.data_key or name
             default = field.load_default() if callable(field.load_default) else field.load_default
-            plain = isinstance(field, Text) and not field.repeats
+            plain = type(field).parse is Text.parse and not field.repeats  # nothing to check
             if column not in columns and not field.required:
                 self._absent[name] = default
             elif plain and default is None and not field.required:

@@ -13,8 +13,8 @@ from marshmallow import ValidationError
 
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.reports.catalogue import Layout
-from hyreka_plugin_amazon.reports.cells import Channel, Code, Text, Timestamp
-from hyreka_plugin_amazon.reports.orders import NOT_ADJACENT, Interned, OrderErrors, grouped
+from hyreka_plugin_amazon.reports.cells import Channel, Code, OrderId, Timestamp
+from hyreka_plugin_amazon.reports.orders import Interned, OrderErrors, grouped
 from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader, Row, RowError
 from hyreka_plugin_amazon.reports.rows import RowLoader, RowSchema, validation_errors
 
@@ -65,7 +65,7 @@ def items_shipping(item_statuses: Iterable[str]) -> bool:
 class StatusSchema(RowSchema):
     """What a sync reads of an order in the all-orders report (from the order's first row)."""
 
-    amazon_order_id = Text(data_key="amazon-order-id", required=True)
+    amazon_order_id = OrderId(data_key="amazon-order-id", required=True)
     order_status = Code(data_key="order-status", required=True)
     fulfillment_channel = Channel(data_key="fulfillment-channel", load_default=None)
     last_updated = Timestamp(data_key="last-updated-date", load_default=None)
@@ -91,12 +91,11 @@ class StatusEntry:
 class _StatusGroup:
     """The rows of one order of the status report while they are read."""
 
-    __slots__ = ("adjacent", "errors", "head", "item_statuses", "order_id", "reader", "rows")
+    __slots__ = ("errors", "head", "item_statuses", "order_id", "reader", "rows")
 
-    def __init__(self, order_id: str, reader: _StatusReader, adjacent: bool) -> None:
+    def __init__(self, order_id: str, reader: _StatusReader) -> None:
         self.order_id = order_id
         self.reader = reader
-        self.adjacent = adjacent
         self.rows: list[int] = []
         self.errors: list[RowError] = []
         self.head: dict[str, Any] | None = None
@@ -107,9 +106,6 @@ class _StatusGroup:
         self.rows.append(number)
         if row.errors:
             self.errors.extend(row.errors)
-        if not self.adjacent:
-            self.errors.append(RowError(number, self.reader.id_column, NOT_ADJACENT))
-            return
         try:
             if not self.head:
                 self.head = self.reader.head.load(row.values)
@@ -145,8 +141,8 @@ class _StatusReader:
         self.columns = self.head.columns | self.item.columns
         self.item_statuses = Interned()
 
-    def start(self, order_id: str, adjacent: bool) -> _StatusGroup:
-        return _StatusGroup(order_id, self, adjacent)
+    def start(self, order_id: str) -> _StatusGroup:
+        return _StatusGroup(order_id, self)
 
 
 def read_statuses(reader: ReportReader) -> Iterator[StatusEntry | OrderErrors]:
@@ -157,7 +153,7 @@ def read_statuses(reader: ReportReader) -> Iterator[StatusEntry | OrderErrors]:
     (required), fulfillment-channel and last-updated-date from an order's first row,
     item-status from each row; a wrong price elsewhere in the row is not this reader's concern
     (``read_orders`` checks every column it imports). Rows are grouped as ``read_orders``
-    groups them: an order whose rows are not adjacent, or with any row in error, is an
+    groups them (all rows of an order id together): an order with any row in error is an
     OrderErrors; a row without an order id is one of its own.
     """
     statuses = _StatusReader(reader)  # checks the layout now, not at the first row

@@ -74,11 +74,11 @@ ALL_ORDERS_HEADER = (
 )  # fmt: skip
 
 
-def header(report_type: str, *, billing: bool = True) -> tuple[str, ...]:
+def header(report_type: str, *, billing: bool = True, japan: bool = False) -> tuple[str, ...]:
     if report_type == ALL_ORDERS:
         return ALL_ORDERS_HEADER
     if report_type == FBA_SHIPMENTS:
-        return fbashipments.HEADER
+        return fbashipments.HEADER_JP if japan else fbashipments.HEADER
     if catalogue.REPORT_TYPES[report_type].billing_columns and billing:
         return INVOICING_HEADER
     return SHIPPING_HEADER
@@ -236,6 +236,8 @@ def _all_orders_row(order: SimOrder, item: SimItem, now: datetime) -> Row:
         "item-tax": money(item.item_tax) if priced else "",
         "shipping-price": money(item.shipping_price) if priced and item.shipping_price else "",
         "shipping-tax": money(item.shipping_tax) if priced and item.shipping_price else "",
+        "gift-wrap-price": money(item.gift_wrap_price) if priced and item.gift_wrap_price else "",
+        "gift-wrap-tax": money(item.gift_wrap_tax) if priced and item.gift_wrap_price else "",
         # the all-orders report writes discounts as positive amounts (real files do)
         "item-promotion-discount": (
             money(-item.item_promotion_discount) if priced and item.promotions else ""

@@ -1,16 +1,18 @@
 """A seeded generator of realistic European Amazon orders (made-up people, real-looking shapes).
 
-Every text is representable in cp1252, as Amazon's EU flat files are served in that charset.
+Every text of the EU locales is representable in cp1252, as Amazon's EU flat files are served
+in that charset; Japan's in cp932 (Shift_JIS).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from hyreka_plugin_amazon.simulator.ordermodel import PostalAddress, Promotion, SimItem, SimOrder
 from hyreka_plugin_amazon.spapi.regions import Marketplace
@@ -194,6 +196,21 @@ LOCALES: dict[str, Locale] = {
         "07### ######",
         ("Brown & Hughes Ltd", "Clarke Trading Co. Ltd"),
         "GB#########",
+    ),
+    # Japanese addresses name the ward or town in the street line: the city cell is empty (the
+    # FBA report writes Amazon's placeholder "--" there); every text is representable in cp932
+    "JP": Locale(
+        "JP",
+        "en",
+        Decimal("0"),  # Amazon.co.jp's reports write prices with the tax in, item-tax 0
+        ("花子", "一郎", "陽菜", "蓮", "さくら", "健太"),
+        ("山田", "佐藤", "鈴木", "高橋", "田中", "渡辺"),
+        ("千代田区架空町{n}-2", "見本市中央{n}丁目6-7", "例題区さくら通り{n}-1"),
+        ("サンプルハイツ101", "合同会社サンプル", "見本マンション3階"),
+        (("", "100-0001", "東京都"), ("", "530-0001", "大阪府"), ("", "460-0001", "愛知県")),
+        "090-####-####",
+        ("合同会社サンプル", "株式会社見本商事"),
+        "T#############",
     ),
 }
 
@@ -400,6 +417,8 @@ class OrderGenerator:
         items = [self._item(marketplace, loc, business) for _ in range(self._item_count())]
         if not afn and rng.random() < 0.3:  # merchant shipping charged on the first item
             self._charge_shipping(items[0], marketplace, loc)
+        for item in items:  # the order reports show these of FBA items only (README)
+            _extras(item, marketplace, loc)
         purchase = placed.replace(microsecond=0)
         return SimOrder(
             order_id=self._order_id(),
@@ -453,14 +472,15 @@ class OrderGenerator:
         product = rng.choice(CATALOGUE)
         quantity = rng.choices((1, 2, 3), weights=(80, 15, 5))[0]
         unit = product.gross
-        if marketplace.currency == "GBP":
-            unit = (unit * Decimal("0.85")).quantize(CENT, ROUND_HALF_UP)
+        cent = YEN if marketplace.currency == "JPY" else CENT
+        if marketplace.currency in _RATES:
+            unit = (unit * _RATES[marketplace.currency]).quantize(cent, ROUND_HALF_UP)
         price = unit * quantity
         item = SimItem(
             order_item_id=self._item_id(),
             sku=product.sku,
             asin=product.asin,
-            title=product.titles.get(loc.language, product.titles["en"]),
+            title=_title(product, loc),
             quantity=quantity,
             item_price=price,
             item_tax=_vat(price, loc.vat_rate),
@@ -473,7 +493,7 @@ class OrderGenerator:
             promotions = 2 if roll < 0.05 else 1
             for promo_id in rng.sample(PROMOTION_IDS, promotions):
                 share = Decimal(rng.choice(("0.05", "0.10", "0.15")))
-                discount = -(price * share).quantize(CENT, ROUND_HALF_UP)
+                discount = -(price * share).quantize(cent, ROUND_HALF_UP)
                 item.promotions.append(Promotion(promo_id, discount))
         return item
 
@@ -482,6 +502,8 @@ class OrderGenerator:
         price = Decimal(rng.choice(("3.99", "4.90", "5", "6.50")))
         if marketplace.currency == "GBP":
             price = Decimal(rng.choice(("2.99", "3.49")))
+        elif marketplace.currency == "JPY":
+            price = Decimal(rng.choice(("350", "550")))
         item.shipping_price = price
         item.shipping_tax = _vat(price, loc.vat_rate)
         if rng.random() < 0.3:
@@ -528,6 +550,32 @@ class OrderGenerator:
             else c
             for c in pattern
         )
+
+
+def _title(product: Product, loc: Locale) -> str:
+    """The product's title in the buyer's language; Japan's store shows the English one,
+    with only characters Shift_JIS has (no en dash)."""
+    title = product.titles.get(loc.language, product.titles["en"])
+    return title.replace("–", "-") if loc.country_code == "JP" else title
+
+
+YEN = Decimal("1")
+_RATES = {"GBP": Decimal("0.85"), "JPY": Decimal("160")}  # from the catalogue's EUR prices
+_GIFT_WRAP = {"EUR": Decimal("2.99"), "GBP": Decimal("2.49"), "JPY": Decimal("154")}
+
+
+def _extras(item: SimItem, marketplace: Marketplace, loc: Locale) -> None:
+    """Gift wrap now and then (a price per unit with its tax), and in Japan the points the
+    seller grants (1% of the price); only the FBA shipments report has columns for them.
+    Decided by the item id, not by the generator's random stream, so the orders of a seed
+    stay what they were."""
+    roll = int(hashlib.sha256(item.order_item_id.encode()).hexdigest()[:8], 16) % 100
+    if roll < 12:
+        unit = _GIFT_WRAP.get(marketplace.currency, _GIFT_WRAP["EUR"])
+        item.gift_wrap_price = unit * item.quantity
+        item.gift_wrap_tax = _vat(item.gift_wrap_price, loc.vat_rate)
+    if marketplace.currency == "JPY":
+        item.points_granted = (item.item_price / 100).quantize(YEN, ROUND_DOWN)
 
 
 def _vat(gross: Decimal, rate: Decimal) -> Decimal:

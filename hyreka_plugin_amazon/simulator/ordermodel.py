@@ -70,6 +70,9 @@ class SimItem:
     ship_promotion: Promotion | None = None
     price_designation: str = ""
     shipped_at: datetime | None = None
+    gift_wrap_price: Decimal = Decimal("0.00")  # FBA items only (the FBA report has them)
+    gift_wrap_tax: Decimal = Decimal("0.00")
+    points_granted: Decimal | None = None  # Japan's FBA items: Amazon points, one per yen
 
     def shipped(self, now: datetime) -> bool:
         return self.shipped_at is not None and self.shipped_at <= now
@@ -186,6 +189,8 @@ class SimOrder:
                     ship_promotion_discount=(
                         item.ship_promotion.discount if item.ship_promotion else Decimal("0")
                     ),
+                    # only the FBA shipments report has gift-wrap columns (Japan's, points)
+                    **(_fba_amounts(item) if self.fulfillment_channel == "AFN" else {}),
                 )
                 for item in self.items
             ),
@@ -215,6 +220,14 @@ class SimOrder:
             buyer_tax_registration_id=_none(self.buyer_tax_registration_id),
             last_updated=self.last_updated(now),
         )
+
+
+def _fba_amounts(item: SimItem) -> dict[str, Decimal | None]:
+    return {
+        "gift_wrap_price": item.gift_wrap_price,
+        "gift_wrap_tax": item.gift_wrap_tax,
+        "points_granted": item.points_granted,
+    }
 
 
 def _none(value: str) -> str | None:

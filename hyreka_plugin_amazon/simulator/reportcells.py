@@ -10,6 +10,8 @@ from decimal import Decimal
 from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
 
 Row = dict[str, str]
+CENT = Decimal("0.01")
+PLACEHOLDER = "--"  # what Amazon.co.jp writes for an empty city or address line
 
 
 def lines(prefix: str, values: Sequence[str]) -> Row:
@@ -42,3 +44,16 @@ def addresses(order: SimOrder) -> Row:
         "bill-postal-code": bill.postal_code,
         "bill-country": bill.country_code,
     }
+
+
+def placeholders(cells: Row) -> Row:
+    """Address cells as Amazon.co.jp writes them: an empty city, or an empty second or third
+    line of a filled address, is ``--``."""
+    found = dict(cells)
+    for prefix in ("ship-", "bill-"):
+        if not found.get(f"{prefix}address-1"):
+            continue  # no address at all (Japan's FBA report leaves bill-* empty)
+        for name in (f"{prefix}city", f"{prefix}address-2", f"{prefix}address-3"):
+            if not found.get(name):
+                found[name] = PLACEHOLDER
+    return found

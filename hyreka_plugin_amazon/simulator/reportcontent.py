@@ -52,7 +52,9 @@ def report_content(
 ) -> tuple[str, Document | None]:
     """The terminal status and the document, with any report faults applied."""
     seller = state.sellers[seller_id]
-    charset = "Cp1252" if regions.marketplace(marketplace_ids[0]).charset == "Cp1252" else "UTF-8"
+    charset = regions.marketplace(marketplace_ids[0]).charset  # Cp1252 (EU), Shift_JIS (JP)
+    if charset not in ("Cp1252", "Shift_JIS"):
+        charset = "UTF-8"
 
     def fire(name: str) -> Any:
         return state.faults.fire(
@@ -88,6 +90,8 @@ def report_content(
         id_column = layout.order_id_column if layout is not None else "order-id"
         data = flatfiles.malform(data, kinds, id_column)
     newline = "\r\n" if "crlf" in kinds else "\n"
-    text = flatfiles.render(flatfiles.header(report_type, billing=billing), data, newline=newline)
+    japan = charset == "Shift_JIS"
+    columns = flatfiles.header(report_type, billing=billing, japan=japan)
+    text = flatfiles.render(columns, data, newline=newline)
     bom = "bom" in kinds
     return "DONE", new_document(seller_id, report_type, text, charset, seller.region, bom=bom)

@@ -174,7 +174,7 @@ def new_document(
     seller_id: str, report_type: str, text: str, charset: str, region: str, *, bom: bool = False
 ) -> Document:
     """A GZIP document of ``text`` encoded like Amazon does (unmappable characters as ``?``)."""
-    codec = "cp1252" if charset == "Cp1252" else "utf-8"
+    codec = {"Cp1252": "cp1252", "Shift_JIS": "cp932"}.get(charset, "utf-8")
     raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode(codec, errors="replace")
     return Document(
         document_id=f"amzn1.spdoc.1.4.{region}.{uuid.uuid4()}.T{secrets.randbelow(10**14)}",

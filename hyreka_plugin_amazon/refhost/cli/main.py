@@ -294,6 +294,7 @@ def cmd_import_report(args: argparse.Namespace) -> int:
             "errors": [
                 {"row": p.row, "column": p.column, "reason": p.reason} for p in report.problems
             ],
+            "warnings": [warning.get(args.lang, "") for warning in report.warnings],
         }
         json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -313,6 +314,8 @@ def cmd_import_report(args: argparse.Namespace) -> int:
     )
     for problem in report.problems:
         print("  " + _problem_line(problem.row, problem.column, problem.seller_text(lang), lang))
+    for warning in report.warnings:
+        print(f"  ! {warning.get(lang, '')}")
     if not args.dry_run:
         print(translate("cli.import_stored", lang, **counts))
     return 0

@@ -156,8 +156,11 @@ def line_text(line: OrderLine, currency: str | None, lang: str) -> str:
     return f"{line.quantity} × {line.sku or '-'}{title}: " + ", ".join(parts)
 
 
-def money(amount: Decimal, currency: str | None, lang: str = DEFAULT_LOCALE) -> str:
-    """``22,49 €`` (German), ``€22.49`` (English); unknown currencies by their code."""
+def money(amount: Decimal | None, currency: str | None, lang: str = DEFAULT_LOCALE) -> str:
+    """``22,49 €`` (German), ``€22.49`` (English); unknown currencies by their code; an
+    amount the report did not have (None) ``-``."""
+    if amount is None:
+        return "-"
     text = f"{abs(amount):,.2f}"
     if lang == "de":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")

@@ -56,7 +56,12 @@ class NeedsConfirmation(ServiceError):
 
 
 def text(error: BaseException, lang: str) -> str:
-    """The error in ``lang``: its host text when it names one (``text_id``), else its message."""
+    """The error in ``lang``: the connector's own words when it carries them (``messages``,
+    language -> text: a report file it cannot read), its host text when it names one
+    (``text_id``), else its message."""
+    worded = getattr(error, "messages", None)
+    if isinstance(worded, dict) and isinstance(worded.get(lang), str):
+        return str(worded[lang])
     text_id = getattr(error, "text_id", None)
     if isinstance(text_id, str):
         params: Mapping[str, object] = getattr(error, "params", {})

@@ -350,7 +350,7 @@ def _order_columns(order: Order) -> tuple[Any, ...]:
         _code(order.currency, _CURRENCY),
         ts(order.purchase_date) if order.purchase_date else None,
         ts(order.last_updated) if order.last_updated else None,
-        format(order.total, "f"),
+        "" if order.total is None else format(order.total, "f"),  # "": prices unknown
         len(order.lines),
         _code(address.country_code, _COUNTRY) if address else None,
         order.billing_address_missing,

@@ -49,6 +49,7 @@ def order_json(order: Order) -> bytes:
         f'"buyer_email":{_text(order.buyer_email)},"lines":[{lines}],'
         f'"billing_address":{_address_json(order.billing_address)},'
         f'"shipping_address":{_address_json(order.shipping_address)},'
+        f'"prices_missing":{"true" if order.prices_missing else "false"},'
         f'"last_updated":{_text(updated.isoformat() if updated else None)},'
         f'"billing_address_missing":{"true" if order.billing_address_missing else "false"}}}'
     )
@@ -86,11 +87,26 @@ def _address_json(address: Address | None) -> str:
 
 
 def _line_json(line: OrderLine) -> str:
+    a = [
+        "null" if amount is None else f'"{amount:f}"'
+        for amount in (
+            line.item_price,
+            line.item_tax,
+            line.shipping_price,
+            line.shipping_tax,
+            line.item_promotion_discount,
+            line.ship_promotion_discount,
+            line.gift_wrap_price,
+            line.gift_wrap_tax,
+            line.points_granted,
+            line.payment_method_fee,
+        )
+    ]
     return (
         f'{{"order_item_id":{_scalar(line.order_item_id)},"sku":{_text(line.sku)},'
         f'"title":{_text(line.title)},"quantity":{_scalar(line.quantity)},'
-        f'"item_price":"{line.item_price:f}","item_tax":"{line.item_tax:f}",'
-        f'"shipping_price":"{line.shipping_price:f}","shipping_tax":"{line.shipping_tax:f}",'
-        f'"item_promotion_discount":"{line.item_promotion_discount:f}",'
-        f'"ship_promotion_discount":"{line.ship_promotion_discount:f}"}}'
+        f'"item_price":{a[0]},"item_tax":{a[1]},"shipping_price":{a[2]},"shipping_tax":{a[3]},'
+        f'"item_promotion_discount":{a[4]},"ship_promotion_discount":{a[5]},'
+        f'"gift_wrap_price":{a[6]},"gift_wrap_tax":{a[7]},"points_granted":{a[8]},'
+        f'"payment_method_fee":{a[9]}}}'
     )
