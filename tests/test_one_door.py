@@ -171,7 +171,7 @@ def test_the_console_audits_what_the_cli_audits(run: Cli, console: RunningConsol
         (e.action, "web", sorted(e.facts)) for e in by_cli
     ]
     assert by_console[0].facts == {"marketplaces": 1, "settings": 1}
-    assert by_console[2].facts == {"orders": 0}
+    assert by_console[2].facts == {"orders": 0, "complete": True}
     assert AuditLog(run.data).verify() is None
 
 

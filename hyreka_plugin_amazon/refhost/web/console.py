@@ -228,6 +228,9 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
             removed = account_actions.remove(console.host, account.id, confirmed=confirmed)
         except NeedsConfirmation as ask:
             return render_template("remove.html", info=info, account=account, facts=ask.params)
+        except ServiceError as exc:  # removed, but old copies stayed: say so, never "removed"
+            console.jobs.forget(account.id)
+            return accounts_page(info, notice=refusal(exc))
         console.jobs.forget(account.id)
         return accounts_page(info, notice=text(lang(), "account.removed", name=removed.name))
 
