@@ -359,6 +359,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
                 items=items,
                 lang=lang(),
             )
+        except ServiceError as exc:  # a carrier, name, method or tracking number unusable
+            flash(refusal(exc), "failed")
         except ValueError as exc:  # a date, carrier or item the seller must correct
             flash(str(exc), "failed")
         else:
