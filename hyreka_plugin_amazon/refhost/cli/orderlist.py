@@ -4,8 +4,9 @@ The table shows per order its id, date, marketplace, status, where the bill goes
 country; with ``--names`` the billing name, like an export) and its total in the run's
 language (``22,49 €`` in German, ``€22.49`` in English), then its lines with shipping
 and discounts, so the lines add up to the total. ``--limit``/``--offset`` page through many
-orders. Exports (``--format json|csv``) carry personal data and are written to the audit log
-(format and count only).
+orders. Exports (``--format json|csv``) carry no personal data either (addresses keep city
+and country) unless ``--names`` asks for it: then they are whole, and written to the audit
+log (format and count only).
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ def add_commands(
         "--format",
         choices=("table", "json", "csv"),
         default="table",
-        help="table (default), json (with addresses) or csv (one row per order)",
+        help="table (default), json or csv (one row per order); personal data only with --names",
     )
     orders.add_argument("--json", action="store_true", help="the same as --format json")
     orders.add_argument(
         "--names",
         action="store_true",
-        help="show the billing name in the table (personal data: recorded in the audit log)",
+        help="show buyers' names (in the table; in exports also addresses, phones, e-mail): "
+        "personal data, recorded in the audit log",
     )
     orders.add_argument("--limit", type=non_negative, metavar="N", help="show at most N orders")
     orders.add_argument(
@@ -68,7 +70,6 @@ def add_commands(
 def cmd_orders(args: argparse.Namespace) -> int:
     status = OrderStatus(args.status) if args.status else None
     chosen = "json" if args.json else args.format
-    exported = None if chosen == "table" and not args.names else chosen
     with open_host(args) as host:
         listing = order_reads.listing(
             host,
@@ -76,7 +77,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
             status=status,
             offset=args.offset,
             limit=args.limit,
-            export="table-names" if exported == "table" else exported,
+            names=args.names,
+            shown_as=chosen,
         )
         orders, total = listing.orders, listing.total
         codes_of = accounts.marketplace_codes(*accounts.connectors(host))
