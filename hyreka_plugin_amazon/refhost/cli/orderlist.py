@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -24,6 +23,7 @@ from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
+from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
 from hyreka_plugin_amazon.refhost.services import accounts
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 
@@ -84,8 +84,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
         codes_of = accounts.marketplace_codes(*accounts.connectors(host))
         shaped = order_reads.with_packages(host, orders) if chosen == "json" else []
     if chosen == "json":
-        json.dump(shaped, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(json_text(shaped))
     elif chosen == "csv":
         write_csv(orders, sys.stdout, marketplace_code=codes_of)
     else:
@@ -118,7 +117,8 @@ def print_orders(
 ) -> None:
     """One row per order (id, date, marketplace, status, billing city and country or with
     ``names`` the billing name, total), then its lines with shipping and discounts; last the
-    count. Buyers' names only when asked for: CLI output carries no personal data."""
+    count. Buyers' names only when asked for: CLI output carries no personal data. Every row
+    is ``printable``: report text (titles, SKUs, cities, names) prints inert."""
     code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
     for order in orders:
         when = order.purchase_date.date().isoformat() if order.purchase_date else "-"
@@ -133,13 +133,13 @@ def print_orders(
             )
         status = translate(STATUS_TEXT[order.status], lang)
         total = money(order.total, order.currency, lang)
-        print(
+        row = (
             f"{order.amazon_order_id}  {when}  {code_of(order.marketplace_id):<3}  "
-            f"{status:<18}  {name}  {total}",
-            file=out,
+            f"{status:<18}  {name}  {total}"
         )
+        print(printable(row), file=out)
         for line in order.lines:
-            print("    " + line_text(line, order.currency, lang), file=out)
+            print("    " + printable(line_text(line, order.currency, lang)), file=out)
     print(plural("cli.orders", len(orders), lang), file=out)
 
 

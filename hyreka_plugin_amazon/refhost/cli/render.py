@@ -28,11 +28,10 @@ def print_finished(done: FinishedSync, out: TextIO, lang: str = DEFAULT_LOCALE) 
         unchanged=result.unchanged,
         failed=plural("cli.n.failed_rows", result.failed_rows, lang),
     )
-    name = printable(done.account_name)
-    line = f"{clock_time(done.finished)}  {name}  {result.code}  {counts}  {then}"
+    line = f"{clock_time(done.finished)}  {done.account_name}  {result.code}  {counts}  {then}"
     if not result.ok:
         line += f"  {result.message}"
-    print(line, file=out, flush=True)
+    print(printable(line), file=out, flush=True)
     for warning in result.warnings:
         print(f"  ! {printable(warning)}", file=out, flush=True)
 
