@@ -30,6 +30,9 @@ from hyreka_plugin_amazon.refhost.cli import (
     accounts as cli_accounts,
 )
 from hyreka_plugin_amazon.refhost.cli import (
+    audit as cli_audit,
+)
+from hyreka_plugin_amazon.refhost.cli import (
     helptexts as cli_i18n,
 )
 from hyreka_plugin_amazon.refhost.cli import (
@@ -95,6 +98,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cli_ship,
     cli_worker,
     cli_web,
+    cli_audit,
 )
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 # The reference host's parts that are extras of the distribution (pyproject.toml): a command
