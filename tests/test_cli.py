@@ -128,7 +128,7 @@ def test_the_seller_path_from_account_to_open_orders(
     for jargon in ("createReport", "GET_FLAT_FILE", "DONE", "order report", "API"):
         assert jargon not in out + err
 
-    out, _ = run("orders", "--status", "open", "--json")
+    out, _ = run("orders", "--status", "open", "--json", "--names")
     orders = sorted(json.loads(out), key=lambda o: o["amazon_order_id"])
     assert all(order.pop("packages") == [] for order in orders)  # nothing shipped yet
     assert orders == truth  # the documented shape, with every value as Amazon has it

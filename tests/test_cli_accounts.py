@@ -167,7 +167,11 @@ def test_account_remove_asks_unless_yes_and_takes_the_orders_along(
         assert host.store.list_orders() == []
         assert host.store.list_runs() == []
     last = AuditLog(run.data).entries()[-1]
-    assert (last.action, last.account, last.facts) == ("account.remove", "shop", {"orders": orders})
+    assert (last.action, last.account, last.facts) == (
+        "account.remove",
+        "shop",
+        {"orders": orders, "complete": True},
+    )
     add(run, simulator)  # the name is free again
 
 

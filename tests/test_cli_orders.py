@@ -1,5 +1,6 @@
 """``hyreka-amazon orders``: a table in the seller's locale whose lines add up, paging,
-JSON and CSV exports (audit-logged): through ``cli.main`` against the simulator."""
+JSON and CSV exports (personal data only with ``--names``, then audit-logged): through
+``cli.main`` against the simulator."""
 
 from __future__ import annotations
 
@@ -97,9 +98,68 @@ def test_paging_and_exports(run: Cli) -> None:
     table = list(csv.DictReader(io.StringIO(out)))
     assert [r["amazon_order_id"] for r in table] == [o["amazon_order_id"] for o in every]
     assert {r["status"] for r in table} <= {"open", "shipped", "cancelled", "pending"}
+    assert [e for e in AuditLog(run.data).entries() if e.action == "orders.export"] == []
+
+
+def personal_data(run: Cli) -> tuple[list[str], list[str]]:
+    """The stored orders' names, companies, street lines, phones and e-mails (texts that
+    cannot occur by chance), and their postal codes."""
+    with ReferenceHost(run.data) as host:
+        orders = host.store.list_orders(account_id="shop")
+    texts: set[str] = set()
+    postal: set[str] = set()
+    for order in orders:
+        texts.update(filter(None, (order.buyer_email, order.buyer_company_name)))
+        for address in (order.billing_address, order.shipping_address):
+            if address is not None:
+                texts.update(filter(None, (address.name, address.company, address.phone)))
+                texts.update(address.lines)
+                postal.update(filter(None, [address.postal_code]))
+    return sorted(texts), sorted(postal)
+
+
+def test_exports_carry_personal_data_only_with_names_and_then_are_audited(run: Cli) -> None:
+    """Issue 25 item 9: ``--format json|csv`` carried billing names and phones unasked."""
+    texts, postal = personal_data(run)
+    assert texts  # names, streets, phones and e-mails of the simulator's buyers
+    assert any("@" in text for text in texts)
+    assert any(text.startswith("+") or text[:1].isdigit() for text in texts)  # phones
+
+    as_json, _ = run("orders", "--format", "json")
+    as_csv, _ = run("orders", "--format", "csv")
+    for out in (as_json, as_csv):
+        assert [text for text in texts if text in out] == []
+    orders = json.loads(as_json)
+    for order in orders:
+        assert (order["buyer_email"], order["buyer_company_name"]) == (None, None)
+        assert order["buyer_tax_registration_id"] is None
+        for kind in ("billing_address", "shipping_address"):
+            address = order[kind] or {}
+            assert not any(address.get(key) for key in ("name", "company", "lines", "phone"))
+            assert address.get("postal_code") is None
+    assert any(order["billing_address"]["city"] for order in orders if order["billing_address"])
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    assert {row["billing_name"] for row in rows} == {""}
+    assert {row["billing_city"] for row in rows} != {""}  # where the bill goes stays
+    assert [e for e in AuditLog(run.data).entries() if e.action == "orders.export"] == []
+
+    named_json, _ = run("orders", "--format", "json", "--names")
+    named_csv, _ = run("orders", "--format", "csv", "--names")
+    assert [text for text in texts if text in named_json] != []
+    assert {row["billing_name"] for row in csv.DictReader(io.StringIO(named_csv))} != {""}
+    assert set(postal) <= {
+        address["postal_code"]
+        for order in json.loads(named_json)
+        for address in (order["billing_address"], order["shipping_address"])
+        if address
+    }
     exports = [e for e in AuditLog(run.data).entries() if e.action == "orders.export"]
-    assert [e.facts["format"] for e in exports] == ["json", "csv"]
-    assert exports[-1].facts["orders"] == len(every)
+    assert [dict(e.facts) for e in exports] == [
+        {"format": "json", "orders": len(orders)},
+        {"format": "csv", "orders": len(orders)},
+    ]
+    audit_text = (run.data / "audit.log").read_text()
+    assert [text for text in texts if text in audit_text] == []
 
 
 def test_status_counts_agree_with_the_table(run: Cli) -> None:

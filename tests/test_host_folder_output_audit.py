@@ -13,8 +13,10 @@ from helpers.records import make_account, make_order
 
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.refhost.cli.main import main
+from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.safety.audit import AuditLog
 from hyreka_plugin_amazon.refhost.safety.terminal import check_account_name, printable
+from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.store import DB_FILE, Store
 
 HOSTILE = "shop\x1b[31m\nFAKE OK\u202eevil"
@@ -80,12 +82,12 @@ def test_purge_and_rotation_leave_an_audit_trail_without_personal_data(
     assert main(["purge", "--data", str(tmp_path)]) == 0
     assert main(["rotate-key", "--data", str(tmp_path)]) == 0
     capsys.readouterr()
-    log = AuditLog(tmp_path)
-    entries = log.entries()
+    entries = AuditLog(tmp_path).entries()
     assert [e.action for e in entries] == ["orders.purge", "key.rotate"]
     assert entries[0].facts == {"orders": 1, "days": 30, "complete": True}
     assert entries[1].facts["values"] == 2  # one account (both secrets) and one order
-    assert log.verify() is None
+    with ReferenceHost(tmp_path, env={}) as host:
+        assert auditing.verify(host).intact
     text = (tmp_path / "audit.log").read_text()
     assert "Quirinia" not in text
     assert "A-1" not in text

@@ -86,6 +86,7 @@ class ReferenceHost:
         """``database``: a ``postgresql://`` URL (else ``HYREKA_AMAZON_DATABASE``, else the
         data folder's SQLite file); the vault key stays in the data folder or environment."""
         self.data_dir = data_dir
+        self.env = env  # where the vault key comes from (the audit log opens it too)
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store.open(data_dir, env=env, database=database)
         self.locks = account_locks(self.store)

@@ -16,6 +16,7 @@ from hyreka_plugin_amazon.refhost.cli.common import (
     has_store,
     open_host,
     parse_settings,
+    say,
     secret_input,
 )
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
@@ -123,7 +124,7 @@ def cmd_account_add(args: argparse.Namespace) -> int:
     codes = accounts.marketplace_codes(info)
     markets = ", ".join(codes(m) for m in account.marketplace_ids)
     print(
-        translate(
+        say(
             "cli.account_added",
             lang,
             name=account.name,
@@ -162,7 +163,7 @@ def cmd_account_set(args: argparse.Namespace) -> int:
             token_url=args.token_url,
         )
         account = accounts.change(host, args.name, form)
-    print(translate("cli.account_changed", args.lang, name=account.name))
+    print(say("cli.account_changed", args.lang, name=account.name))
     return 0
 
 
@@ -173,7 +174,7 @@ def cmd_account_credentials(args: argparse.Namespace) -> int:
         info = accounts.connector_info(host)
         secrets = {key: secret_input(info, key, lang) for key in CREDENTIALS}
         accounts.set_credentials(host, name, **secrets)
-    print(translate("cli.credentials_changed", lang, name=name))
+    print(say("cli.credentials_changed", lang, name=name))
     return 0
 
 
@@ -183,10 +184,10 @@ def cmd_account_remove(args: argparse.Namespace) -> int:
         if not args.yes:
             asked = accounts.removal(host, args.name)
             if not _confirmed(asked.name, asked.orders, lang):
-                print(translate("cli.account_kept", lang, name=asked.name))
+                print(say("cli.account_kept", lang, name=asked.name))
                 return 1
         removed = accounts.remove(host, args.name, confirmed=True)
-    print(translate("cli.account_removed", lang, name=removed.name, count=removed.orders))
+    print(say("cli.account_removed", lang, name=removed.name, count=removed.orders))
     return 0
 
 
@@ -195,6 +196,6 @@ def cmd_account_remove(args: argparse.Namespace) -> int:
 
 def _confirmed(name: str, orders: int, lang: str) -> bool:
     if not sys.stdin.isatty():
-        raise CliError(translate("cli.account_remove_needs_yes", lang, name=name))
-    answer = input(translate("cli.account_remove_confirm", lang, name=name, count=orders))
+        raise CliError(say("cli.account_remove_needs_yes", lang, name=name))
+    answer = input(say("cli.account_remove_confirm", lang, name=name, count=orders))
     return answer.strip().lower() in YES

@@ -12,11 +12,15 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from hyreka_plugin_amazon.contract import ConnectorInfo
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
+from hyreka_plugin_amazon.refhost.safety.terminal import (
+    printable_params,
+    printable_text,
+)
 from hyreka_plugin_amazon.refhost.services import accounts, errors, opening
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 
@@ -56,9 +60,20 @@ def open_host(args: argparse.Namespace, *, create: bool = False) -> ReferenceHos
 
 
 def error_text(exc: BaseException, lang: str) -> str:
-    """An expected error in the run's language: the host's text for a service, store or vault
-    error that names one (``text_id``), else the error's own message."""
-    return errors.text(exc, lang)
+    """An expected error in the run's language, safe to print: the host's text for a service,
+    store or vault error that names one (``text_id``; its values ``printable``), else the
+    error's own message (``printable`` but for its line breaks)."""
+    text_id = getattr(exc, "text_id", None)
+    if isinstance(text_id, str):
+        params: Mapping[str, object] = getattr(exc, "params", {})
+        return printable_text(translate(text_id, lang, **printable_params(params)))
+    return printable_text(errors.text(exc, lang))
+
+
+def say(message_id: str, lang: str, **params: object) -> str:
+    """The host text ``message_id`` in ``lang`` with its values made ``printable``: what the
+    CLI prints when a value came from the seller, the store or Amazon."""
+    return translate(message_id, lang, **printable_params(params))
 
 
 def has_store(args: argparse.Namespace) -> bool:

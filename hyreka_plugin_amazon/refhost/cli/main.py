@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -29,6 +28,9 @@ from hyreka_plugin_amazon.contract import (
 )
 from hyreka_plugin_amazon.refhost.cli import (
     accounts as cli_accounts,
+)
+from hyreka_plugin_amazon.refhost.cli import (
+    audit as cli_audit,
 )
 from hyreka_plugin_amazon.refhost.cli import (
     helptexts as cli_i18n,
@@ -60,6 +62,7 @@ from hyreka_plugin_amazon.refhost.cli.common import (
     error_text,
     has_store,
     open_host,
+    say,
 )
 from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
@@ -73,6 +76,7 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANG_ENV as LANG_ENV,
 )
 from hyreka_plugin_amazon.refhost.safety import logredaction
+from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable, printable_text
 from hyreka_plugin_amazon.refhost.services import accounts, maintenance, opening, runs
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
@@ -94,6 +98,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cli_ship,
     cli_worker,
     cli_web,
+    cli_audit,
 )
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 # The reference host's parts that are extras of the distribution (pyproject.toml): a command
@@ -141,14 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 3
     except CliError as exc:
-        print(f"hyreka-amazon: {exc}", file=sys.stderr)
+        print(f"hyreka-amazon: {printable_text(str(exc))}", file=sys.stderr)
         return exc.code
     except ServiceError as exc:
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
         return EXIT_CODES[exc.kind]
     except StoreDamagedError as exc:  # never a traceback, never an empty store over data
         print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
-        print(f"  {exc.path}", file=sys.stderr)  # the file; the text above says what to do
+        print(f"  {printable(exc.path)}", file=sys.stderr)  # the file; the text says what to do
         return 3
     except (LookupError, ValueError, StoreError) as exc:
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
@@ -156,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
         kind = "full" if "disk is full" in str(exc) else damaged(Path("-"), exc).kind
         print(f"hyreka-amazon: {translate(STORE_TEXTS[kind], args.lang)}", file=sys.stderr)
-        print(f"  {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+        print(f"  {type(exc).__name__}: {printable(str(exc)[:200])}", file=sys.stderr)
         return 3
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -258,9 +263,9 @@ def cmd_test_login(args: argparse.Namespace) -> int:
     with open_host(args) as host:
         result = runs.login_test(host, args.name, lang=args.lang)
     status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
-    print(f"{status}: {result.message}")
+    print(f"{status}: {printable(result.message)}")
     for warning in result.warnings:
-        print(f"  ! {warning}")
+        print(f"  ! {printable(warning)}")
     return 0 if result.ok else 1
 
 
@@ -277,7 +282,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_import_report(args: argparse.Namespace) -> int:
     if not args.file.is_file():
-        raise CliError(translate("cli.file_missing", args.lang, file=args.file))
+        raise CliError(say("cli.file_missing", args.lang, file=args.file))
     with contextlib.ExitStack() as stack:
         if args.dry_run and args.account is None and not has_store(args):
             # reading needs no store: a throw-away one, so no data folder or key is created
@@ -296,12 +301,11 @@ def cmd_import_report(args: argparse.Namespace) -> int:
             ],
             "warnings": [warning.get(args.lang, "") for warning in report.warnings],
         }
-        json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(json_text(payload))
         return 0
     lang = args.lang
     print(
-        translate(
+        say(
             "cli.import_read",
             lang,
             file=args.file.name,
@@ -359,7 +363,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(translate("cli.demo_account", lang, folder=tmp), file=out)
             login = runs.login_test(host, "demo", lang=lang)
             status = translate("cli.ok" if login.ok else "cli.failed", lang)
-            print(translate("cli.demo_login", lang, status=status, message=login.message), file=out)
+            print(say("cli.demo_login", lang, status=status, message=login.message), file=out)
             if not login.ok:
                 return 1
             display = ProgressDisplay(sys.stderr, lang)
@@ -388,9 +392,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def print_sync_result(result: SyncResult, out: TextIO, lang: str = DEFAULT_LOCALE) -> None:
     """The seller's message (the summary), warnings and problems, then what the message does
     not say: orders waiting for payment (not imported yet) and the requests to Amazon."""
-    print(result.message, file=out)
+    print(printable(result.message), file=out)
     for warning in result.warnings:
-        print(f"  ! {warning}", file=out)
+        print(f"  ! {printable(warning)}", file=out)
     for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
         line = _problem_line(
             problem.row,
@@ -466,7 +470,7 @@ class ProgressDisplay:
             if progress.total:
                 return label + ": " + translate("cli.progress.orders_of", self._lang, **count)
             return label + ": " + translate("cli.progress.orders", self._lang, **count)
-        text = f"{label}: {progress.message}"
+        text = f"{label}: {printable(progress.message)}"
         if progress.phase == "downloading" and progress.done:
             text += f" – {_size(progress.done, self._lang)}"
         return text
@@ -498,8 +502,8 @@ def _problem_line(
 ) -> str:
     where = {"row": "-" if row is None else row, "column": f" [{column}]" if column else ""}
     if order is None:
-        return translate("cli.row_error", lang, reason=reason, **where)
-    return translate("cli.problem", lang, order=order, reason=reason, **where)
+        return say("cli.row_error", lang, reason=reason, **where)
+    return say("cli.problem", lang, order=order, reason=reason, **where)
 
 
 def _log_to_stderr(*, verbose: bool) -> None:

@@ -4,15 +4,15 @@ The table shows per order its id, date, marketplace, status, where the bill goes
 country; with ``--names`` the billing name, like an export) and its total in the run's
 language (``22,49 €`` in German, ``€22.49`` in English), then its lines with shipping
 and discounts, so the lines add up to the total. ``--limit``/``--offset`` page through many
-orders. Exports (``--format json|csv``) carry personal data and are written to the audit log
-(format and count only).
+orders. Exports (``--format json|csv``) carry no personal data either (addresses keep city
+and country) unless ``--names`` asks for it: then they are whole, and written to the audit
+log (format and count only).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
+from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
 from hyreka_plugin_amazon.refhost.services import accounts
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 
@@ -50,13 +51,14 @@ def add_commands(
         "--format",
         choices=("table", "json", "csv"),
         default="table",
-        help="table (default), json (with addresses) or csv (one row per order)",
+        help="table (default), json or csv (one row per order); personal data only with --names",
     )
     orders.add_argument("--json", action="store_true", help="the same as --format json")
     orders.add_argument(
         "--names",
         action="store_true",
-        help="show the billing name in the table (personal data: recorded in the audit log)",
+        help="show buyers' names (in the table; in exports also addresses, phones, e-mail): "
+        "personal data, recorded in the audit log",
     )
     orders.add_argument("--limit", type=non_negative, metavar="N", help="show at most N orders")
     orders.add_argument(
@@ -68,7 +70,6 @@ def add_commands(
 def cmd_orders(args: argparse.Namespace) -> int:
     status = OrderStatus(args.status) if args.status else None
     chosen = "json" if args.json else args.format
-    exported = None if chosen == "table" and not args.names else chosen
     with open_host(args) as host:
         listing = order_reads.listing(
             host,
@@ -76,14 +77,14 @@ def cmd_orders(args: argparse.Namespace) -> int:
             status=status,
             offset=args.offset,
             limit=args.limit,
-            export="table-names" if exported == "table" else exported,
+            names=args.names,
+            shown_as=chosen,
         )
         orders, total = listing.orders, listing.total
         codes_of = accounts.marketplace_codes(*accounts.connectors(host))
         shaped = order_reads.with_packages(host, orders) if chosen == "json" else []
     if chosen == "json":
-        json.dump(shaped, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(json_text(shaped))
     elif chosen == "csv":
         write_csv(orders, sys.stdout, marketplace_code=codes_of)
     else:
@@ -116,7 +117,8 @@ def print_orders(
 ) -> None:
     """One row per order (id, date, marketplace, status, billing city and country or with
     ``names`` the billing name, total), then its lines with shipping and discounts; last the
-    count. Buyers' names only when asked for: CLI output carries no personal data."""
+    count. Buyers' names only when asked for: CLI output carries no personal data. Every row
+    is ``printable``: report text (titles, SKUs, cities, names) prints inert."""
     code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "-")
     for order in orders:
         when = order.purchase_date.date().isoformat() if order.purchase_date else "-"
@@ -131,13 +133,13 @@ def print_orders(
             )
         status = translate(STATUS_TEXT[order.status], lang)
         total = money(order.total, order.currency, lang)
-        print(
+        row = (
             f"{order.amazon_order_id}  {when}  {code_of(order.marketplace_id):<3}  "
-            f"{status:<18}  {name}  {total}",
-            file=out,
+            f"{status:<18}  {name}  {total}"
         )
+        print(printable(row), file=out)
         for line in order.lines:
-            print("    " + line_text(line, order.currency, lang), file=out)
+            print("    " + printable(line_text(line, order.currency, lang)), file=out)
     print(plural("cli.orders", len(orders), lang), file=out)
 
 

@@ -2,13 +2,13 @@
 
 ``run`` keeps the host polling in the foreground until SIGINT or SIGTERM, printing one line
 per finished sync (account, outcome, counts, next run; never personal data), then stops within
-``--stop-timeout`` seconds. ``status`` shows every account's polling, from any process.
+``--stop-timeout`` seconds. ``status`` shows every account's polling, from any process, and
+whether the audit log is intact.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -27,11 +27,11 @@ from hyreka_plugin_amazon.refhost.background.poller import (
 from hyreka_plugin_amazon.refhost.background.presence import hold_poller_presence
 from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
+from hyreka_plugin_amazon.refhost.cli.render import audit_line, print_finished
 from hyreka_plugin_amazon.refhost.cli.render import clock_time as _time
-from hyreka_plugin_amazon.refhost.cli.render import print_finished
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
-from hyreka_plugin_amazon.refhost.safety.terminal import printable
-from hyreka_plugin_amazon.refhost.services import polling
+from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
+from hyreka_plugin_amazon.refhost.services import auditing, polling
 from hyreka_plugin_amazon.refhost.services.polling import AccountStatus, SyncRun
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -139,11 +139,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     with open_host(args) as host:
         statuses = polling.statuses(host, history=max(args.history + 1, 10 if args.json else 1))
-    if args.json:
-        json.dump([s.as_dict() for s in statuses], sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        audit = None if args.json else auditing.verify(host)
+    if audit is None:
+        print(json_text([s.as_dict() for s in statuses]))
     else:
         print_status(statuses, sys.stdout, history=args.history, lang=args.lang)
+        print(audit_line(audit, args.lang))
     return 0
 
 
@@ -163,13 +164,14 @@ def print_status(
         print(f"{printable(status.account_name)}  {_polling(status, lang)}", file=out)
         last = status.last_run
         shown = _run_line(last, lang) if last else translate("cli.status.none_yet", lang)
-        print("  " + translate("cli.status.last", lang, run=shown), file=out)
+        print("  " + printable(translate("cli.status.last", lang, run=shown)), file=out)
         if status.message:
             print(f"  ! {printable(status.message)}", file=out)
         for warning in last.warnings if last else ():
             print(f"  ! {printable(warning)}", file=out)
         for run in status.history[1 : history + 1]:
-            print("  " + translate("cli.status.before", lang, run=_run_line(run, lang)), file=out)
+            before = translate("cli.status.before", lang, run=_run_line(run, lang))
+            print("  " + printable(before), file=out)
 
 
 def _polling(status: AccountStatus, lang: str) -> str:

@@ -8,11 +8,10 @@ connector stops retrying the order and holding its window for it).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from hyreka_plugin_amazon.refhost.cli.common import open_host
+from hyreka_plugin_amazon.refhost.cli.common import open_host, say
 from hyreka_plugin_amazon.refhost.i18n.texts import plural, translate
+from hyreka_plugin_amazon.refhost.safety.terminal import json_text
 from hyreka_plugin_amazon.refhost.services import problems
 
 
@@ -53,13 +52,12 @@ def cmd_problems(args: argparse.Namespace) -> int:
             }
             for entry in listed
         ]
-        json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(json_text(payload))
         return 0
     for entry in listed:
         p = entry.problem
         print(
-            translate(
+            say(
                 "cli.problem_entry",
                 lang,
                 id=p.id,
@@ -80,5 +78,5 @@ def cmd_dismiss(args: argparse.Namespace) -> int:
     with open_host(args) as host:
         problem = problems.dismiss(host, args.id)
     order = problem.amazon_order_id or "-"
-    print(translate("cli.problem_dismissed", args.lang, id=problem.id, order=order))
+    print(say("cli.problem_dismissed", args.lang, id=problem.id, order=order))
     return 0

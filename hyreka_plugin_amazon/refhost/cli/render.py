@@ -1,4 +1,5 @@
-"""Output the command modules share: a finished sync's line, times as the CLI prints them."""
+"""Output the command modules share: a finished sync's line, the audit log's state, times as
+the CLI prints them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TextIO
 
 from hyreka_plugin_amazon.refhost.background.poller import FinishedSync
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
+from hyreka_plugin_amazon.refhost.safety.audit import AuditCheck
 from hyreka_plugin_amazon.refhost.safety.terminal import printable
 
 
@@ -28,13 +30,19 @@ def print_finished(done: FinishedSync, out: TextIO, lang: str = DEFAULT_LOCALE) 
         unchanged=result.unchanged,
         failed=plural("cli.n.failed_rows", result.failed_rows, lang),
     )
-    name = printable(done.account_name)
-    line = f"{clock_time(done.finished)}  {name}  {result.code}  {counts}  {then}"
+    line = f"{clock_time(done.finished)}  {done.account_name}  {result.code}  {counts}  {then}"
     if not result.ok:
         line += f"  {result.message}"
-    print(line, file=out, flush=True)
+    print(printable(line), file=out, flush=True)
     for warning in result.warnings:
         print(f"  ! {printable(warning)}", file=out, flush=True)
+
+
+def audit_line(found: AuditCheck, lang: str = DEFAULT_LOCALE) -> str:
+    """Whether the audit log is intact, in one line (``status``)."""
+    if found.intact:
+        return plural("cli.status.audit_intact", found.lines, lang)
+    return plural("cli.status.audit_broken", len(found.findings), lang)
 
 
 def clock_time(value: datetime) -> str:

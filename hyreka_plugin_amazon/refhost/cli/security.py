@@ -13,10 +13,17 @@ from datetime import UTC, datetime
 
 from hyreka_plugin_amazon.refhost.background.poller import PERSONAL_DATA_DAYS
 from hyreka_plugin_amazon.refhost.background.presence import poller_running
-from hyreka_plugin_amazon.refhost.cli.common import database_of, error_text, has_store, open_host
+from hyreka_plugin_amazon.refhost.cli.common import (
+    database_of,
+    error_text,
+    has_store,
+    open_host,
+    say,
+)
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.safety.terminal import printable
 from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, VaultError
 from hyreka_plugin_amazon.refhost.services import maintenance
 from hyreka_plugin_amazon.refhost.services.errors import (
@@ -70,16 +77,16 @@ def add_commands(
 def cmd_rotate_key(args: argparse.Namespace) -> int:
     folder = data_dir(args.data, create=False)
     if not has_store(args):
-        return _fail(translate("cli.rotate.no_store", args.lang, folder=folder))
+        return _fail(say("cli.rotate.no_store", args.lang, folder=folder))
 
     def notify(event: str, values: Mapping[str, object]) -> None:
         if event == "lease-taken-over":  # a sync killed mid-way: say whose lease
             print(
-                f"account {values['account']}: took over the lease of a sync that ended "
-                f"without releasing it (process {values['pid']})"
+                f"account {printable(values['account'])}: took over the lease of a sync that "
+                f"ended without releasing it (process {printable(values['pid'])})"
             )
         else:
-            print(translate(event, args.lang, **values))
+            print(say(event, args.lang, **values))
 
     try:
         rotation = maintenance.rotate_key(
@@ -93,23 +100,21 @@ def cmd_rotate_key(args: argparse.Namespace) -> int:
     except (VaultError, StoreError) as exc:
         return _fail(error_text(exc, args.lang))
     except AccountBusyError as exc:
-        return _fail(f"{exc}; " + translate("cli.rotate.busy", args.lang))
+        return _fail(f"{printable(exc)}; " + translate("cli.rotate.busy", args.lang))
     except KeyboardInterrupt:
         print(translate("cli.rotate.interrupted", args.lang), file=sys.stderr)
         return 130
     if rotation.source == "environment":
         print(translate("cli.rotate.env_done", args.lang, count=rotation.values, env=KEY_ENV))
     else:
-        print(
-            translate("cli.rotate.done", args.lang, count=rotation.values, file=rotation.key_file)
-        )
+        print(say("cli.rotate.done", args.lang, count=rotation.values, file=rotation.key_file))
     return 0
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
     folder = data_dir(args.data, create=False)
     if not has_store(args):
-        print(translate("cli.purge.no_store", args.lang, folder=folder))
+        print(say("cli.purge.no_store", args.lang, folder=folder))
         return 0
     try:
         with open_host(args) as host:  # the command is the seller's explicit request
@@ -124,7 +129,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     else:
         print(translate("cli.purge.done", args.lang, **facts))
     for amazon_order_id in purge.orders:
-        print(f"  {amazon_order_id}")
+        print(f"  {printable(amazon_order_id)}")
     return 0
 
 

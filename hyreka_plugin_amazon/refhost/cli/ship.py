@@ -9,8 +9,6 @@ shipment stays pending for ``ship --retry``, the next ``sync`` or ``run``.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 from hyreka_plugin_amazon.contract import ShipmentOutcome, ShipmentState
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
 from hyreka_plugin_amazon.refhost.services import shipping
 from hyreka_plugin_amazon.refhost.services.opening import open_folder
 
@@ -93,8 +92,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
             lang=args.lang,
         )
     if args.json:
-        json.dump(_outcome_json(outcome), sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(json_text(_outcome_json(outcome)))
     else:
         print(_line(outcome, args.lang))
     return _exit_code([outcome])
@@ -104,14 +102,14 @@ def _retry(args: argparse.Namespace) -> int:
     with open_folder(data_dir(args.data)) as host:
         outcomes = shipping.send_pending(host, args.account, lang=args.lang)
     if args.json:
-        json.dump([_outcome_json(o) for o in outcomes], sys.stdout, ensure_ascii=False, indent=2)
-        print()
+        print(json_text([_outcome_json(o) for o in outcomes]))
         return _exit_code(outcomes)
     if not outcomes:
         print(translate("cli.ship_nothing_pending", args.lang))
         return 0
     for outcome in outcomes:
-        print(f"{outcome.amazon_order_id} #{outcome.package_id}  {_line(outcome, args.lang)}")
+        order = printable(outcome.amazon_order_id)
+        print(f"{order} #{outcome.package_id}  {_line(outcome, args.lang)}")
     counts = {state: sum(o.state is state for o in outcomes) for state in ShipmentState}
     print(
         translate(
@@ -126,11 +124,13 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _line(outcome: ShipmentOutcome, lang: str) -> str:
+    """The outcome in one line; its message (Amazon's reason, too) ``printable``."""
+    message = printable(outcome.message)
     if outcome.state is ShipmentState.CONFIRMED:
-        return f"{translate('cli.ok', lang)}: {outcome.message}"
+        return f"{translate('cli.ok', lang)}: {message}"
     if outcome.state is ShipmentState.REFUSED:
-        return f"{translate('cli.failed', lang)}: {outcome.message}"
-    return translate("cli.ship_pending", lang, package=outcome.package_id, message=outcome.message)
+        return f"{translate('cli.failed', lang)}: {message}"
+    return translate("cli.ship_pending", lang, package=outcome.package_id, message=message)
 
 
 def _outcome_json(outcome: ShipmentOutcome) -> dict[str, Any]:

@@ -34,6 +34,7 @@ KEY_FILE = "vault.key"
 _MAC_CONTEXT = b"hyreka-amazon payload mac v1"
 _KEY_ID_CONTEXT = b"hyreka-amazon key id v1"
 _SEAL_CONTEXT = b"hyreka-amazon sealed aes-256-gcm v1"
+_AUDIT_CONTEXT = b"hyreka-amazon audit chain hmac-sha256 v1"
 _SEALED_V1 = 1  # first byte of a sealed value; a Fernet token starts with "g" (base64 of 0x80)
 _SEALED_V2 = 2  # the same, with the caller's associated data (what the value belongs to)
 _KEY_ID_BYTES = 8
@@ -193,6 +194,12 @@ class Vault:
         """HMAC-SHA256 of ``data`` under a key derived from the primary key (equality checks)."""
         return self._mac(data)
 
+    def audit_macs(self) -> list[tuple[str, Hmac256]]:
+        """For the audit log's chain: per configured key (the primary first) its id (as
+        ``key_id``) and HMAC-SHA256 under a key derived from it with HKDF-SHA256 (its own
+        context: the chain's key is no other use's)."""
+        return [(_key_id(key).hex(), _audit_mac(key)) for key in self._keys]
+
     def is_bound(self, token: bytes) -> bool:
         """Whether ``token`` was sealed with a binding (``seal``, version 2)."""
         return token[:1] == bytes((_SEALED_V2,))
@@ -250,6 +257,12 @@ def _aead(key: bytes) -> AESGCM:
     """AES-256-GCM under a key derived (HKDF-SHA256) from the Fernet key."""
     secret = base64.urlsafe_b64decode(key)
     return AESGCM(HKDF(SHA256(), 32, None, _SEAL_CONTEXT).derive(secret))
+
+
+def _audit_mac(key: bytes) -> Hmac256:
+    """HMAC-SHA256 under a key derived (HKDF-SHA256) from the Fernet key for the audit log."""
+    secret = base64.urlsafe_b64decode(key)
+    return Hmac256(HKDF(SHA256(), 32, None, _AUDIT_CONTEXT).derive(secret))
 
 
 def _checked_key(text: str, where: str) -> bytes:

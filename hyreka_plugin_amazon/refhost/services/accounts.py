@@ -27,7 +27,11 @@ from hyreka_plugin_amazon.refhost.manager import PluginHost
 from hyreka_plugin_amazon.refhost.safety.terminal import MAX_NAME_LENGTH, check_account_name
 from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
-from hyreka_plugin_amazon.refhost.store import AccountExistsError, AccountNotFoundError
+from hyreka_plugin_amazon.refhost.store import (
+    DB_FILE,
+    AccountExistsError,
+    AccountNotFoundError,
+)
 from hyreka_plugin_amazon.secret import Secret
 
 CREDENTIALS = ("client_id", "client_secret", "refresh_token")  # asked for, never printed
@@ -325,13 +329,26 @@ def remove(host: ReferenceHost, name: str, *, confirmed: bool) -> Removal:
 
     Destroys data: unless ``confirmed``, raises ``NeedsConfirmation`` (text
     ``cli.account_remove_confirm``, values ``name`` and ``count``: what ``removal`` says) and
-    removes nothing. Audited as ``account.remove`` with the count of orders."""
+    removes nothing. Audited as ``account.remove`` with the count of orders and ``complete``.
+
+    As ``purge``: when another process reading the database (a backup, the console, ``run``)
+    kept the write-ahead log from being emptied, old copies of the removed orders are still in
+    it; then the account is gone but the removal is not complete: audited ``complete: false``
+    and ``cli.account_remove_incomplete`` raised (kind ``failed``), never reported as done."""
     account = get(host, name)
     orders = removal(host, account.id).orders
     if not confirmed:
         raise NeedsConfirmation("cli.account_remove_confirm", name=account.name, count=orders)
-    host.store.remove_account(account.id)
-    auditing.record(host, "account.remove", account=account.name, orders=orders)
+    complete = host.store.remove_account(account.id)
+    auditing.record(host, "account.remove", account=account.name, orders=orders, complete=complete)
+    if not complete:
+        raise ServiceError(
+            "cli.account_remove_incomplete",
+            kind="failed",
+            name=account.name,
+            count=orders,
+            wal=f"{DB_FILE}-wal",
+        )
     return Removal(account.name, orders)
 
 

@@ -3,7 +3,9 @@ downloaded by hand, and following a key file another process rotated.
 
 Purge and rotation open the store only with the key its data was encrypted with (a wrong or
 missing key stops them before anything is written); each is audited (``orders.purge``,
-``key.rotate``, ``orders.import``: counts and flags, never personal data).
+``key.rotate``, ``orders.import``: counts and flags, never personal data). A rotation also
+relinks the audit log under the new key (``audit_intact``: whether the old key found it
+intact; a broken log keeps its links and findings).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def rotate_key(
     (``cli.rotate.env_help`` otherwise), and not while a poller runs
     (``cli.rotate.poller_running``, ``poller_running`` tells)."""
     vault = Vault.open(folder, env=env, create=False)
+    audit = auditing.keyed_log(folder, database, vault, env)
     with Store(database or folder / DB_FILE, vault) as store:  # proves the key before a change
         if vault.key_file is None:
             if vault.key_count == 1:
@@ -97,6 +100,7 @@ def rotate_key(
                 raise ServiceError("cli.rotate.poller_running", env=KEY_ENV)
             with _no_syncs(store, notify):
                 rotated = _rotate(store, vault)
+                chain = audit.rechain()  # the audit log's links under the new key
             source: Literal["file", "environment"] = "environment"
         else:
             with _no_syncs(store, notify):
@@ -107,9 +111,10 @@ def rotate_key(
                 else:
                     vault.add_new_primary_key()
                 rotated = _rotate(store, vault)
+                chain = audit.rechain()  # while the old key can still check the old links
                 vault.drop_old_keys()
             source = "file"
-    auditing.record(folder, "key.rotate", values=rotated, source=source)
+        audit.record("key.rotate", values=rotated, source=source, audit_intact=chain.intact)
     return Rotation(rotated, source, vault.key_file)
 
 

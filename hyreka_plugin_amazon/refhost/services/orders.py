@@ -1,19 +1,25 @@
 """Orders as the faces show them: the CLI's listing and exports, the console's pages and an
 order with its packages, the buyer's name.
 
+The CLI's listing and exports carry no personal data unless the seller asks for it
+(``names``, the CLI's ``--names``): without it each order comes as ``without_personal_data``
+makes it (city and country of its addresses, as the table shows where the bill goes; no
+names, companies, street lines, postal codes, phones, e-mail or VAT id), whatever the format.
+
 What shows buyers' names or addresses is written to the audit log where it is read, for every
-face: ``orders.export`` (the CLI's ``--format json|csv`` and ``--names``) and ``orders.view``
-(the console's order list with the buyer column and an order's addresses); format and count
-only, never who.
+face: ``orders.export`` (the CLI's ``--names`` in any format) and ``orders.view`` (the
+console's order list with the buyer column and an order's addresses); format and count only,
+never who.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hyreka_plugin_amazon.contract import Account, Order, OrderStatus
+from hyreka_plugin_amazon.contract import Account, Address, Order, OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.accounts import get
@@ -57,11 +63,13 @@ def listing(
     status: OrderStatus | None = None,
     offset: int = 0,
     limit: int | None = None,
-    export: str | None = None,
+    names: bool = False,
+    shown_as: str = "table",
 ) -> OrderListing:
-    """The orders (of one account) with ``status``, oldest first, from ``offset``; with
-    ``export`` (what carries personal data: ``json``, ``csv``, ``table-names``) audited as
-    ``orders.export``."""
+    """The orders (of one account) with ``status``, oldest first, from ``offset``; without
+    personal data (``without_personal_data``) unless ``names``, which is audited as
+    ``orders.export`` with the format they are shown in (``shown_as``: ``table``, ``json``
+    or ``csv``; the table as ``table-names``) and the count."""
     account = get(host, account_name) if account_name else None
     found = host.store.iter_orders(account_id=account.id if account else None, status=status)
     stop = None if limit is None else offset + limit
@@ -69,13 +77,13 @@ def listing(
     total = 0  # every order that matches, for the page line
     for total, order in enumerate(found, start=1):
         if offset < total and (stop is None or total <= stop):
-            orders.append(order)
-    if export is not None:
+            orders.append(order if names else without_personal_data(order))
+    if names:
         auditing.record(
             host,
             "orders.export",
             account=account.name if account else None,
-            format=export,
+            format="table-names" if shown_as == "table" else shown_as,
             orders=len(orders),
         )
     return OrderListing(tuple(orders), total, account)
@@ -132,6 +140,33 @@ def items_left(host: ReferenceHost, account_id: str, order: Order) -> dict[str, 
         return dict(host.items_left(account_id, order.amazon_order_id, order))
     except ValueError:
         return {}
+
+
+def without_personal_data(order: Order) -> Order:
+    """The order as listings and exports show it unless names are asked for: its addresses
+    keep city, state and country (where it goes); names, companies, street lines, postal
+    codes, phones, the buyer's e-mail, company and VAT id are left out (None)."""
+    return dataclasses.replace(
+        order,
+        billing_address=_where_only(order.billing_address),
+        shipping_address=_where_only(order.shipping_address),
+        buyer_email=None,
+        buyer_company_name=None,
+        buyer_tax_registration_id=None,
+    )
+
+
+def _where_only(address: Address | None) -> Address | None:
+    if address is None:
+        return None
+    return Address(
+        name=None,
+        lines=(),
+        postal_code=None,
+        city=address.city,
+        country_code=address.country_code,
+        state=address.state,
+    )
 
 
 def buyer(order: Order) -> str:

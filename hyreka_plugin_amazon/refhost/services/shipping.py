@@ -1,13 +1,30 @@
 """ "Versand bestätigen": a package into the outbox and to Amazon at once, and sending what is
-pending. Outcomes' messages are in the run's or request's language (``lang``)."""
+pending. Outcomes' messages are in the run's or request's language (``lang``).
+
+What the seller types (carrier, carrier name, shipping method, tracking number) is checked
+here, for every face, before anything is stored or sent: as the connector checks a tracking
+number (at most ``MAX_TEXT`` characters, printable: no control or formatting characters such
+as escape sequences, line breaks or U+202E). A refusal names the field, never echoes the value.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from hyreka_plugin_amazon.contract import Account, ShipmentOutcome
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
+
+MAX_TEXT: Final = 100  # characters, as the connector's tracking number check (MAX_TRACKING)
+# field -> the text id of its refusal
+_REFUSALS: Final = {
+    "carrier": "cli.ship.bad_carrier",
+    "carrier_name": "cli.ship.bad_carrier_name",
+    "shipping_method": "cli.ship.bad_method",
+    "tracking_number": "cli.ship.bad_tracking",
+}
 
 
 def shipping_account(
@@ -31,7 +48,15 @@ def ship(
     package_id: int = 0,
     lang: str | None = None,
 ) -> ShipmentOutcome:
-    """Record the package and confirm it to Amazon (see ``ReferenceHost.ship``)."""
+    """Record the package and confirm it to Amazon (see ``ReferenceHost.ship``).
+
+    ``cli.ship.bad_*`` (a ServiceError naming the ``field``) for a carrier, carrier name,
+    shipping method or tracking number that is too long or not printable; ``input.required``
+    without a carrier or tracking number. Nothing is stored or sent then."""
+    carrier = checked_text("carrier", carrier, required=True) or ""
+    tracking_number = checked_text("tracking_number", tracking_number, required=True) or ""
+    carrier_name = checked_text("carrier_name", carrier_name)
+    shipping_method = checked_text("shipping_method", shipping_method)
     _, outcome = host.ship(
         amazon_order_id,
         carrier=carrier,
@@ -52,3 +77,16 @@ def send_pending(
 ) -> list[ShipmentOutcome]:
     """Send every pending shipment (of one account, or of all); their outcomes."""
     return host.send_pending_shipments(account_name, locale=lang)
+
+
+def checked_text(field: str, value: str | None, *, required: bool = False) -> str | None:
+    """``value`` without blanks around it (None when empty), if it is usable as the shipment's
+    ``field``: at most ``MAX_TEXT`` characters, every one printable. ServiceError if not."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise ServiceError("input.required", field=field)
+        return None
+    if len(text) > MAX_TEXT or not text.isprintable():
+        raise ServiceError(_REFUSALS[field], field=field, maximum=MAX_TEXT)
+    return text

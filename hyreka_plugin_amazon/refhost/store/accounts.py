@@ -92,15 +92,17 @@ class AccountStore(Database):
     def list_accounts(self) -> list[Account]:
         return [self._account(row) for row in self._read(self._sql.list_accounts)]
 
-    def remove_account(self, name_or_id: str) -> None:
-        """Remove the account with its orders, state, problems and sync runs."""
+    def remove_account(self, name_or_id: str) -> bool:
+        """Remove the account with its orders, state, problems and sync runs. False when
+        another connection's reader kept the write-ahead log from being emptied (old copies
+        of the removed rows are still in it; a later checkpoint, e.g. ``purge``, clears it)."""
         account_id = self.get_account(name_or_id).id
         with self._write() as db:
             db.execute(self._sql.delete_account, {"account_id": account_id})
             self._known_accounts.discard(account_id)
         # secure_delete overwrote the freed pages in the WAL; the checkpoint carries that into
         # the database file and empties the WAL, so no old copy of the orders stays readable.
-        self._checkpoint()
+        return self._checkpoint()
 
     def _check_account(self, account_id: str) -> None:
         """Raise ``AccountNotFoundError`` unless the account exists (asked once per id)."""

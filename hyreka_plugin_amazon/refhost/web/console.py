@@ -242,6 +242,9 @@ def create_app(
             removed = account_actions.remove(console.host, account.id, confirmed=confirmed)
         except NeedsConfirmation as ask:
             return render_template("remove.html", info=info, account=account, facts=ask.params)
+        except ServiceError as exc:  # removed, but old copies stayed: say so, never "removed"
+            console.jobs.forget(account.id)
+            return accounts_page(info, notice=refusal(exc))
         console.jobs.forget(account.id)
         return accounts_page(info, notice=text(lang(), "account.removed", name=removed.name))
 
@@ -370,6 +373,8 @@ def create_app(
                 items=items,
                 lang=lang(),
             )
+        except ServiceError as exc:  # a carrier, name, method or tracking number unusable
+            flash(refusal(exc), "failed")
         except ValueError as exc:  # a date, carrier or item the seller must correct
             flash(str(exc), "failed")
         else:
