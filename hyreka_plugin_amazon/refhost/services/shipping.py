@@ -30,8 +30,11 @@ def ship(
     items: Sequence[tuple[str, int]] | None = None,
     package_id: int = 0,
     lang: str | None = None,
+    request_token: str | None = None,
 ) -> ShipmentOutcome:
-    """Record the package and confirm it to Amazon (see ``ReferenceHost.ship``)."""
+    """Record the package and confirm it to Amazon, exactly once (see ``ReferenceHost.ship``):
+    the same confirmation again uses its package; ``request_token`` (a form's one-time token)
+    sent again shows the first submit's outcome."""
     _, outcome = host.ship(
         amazon_order_id,
         carrier=carrier,
@@ -43,6 +46,7 @@ def ship(
         items=items,
         package_id=package_id,
         locale=lang,
+        request_token=request_token,
     )
     return outcome
 
