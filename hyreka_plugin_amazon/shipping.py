@@ -1,11 +1,12 @@
 """Shipping confirmation: the host's shipments -> Amazon's confirmShipment, one call a package.
 
 Every shipment is checked before Amazon is called (carrier code, items, quantities, tracking
-number, package number, marketplace); what fails is refused with a message the seller can act
-on and costs no call. A package Amazon accepts is confirmed; what Amazon refuses is refused
-with Amazon's reason; when Amazon cannot be reached, throttles or refuses the credentials, this
-and every later shipment of the call are left to be retried (the host sends them again with
-the same package number, which Amazon treats as an edit, never as a second package).
+number, package number, marketplace, an order the host knows is cancelled); what fails is
+refused with a message the seller can act on and costs no call. A package Amazon accepts is
+confirmed; what Amazon refuses is refused with Amazon's reason; when Amazon cannot be reached,
+throttles or refuses the credentials, this and every later shipment of the call are left to
+be retried (the host sends them again with the same package number, which Amazon treats as
+the same package, never as a second one).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hyreka_plugin_amazon.carriers import OTHER, UnknownCarrierError, carrier_co
 from hyreka_plugin_amazon.contract import (
     Account,
     HostServices,
+    OrderStatus,
     Shipment,
     ShipmentOutcome,
     ShipmentState,
@@ -128,6 +130,8 @@ def _prepare(account: Account, shipment: Shipment, host: HostServices) -> _Packa
     order = host.get_order(account.id, shipment.amazon_order_id)
     if order is not None and order.fulfillment_channel == "AFN":
         raise _Refused("ship.fulfilled_by_amazon")
+    if order is not None and order.status is OrderStatus.CANCELLED:
+        raise _Refused("ship.order_cancelled")
     lines = {line.order_item_id: line.quantity for line in order.lines} if order else {}
     seen: set[str] = set()
     for item in shipment.items:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,20 +16,32 @@ from hyreka_plugin_amazon.contract import (
     Address,
     LoginResult,
     Order,
+    OrderStatus,
     Progress,
     ReportImport,
     Shipment,
     ShipmentItem,
     ShipmentOutcome,
+    ShipmentState,
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.store import HostAdapter, Store
+from hyreka_plugin_amazon.refhost.store import HostAdapter, Store, shipments
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
+from hyreka_plugin_amazon.refhost.store.shipments import StoredShipment
 from hyreka_plugin_amazon.secret import Secret
+
+MAX_SENDS = 3  # sends of one package in a row while the seller keeps correcting it
+REPEAT_WAIT_S = 10.0  # how long a form sent again waits for its first submit's outcome
+# The outcomes the host decides without Amazon: their codes and the host's texts for them
+HOST_SHIP_TEXTS = {
+    "ship.order_cancelled": "cli.ship_order_cancelled",
+    "ship.already_confirmed": "cli.ship_already_confirmed",
+    "ship.in_flight": "cli.ship_in_flight",
+}
 
 
 def account_locks(store: Store) -> AccountLocks:
@@ -134,7 +147,7 @@ class ReferenceHost:
             return SyncResult(ok=False, message=busy, code="sync.busy")
         with lease:
             # What the seller shipped goes first: the sync then reads Amazon's new status.
-            self._send_shipments(account, self.store.pending_shipments(account.id))
+            self._send_shipments(account, self._pending_ids(account.id))
             run_id = self.store.start_run(account.id, trigger)
             host = SyncHost(
                 self.store,
@@ -165,33 +178,65 @@ class ReferenceHost:
         items: Sequence[tuple[str, int]] | None = None,
         package_id: int = 0,
         locale: str | None = None,
+        request_token: str | None = None,
     ) -> tuple[Shipment, ShipmentOutcome]:
-        """ "Versand bestätigen": keep the shipment in the outbox, then send it at once.
+        """ "Versand bestätigen": keep the shipment in the outbox, then send it at once,
+        exactly once.
 
         ``items`` None: every item with what is left of it (the order must be imported);
-        ``package_id`` 0: a new package, else the correction of that package. The outcome is
-        recorded: a confirmed or refused shipment leaves the queue, one to retry stays pending
-        for ``send_pending_shipments``, the next sync or the background run. The outcome's
-        message is in ``locale`` (default: the account's language).
+        ``package_id`` 0: a new package, unless a package already holds the same confirmation
+        (order, carrier, tracking number, items): that one is sent again (when pending or
+        refused) or named (when Amazon confirmed it: nothing is sent). Else the correction of
+        that package. ``request_token``: a form's one-time token; sent again, it shows the
+        first submit's outcome (waiting a little while that one is still being sent) and
+        sends nothing. An order the host knows is cancelled is refused without a package
+        and without a call. The outcome is recorded: a confirmed or refused shipment leaves
+        the queue, one to retry stays pending for ``send_pending_shipments``, the next sync or
+        the background run. The outcome's message is in ``locale`` (default: the account's
+        language).
         """
         account = self.shipping_account(amazon_order_id, account_name)
         account = dataclasses.replace(account, locale=locale or account.locale)
         order = self.store.get_order(account.id, amazon_order_id)
-        if items is None:
-            items = self.items_left(account.id, amazon_order_id, order, except_package=package_id)
         shipment = Shipment(
             amazon_order_id=amazon_order_id,
             package_id=package_id,
             carrier=carrier.strip(),
             tracking_number=tracking_number.strip(),
             ship_date=ship_date or datetime.now(UTC),
-            items=tuple(ShipmentItem(item_id, quantity) for item_id, quantity in items),
+            items=tuple(ShipmentItem(item_id, quantity) for item_id, quantity in items or ()),
             carrier_name=carrier_name,
             shipping_method=shipping_method,
             marketplace_id=order.marketplace_id if order else None,
         )
-        stored = self.store.record_shipment(account.id, shipment)
-        return stored, self._send_shipments(account, [stored])[0]
+        if order is not None and order.status is OrderStatus.CANCELLED:
+            return shipment, self._host_outcome(
+                account, shipment, ShipmentState.REFUSED, "ship.order_cancelled"
+            )
+        every_item_of = None
+        if items is None:
+            every_item_of = self._ordered(account.id, amazon_order_id, order, package_id)
+            if package_id:  # a correction: what is left beside the other packages
+                left = self.items_left(
+                    account.id, amazon_order_id, order, except_package=package_id
+                )
+                shipment = dataclasses.replace(
+                    shipment, items=tuple(ShipmentItem(i, q) for i, q in left)
+                )
+                every_item_of = None
+        recorded = self.store.record_confirmation(
+            account.id, shipment, every_item_of=every_item_of, token=request_token
+        )
+        stored = recorded.stored
+        if recorded.how == "repeat":
+            return stored.shipment, self._first_result(account, stored)
+        if recorded.how == "same" and stored.state == "confirmed":
+            outcome = self._host_outcome(
+                account, stored.shipment, ShipmentState.CONFIRMED, "ship.already_confirmed"
+            )
+            return stored.shipment, outcome
+        [outcome] = self._send_shipments(account, [stored.shipment.package_id])
+        return stored.shipment, outcome
 
     def send_pending_shipments(
         self, account_name: str | None = None, *, locale: str | None = None
@@ -202,7 +247,7 @@ class ReferenceHost:
         outcomes: list[ShipmentOutcome] = []
         for name in names:
             account = self.account(name, locale)
-            outcomes += self._send_shipments(account, self.store.pending_shipments(account.id))
+            outcomes += self._send_shipments(account, self._pending_ids(account.id))
         return outcomes
 
     def shipping_account(self, amazon_order_id: str, account_name: str | None) -> Account:
@@ -225,36 +270,150 @@ class ReferenceHost:
         *,
         except_package: int = 0,
     ) -> list[tuple[str, int]]:
-        """Each item of the order with the quantity no pending or confirmed package holds."""
+        """Each item of the order with the quantity no pending or confirmed package (but
+        ``except_package``) holds. Of an order Amazon counts as shipped, only what
+        ``except_package`` holds is left: the rest was shipped without a package of the host.
+        NothingToShipError (a ValueError naming a host text) when nothing is left."""
+        ordered = self._ordered(account_id, amazon_order_id, order, except_package)
+        packages = self.store.list_shipments(account_id, amazon_order_id)
+        left = shipments.items_left(ordered, packages, except_package=except_package)
+        if not left:
+            raise shipments.NothingToShipError(
+                f"every item of order {amazon_order_id} is already in a package",
+                text_id="cli.ship_nothing_left",
+                order=amazon_order_id,
+            )
+        return left
+
+    def _ordered(
+        self, account_id: str, amazon_order_id: str, order: Order | None, package_id: int
+    ) -> list[tuple[str, int]]:
+        """The items of an imported order a package may still hold, with their quantities:
+        every line, or, once Amazon counts the order as shipped, only what the package
+        ``package_id`` holds (nothing for a new package: NothingToShipError)."""
         if order is None:
             raise ValueError(
                 f"order {amazon_order_id} is not imported: sync first, or name the items "
                 "with --item ORDER_ITEM_ID=QUANTITY"
             )
-        packed: dict[str, int] = {}
-        for stored in self.store.list_shipments(account_id, amazon_order_id):
-            if stored.state == "refused" or stored.shipment.package_id == except_package:
-                continue
-            for item in stored.shipment.items:
-                packed[item.order_item_id] = packed.get(item.order_item_id, 0) + item.quantity
-        left = [
-            (line.order_item_id, line.quantity - packed.get(line.order_item_id, 0))
-            for line in order.lines
-        ]
-        left = [(item_id, quantity) for item_id, quantity in left if quantity > 0]
-        if not left:
-            raise ValueError(f"every item of order {amazon_order_id} is already in a package")
-        return left
+        if order.status is not OrderStatus.SHIPPED:
+            return [(line.order_item_id, line.quantity) for line in order.lines]
+        stored = self.store.get_shipment(account_id, package_id) if package_id else None
+        if stored is None or stored.shipment.amazon_order_id != amazon_order_id:
+            raise shipments.NothingToShipError(
+                f"Amazon counts order {amazon_order_id} as shipped: nothing is left to ship",
+                text_id="cli.ship_order_shipped",
+                order=amazon_order_id,
+            )
+        return [(item.order_item_id, item.quantity) for item in stored.shipment.items]
+
+    def _pending_ids(self, account_id: str) -> list[int]:
+        return [s.package_id for s in self.store.pending_shipments(account_id)]
 
     def _send_shipments(
-        self, account: Account, shipments: Sequence[Shipment]
+        self, account: Account, package_ids: Sequence[int]
     ) -> list[ShipmentOutcome]:
-        if not shipments:
-            return []
+        """Send the pending packages, one sender a package at a time; their outcomes (a package
+        that is no longer pending: how it stands). When Amazon cannot be reached, the rest stay
+        pending and take that outcome without a call."""
+        sender = shipments.new_sender()
         services = SyncHost(self.store, self.plugins)
-        outcomes = self.plugins.confirm_shipments(account, shipments, services)
-        self.store.record_outcomes(account.id, outcomes)
+        outcomes: list[ShipmentOutcome] = []
+        halted: ShipmentOutcome | None = None
+        for package_id in package_ids:
+            if halted is not None:
+                stored = self.store.get_shipment(account.id, package_id)
+                if stored is not None and stored.state == "pending":
+                    outcomes.append(
+                        dataclasses.replace(
+                            halted,
+                            amazon_order_id=stored.shipment.amazon_order_id,
+                            package_id=package_id,
+                        )
+                    )
+                continue
+            outcome = self._send_one(account, package_id, sender, services)
+            if outcome is None:
+                continue
+            outcomes.append(outcome)
+            if outcome.state is ShipmentState.RETRY and outcome.code != "ship.in_flight":
+                halted = outcome
         return outcomes
+
+    def _send_one(
+        self, account: Account, package_id: int, sender: str, services: SyncHost
+    ) -> ShipmentOutcome | None:
+        """Send one package while holding it; a package corrected while it was being sent is
+        sent again at once, with its new revision (what Amazon has may be the old one)."""
+        for _ in range(MAX_SENDS):
+            claimed = self.store.claim_shipment(account.id, package_id, sender)
+            if claimed is None:
+                return self._standing(account, package_id)
+            try:
+                [outcome] = self.plugins.confirm_shipments(account, [claimed.shipment], services)
+            except BaseException:
+                self.store.release_shipment(account.id, package_id, sender)
+                raise
+            applied = self.store.record_outcome(
+                account.id, outcome, sender=sender, revision=claimed.revision
+            )
+            if applied == "applied":
+                return outcome
+            if applied == "lost":
+                return self._standing(account, package_id)
+        return self._standing(account, package_id)
+
+    def _standing(self, account: Account, package_id: int) -> ShipmentOutcome | None:
+        """How a package this sender could not send stands: Amazon's last outcome, or pending
+        while another sender has it (that one sends the latest revision)."""
+        stored = self.store.get_shipment(account.id, package_id)
+        if stored is None:
+            return None
+        if stored.state == "pending":
+            return self._host_outcome(
+                account, stored.shipment, ShipmentState.RETRY, "ship.in_flight"
+            )
+        return ShipmentOutcome(
+            amazon_order_id=stored.shipment.amazon_order_id,
+            package_id=package_id,
+            state=ShipmentState.CONFIRMED if stored.state == "confirmed" else ShipmentState.REFUSED,
+            message=stored.message or "",
+            code=stored.code or f"ship.{stored.state}",
+        )
+
+    def _first_result(self, account: Account, stored: StoredShipment) -> ShipmentOutcome:
+        """The outcome of a form's first submit, for the same token sent again: waits a little
+        while the first submit is still sending the package."""
+        deadline = time.monotonic() + REPEAT_WAIT_S
+        current: StoredShipment | None = stored
+        while current is not None and current.state == "pending" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            current = self.store.get_shipment(account.id, stored.shipment.package_id)
+        if current is None or current.state == "pending":
+            return self._host_outcome(
+                account, stored.shipment, ShipmentState.RETRY, "ship.in_flight"
+            )
+        outcome = self._standing(account, current.shipment.package_id)
+        assert outcome is not None
+        return outcome
+
+    def _host_outcome(
+        self, account: Account, shipment: Shipment, state: ShipmentState, code: str
+    ) -> ShipmentOutcome:
+        """An outcome the host decides itself (no call to Amazon), in the account's language."""
+        text = texts.translate(
+            HOST_SHIP_TEXTS[code],
+            account.locale,
+            package=shipment.package_id,
+            order=shipment.amazon_order_id,
+        )
+        return ShipmentOutcome(
+            amazon_order_id=shipment.amazon_order_id,
+            package_id=shipment.package_id,
+            state=state,
+            message=text,
+            code=code,
+        )
 
     def _told(self, result: SyncResult, lease: Lease, account: Account) -> SyncResult:
         """The result with what the lease adds: taken over from a dead sync, or lost."""

@@ -4,7 +4,12 @@ Validated as Amazon does (ordersV0.json, spapi-notes): the order exists for this
 seller-fulfilled, paid and not cancelled; the marketplace is the order's; the package
 reference is a positive integer; the carrier code is one of Amazon's (or "Other" with a
 name); the ship date is ISO 8601; every item belongs to the order and no quantity exceeds what
-is left to ship. A repeated package reference edits that package. 204 without a body.
+is left to ship. 204 without a body.
+
+The package reference is the package, within the order (ordersV0.json, PackageReferenceId:
+"uniquely identifies a package within the scope of an order"): the same reference sent again
+unchanged (a retry after a lost answer) changes nothing, with other details it edits that
+package; only a new reference makes a second package, counted against what is left.
 """
 
 from __future__ import annotations

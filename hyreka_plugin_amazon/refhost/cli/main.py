@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -75,6 +76,7 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
 from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANG_ENV as LANG_ENV,
 )
+from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.safety import logredaction
 from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable, printable_text
 from hyreka_plugin_amazon.refhost.services import accounts, maintenance, opening, runs
@@ -113,7 +115,13 @@ STORE_TEXTS = {  # StoreDamagedError.kind (and a full disk) -> what the seller r
     "damaged": "cli.store_damaged",
     "readonly": "cli.store_readonly",
     "full": "cli.store_full",
+    "io": "cli.store_io",
 }
+
+
+def _data_folder(args: argparse.Namespace) -> Path:
+    """The data folder of the run (not created), for a database error's disk."""
+    return data_dir(getattr(args, "data", None), create=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,13 +167,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
-        kind = "full" if "disk is full" in str(exc) else damaged(Path("-"), exc).kind
+        kind = damaged(_data_folder(args), exc).kind  # the folder: its disk's free space
         print(f"hyreka-amazon: {translate(STORE_TEXTS[kind], args.lang)}", file=sys.stderr)
         print(f"  {type(exc).__name__}: {printable(str(exc)[:200])}", file=sys.stderr)
         return 3
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # no space left for the key file, the audit log, the database ...
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"hyreka-amazon: {translate(STORE_TEXTS['full'], args.lang)}", file=sys.stderr)
+        print(f"  {exc.filename or ''}", file=sys.stderr)
+        return 3
     return code
 
 

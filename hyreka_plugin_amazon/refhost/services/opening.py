@@ -7,6 +7,7 @@ they create no folder and no key.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,7 +57,9 @@ def open_host(
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         return ReferenceHost(folder, database=database)
-    except OSError:
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk, said so by each face (the CLI: cli.store_full)
         raise ServiceError("cli.data_unwritable", kind="no_data", folder=folder) from None
 
 

@@ -47,8 +47,11 @@ def ship(
     items: Sequence[tuple[str, int]] | None = None,
     package_id: int = 0,
     lang: str | None = None,
+    request_token: str | None = None,
 ) -> ShipmentOutcome:
-    """Record the package and confirm it to Amazon (see ``ReferenceHost.ship``).
+    """Record the package and confirm it to Amazon, exactly once (see ``ReferenceHost.ship``):
+    the same confirmation again uses its package; ``request_token`` (a form's one-time token)
+    sent again shows the first submit's outcome.
 
     ``cli.ship.bad_*`` (a ServiceError naming the ``field``) for a carrier, carrier name,
     shipping method or tracking number that is too long or not printable; ``input.required``
@@ -68,6 +71,7 @@ def ship(
         items=items,
         package_id=package_id,
         locale=lang,
+        request_token=request_token,
     )
     return outcome
 

@@ -7,6 +7,7 @@ reads through ``_read``, which first commit the orders staged for a commit (see 
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import stat
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -93,7 +94,9 @@ class Database:
             self._checkpointer = Checkpointer(self._path)
             try:
                 self._db = connect(self._path)
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, OSError) as exc:
+                if isinstance(exc, OSError) and exc.errno not in NO_SPACE_ERRNOS:
+                    raise
                 raise damaged(self._path, exc) from None
             self._integrity_errors = (sqlite3.IntegrityError,)
         try:
@@ -340,20 +343,100 @@ def check_not_lost(path: Path) -> None:
     )
 
 
-def damaged(path: Path, exc: sqlite3.DatabaseError) -> StoreDamagedError:
-    """The error for a database SQLite cannot open or read (SQLite's text names no data)."""
+# SQLite's primary result codes (an extended code's low byte) that say what went wrong
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
+SQLITE_NOTADB = 26
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+MIN_FREE_BYTES = 1 << 20  # less free space than this beside the database: the disk is full
+
+
+def damaged(path: Path, exc: sqlite3.DatabaseError | OSError) -> StoreDamagedError:
+    """The error for a database SQLite cannot open, read or write, of the kind
+    ``error_kind`` finds; its message names the file and what to do (SQLite's text names no
+    data)."""
     text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return StoreDamagedError(
-            "readonly",
-            str(path),
+    kind = error_kind(exc, path)
+    if kind == "full":
+        message = (
+            f"the disk holding {path} is full ({text}): free some space and try again. "
+            "Nothing was changed."
+        )
+    elif kind == "readonly":
+        message = (
             f"the database {path} cannot be written ({text}): check that its folder is on a "
             "writable file system with free space and that this user may write there. "
-            "Nothing was changed.",
+            "Nothing was changed."
         )
-    return StoreDamagedError(
-        "damaged",
-        str(path),
-        f"the database {path} is damaged ({text}): restore it from a backup. Nothing was "
-        "changed; the damaged file is left as it is.",
-    )
+    elif kind == "io":
+        message = (
+            f"the database {path} could not be read or written ({text}), though a check "
+            "finds it intact: check the disk and try again. Nothing was changed."
+        )
+    else:
+        message = (
+            f"the database {path} is damaged ({text}): restore it from a backup. Nothing was "
+            "changed; the damaged file is left as it is."
+        )
+    return StoreDamagedError(kind, str(path), message)
+
+
+def error_kind(exc: BaseException, path: Path | None) -> str:
+    """What an error of the SQLite database at ``path`` (None: unknown) means for the seller:
+    "full" (SQLITE_FULL, ENOSPC or EDQUOT; an I/O error or a file that cannot be opened while
+    the disk has no space left, as at opening and at the WAL's set-up on a full disk), "readonly"
+    (a read-only file or file system, no permission), "damaged" (only a database SQLite calls
+    corrupt or not a database, or that ``intact`` finds corrupt), else "io" (an I/O error on a
+    database a check finds intact, or cannot check)."""
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS:
+        return "full"
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary == SQLITE_FULL or "database or disk is full" in text:
+        return "full"
+    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return "damaged"
+    if path is not None and disk_full(path):
+        return "full"
+    readonly = "readonly" in text or "read-only" in text or "unable to open" in text
+    if primary in (SQLITE_READONLY, SQLITE_CANTOPEN) or readonly:
+        return "readonly"
+    if path is not None and intact(path) is False:
+        return "damaged"
+    return "io"
+
+
+def disk_full(path: Path) -> bool:
+    """Whether the file system of ``path`` (or of its nearest existing folder) has less than
+    ``MIN_FREE_BYTES`` left for this user."""
+    where = path
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        found = os.statvfs(where)
+    except (OSError, AttributeError):  # no statvfs (Windows), or nothing to ask
+        return False
+    return found.f_bavail * found.f_frsize < MIN_FREE_BYTES
+
+
+def intact(path: Path) -> bool | None:
+    """Whether SQLite's quick check finds the database file intact: read only, the file as it
+    is (``immutable``: no write-ahead log or shared memory made, so it runs on a full disk);
+    None when the check cannot run."""
+    if not path.is_file():
+        return None
+    try:
+        with closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        ) as db:
+            rows = db.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return False
+        return None
+    return [tuple(row) for row in rows] == [("ok",)]

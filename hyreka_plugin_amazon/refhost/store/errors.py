@@ -36,7 +36,8 @@ class WalNotClearedError(StoreError):
 
 class StoreDamagedError(StoreError):
     """The database cannot be used as it is: missing or empty where data was stored, damaged
-    (corrupt, truncated) or not writable. ``kind``: "missing", "damaged" or "readonly"; the
+    (corrupt, truncated), not writable, on a full disk or failing I/O. ``kind``: "missing",
+    "damaged" (only what SQLite or its check finds corrupt), "readonly", "full" or "io"; the
     message names the file and what to do, never stored content."""
 
     def __init__(self, kind: str, path: str, message: str) -> None:

@@ -124,10 +124,17 @@ class Queries:
     # the shipment outbox
     next_package_id: str
     package_order: str
+    lock_packages: str
+    find_request: str
+    insert_request: str
     insert_shipment: str
     correct_shipment: str
+    resend_shipment: str
     pending_shipments: str
+    claim_shipment: str
+    get_shipment: str
     record_outcome: str
+    release_shipment: str
     list_shipments: str
     count_pending_shipments: str
     # fencing

@@ -8,6 +8,7 @@ request's language; the language is never stored with an account.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,12 +35,14 @@ from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
+from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.web import security
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
 
 HISTORY_SHOWN = 10
+MAX_SHIP_TOKEN = 64  # characters of the shipping form's one-time token
 # Service errors the console words its own way (its form is not the command line's).
 OWN_WORDS = {
     "cli.account_exists": "account.exists",
@@ -335,17 +338,23 @@ def create_app(
             packages=detail.packages,
             left=detail.left,
             today=datetime.now(UTC).date().isoformat(),
+            ship_token=secrets.token_urlsafe(16),  # one per form: a double submit sends it twice
         )
 
     @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
     def ship(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
-        """ "Versand bestätigen": the shipment goes to the outbox and to Amazon at once."""
+        """ "Versand bestätigen": the shipment goes to the outbox and to Amazon at once,
+        exactly once: the form's one-time token sent again (a double submit, a reload) shows
+        the first submit's outcome and sends nothing."""
         info = console.connector(connector_id)
         account = console.account(info, account_id)
         found = order_reads.get_order(console.host, account.id, order_id)
         if found is None:
             abort(404)
         form = request.form
+        token = form.get("ship_token", "").strip()
+        if not token or len(token) > MAX_SHIP_TOKEN:
+            abort(400)
         items = []
         for line in found.lines:
             raw = form.get(f"qty-{line.order_item_id}", "0").strip() or "0"
@@ -372,11 +381,12 @@ def create_app(
                 ship_date=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
                 items=items,
                 lang=lang(),
+                request_token=token,
             )
         except ServiceError as exc:  # a carrier, name, method or tracking number unusable
             flash(refusal(exc), "failed")
         except ValueError as exc:  # a date, carrier or item the seller must correct
-            flash(str(exc), "failed")
+            flash(error_text(exc, lang()), "failed")
         else:
             flash(outcome.message, outcome.state.value)
         return redirect(

@@ -247,6 +247,26 @@ RETURNING last_package_id;
 -- name: package_order
 SELECT amazon_order_id FROM shipments WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
 
+-- name: lock_packages
+-- Taken first by a recording that looks for the same confirmation before it makes a new
+-- package, so two recordings of one account never both miss each other (ON CONFLICT locks the counter row: a second
+-- recording of the account waits here for the first's commit, then sees its package).
+INSERT INTO package_numbers (account_id, last_package_id) VALUES (
+    %(account_id)s,
+    (SELECT COALESCE(MAX(package_id), 0) FROM shipments WHERE account_id = %(account_id)s)
+)
+ON CONFLICT (account_id) DO UPDATE SET last_package_id = package_numbers.last_package_id
+RETURNING last_package_id;
+
+-- name: find_request
+-- The package a form's one-time token recorded (or found), if any.
+SELECT package_id FROM ship_requests
+WHERE account_id = %(account_id)s AND token = %(token)s;
+
+-- name: insert_request
+INSERT INTO ship_requests (account_id, token, package_id, created_at)
+VALUES (%(account_id)s, %(token)s, %(package_id)s, %(now)s);
+
 -- name: insert_shipment
 -- A new package: a plain insert; a number the account already has fails (never overwrites).
 INSERT INTO shipments (
@@ -259,23 +279,60 @@ INSERT INTO shipments (
 );
 
 -- name: correct_shipment
--- The seller corrects a package of the same order: new details, pending again.
+-- The seller corrects a package of the same order: new details, pending again, the next
+-- revision (an outcome of a send of an earlier revision no longer applies to it; a sender
+-- that holds the package keeps holding it and sends the new revision after its own).
 UPDATE shipments SET state = 'pending', carrier = %(carrier)s, carrier_name = %(carrier_name)s,
     shipping_method = %(shipping_method)s, tracking_number = %(tracking_number)s,
     ship_date = %(ship_date)s, items = %(items)s, code = NULL, message = NULL,
-    updated_at = %(now)s
+    revision = revision + 1, updated_at = %(now)s
 WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
+
+-- name: resend_shipment
+-- The same confirmation again for a refused package (its order imported since, say): pending
+-- again as it is, the next revision.
+UPDATE shipments SET state = 'pending', code = NULL, message = NULL, revision = revision + 1,
+    updated_at = %(now)s
+WHERE account_id = %(account_id)s AND package_id = %(package_id)s AND state = 'refused';
 
 -- name: pending_shipments
 SELECT * FROM shipments WHERE account_id = %(account_id)s AND state = 'pending'
 ORDER BY package_id;
 
+-- name: claim_shipment
+-- %(sender)s takes a pending package to send it (one sender a package at a time, so the
+-- order Amazon gets its revisions in is the order their outcomes are recorded in): free, its
+-- sender's time is up, already its own, or held by %(replaces)s (a sender found dead). The
+-- row as claimed comes back: what is sent and its revision.
+UPDATE shipments SET sender = %(sender)s, sender_until = %(until)s
+WHERE account_id = %(account_id)s AND package_id = %(package_id)s AND state = 'pending'
+    AND (sender IS NULL OR sender_until <= %(now)s OR sender = %(sender)s
+         OR sender = %(replaces)s)
+RETURNING *;
+
+-- name: get_shipment
+SELECT * FROM shipments WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
+
 -- name: record_outcome
--- Only a pending package takes an outcome.
-UPDATE shipments SET state = %(state)s, code = %(code)s, message = %(message)s,
+-- The outcome of %(sender)s's send of %(revision)s: it applies only while that is still the
+-- package's revision; a package corrected meanwhile stays pending (what Amazon has may be the
+-- revision sent) and is sent again. Releases the package either way; a row back when the
+-- sender still held it.
+UPDATE shipments SET
+    state = CASE WHEN revision = %(revision)s THEN %(state)s ELSE 'pending' END,
+    code = CASE WHEN revision = %(revision)s THEN %(code)s ELSE code END,
+    message = CASE WHEN revision = %(revision)s THEN %(message)s ELSE message END,
     attempts = attempts + 1, updated_at = %(now)s,
-    confirmed_at = CASE WHEN %(state)s = 'confirmed' THEN %(now)s ELSE confirmed_at END
-WHERE account_id = %(account_id)s AND package_id = %(package_id)s AND state = 'pending';
+    confirmed_at = CASE WHEN revision = %(revision)s AND %(state)s = 'confirmed' THEN %(now)s
+        ELSE confirmed_at END,
+    sender = NULL, sender_until = NULL
+WHERE account_id = %(account_id)s AND package_id = %(package_id)s AND sender = %(sender)s
+RETURNING revision, state;
+
+-- name: release_shipment
+-- %(sender)s gives the package back unsent.
+UPDATE shipments SET sender = NULL, sender_until = NULL
+WHERE account_id = %(account_id)s AND package_id = %(package_id)s AND sender = %(sender)s;
 
 -- name: list_shipments
 -- NULL filters: all.

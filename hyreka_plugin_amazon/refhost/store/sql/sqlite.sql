@@ -238,6 +238,26 @@ RETURNING last_package_id;
 -- name: package_order
 SELECT amazon_order_id FROM shipments WHERE account_id = :account_id AND package_id = :package_id;
 
+-- name: lock_packages
+-- Taken first by a recording that looks for the same confirmation before it makes a new
+-- package, so two recordings of one account never both miss each other (BEGIN IMMEDIATE makes this transaction the only writer already; the
+-- statement keeps the counter row in step).
+INSERT INTO package_numbers (account_id, last_package_id) VALUES (
+    :account_id,
+    (SELECT COALESCE(MAX(package_id), 0) FROM shipments WHERE account_id = :account_id)
+)
+ON CONFLICT (account_id) DO UPDATE SET last_package_id = package_numbers.last_package_id
+RETURNING last_package_id;
+
+-- name: find_request
+-- The package a form's one-time token recorded (or found), if any.
+SELECT package_id FROM ship_requests
+WHERE account_id = :account_id AND token = :token;
+
+-- name: insert_request
+INSERT INTO ship_requests (account_id, token, package_id, created_at)
+VALUES (:account_id, :token, :package_id, :now);
+
 -- name: insert_shipment
 -- A new package: a plain insert; a number the account already has fails (never overwrites).
 INSERT INTO shipments (
@@ -249,22 +269,60 @@ INSERT INTO shipments (
 );
 
 -- name: correct_shipment
--- The seller corrects a package of the same order: new details, pending again.
+-- The seller corrects a package of the same order: new details, pending again, the next
+-- revision (an outcome of a send of an earlier revision no longer applies to it; a sender
+-- that holds the package keeps holding it and sends the new revision after its own).
 UPDATE shipments SET state = 'pending', carrier = :carrier, carrier_name = :carrier_name,
     shipping_method = :shipping_method, tracking_number = :tracking_number,
-    ship_date = :ship_date, items = :items, code = NULL, message = NULL, updated_at = :now
+    ship_date = :ship_date, items = :items, code = NULL, message = NULL,
+    revision = revision + 1, updated_at = :now
 WHERE account_id = :account_id AND package_id = :package_id;
+
+-- name: resend_shipment
+-- The same confirmation again for a refused package (its order imported since, say): pending
+-- again as it is, the next revision.
+UPDATE shipments SET state = 'pending', code = NULL, message = NULL, revision = revision + 1,
+    updated_at = :now
+WHERE account_id = :account_id AND package_id = :package_id AND state = 'refused';
 
 -- name: pending_shipments
 SELECT * FROM shipments WHERE account_id = :account_id AND state = 'pending'
 ORDER BY package_id;
 
+-- name: claim_shipment
+-- :sender takes a pending package to send it (one sender a package at a time, so the
+-- order Amazon gets its revisions in is the order their outcomes are recorded in): free, its
+-- sender's time is up, already its own, or held by :replaces (a sender found dead). The
+-- row as claimed comes back: what is sent and its revision.
+UPDATE shipments SET sender = :sender, sender_until = :until
+WHERE account_id = :account_id AND package_id = :package_id AND state = 'pending'
+    AND (sender IS NULL OR sender_until <= :now OR sender = :sender
+         OR sender = :replaces)
+RETURNING *;
+
+-- name: get_shipment
+SELECT * FROM shipments WHERE account_id = :account_id AND package_id = :package_id;
+
 -- name: record_outcome
--- Only a pending package takes an outcome.
-UPDATE shipments SET state = :state, code = :code, message = :message,
+-- The outcome of :sender's send of :revision: it applies only while that is still the
+-- package's revision; a package corrected meanwhile stays pending (what Amazon has may be the
+-- revision sent) and is sent again. Releases the package either way; a row back when the
+-- sender still held it.
+UPDATE shipments SET
+    state = CASE WHEN revision = :revision THEN :state ELSE 'pending' END,
+    code = CASE WHEN revision = :revision THEN :code ELSE code END,
+    message = CASE WHEN revision = :revision THEN :message ELSE message END,
     attempts = attempts + 1, updated_at = :now,
-    confirmed_at = CASE WHEN :state = 'confirmed' THEN :now ELSE confirmed_at END
-WHERE account_id = :account_id AND package_id = :package_id AND state = 'pending';
+    confirmed_at = CASE WHEN revision = :revision AND :state = 'confirmed' THEN :now
+        ELSE confirmed_at END,
+    sender = NULL, sender_until = NULL
+WHERE account_id = :account_id AND package_id = :package_id AND sender = :sender
+RETURNING revision, state;
+
+-- name: release_shipment
+-- :sender gives the package back unsent.
+UPDATE shipments SET sender = NULL, sender_until = NULL
+WHERE account_id = :account_id AND package_id = :package_id AND sender = :sender;
 
 -- name: list_shipments
 -- NULL filters: all.

@@ -125,6 +125,16 @@ CREATE TABLE IF NOT EXISTS package_numbers (
     last_package_id INTEGER NOT NULL
 );
 
+-- The one-time tokens of the console's shipping form (refhost/store/shipments.py): a token
+-- sent again (a double submit) finds the package its first submit recorded.
+CREATE TABLE IF NOT EXISTS ship_requests (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    token TEXT NOT NULL,
+    package_id INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (account_id, token)
+);
+
 -- One sync per account at a time: the lease of the sync that holds it (refhost/store/leases*).
 -- No foreign key: a lease may name an account that is being added or was just removed.
 CREATE TABLE IF NOT EXISTS sync_locks (
@@ -136,3 +146,8 @@ CREATE TABLE IF NOT EXISTS sync_locks (
 -- Columns added after their table was released.
 ALTER TABLE sync_runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE problems ADD COLUMN messages TEXT NOT NULL DEFAULT '{}';
+-- the package's revision: bumped by a correction (an outcome applies to the revision sent)
+ALTER TABLE shipments ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+-- the sender holding the package while it is sent (host:pid:random), and until when
+ALTER TABLE shipments ADD COLUMN sender TEXT;
+ALTER TABLE shipments ADD COLUMN sender_until REAL;
