@@ -140,7 +140,7 @@ def test_every_page_speaks_german_and_after_the_switch_english(tmp_path: Path) -
             "/": (200, ("title", "connectors", "switch_language")),
             "/c/amazon/accounts": (200, ("tab.accounts", "account.new", "account.last_sync")),
             "/c/amazon/accounts/new": (200, ("account.credentials", "account.settings_help")),
-            f"/c/amazon/orders?account={account.id}": (200, ("problems.none", "history.none")),
+            f"/c/amazon/orders?account={account.id}": (200, ("history.none", "orders.from")),
             f"{base}/order/028-1111111-2222222": (200, ("order.billing", "ship.carrier_help")),
             "/c/amazon/nothing": (404, ("notfound",)),
         }
@@ -166,7 +166,7 @@ def test_every_page_speaks_german_and_after_the_switch_english(tmp_path: Path) -
             assert count in orders
             assert count.startswith("1 ")
             accounts = client.get("/c/amazon/accounts").get_data(as_text=True)
-            assert web_text(lang, "account.polling_on", count=minutes) in accounts
+            assert web_text(lang, "account.polling_not_running", minutes=minutes) in accounts
         denied = app.test_client().get("/")  # no token: the console's language, German
         assert denied.status_code == 403
         assert escape(web_text("de", "denied.text")) in denied.get_data(as_text=True)
