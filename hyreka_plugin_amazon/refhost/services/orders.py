@@ -214,7 +214,9 @@ def find_orders(
         wanted = {s.amazon_order_id for s in chosen}
         found = [
             order
-            for order in host.store.iter_orders(account_id=account.id, status=query.status)
+            for order in host.store.iter_orders(
+                account_id=account.id, status=query.status, keep=_prefilter(query.search)
+            )
             if order.amazon_order_id in wanted and query.matches(order)
         ]
         found.sort(key=_order_key(query.sort, marketplace_code), reverse=query.descending)
@@ -245,6 +247,21 @@ def searchable(order: Order) -> str:
     for line in order.lines:
         parts += [line.sku, line.title]
     return _fold("\n".join(p for p in parts if p))
+
+
+def _prefilter(search: str) -> Callable[[str], bool] | None:
+    """A quick first look at an order's decrypted JSON text: only orders that hold every word
+    somewhere are parsed (and then searched in the right fields). None when there is no word,
+    or a word JSON would write escaped."""
+    words = _fold(search).split()
+    if not words or any('"' in w or "\\" in w for w in words):
+        return None
+
+    def keep(text: str) -> bool:
+        folded = _fold(text)
+        return all(word in folded for word in words)
+
+    return keep
 
 
 def _fold(text: str) -> str:

@@ -335,8 +335,10 @@ class OrderStore(AccountStore):
         account_id: str | None = None,
         status: OrderStatus | None = None,
         batch_size: int = BATCH,
+        keep: Callable[[str], bool] | None = None,
     ) -> Iterator[Order]:
-        """Like ``list_orders``, fetching ``batch_size`` rows at a time."""
+        """Like ``list_orders``, fetching ``batch_size`` rows at a time; with ``keep``, only
+        the orders whose decrypted JSON text it keeps (the others are not parsed)."""
         last = 0
         while True:
             rows = self._read(
@@ -351,7 +353,13 @@ class OrderStore(AccountStore):
             if not rows:
                 return
             for row in rows:
-                yield self._order(row["payload"], row["account_id"], row["amazon_order_id"])
+                if keep is None:
+                    yield self._order(row["payload"], row["account_id"], row["amazon_order_id"])
+                    continue
+                text = self._unseal(row["payload"], row["account_id"], row["amazon_order_id"])
+                decoded = text.decode()
+                if keep(decoded):
+                    yield Order.from_dict(json.loads(decoded))
             last = rows[-1]["rowid"]
 
     def order_summaries(
