@@ -22,8 +22,9 @@ from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import connector_info
 from hyreka_plugin_amazon.contract import OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
+from hyreka_plugin_amazon.refhost.services.orders import SortKey
 from hyreka_plugin_amazon.refhost.store.shipments import PackageState
-from hyreka_plugin_amazon.refhost.web.console import OWN_WORDS
+from hyreka_plugin_amazon.refhost.web.console import FULFILMENT, OWN_WORDS, RUN_CODES, TRIGGERS
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
@@ -187,6 +188,10 @@ WEB_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
     "phase.": (*typing.get_args(typing.get_type_hints(Progress)["phase"]), "waiting"),  # jobs.py
     "status.": tuple(OrderStatus),
     "ship.state.": typing.get_args(PackageState),
+    "orders.": tuple(SortKey),  # the sortable columns' headings
+    "trigger.": TRIGGERS,  # console.py: what started a run
+    "run.": RUN_CODES,  # console.py: a run's outcome
+    "fulfillment.": FULFILMENT,
 }
 WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._refused(kind)
 
@@ -278,8 +283,15 @@ def test_the_console_reads_its_texts_in_each_language_with_plural_counts() -> No
         "60 Bestellungen, Seite 1 von 2"
     )
     assert host_texts.web_text("en", "orders.count", count=0, **page) == "0 orders, page 1 of 2"
-    assert host_texts.web_text("en", "account.polling_on", count=1) == "on, every minute"
-    assert host_texts.web_text("en", "account.polling_on", count=15) == "on, every 15 minutes"
+    assert host_texts.web_text("de", "account.polling_on", count=5) == "an, alle 5 Min."
+    assert host_texts.web_text("en", "account.polling_on", count=15) == "on, every 15 min"
+    backoff = {"minutes": 30, "usual": 15}
+    assert "nach 1 Fehlschlag " in host_texts.web_text(
+        "de", "account.polling_backoff", count=1, **backoff
+    )
+    assert "nach 2 Fehlschlägen " in host_texts.web_text(
+        "de", "account.polling_backoff", count=2, **backoff
+    )
     with pytest.raises(KeyError):
         host_texts.web_text("de", "no.such_text")
 

@@ -1,39 +1,18 @@
-"""Whether a poller (``hyreka-amazon run``) is running on a data folder.
+"""Whether a poller or worker runs: kept in ``services.presence`` (the status a seller reads
+asks it); here for the poller and the commands that hold or test it."""
 
-Each poller holds a shared ``flock`` on ``poller.lock`` in the data folder for as long as it
-runs; the operating system releases it when the process ends, however it ends. A command that
-must not run beside a poller (``rotate-key`` with the key in the environment, which a running
-poller cannot follow) asks for the lock exclusively and gets it only when no poller holds it.
-"""
+from hyreka_plugin_amazon.refhost.services.presence import (
+    POLLER_LOCK,
+    WORKER_SILENCE_S,
+    hold_poller_presence,
+    poller_running,
+    workers_alive,
+)
 
-from __future__ import annotations
-
-import fcntl
-import os
-from pathlib import Path
-from typing import BinaryIO, Final
-
-POLLER_LOCK: Final = "poller.lock"
-
-
-def hold_poller_presence(folder: Path) -> BinaryIO:
-    """Mark a poller as running on ``folder`` until the returned file is closed."""
-    fd = os.open(folder / POLLER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    handle = os.fdopen(fd, "rb+")
-    fcntl.flock(handle, fcntl.LOCK_SH)
-    return handle
-
-
-def poller_running(folder: Path) -> bool:
-    """True while a poller holds its presence on ``folder``."""
-    try:
-        fd = os.open(folder / POLLER_LOCK, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+__all__ = [
+    "POLLER_LOCK",
+    "WORKER_SILENCE_S",
+    "hold_poller_presence",
+    "poller_running",
+    "workers_alive",
+]

@@ -21,13 +21,13 @@ from typing import Final, TextIO
 from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
 from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
+from hyreka_plugin_amazon.refhost.i18n import formatting
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
 from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
 from hyreka_plugin_amazon.refhost.services import accounts
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 
-SYMBOLS: Final = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
 CSV_COLUMNS: Final = (
     "amazon_order_id", "purchase_date", "marketplace", "status", "billing_name",
     "billing_city", "billing_country", "total", "currency", "lines",
@@ -159,20 +159,9 @@ def line_text(line: OrderLine, currency: str | None, lang: str) -> str:
 
 
 def money(amount: Decimal | None, currency: str | None, lang: str = DEFAULT_LOCALE) -> str:
-    """``22,49 €`` (German), ``€22.49`` (English); unknown currencies by their code; an
-    amount the report did not have (None) ``-``."""
-    if amount is None:
-        return "-"
-    text = f"{abs(amount):,.2f}"
-    if lang == "de":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    sign = "-" if amount < 0 else ""
-    symbol = SYMBOLS.get(currency or "", currency or "")
-    if not symbol:
-        return f"{sign}{text}"
-    if lang == "de" or symbol == currency:
-        return f"{sign}{text} {symbol}"
-    return f"{sign}{symbol}{text}"
+    """``22,49 €`` (German), ``€22.49`` (English): the console's format (``i18n.formatting``);
+    an amount the report did not have (None) ``-``."""
+    return formatting.money(amount, currency, lang)
 
 
 def write_csv(

@@ -15,15 +15,21 @@ never who.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
 
 from hyreka_plugin_amazon.contract import Account, Address, Order, OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.i18n.formatting import day_bounds
 from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.accounts import get
-from hyreka_plugin_amazon.refhost.store import StoredShipment
+from hyreka_plugin_amazon.refhost.store import OrderSummary, StoredShipment
 
 ORDERS_PER_PAGE = 50
 
@@ -37,14 +43,112 @@ class OrderListing:
     account: Account | None
 
 
+class SortKey(StrEnum):
+    """The order list's sortable columns."""
+
+    DATE = "date"
+    ID = "id"
+    MARKETPLACE = "marketplace"
+    STATUS = "status"
+    BUYER = "buyer"
+    TOTAL = "total"
+
+
+ALL_STATUSES: Final = "all"  # the query string's status for "alle"
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """What an order list shows of one account: a status (None: all; open by default), the
+    purchase days from ``first_day`` to ``last_day`` (the seller's days, inclusive), a search
+    (order id, buyer, city, SKU or product title; every word must be found), the sort column
+    and direction, and the page. ``from_args``/``as_args`` keep it in a query string."""
+
+    status: OrderStatus | None = OrderStatus.OPEN
+    first_day: date | None = None
+    last_day: date | None = None
+    search: str = ""
+    sort: SortKey = SortKey.DATE
+    descending: bool = True
+    page: int = 1
+    per_page: int = ORDERS_PER_PAGE
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> OrderQuery:
+        """The query of a query string (``status``, ``from``, ``to``, ``q``, ``sort``,
+        ``dir``, ``page``); what does not parse is left at its default."""
+        wanted = args.get("status")
+        status: OrderStatus | None = OrderStatus.OPEN
+        if wanted == ALL_STATUSES:
+            status = None
+        elif wanted in set(OrderStatus):
+            status = OrderStatus(wanted)
+        sort = args.get("sort", "")
+        key = SortKey(sort) if sort in set(SortKey) else SortKey.DATE
+        direction = args.get("dir")
+        descending = direction == "desc" if direction in ("asc", "desc") else key is SortKey.DATE
+        return cls(
+            status=status,
+            first_day=_day(args.get("from")),
+            last_day=_day(args.get("to")),
+            search=args.get("q", "").strip()[:200],
+            sort=key,
+            descending=descending,
+            page=max(1, _number(args.get("page"), 1)),
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The query string of this query (what ``from_args`` reads back to it)."""
+        args = {
+            "status": self.status.value if self.status else ALL_STATUSES,
+            "sort": self.sort.value,
+            "dir": "desc" if self.descending else "asc",
+            "page": str(self.page),
+        }
+        if self.first_day:
+            args["from"] = self.first_day.isoformat()
+        if self.last_day:
+            args["to"] = self.last_day.isoformat()
+        if self.search:
+            args["q"] = self.search
+        return args
+
+    def but(self, **changes: Any) -> OrderQuery:
+        """This query changed (a filter, sort or search change goes back to page 1)."""
+        if "page" not in changes:
+            changes["page"] = 1
+        return replace(self, **changes)
+
+    def sorted_by(self, key: SortKey) -> OrderQuery:
+        """Sorted by ``key``: the other direction when it is sorted by it already, else
+        newest (dates) or A to Z first."""
+        if key is self.sort:
+            return self.but(descending=not self.descending)
+        return self.but(sort=key, descending=key is SortKey.DATE)
+
+    def matches(self, order: Order) -> bool:
+        """Whether the search finds ``order`` (every word in its id, buyer, city, SKU or
+        title; case and accents as typed aside from case)."""
+        words = _fold(self.search).split()
+        if not words:
+            return True
+        haystack = searchable(order)
+        return all(word in haystack for word in words)
+
+
 @dataclass(frozen=True)
 class OrderPage:
-    """One page of an account's orders, newest first, after the status filter and search."""
+    """One page of an account's orders after the query's filter, search and sort."""
 
     orders: tuple[Order, ...]
-    page: int
+    query: OrderQuery  # the page is the one shown (within 1..pages)
     pages: int
-    total: int
+    total: int  # the orders that match
+    counts: dict[OrderStatus, int]  # the account's orders by status (for the filter)
+
+    @property
+    def page(self) -> int:
+        return self.query.page
 
 
 @dataclass(frozen=True)
@@ -89,32 +193,156 @@ def listing(
     return OrderListing(tuple(orders), total, account)
 
 
-def order_page(
+def find_orders(
     host: ReferenceHost,
     account_id: str,
+    query: OrderQuery,
     *,
-    status: OrderStatus | None = None,
-    search: str = "",
-    page: int = 1,
-    per_page: int = ORDERS_PER_PAGE,
+    zone: tzinfo = UTC,
+    marketplace_code: Callable[[str | None], str] | None = None,
 ) -> OrderPage:
-    """The orders of ``account_id`` with ``status`` whose id contains ``search``, paged, with
-    their buyers: audited as ``orders.view`` when it shows any."""
+    """The page of ``account_id``'s orders ``query`` asks for, its days in ``zone``; sorted by
+    marketplace as ``marketplace_code`` names them. Audited as ``orders.view`` when it shows
+    any (their buyers).
+
+    Filters, sorting and paging use the store's plain columns; only the page's orders are
+    decrypted. Personal data is encrypted at rest, so a search (or sorting by buyer) decrypts
+    the orders the filters leave in memory and looks there (benchmarks/console_search.py).
+    """
     account = get(host, account_id)
-    needle = search.strip().lower()
-    found = [
-        order
-        for order in host.store.iter_orders(account_id=account.id, status=status)
-        if needle in order.amazon_order_id.lower()
+    summaries = host.store.order_summaries(account.id)
+    counts = dict(Counter(s.status for s in summaries))
+    start, end = day_bounds(query.first_day, query.last_day, zone)
+    chosen = [
+        s
+        for s in summaries
+        if (query.status is None or s.status is query.status)
+        and _within(s.purchase_date, start, end)
     ]
-    found.reverse()
-    pages = max(1, -(-len(found) // per_page))
-    page = min(max(1, page), pages)
-    start = (page - 1) * per_page
-    shown = tuple(found[start : start + per_page])
+    if query.search.strip() or query.sort is SortKey.BUYER:
+        wanted = {s.amazon_order_id for s in chosen}
+        found = [
+            order
+            for order in host.store.iter_orders(
+                account_id=account.id, status=query.status, keep=_prefilter(query.search)
+            )
+            if order.amazon_order_id in wanted and query.matches(order)
+        ]
+        found.sort(key=_order_key(query.sort, marketplace_code), reverse=query.descending)
+        pages, shown_query = _paging(query, len(found))
+        first = (shown_query.page - 1) * query.per_page
+        shown = tuple(found[first : first + query.per_page])
+        total = len(found)
+    else:
+        chosen.sort(key=_summary_key(query.sort, marketplace_code), reverse=query.descending)
+        pages, shown_query = _paging(query, len(chosen))
+        first = (shown_query.page - 1) * query.per_page
+        ids = [s.amazon_order_id for s in chosen[first : first + query.per_page]]
+        orders = (host.store.get_order(account.id, i) for i in ids)
+        shown = tuple(order for order in orders if order is not None)
+        total = len(chosen)
     if shown:
         auditing.record(host, "orders.view", account=account.name, page="list", orders=len(shown))
-    return OrderPage(shown, page, pages, len(found))
+    return OrderPage(shown, shown_query, pages, total, counts)
+
+
+def searchable(order: Order) -> str:
+    """What the search looks in, folded: the order id, buyer (company, billing and shipping
+    names), cities, SKUs and product titles."""
+    parts: list[str | None] = [order.amazon_order_id, order.buyer_company_name]
+    for address in (order.billing_address, order.shipping_address):
+        if address is not None:
+            parts += [address.name, address.company, address.city]
+    for line in order.lines:
+        parts += [line.sku, line.title]
+    return _fold("\n".join(p for p in parts if p))
+
+
+def _prefilter(search: str) -> Callable[[str], bool] | None:
+    """A quick first look at an order's decrypted JSON text: only orders that hold every word
+    somewhere are parsed (and then searched in the right fields). None when there is no word,
+    or a word JSON would write escaped."""
+    words = _fold(search).split()
+    if not words or any('"' in w or "\\" in w for w in words):
+        return None
+
+    def keep(text: str) -> bool:
+        folded = _fold(text)
+        return all(word in folded for word in words)
+
+    return keep
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _within(moment: datetime | None, start: datetime | None, end: datetime | None) -> bool:
+    if start is None and end is None:
+        return True
+    if moment is None:
+        return False
+    return (start is None or moment >= start) and (end is None or moment < end)
+
+
+def _paging(query: OrderQuery, total: int) -> tuple[int, OrderQuery]:
+    pages = max(1, -(-total // query.per_page))
+    return pages, replace(query, page=min(max(1, query.page), pages))
+
+
+_STATUS_ORDER: Final = {status: n for n, status in enumerate(OrderStatus)}
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+
+
+def _summary_key(
+    key: SortKey, code: Callable[[str | None], str] | None
+) -> Callable[[OrderSummary], tuple[Any, ...]]:
+    named = code or (lambda marketplace_id: marketplace_id or "")
+    columns: dict[SortKey, Callable[[OrderSummary], Any]] = {
+        SortKey.DATE: lambda s: s.purchase_date or _EARLIEST,
+        SortKey.ID: lambda s: s.amazon_order_id,
+        SortKey.MARKETPLACE: lambda s: named(s.marketplace_id),
+        SortKey.STATUS: lambda s: _STATUS_ORDER[s.status],
+        SortKey.TOTAL: lambda s: (s.total is None, s.total or Decimal(0)),  # unknown last
+    }
+    column = columns[key]
+    return lambda s: (column(s), s.purchase_date or _EARLIEST, s.amazon_order_id)
+
+
+def _order_key(
+    key: SortKey, code: Callable[[str | None], str] | None
+) -> Callable[[Order], tuple[Any, ...]]:
+    if key is SortKey.BUYER:
+        return lambda o: (_fold(buyer(o)), o.purchase_date or _EARLIEST, o.amazon_order_id)
+    summary_key = _summary_key(key, code)
+    return lambda o: summary_key(_summary(o))
+
+
+def _summary(order: Order) -> OrderSummary:
+    return OrderSummary(
+        order.amazon_order_id,
+        order.status,
+        order.marketplace_id,
+        order.fulfillment_channel,
+        order.currency,
+        order.purchase_date,
+        order.total,
+        order.billing_address_missing,
+    )
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _number(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
 
 
 def order_detail(host: ReferenceHost, account_id: str, amazon_order_id: str) -> OrderDetail | None:

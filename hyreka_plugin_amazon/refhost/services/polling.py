@@ -18,6 +18,7 @@ from typing import Any, Final
 from hyreka_plugin_amazon.contract import Account, PollingInfo, SyncResult
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError
+from hyreka_plugin_amazon.refhost.services.presence import poller_running, workers_alive
 from hyreka_plugin_amazon.refhost.store import SyncRun as SyncRun
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,13 @@ class Planner:
             account.region,
         )
         return self.host.store.mac("\0".join(parts).encode()).hex()
+
+
+def background_running(host: ReferenceHost) -> bool:
+    """Whether anything syncs this host's accounts in the background: a poller
+    (``hyreka-amazon run``) on its data folder, or a worker with a recent heartbeat on its
+    PostgreSQL database."""
+    return poller_running(host.data_dir) or workers_alive(host.store.url)
 
 
 def statuses(host: ReferenceHost, *, history: int = 10) -> list[AccountStatus]:

@@ -29,7 +29,7 @@ from hyreka_plugin_amazon.refhost.store.errors import (
 )
 from hyreka_plugin_amazon.refhost.store.history import HistoryStore, OpenProblem, SyncRun
 from hyreka_plugin_amazon.refhost.store.maintenance import MaintenanceStore
-from hyreka_plugin_amazon.refhost.store.orderrecords import CLOSED_STATUSES
+from hyreka_plugin_amazon.refhost.store.orderrecords import CLOSED_STATUSES, OrderSummary
 from hyreka_plugin_amazon.refhost.store.payload import anonymised
 from hyreka_plugin_amazon.refhost.store.schema import DB_FILE, SCHEMA_VERSION
 from hyreka_plugin_amazon.refhost.store.shipments import (
@@ -47,6 +47,7 @@ __all__ = [
     "AccountNotFoundError",
     "HostAdapter",
     "OpenProblem",
+    "OrderSummary",
     "PackageError",
     "Store",
     "StoreError",

@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,7 +33,7 @@ from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row
 from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
-from hyreka_plugin_amazon.refhost.store.schema import ts
+from hyreka_plugin_amazon.refhost.store.schema import dt, ts
 
 CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
 STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index page writes)
@@ -51,6 +52,33 @@ class RowState(NamedTuple):
     @classmethod
     def of(cls, row: Row) -> RowState:
         return cls(row["payload_mac"], row["key_id"], row["closed_at"], row["purged_at"])
+
+
+class OrderSummary(NamedTuple):
+    """An order as its plain columns tell it (no personal data): for lists, filters, sorting."""
+
+    amazon_order_id: str
+    status: OrderStatus
+    marketplace_id: str | None
+    fulfillment_channel: str | None
+    currency: str | None
+    purchase_date: datetime | None
+    total: Decimal | None  # None: the report had no prices
+    billing_address_missing: bool
+
+    @classmethod
+    def of(cls, row: Row) -> OrderSummary:
+        purchase = row["purchase_date"]
+        return cls(
+            row["amazon_order_id"],
+            OrderStatus(row["status"]),
+            row["marketplace_id"],
+            row["fulfillment_channel"],
+            row["currency"],
+            dt(purchase) if purchase else None,
+            Decimal(row["total"]) if row["total"] else None,
+            bool(row["billing_address_missing"]),
+        )
 
 
 class _Staged(NamedTuple):
@@ -307,8 +335,10 @@ class OrderStore(AccountStore):
         account_id: str | None = None,
         status: OrderStatus | None = None,
         batch_size: int = BATCH,
+        keep: Callable[[str], bool] | None = None,
     ) -> Iterator[Order]:
-        """Like ``list_orders``, fetching ``batch_size`` rows at a time."""
+        """Like ``list_orders``, fetching ``batch_size`` rows at a time; with ``keep``, only
+        the orders whose decrypted JSON text it keeps (the others are not parsed)."""
         last = 0
         while True:
             rows = self._read(
@@ -323,8 +353,25 @@ class OrderStore(AccountStore):
             if not rows:
                 return
             for row in rows:
-                yield self._order(row["payload"], row["account_id"], row["amazon_order_id"])
+                if keep is None:
+                    yield self._order(row["payload"], row["account_id"], row["amazon_order_id"])
+                    continue
+                text = self._unseal(row["payload"], row["account_id"], row["amazon_order_id"])
+                decoded = text.decode()
+                if keep(decoded):
+                    yield Order.from_dict(json.loads(decoded))
             last = rows[-1]["rowid"]
+
+    def order_summaries(
+        self, account_id: str, status: OrderStatus | None = None
+    ) -> list[OrderSummary]:
+        """The account's orders (with ``status``) by their plain columns, in the order they
+        were first stored: nothing is decrypted."""
+        rows = self._read(
+            self._sql.order_summaries,
+            {"account_id": account_id, "status": status.value if status else None},
+        )
+        return [OrderSummary.of(row) for row in rows]
 
     def order_ids_by_status(self, account_id: str, statuses: Collection[OrderStatus]) -> set[str]:
         rows = self._read(

@@ -113,6 +113,7 @@ class Queries:
     find_order: str
     stored_order_ids: str
     orders_after: str
+    order_summaries: str
     order_ids_by_status: str
     # retention and key rotation
     purge_candidates: str

@@ -8,10 +8,12 @@ request's language; the language is never stored with an account.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Collection
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, Final
 
 from flask import (
     Flask,
@@ -24,9 +26,11 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
+from hyreka_plugin_amazon.refhost.i18n import formatting
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LANGUAGE
 from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES, translate
 from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
@@ -37,9 +41,12 @@ from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
+from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
 from hyreka_plugin_amazon.refhost.web import security
-from hyreka_plugin_amazon.refhost.web.jobs import SyncJobs
+from hyreka_plugin_amazon.refhost.web.jobs import SyncJob, SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
+
+log = logging.getLogger(__name__)
 
 HISTORY_SHOWN = 10
 MAX_SHIP_TOKEN = 64  # characters of the shipping form's one-time token
@@ -49,6 +56,26 @@ OWN_WORDS = {
     "cli.setting.syntax": "form.settings",
     "input.required": "form.required",
 }
+# What started a sync (``SyncRun.trigger``), each worded as ``web.trigger.<trigger>``.
+TRIGGERS: Final = ("console", "schedule", "manual", "worker")
+# A run's outcome in the seller's words: ``web.run.<code without "sync.">``; other codes
+# as ``web.run.failed``.
+RUN_CODES: Final = (
+    "ok", "problems", "cancelled", "throttled", "unavailable", "auth_failed", "token_refused",
+    "access_denied", "restricted_role_missing", "order_reports_not_enabled", "report_timeout",
+    "report_fatal", "document_error", "document_too_large", "header_error", "disk_full",
+    "status_report_held", "marketplaces_left_out", "busy", "lease_lost", "taken_over", "error",
+)  # fmt: skip
+FULFILMENT: Final = ("MFN", "AFN")  # web.fulfillment.<channel>
+
+
+@dataclass(frozen=True)
+class Banner:
+    """The sync banner above the orders: the outcome of the last sync that counts."""
+
+    ok: bool
+    message: str
+    warnings: tuple[str, ...] = ()
 
 
 class Console:
@@ -63,8 +90,11 @@ class Console:
         token_url: str | None = None,
         idle_timeout: timedelta = IDLE_TIMEOUT,
         clock: Clock | None = None,
+        zone: tzinfo | None = None,
     ) -> None:
         self.host = host
+        # The seller's time zone: the pages show times in it (HYREKA_TZ, else Europe/Berlin).
+        self.zone = zone if zone is not None else formatting.seller_zone()
         self.lang = lang
         self.endpoint = endpoint
         self.token_url = token_url
@@ -113,10 +143,66 @@ def create_app(
         chosen = session.get("lang", console.lang)
         return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
 
+    def trigger_word(trigger: str) -> str:
+        if trigger in TRIGGERS:
+            return text(lang(), f"trigger.{trigger}")
+        return text(lang(), "trigger.other")
+
+    def outcome(ok: bool, code: str | None, counts: tuple[int, int, int, int]) -> str:
+        """A sync's outcome in the page's language, from its code and counts (never its
+        stored message, which is in the language of the run, nor the code itself)."""
+        created, updated, unchanged, failed_rows = counts
+        if ok:
+            done = text(lang(), "run.ok", created=created, updated=updated, count=unchanged)
+            if failed_rows:
+                done += " " + text(lang(), "run.failed_rows", count=failed_rows)
+            return done
+        short = (code or "error").removeprefix("sync.")
+        if short in RUN_CODES:
+            return text(lang(), f"run.{short}")
+        return text(lang(), "run.failed")
+
+    def run_result(run: polling.SyncRun) -> str:
+        if run.finished_at is None:
+            return text(lang(), "history.running")
+        counts = (run.created, run.updated, run.unchanged, run.failed_rows)
+        return outcome(bool(run.ok), run.code, counts)
+
+    def sync_banner(job: SyncJob | None, runs: list[polling.SyncRun]) -> Banner | None:
+        """The console's last sync (in the page's language), unless a later run ended; else
+        the last run when it failed. A failure is gone once a later run succeeded."""
+        latest = next((run for run in runs if polling.decisive(run)), None)
+        ended = job.ended_at if job is not None else None
+        if job is not None and ended is not None and (latest is None or latest.started_at <= ended):
+            if job.failed or job.result is None:
+                return Banner(False, text(lang(), "syncjob.failed"))
+            result = job.result
+            if job.lang == lang():
+                return Banner(result.ok, result.message, tuple(result.warnings))
+            counts = (result.created, result.updated, result.unchanged, result.failed_rows)
+            return Banner(result.ok, outcome(result.ok, result.code, counts))
+        if latest is not None and not latest.ok:
+            message = text(
+                lang(),
+                "banner.failed",
+                when=formatting.local_time(latest.started_at, lang(), console.zone),
+                trigger=trigger_word(latest.trigger),
+                reason=run_result(latest),
+            )
+            return Banner(False, message)
+        return None
+
     @app.context_processor
     def helpers() -> dict[str, Any]:
         current = lang()
+        zone = console.zone
         return {
+            "when": lambda value, seconds=False: formatting.local_time(
+                value, current, zone, seconds=seconds
+            ),
+            "money": lambda amount, currency: formatting.money(amount, currency, current),
+            "trigger_word": trigger_word,
+            "run_result": run_result,
             "lang": current,
             "t": lambda key, **values: text(current, key, **values),
             "ht": lambda key, **values: translate(key, current, **values),
@@ -138,13 +224,41 @@ def create_app(
 
     # ---------------------------------------------------------------------------- Accounts
 
+    def polling_text(status: polling.AccountStatus, background: bool) -> str:
+        """What is true of the account's background sync: off, paused (why and what to do),
+        not running (no poller or worker), backed off (with the interval), or on."""
+        if not status.polling:
+            return text(lang(), "account.polling_off")
+        if status.paused:
+            last = next((run for run in status.history if polling.decisive(run)), None)
+            reason = run_result(last) if last is not None else text(lang(), "run.auth_failed")
+            return text(lang(), "account.polling_paused", reason=reason)
+        if not background:
+            return text(lang(), "account.polling_not_running", minutes=status.interval_minutes)
+        if status.consecutive_failures:
+            return text(
+                lang(),
+                "account.polling_backoff",
+                minutes=status.effective_minutes,
+                count=status.consecutive_failures,
+                usual=status.interval_minutes,
+            )
+        on = text(lang(), "account.polling_on", count=status.interval_minutes)
+        if status.next_run is not None:
+            when = formatting.local_time(status.next_run, lang(), console.zone)
+            on += " " + text(lang(), "account.next_run", when=when)
+        return on
+
     def accounts_page(info: ConnectorInfo, **extra: Any) -> str:
-        statuses = {s.account_id: s for s in polling.statuses(console.host, history=1)}
+        background = polling.background_running(console.host)
+        found = polling.statuses(console.host, history=polling.RUNS_FOR_BACKOFF)
         return render_template(
             "accounts.html",
             info=info,
             accounts=console.accounts(info),
-            statuses=statuses,
+            statuses={s.account_id: s for s in found},
+            polling_texts={s.account_id: polling_text(s, background) for s in found},
+            background=background,
             **extra,
         )
 
@@ -262,29 +376,31 @@ def create_app(
 
     @app.get("/c/<connector_id>/orders")
     def orders(connector_id: str) -> str:
+        """The order list: open orders newest first unless the query string (filter, days,
+        search, sort, page: ``OrderQuery``) says otherwise; links keep it."""
         info = console.connector(connector_id)
         accounts = console.accounts(info)
         chosen = request.args.get("account") or (accounts[0].id if accounts else None)
         account = console.account(info, chosen) if chosen else None
         extra: dict[str, Any] = {}
         if account is not None:
-            status_arg = request.args.get("status", "")
-            status = OrderStatus(status_arg) if status_arg in set(OrderStatus) else None
-            search = request.args.get("q", "")
-            page = order_reads.order_page(
+            query = OrderQuery.from_args(request.args)
+            page = order_reads.find_orders(
                 console.host,
                 account.id,
-                status=status,
-                search=search,
-                page=_int(request.args.get("page"), 1),
+                query,
+                zone=console.zone,
+                marketplace_code=account_actions.marketplace_codes(info),
             )
+            job = console.jobs.get(account.id)
+            history = polling.history(console.host, account.id, limit=HISTORY_SHOWN)
             extra = {
                 "page": page,
-                "status": status.value if status else "",
-                "search": search,
-                "job": console.jobs.get(account.id),
-                "problems": problems.of_account(console.host, account.id),
-                "runs": polling.history(console.host, account.id, limit=HISTORY_SHOWN),
+                "query": page.query,
+                "job": job,
+                "banner": sync_banner(job, history),
+                "problems": problems.open_problems(console.host, account.id),
+                "runs": history,
             }
         return render_template(
             "orders.html",
@@ -292,6 +408,7 @@ def create_app(
             accounts=accounts,
             account=account,
             statuses=list(OrderStatus),
+            sort_keys=list(SortKey),
             buyer=order_reads.buyer,
             **extra,
         )
@@ -334,6 +451,7 @@ def create_app(
             "order.html",
             info=info,
             account=account,
+            query=OrderQuery.from_args(request.args),
             order=detail.order,
             packages=detail.packages,
             left=detail.left,
@@ -393,16 +511,40 @@ def create_app(
             url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
         )
 
-    @app.post("/c/<connector_id>/orders/<account_id>/problems/<order_id>/dismiss")
-    def dismiss(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
+    @app.post("/c/<connector_id>/orders/<account_id>/problems/<int:problem_id>/ignore")
+    def ignore_problem(connector_id: str, account_id: str, problem_id: int) -> BaseResponse:
+        """ "Ignorieren": the problem (with or without an order) is given up; back to the
+        list as it was, with what happened."""
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        problems.dismiss_order(console.host, account.id, order_id)
-        return redirect(url_for("orders", connector_id=info.id, account=account.id))
+        listed = problems.open_problems(console.host, account.id)
+        if not any(p.problem.id == problem_id for p in listed):
+            flash(text(lang(), "problems.gone"), "failed")
+        else:
+            ignored = problems.dismiss(console.host, problem_id)
+            order_id = ignored.amazon_order_id
+            if order_id:
+                flash(text(lang(), "problems.ignored_order", id=order_id), "ok")
+            else:
+                flash(text(lang(), "problems.ignored_row"), "ok")
+        args: dict[str, Any] = {
+            "account": account.id,
+            **OrderQuery.from_args(request.args).as_args(),
+        }
+        return redirect(url_for("orders", connector_id=info.id, **args))
 
-    @app.errorhandler(404)
-    def not_found(_: Exception) -> tuple[str, int]:
-        return render_template("refused.html", kind="notfound"), 404
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        """Every refusal as a page of the console in its language (never Werkzeug's English
+        page): not found, method not allowed, bad request."""
+        code = error.code or 500
+        return render_template("error.html", code=code), code
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> tuple[str, int]:
+        # Its type only: an exception's text can carry what a page showed.
+        log.error("console page %s failed: %s", request.path, type(exc).__name__)
+        return render_template("error.html", code=500), 500
 
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from hyreka_plugin_amazon.contract import Progress, SyncResult
@@ -28,6 +29,7 @@ class SyncJob:
     result: SyncResult | None = None
     failed: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
+    ended_at: datetime | None = None  # when it finished (UTC)
 
     def percent(self) -> int:
         if self.finished.is_set():
@@ -107,4 +109,5 @@ class SyncJobs:
             job.failed = True
             log.error("console sync of account %s failed: %s", job.account_id, type(exc).__name__)
         finally:
+            job.ended_at = datetime.now(UTC)
             job.finished.set()

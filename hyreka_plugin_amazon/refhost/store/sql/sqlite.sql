@@ -184,6 +184,15 @@ SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > :af
     AND (:status IS NULL OR status = :status)
 ORDER BY rowid LIMIT :limit;
 
+-- name: order_summaries
+-- The plain (not personal) columns of an account's orders, for the order list's filters,
+-- sorting and pages without decrypting; NULL status: all.
+SELECT rowid, amazon_order_id, status, marketplace_id, fulfillment_channel, currency,
+    purchase_date, total, billing_address_missing
+FROM orders WHERE account_id = :account_id
+    AND (:status IS NULL OR status = :status)
+ORDER BY rowid;
+
 -- name: order_ids_by_status
 -- :statuses is a JSON list.
 SELECT amazon_order_id FROM orders WHERE account_id = :account_id
