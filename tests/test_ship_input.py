@@ -119,9 +119,17 @@ def test_the_console_refuses_unusable_shipping_texts_without_storing(
     with ReferenceHost(run.data, env=host_env) as host:
         client, csrf = logged_in(host)
         client.post("/lang", data={"csrf_token": csrf, "lang": "en"})
+        shown = re.search(r'name="ship_token" value="([^"]+)"', client.get(path).get_data(True))
+        assert shown is not None  # the form's one-time token
         sent = client.post(
             path + "/ship",
-            data={"csrf_token": csrf, "ship_date": "2026-01-06", "qty-11": "1", **form},
+            data={
+                "csrf_token": csrf,
+                "ship_token": shown.group(1),
+                "ship_date": "2026-01-06",
+                "qty-11": "1",
+                **form,
+            },
         )
         assert sent.status_code == 302
         page = client.get(path).get_data(as_text=True)
