@@ -291,6 +291,27 @@ SCENARIOS = [
         "sync.unavailable",
         _nothing_new,
     ),
+    Scenario(  # Amazon hands out the document, the answer is lost: read again
+        "lost_response",
+        (_fault("lost_response", operation="getReportDocument"),),
+        True,
+        "sync.ok",
+        _imported,
+    ),
+    Scenario(  # Amazon made the report, the answer is lost: never asked twice in one sync
+        "lost_response-createReport",
+        (_fault("lost_response", operation="createReport"),),
+        False,
+        "sync.unavailable",
+        _nothing_new,
+    ),
+    Scenario(  # Amazon made the report, then said 500: a POST is not sent twice either
+        "lost_response-500-createReport",
+        (_fault("lost_response", operation="createReport", status=500),),
+        False,
+        "sync.unavailable",
+        _nothing_new,
+    ),
     Scenario(
         "slow_response",
         (_fault("slow_response", delay=READ_TIMEOUT + 1.0, operation="getReport"),),

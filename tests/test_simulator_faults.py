@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +149,69 @@ def test_drop_connection(sim: Simulator, client: SimClient) -> None:
     add_fault(sim, "drop_connection")
     with pytest.raises(requests.ConnectionError):
         client.call("GET", PARTICIPATIONS)
+    assert client.call("GET", PARTICIPATIONS).status_code == 200
+
+
+def _open_mfn(sim: Simulator) -> dict[str, Any]:
+    return next(
+        o
+        for o in sim.ground_truth(packages=True)
+        if o["fulfillment_channel"] == "MFN" and o["status"] == "open" and not o["packages"]
+    )
+
+
+def _confirmation(order: dict[str, Any], tracking: str) -> dict[str, Any]:
+    return {
+        "marketplaceId": order["marketplace_id"],
+        "packageDetail": {
+            "packageReferenceId": "1",
+            "carrierCode": "DHL",
+            "trackingNumber": tracking,
+            "shipDate": "2026-08-03T10:00:00Z",
+            "orderItems": [
+                {"orderItemId": line["order_item_id"], "quantity": line["quantity"]}
+                for line in order["lines"]
+            ],
+        },
+    }
+
+
+def _packages(sim: Simulator, order_id: str) -> list[str]:
+    order = next(o for o in sim.ground_truth(packages=True) if o["amazon_order_id"] == order_id)
+    return [p["tracking_number"] for p in order["packages"]]
+
+
+def test_lost_response_processes_the_request_and_drops_the_answer(
+    sim: Simulator, client: SimClient
+) -> None:
+    order = _open_mfn(sim)
+    path = f"/orders/v0/orders/{order['amazon_order_id']}/shipmentConfirmation"
+    client.token  # noqa: B018 (fetch the token before the fault)
+    add_fault(sim, "lost_response", operation="confirmShipment")
+    with pytest.raises(requests.ConnectionError):
+        client.call("POST", path, json=_confirmation(order, "0034043416"))
+    assert _packages(sim, order["amazon_order_id"]) == ["0034043416"]  # Amazon has it
+    # an answer Amazon refuses is no accepted request: the fault waits for one
+    add_fault(sim, "lost_response", operation="confirmShipment", status=500)
+    refused = client.call("POST", path, json={"marketplaceId": order["marketplace_id"]})
+    assert refused.status_code == 400
+    error = client.call("POST", path, json=_confirmation(order, "0034043417"))
+    assert error.status_code == 500
+    assert _error(error)["code"] == "InternalFailure"
+    assert _packages(sim, order["amazon_order_id"]) == ["0034043417"]  # the same package 1
+    assert client.call("GET", PARTICIPATIONS).status_code == 200  # each fired once
+
+
+def test_lost_response_only_for_the_named_operation_and_after_its_delay(
+    sim: Simulator, client: SimClient
+) -> None:
+    client.token  # noqa: B018
+    add_fault(sim, "lost_response", operation="getMarketplaceParticipations", delay=0.3)
+    assert client.lwa().status_code == 200
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        client.call("GET", PARTICIPATIONS)
+    assert time.monotonic() - started >= 0.3
     assert client.call("GET", PARTICIPATIONS).status_code == 200
 
 
@@ -348,6 +412,8 @@ def test_fault_admin_api(sim: Simulator, client: SimClient) -> None:
         {"name": "restricted_role_missing", "on": "download"},
         {"name": "malformed_rows", "kinds": "bad_date+emoji"},
         {"name": "slow_response", "delay": "soon"},
+        {"name": "lost_response", "status": 404},
+        {"name": "lost_response", "delay": 500},
     ],
 )
 def test_bad_fault_specifications_are_refused(sim: Simulator, spec: dict[str, Any]) -> None:

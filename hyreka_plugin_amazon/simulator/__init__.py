@@ -4,7 +4,8 @@
 """
 
 from hyreka_plugin_amazon.simulator.clock import SimClock
+from hyreka_plugin_amazon.simulator.orderbook import open_for_seller
 from hyreka_plugin_amazon.simulator.sellers import SellerCredentials
 from hyreka_plugin_amazon.simulator.service import Simulator
 
-__all__ = ["SellerCredentials", "SimClock", "Simulator"]
+__all__ = ["SellerCredentials", "SimClock", "Simulator", "open_for_seller"]

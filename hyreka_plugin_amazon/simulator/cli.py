@@ -28,6 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulated seconds a report takes from IN_QUEUE to its final status",
     )
     parser.add_argument(
+        "--report-lag",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="reports show the orders as they stood this many simulated minutes ago: an order "
+        "appears in them that long after it was placed or last changed (default: 0)",
+    )
+    parser.add_argument(
         "--no-rate-limits", action="store_true", help="switch Amazon's usage plans off"
     )
     parser.add_argument(
@@ -47,20 +55,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def simulator_from(args: argparse.Namespace) -> Simulator:
+    """The simulator the command line asks for (not started)."""
+    return Simulator(
+        orders=args.orders,
+        seed=args.seed,
+        marketplaces=args.marketplace or ("DE", "FR", "IT", "ES", "UK"),
+        time_scale=args.time_scale,
+        report_delay_s=args.report_delay,
+        report_lag_minutes=args.report_lag,
+        rate_limits=not args.no_rate_limits,
+        port=args.port,
+        lifecycle=args.lifecycle,
+        faults=[parse_cli_fault(text) for text in args.fault or ()],
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the simulator, print its settings as shell assignments, serve until a signal."""
     try:
-        sim = Simulator(
-            orders=args.orders,
-            seed=args.seed,
-            marketplaces=args.marketplace or ("DE", "FR", "IT", "ES", "UK"),
-            time_scale=args.time_scale,
-            report_delay_s=args.report_delay,
-            rate_limits=not args.no_rate_limits,
-            port=args.port,
-            lifecycle=args.lifecycle,
-            faults=[parse_cli_fault(text) for text in args.fault or ()],
-        )
+        sim = simulator_from(args)
     except (FaultError, ValueError) as exc:
         sys.stderr.write(f"simulator: {exc}\n")
         return 2

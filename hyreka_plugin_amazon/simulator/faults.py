@@ -26,6 +26,12 @@ invalid_input                                           400 ``InvalidInput`` "In
 not_found                                               404 ``NotFound`` "Resource not found.", for
                                                         any operation (a client's 404 path)
 drop_connection                                         the connection closes without a response
+                                                        (before Amazon handles the request)
+lost_response            ``status`` (default 0),        Amazon handles the request, then the answer
+                         ``delay`` s (wall, default 0)  is lost: after ``delay`` seconds the
+                                                        connection closes without it (``status``
+                                                        0) or a 500/503 error comes instead. Fires
+                                                        only on a request Amazon accepted (2xx)
 slow_response            ``delay`` s (wall, default 2)  the answer comes after ``delay`` seconds
 report_fatal             ``message``                    the next report ends ``FATAL`` with an
                                                         error document (plain text ``message``)
@@ -78,6 +84,7 @@ FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "invalid_input": {},
     "not_found": {},
     "drop_connection": {},
+    "lost_response": {"status": 0, "delay": 0.0},
     "slow_response": {"delay": 2.0},
     "report_fatal": {"message": "Report processing failed. Please request the report again."},
     "report_cancelled": {},
@@ -102,6 +109,9 @@ REQUEST_FAULTS = (
     "invalid_input",
     "not_found",
 )
+# Faults that strike after the handler, on the answer (matched like the request faults)
+RESPONSE_FAULTS = ("lost_response",)
+LOST_RESPONSE_STATUSES = (0, 500, 503)
 _COMMON = ("count", "rate", "seller_id", "operation", "report_type")
 
 
@@ -227,6 +237,8 @@ def parse_cli_fault(text: str) -> dict[str, Any]:
 def _cli_value(key: str, value: str) -> Any:
     if key == "count":
         return int(value)
+    if key == "status":
+        return int(value)
     if key in ("rate", "delay"):
         return float(value)
     return value
@@ -237,7 +249,7 @@ def _matches(fault: Fault, seller_id: str, operation: str | None, report_type: s
         return False
     if fault.report_type is not None and fault.report_type != report_type:
         return False
-    if fault.name in REQUEST_FAULTS:
+    if fault.name in REQUEST_FAULTS or fault.name in RESPONSE_FAULTS:
         if fault.operation is None:  # every SP-API operation, not LWA or the download
             return operation not in (None, "lwaToken", "download")
         return fault.operation == operation
@@ -249,6 +261,13 @@ def _check_params(name: str, params: dict[str, Any]) -> None:
         params["delay"] = float(params["delay"])
         if not 0 <= params["delay"] <= 120:
             raise FaultError("delay must lie between 0 and 120 seconds")
+    if name == "lost_response":
+        params["delay"] = float(params["delay"])
+        if not 0 <= params["delay"] <= 120:
+            raise FaultError("delay must lie between 0 and 120 seconds")
+        params["status"] = int(params["status"])
+        if params["status"] not in LOST_RESPONSE_STATUSES:
+            raise FaultError("status must be 0 (no answer), 500 or 503")
     if name == "restricted_role_missing" and params["on"] not in RESTRICTED_ROLE_STAGES:
         raise FaultError(f"on must be one of {', '.join(RESTRICTED_ROLE_STAGES)}")
     if name == "malformed_rows":

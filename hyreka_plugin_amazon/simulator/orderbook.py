@@ -115,6 +115,13 @@ class OrderBook:
         return order
 
 
+def open_for_seller(order: dict[str, Any]) -> bool:
+    """Whether a ground-truth order (``ground_truth``'s shape) is open for the seller: Amazon
+    says Unshipped or PartiallyShipped and the seller ships it. Amazon ships FBA orders, so they
+    are never open for the seller (a connector imports them once shipped)."""
+    return bool(order["status"] == "open" and order["fulfillment_channel"] == "MFN")
+
+
 def _truth(order: SimOrder, now: datetime, packages: bool) -> dict[str, Any]:
     data = order.host_order(now).as_dict()
     if packages:

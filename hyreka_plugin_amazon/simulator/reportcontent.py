@@ -1,9 +1,11 @@
 """Report assembly: a requested report's terminal status and document, report faults applied.
 
 The report's orders are chosen and rendered by ``flatfiles.py`` as the data stands when the
-report is requested; this module adds what the seller's settings and the active report faults
-change (FATAL, CANCELLED, no billing columns, header only, malformed rows, CRLF, a BOM) and
-files the result with the report store.
+report is requested, less the simulator's report lag (``report_lag``: a report shows the
+orders as they stood that long ago, so an order appears only that long after it was placed, a
+change only that long after it happened); this module adds what the seller's settings and the
+active report faults change (FATAL, CANCELLED, no billing columns, header only, malformed rows,
+CRLF, a BOM) and files the result with the report store.
 """
 
 from __future__ import annotations
@@ -67,15 +69,16 @@ def report_content(
         return "FATAL", new_document(seller_id, report_type, text, "UTF-8", seller.region)
     if fire("report_cancelled"):
         return "CANCELLED", None
-    now = state.clock.now()
+    seen = state.clock.now() - state.report_lag  # what Amazon's reports know by now
+    until = min(end, seen)  # a payment or shipment within the lag is not known yet either
     with state.lock:
         own = [o for o in state.orders.values() if o.seller_id == seller_id]
         if report_type == flatfiles.FBA_SHIPMENTS:
-            shipped = fbashipments.select(own, start, end, marketplace_ids, now)
+            shipped = fbashipments.select(own, start, until, marketplace_ids, seen)
             data = list(fbashipments.rows(shipped))
         else:
-            chosen = flatfiles.select(report_type, own, start, end, marketplace_ids, now)
-            data = list(flatfiles.rows(report_type, chosen, now))
+            chosen = flatfiles.select(report_type, own, start, until, marketplace_ids, seen)
+            data = list(flatfiles.rows(report_type, chosen, seen))
     if fire("header_only"):
         data = []
     elif not data:

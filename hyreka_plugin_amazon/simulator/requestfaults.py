@@ -1,8 +1,11 @@
-"""Request faults as the gateway applies them before an operation's handler, and their answers.
+"""Request faults as the gateway applies them before an operation's handler, and their answers;
+response faults as it applies them after the handler.
 
 The faults themselves (names, parameters, when they fire) are kept in ``faults.py``; this
 module turns a fired request fault into what Amazon would do: an error answer, a slow answer,
-an expired access token or a dropped connection. Throttling shares the fault's answer.
+an expired access token or a dropped connection. Throttling shares the fault's answer. A
+response fault (``lost_response``) strikes after Amazon handled the request: the request took
+effect, its answer is lost or replaced by an error.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from hyreka_plugin_amazon.simulator.access import unauthorized
 from hyreka_plugin_amazon.simulator.faults import REQUEST_FAULTS
 from hyreka_plugin_amazon.simulator.state import SimulatorState
-from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Request
+from hyreka_plugin_amazon.simulator.vocabulary import ApiError, Request, Response
 
 FAULT_ERRORS: dict[str, tuple[int, str, str]] = {
     "throttle": (429, "QuotaExceeded", "You exceeded your quota for the requested resource."),
@@ -50,6 +53,25 @@ def apply_request_faults(state: SimulatorState, req: Request, operation: str) ->
             raise unauthorized()
         raise ApiError(*FAULT_ERRORS[name], "")
     return False
+
+
+def apply_response_faults(
+    state: SimulatorState, req: Request, operation: str, response: Response
+) -> Response | None:
+    """The answer of a handled request as the client gets it: ``response``, or after a
+    ``lost_response`` (which waits for a request Amazon accepted, 2xx) None (the connection
+    closes without an answer) or the fault's error answer, after its ``delay``."""
+    if not 200 <= response.status < 300:
+        return response
+    fault = state.faults.fire("lost_response", seller_id=req.seller_id, operation=operation)
+    if fault is None:
+        return response
+    time.sleep(fault.params["delay"])
+    status = fault.params["status"]
+    if status == 0:
+        return None
+    name = "internal_error" if status == 500 else "unavailable"
+    return ApiError(*FAULT_ERRORS[name], "").response()
 
 
 def quota_exceeded() -> ApiError:

@@ -1,8 +1,8 @@
 """Routing: which route answers a request, and the gateway's steps around its handler.
 
 Every request passes the same steps: the regional host prefix, the route, the access check,
-the request faults, the usage plan, the handler, the ``x-amzn-RateLimit-Limit`` header and the
-call statistics.
+the request faults, the usage plan, the handler, the response faults, the
+``x-amzn-RateLimit-Limit`` header and the call statistics.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from hyreka_plugin_amazon.simulator import (
 )
 from hyreka_plugin_amazon.simulator.access import authenticate, missing_token
 from hyreka_plugin_amazon.simulator.ratelimits import limit_header
-from hyreka_plugin_amazon.simulator.requestfaults import apply_request_faults, quota_exceeded
+from hyreka_plugin_amazon.simulator.requestfaults import (
+    apply_request_faults,
+    apply_response_faults,
+    quota_exceeded,
+)
 from hyreka_plugin_amazon.simulator.state import SimulatorState
 from hyreka_plugin_amazon.simulator.vocabulary import (
     ApiError,
@@ -79,10 +83,10 @@ def _serve(
     state: SimulatorState, candidate: Route[SimulatorState], req: Request
 ) -> Response | None:
     operation = candidate.operation
+    admin_call = operation.startswith("_")
     try:
         if candidate.auth:
             authenticate(state, req)
-        admin_call = operation.startswith("_")
         if not admin_call and apply_request_faults(state, req, operation):
             return None
         if candidate.auth and not state.limits.allow(req.seller_id, operation, state.clock.now()):
@@ -90,6 +94,11 @@ def _serve(
         response = candidate.handler(state, req)
     except ApiError as exc:
         response = exc.response()
+    if not admin_call:
+        answer = apply_response_faults(state, req, operation, response)
+        if answer is None:
+            return None
+        response = answer
     header = limit_header(operation)
     if header and response.status in LIMIT_HEADER_STATUSES:
         response.headers["x-amzn-RateLimit-Limit"] = header

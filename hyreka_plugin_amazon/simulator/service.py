@@ -39,7 +39,9 @@ class Simulator:
     ``lifecycle=True`` lets orders move on as the clock runs (payments, shipments,
     cancellations, new orders over the next 14 days); by default they stand still.
     ``rate_limits=False`` switches Amazon's usage plans off; ``faults`` are specifications
-    as ``POST /_simulator/faults`` takes them.
+    as ``POST /_simulator/faults`` takes them. ``report_lag_minutes`` makes reports lag: they
+    show the orders as they stood that many simulated minutes ago (an order appears in them
+    that long after it was placed or last changed).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class Simulator:
         marketplaces: Sequence[str] = ("DE", "FR", "IT", "ES", "UK"),
         time_scale: float = 1.0,
         report_delay_s: float = 2.0,
+        report_lag_minutes: float = 0.0,
         start_time: datetime | None = None,
         port: int = 0,
         lifecycle: bool = False,
@@ -60,6 +63,8 @@ class Simulator:
             raise ValueError("a seller needs at least one marketplace")
         if report_delay_s < 0:
             raise ValueError("report_delay_s must not be negative")
+        if report_lag_minutes < 0:
+            raise ValueError("report_lag_minutes must not be negative")
         clock = SimClock(start_time, time_scale)
         book = OrderBook(seed, lifecycle=lifecycle)
         limits = RateLimiter()
@@ -75,6 +80,7 @@ class Simulator:
             limits=limits,
             default_seller=default_seller,
             report_delay=timedelta(seconds=report_delay_s),
+            report_lag=timedelta(minutes=report_lag_minutes),
         )
         self.state.enroll(default_seller, orders)
         self._port = port
@@ -90,6 +96,10 @@ class Simulator:
     @property
     def report_delay(self) -> timedelta:
         return self.state.report_delay
+
+    @property
+    def report_lag(self) -> timedelta:
+        return self.state.report_lag
 
     @property
     def lifecycle(self) -> bool:

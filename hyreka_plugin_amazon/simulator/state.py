@@ -39,6 +39,7 @@ class SimulatorState:
     limits: RateLimiter
     default_seller: Seller
     report_delay: timedelta = timedelta(seconds=2)
+    report_lag: timedelta = timedelta(0)  # reports show the orders as they stood this long ago
     sellers: dict[str, Seller] = field(default_factory=dict)
     tokens: TokenStore = field(default_factory=TokenStore)
     reports: ReportStore = field(default_factory=ReportStore)

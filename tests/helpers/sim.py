@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT4
 from hyreka_plugin_amazon.contract import OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.simulator import Simulator
+from hyreka_plugin_amazon.simulator import open_for_seller as open_for_seller  # the tests' too
 
 DE, FR, IT, ES, UK = (
     "A1PA6795UKMFR9",
@@ -384,13 +385,6 @@ def host_open(refhost: ReferenceHost) -> dict[str, dict[str, Any]]:
     """The reference host's open orders, in the JSON shape of the simulator's ground truth."""
     orders = refhost.store.list_orders(status=OrderStatus.OPEN)
     return {o.amazon_order_id: o.as_dict() for o in orders}
-
-
-def open_for_seller(order: dict[str, Any]) -> bool:
-    """Whether a ground-truth order is open for the seller: Amazon says Unshipped or
-    PartiallyShipped and the seller ships it (Amazon ships FBA orders: never open for the
-    seller; the connector imports them once shipped, README "FBA orders")."""
-    return bool(order["status"] == "open" and order["fulfillment_channel"] == "MFN")
 
 
 def fba_shipped(sim: Simulator) -> dict[str, dict[str, Any]]:
