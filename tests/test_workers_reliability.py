@@ -147,9 +147,9 @@ def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 @pytest.fixture
 def slow_sellers() -> Iterator[tuple[Simulator, dict[str, Seller]]]:
-    """Two sellers whose syncs take a few wall seconds (Amazon takes its time with reports)."""
+    """Two sellers whose syncs take ten wall seconds (Amazon takes its time with reports)."""
     with Simulator(
-        orders=3, seed=24, marketplaces=("DE",), report_delay_s=80, time_scale=20
+        orders=3, seed=24, marketplaces=("DE",), report_delay_s=200, time_scale=20
     ) as sim:
         yield sim, {f"shop{n}": sim.add_seller(marketplaces=["DE"], orders=6) for n in range(2)}
 
