@@ -50,15 +50,30 @@ def account(simulator: Simulator, refhost: ReferenceHost) -> Account:
     return acc
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for the session; skipped without PostgreSQL, except in CI."""
+def _started_postgres() -> PostgresServer:
     try:
-        server = PostgresServer.start()
+        return PostgresServer.start()
     except PostgresUnavailable as exc:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI must test on PostgreSQL: {exc}")
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session; skipped without PostgreSQL, except in CI."""
+    server = _started_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, for tests that stop or restart it (the
+    session's server stays up for the others); skipped without PostgreSQL, except in CI."""
+    server = _started_postgres()
     try:
         yield server
     finally:

@@ -41,7 +41,14 @@ HOST_RULES: dict[str, tuple[str, ...]] = {
     "importmerge.py": (),
     "host.py": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.importmerge"),
     "services": (*HOST_CORE, "refhost.store", "refhost.manager", "refhost.host"),
-    "background": (*HOST_CORE, "refhost.services"),
+    # workers hold PostgreSQL leases of their own, renewed with their heartbeat
+    "background": (
+        *HOST_CORE,
+        "refhost.services",
+        "refhost.store.errors",
+        "refhost.store.leases",
+        "refhost.store.leases_pg",
+    ),
     "cli": (
         *HOST_CORE,
         "refhost.services",

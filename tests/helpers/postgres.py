@@ -73,19 +73,29 @@ class PostgresServer:
             ["-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8"],
             "--no-sync",
         )
-        options = (
-            f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        server._run(
-            "pg_ctl", ["-D", str(folder / "data"), "-l", str(folder / "log"), "-o", options], "-w"
-        )
+        server.start_again()
         return server
 
-    def _run(self, tool: str, args: Sequence[str], *extra: str) -> None:
+    def start_again(self) -> None:
+        """Start the server (again, after ``stop_only``): same folder, same port."""
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            ["-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-o", options],
+            "-w",
+        )
+
+    def stop_only(self) -> None:
+        """Stop the server as an outage does (connections end), keeping its data."""
+        self._run("pg_ctl", ["-D", str(self.folder / "data"), "-m", "fast", "-w"], action="stop")
+
+    def _run(self, tool: str, args: Sequence[str], *extra: str, action: str = "start") -> None:
         command = [str(self.bin_dir / tool), *args, *extra]
         if tool == "pg_ctl":
-            command.append("start")
+            command.append(action)
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)

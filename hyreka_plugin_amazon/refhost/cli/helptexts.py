@@ -4,7 +4,8 @@ The language is chosen before argparse runs (``--lang`` anywhere in argv, else t
 environment, see ``texts.language_from_environment``). Help texts stay English in the code;
 ``translate_parser`` replaces each with the host text ``help.<command path>.<dest>`` (an
 option every command has: ``help.*.<dest>``; a command's own help: ``help.<command path>``;
-its description: ``help.<path>.description``) when the catalog has one, so a command
+its description: ``help.<path>.description``, its epilog: ``help.<path>.epilog``) when the
+catalog has one, so a command
 module needs no change to be translated.
 argparse's own words ("usage:", "options", its errors) come from the catalog too, under
 ``argparse:<English text>``.
@@ -64,6 +65,8 @@ def translate_parser(parser: argparse.ArgumentParser, lang: str, path: str = "he
     catalog's, where it has them."""
     texts = catalog(lang)
     parser.description = texts.get(f"{path}.description", parser.description)
+    if parser.epilog:
+        parser.epilog = texts.get(f"{path}.epilog", parser.epilog)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for choice in action._choices_actions:

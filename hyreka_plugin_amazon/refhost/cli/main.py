@@ -164,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {printable(exc.path)}", file=sys.stderr)  # the file; the text says what to do
         return 3
     except (LookupError, ValueError, StoreError) as exc:
+        if _database_unreachable(exc):
+            return _tempfail(exc, args.lang)
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
@@ -175,12 +177,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as exc:  # no space left for the key file, the audit log, the database ...
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"hyreka-amazon: {translate(STORE_TEXTS['full'], args.lang)}", file=sys.stderr)
+            print(f"  {exc.filename or ''}", file=sys.stderr)
+            return 3
+        if not _database_unreachable(exc):
             raise
-        print(f"hyreka-amazon: {translate(STORE_TEXTS['full'], args.lang)}", file=sys.stderr)
-        print(f"  {exc.filename or ''}", file=sys.stderr)
-        return 3
+        return _tempfail(exc, args.lang)
+    except Exception as exc:  # PostgreSQL went away while working: try again later
+        if not _database_unreachable(exc):
+            raise
+        return _tempfail(exc, args.lang)
     return code
+
+
+EXIT_TEMPFAIL: Final = 75  # sysexits.h EX_TEMPFAIL
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """PostgreSQL cannot be reached (not running, restarting, the connection lost): the store's
+    "cannot connect", or a psycopg connection error anywhere in the chain of causes. psycopg is
+    looked at only when something imported it (SQLite runs never do)."""
+    psycopg = sys.modules.get("psycopg")
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if getattr(seen, "text_id", None) == "store.pg_connect":
+            return True
+        if psycopg is not None and isinstance(
+            seen, (psycopg.OperationalError, psycopg.InterfaceError)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _tempfail(exc: BaseException, lang: str) -> int:
+    """A database outage: exit 75 (EX_TEMPFAIL) with what to do, not "wrong input" (2)."""
+    if getattr(exc, "text_id", None) == "store.pg_connect":  # names the URL, no password
+        text = error_text(exc, lang)
+    else:
+        lines = str(exc).strip().splitlines()
+        detail = (lines[0] if lines else type(exc).__name__)[:300]
+        text = translate("cli.database_unreachable", lang, detail=detail)
+    print(f"hyreka-amazon: {text}", file=sys.stderr)
+    return EXIT_TEMPFAIL
 
 
 def build_parser() -> argparse.ArgumentParser:

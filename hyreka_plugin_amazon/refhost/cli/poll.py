@@ -3,7 +3,8 @@
 ``run`` keeps the host polling in the foreground until SIGINT or SIGTERM, printing one line
 per finished sync (account, outcome, counts, next run; never personal data), then stops within
 ``--stop-timeout`` seconds. ``status`` shows every account's polling, from any process, and
-whether the audit log is intact.
+whether the audit log is intact; on PostgreSQL also which workers (``hyreka-amazon worker``)
+are alive, and when they sync next.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TextIO
 
@@ -24,14 +26,18 @@ from hyreka_plugin_amazon.refhost.background.poller import (
     FinishedSync,
     Poller,
 )
-from hyreka_plugin_amazon.refhost.background.presence import hold_poller_presence
+from hyreka_plugin_amazon.refhost.background.presence import (
+    WorkerSeen,
+    hold_poller_presence,
+    workers_seen,
+)
 from hyreka_plugin_amazon.refhost.cli.common import open_host
 from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
 from hyreka_plugin_amazon.refhost.cli.render import audit_line, print_finished
 from hyreka_plugin_amazon.refhost.cli.render import clock_time as _time
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
-from hyreka_plugin_amazon.refhost.services import auditing, polling
+from hyreka_plugin_amazon.refhost.services import auditing, opening, polling
 from hyreka_plugin_amazon.refhost.services.polling import AccountStatus, SyncRun
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -140,10 +146,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     with open_host(args) as host:
         statuses = polling.statuses(host, history=max(args.history + 1, 10 if args.json else 1))
         audit = None if args.json else auditing.verify(host)
+        url = opening.shared_database(host)
+        workers = workers_seen(url) if url is not None and not args.json else None
     if audit is None:
         print(json_text([s.as_dict() for s in statuses]))
     else:
-        print_status(statuses, sys.stdout, history=args.history, lang=args.lang)
+        print_status(statuses, sys.stdout, history=args.history, lang=args.lang, workers=workers)
         print(audit_line(audit, args.lang))
     return 0
 
@@ -157,11 +165,17 @@ def print_status(
     *,
     history: int = 0,
     lang: str = DEFAULT_LOCALE,
+    workers: Sequence[WorkerSeen] | None = None,
 ) -> None:
+    """``workers``: on PostgreSQL, the workers seen there (alive or silent); None on SQLite."""
+    if workers is not None:
+        _print_workers(workers, out, lang)
+    alive = workers is not None and any(w.alive for w in workers)
     if not statuses:
         print(translate("cli.no_accounts", lang), file=out)
     for status in statuses:
-        print(f"{printable(status.account_name)}  {_polling(status, lang)}", file=out)
+        polling = _polling(status, lang, workers=None if workers is None else alive)
+        print(f"{printable(status.account_name)}  {polling}", file=out)
         last = status.last_run
         shown = _run_line(last, lang) if last else translate("cli.status.none_yet", lang)
         print("  " + printable(translate("cli.status.last", lang, run=shown)), file=out)
@@ -174,7 +188,24 @@ def print_status(
             print("  " + printable(before), file=out)
 
 
-def _polling(status: AccountStatus, lang: str) -> str:
+def _print_workers(workers: Sequence[WorkerSeen], out: TextIO, lang: str) -> None:
+    alive = [printable(w.name) for w in workers if w.alive]
+    if alive:
+        print(translate("cli.status.workers_alive", lang, names=", ".join(alive)), file=out)
+    else:
+        print(translate("cli.status.no_workers", lang), file=out)
+    for worker in workers:
+        if not worker.alive:
+            seen = _time(worker.last_seen)
+            text = translate(
+                "cli.status.worker_silent", lang, name=printable(worker.name), time=seen
+            )
+            print(f"  ! {text}", file=out)
+
+
+def _polling(status: AccountStatus, lang: str, *, workers: bool | None = None) -> str:
+    """``workers``: None on SQLite; on PostgreSQL whether a worker is alive (it syncs the
+    account when due, which ``status`` then estimates)."""
     if not status.polling:
         text = translate("cli.status.off", lang)
     elif status.paused:
@@ -190,15 +221,34 @@ def _polling(status: AccountStatus, lang: str) -> str:
             )
         if status.next_run:
             text += translate("cli.status.next", lang, time=_time(status.next_run))
+        elif workers:
+            text += translate("cli.status.next_worker", lang, time=_time(_worker_next(status)))
+        elif workers is not None:
+            text += translate("cli.status.no_worker", lang)
         else:
             text += translate("cli.status.not_running", lang)
     return text + (translate("cli.status.running", lang) if status.running else "")
 
 
+def _worker_next(status: AccountStatus) -> datetime:
+    """When a worker syncs the account next: its last run's start plus the interval (backoff
+    included), or now (the next dispatch) when that has passed or it never ran."""
+    now = datetime.now(UTC)
+    last = status.last_run
+    if last is None:
+        return now
+    return max(now, last.started_at + timedelta(minutes=status.effective_minutes))
+
+
+TRIGGERS = {  # how a run started -> its word in the history (else "manual")
+    "schedule": "cli.trigger.schedule",
+    "worker": "cli.trigger.worker",
+    "console": "cli.trigger.console",
+}
+
+
 def _run_line(run: SyncRun, lang: str) -> str:
-    trigger = translate(
-        "cli.trigger.schedule" if run.trigger == "schedule" else "cli.trigger.manual", lang
-    )
+    trigger = translate(TRIGGERS.get(run.trigger, "cli.trigger.manual"), lang)
     if run.finished_at is None:
         return translate("cli.status.unfinished", lang, time=_time(run.started_at), trigger=trigger)
     counts = translate(

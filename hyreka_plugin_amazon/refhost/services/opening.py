@@ -17,6 +17,7 @@ from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.store import DB_FILE
 from hyreka_plugin_amazon.refhost.store.database import check_not_lost
+from hyreka_plugin_amazon.refhost.store.leases import AccountLocks
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV as DATABASE_ENV
 
 __all__ = [
@@ -74,3 +75,9 @@ def open_folder(
 def shared_database(host: ReferenceHost) -> str | None:
     """The PostgreSQL URL the host keeps its data in (workers share it); None: SQLite."""
     return host.store.url
+
+
+def use_leases(host: ReferenceHost, leases: AccountLocks) -> None:
+    """Hold the host's per-account leases with ``leases`` (a worker's, renewed with its
+    heartbeat) instead of the store's own."""
+    host.locks = leases
