@@ -85,7 +85,8 @@ def connector_info() -> ConnectorInfo:
 
 
 def settings() -> tuple[SettingInfo, ...]:
-    """The account settings the sync and the host's polling read (``sync.SyncSettings``)."""
+    """The account settings the sync and the host's polling read, each defined here once: the
+    host checks input against them, ``sync.SyncSettings`` reads its values through them."""
     return (
         _setting("lookback_days", "integer", "30", 1, MAX_LOOKBACK_DAYS),
         _setting(POLLING.interval_setting, "integer", str(POLLING.default_minutes), 5, 1440),

@@ -544,6 +544,19 @@ class SettingInfo:
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
 
+    def read(self, settings: Mapping[str, str]) -> str:
+        """The account's value of this setting, as the connector uses it: stored under ``key``
+        or a former name (``aliases``), checked by ``parse``; the ``default`` when it is absent
+        (or, stored by an older host without the check, not one this setting takes)."""
+        for name in (self.key, *self.aliases):
+            raw = settings.get(name)
+            if raw is not None and raw.strip():
+                try:
+                    return self.parse(raw)
+                except SettingError:
+                    return self.default
+        return self.default
+
     def parse(self, text: str) -> str:
         """The value's canonical text; SettingError when it is not one this setting takes."""
         raw = text.strip()

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, TypeVar
 
 from hyreka_plugin_amazon import diagnostics, fba, messages
+from hyreka_plugin_amazon.connector import settings as connector_settings
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
@@ -90,40 +91,35 @@ Hold = (
     Literal["problems", "billing", "status report empty", "order report empty", "status unknown"]
     | fba.FbaHold
 )
+# The settings the sync reads, each defined once (name, former names, range, default).
+SETTINGS: Final = {setting.key: setting for setting in connector_settings()}
 
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """Per-account knobs, read from ``Account.settings`` (strings, as the host stores them)."""
+    """The account's settings as the sync uses them: each read through its ``SettingInfo`` in
+    ``connector.settings()`` (the one definition of names, former names, ranges and defaults)."""
 
-    lookback_days: int = 30
-    overlap_minutes: int = 60
-    order_report_type: str | None = None  # default: INVOICING in the EU, SHIPPING elsewhere
-    poll_interval: float = 15.0
-    max_poll_interval: float = 60.0
-    report_deadline: float = 1800.0
-    fba_orders: bool = True  # import FBA orders (setting fba_orders; default: on in the EU)
+    lookback_days: int
+    overlap_minutes: int
+    order_report_type: str | None  # None: INVOICING in the EU, SHIPPING elsewhere
+    report_check_seconds: float
+    report_check_max_seconds: float
+    report_wait_seconds: float
+    fba_orders: bool  # import FBA orders (setting fba_orders; default: on in the EU)
 
     @classmethod
     def from_account(cls, account: Account) -> SyncSettings:
-        s = account.settings
-        default = cls()
-
-        def value(key: str, former: str, fallback: float) -> float:
-            # the host checks values against ConnectorInfo.settings; former names still work
-            return float(s.get(key) or s.get(former) or fallback)
+        def value(key: str) -> str:
+            return SETTINGS[key].read(account.settings)
 
         return cls(
-            lookback_days=min(int(s.get("lookback_days", default.lookback_days)), 60),
-            overlap_minutes=int(s.get("overlap_minutes", default.overlap_minutes)),
-            order_report_type=s.get("order_report_type") or None,
-            poll_interval=value("report_check_seconds", "poll_interval", default.poll_interval),
-            max_poll_interval=value(
-                "report_check_max_seconds", "max_poll_interval", default.max_poll_interval
-            ),
-            report_deadline=value(
-                "report_wait_seconds", "report_deadline", default.report_deadline
-            ),
+            lookback_days=int(value("lookback_days")),
+            overlap_minutes=int(value("overlap_minutes")),
+            order_report_type=value("order_report_type") or None,
+            report_check_seconds=float(value("report_check_seconds")),
+            report_check_max_seconds=float(value("report_check_max_seconds")),
+            report_wait_seconds=float(value("report_wait_seconds")),
             fba_orders=fba.fba_orders_enabled(account),
         )
 
@@ -379,9 +375,9 @@ class _SyncRun:
 
         finished = self.client.wait_for_report(
             report_id,
-            poll_interval=self.settings.poll_interval,
-            max_interval=self.settings.max_poll_interval,
-            deadline=self.settings.report_deadline,
+            poll_interval=self.settings.report_check_seconds,
+            max_interval=self.settings.report_check_max_seconds,
+            deadline=self.settings.report_wait_seconds,
             on_status=on_status,
             tick=self._check_cancel,
         )
