@@ -163,11 +163,15 @@ def sync_account(
 ) -> SyncResult:
     """Import the account's open orders into the host; a result, never an exception."""
     client = client or SpApiClient.for_account(account)
-    run = _SyncRun(account, host, client, map_address, SyncSettings.from_account(account), now)
+    run = _AccountSync(account, host, client, map_address, SyncSettings.from_account(account), now)
     return run.run()
 
 
-class _SyncRun:
+class _AccountSync:
+    """One sync of one account: the report flow (request, wait, read, hand over, close the
+    window). The decisions it applies are plain functions beside it (``handover``: an order's
+    status and billing address; ``fba.decide``: an FBA order's fate)."""
+
     def __init__(
         self,
         account: Account,
@@ -421,11 +425,12 @@ class _SyncRun:
         self,
         report: Report,
         statuses: dict[str, StatusEntry],
-        hand_over: Callable[[ReportOrder, StatusEntry | None], None] | None = None,
+        kind: Literal["orders", "fba"] = "orders",
     ) -> None:
-        """Hand the order report's orders over (with ``hand_over``: the FBA report's); those
-        already handed over are skipped."""
-        orders_report = hand_over is None
+        """Hand the orders of the order report (``kind`` "orders") or of the FBA shipments
+        report ("fba") over; those already handed over are skipped."""
+        orders_report = kind == "orders"
+        hand_over = self._hand_over if orders_report else self._hand_over_fba
         if report.processing_status != DONE or not report.report_document_id:
             if orders_report:  # the FBA report: left_behind checks what should be there
                 self.holds.add("order report empty")  # CANCELLED: "none eligible", unproven
@@ -470,7 +475,7 @@ class _SyncRun:
                         Problem(NEIGHBOUR_WITHOUT_ID, item.amazon_order_id, row, messages=words)
                     )
                     continue
-                (hand_over or self._hand_over)(item, statuses.get(item.amazon_order_id))
+                hand_over(item, statuses.get(item.amazon_order_id))
                 self.handed_over.add(item.amazon_order_id)
                 if len(self.handed_over) % 500 == 0:
                     self._progress(
@@ -519,7 +524,7 @@ class _SyncRun:
         self.tally.count(self.host.upsert_order(account_id, order))
 
     def _import_fba(self, report: Report, statuses: dict[str, StatusEntry]) -> None:
-        self._import_orders(report, statuses, self._hand_over_fba)
+        self._import_orders(report, statuses, kind="fba")
 
     def _hand_over_fba(self, record: ReportOrder, entry: StatusEntry | None) -> None:
         """An order of the FBA report: imported as shipped once Amazon shipped all of it."""

@@ -6,7 +6,7 @@ through ``Transport.send``, which alone decides whether a request is sent again 
 knows: a document download refused with 403 (its pre-signed URL expired) fetches a fresh URL
 once (``documents.DocumentStream``), and a download that breaks off after its response began
 is read once more by the sync, from a fresh URL, skipping the orders it already handed over
-(``sync._SyncRun._read_twice``); the document stream itself never restarts a download.
+(``sync._AccountSync._read_twice``); the document stream itself never restarts a download.
 """
 
 from __future__ import annotations
