@@ -69,8 +69,9 @@ def purge(
     except WalNotClearedError as exc:
         auditing.record(host, "orders.purge", orders=exc.count, days=after_days, complete=False)
         raise
-    if not dry_run:
-        auditing.record(host, "orders.purge", orders=len(ids), days=after_days, complete=True)
+    if not dry_run:  # complete: no old copy left (PostgreSQL keeps dead tuples until VACUUM)
+        complete = host.store.purge_overwrites
+        auditing.record(host, "orders.purge", orders=len(ids), days=after_days, complete=complete)
     return Purge(tuple(ids), after_days, dry_run)
 
 

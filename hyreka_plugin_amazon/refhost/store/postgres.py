@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 DATABASE_ENV = "HYREKA_AMAZON_DATABASE"
 URL_SCHEMES = ("postgresql", "postgres")
-PG_SCHEMA_VERSION = 1  # the same tables as SQLite's schema 1
+PG_SCHEMA_VERSION = 2  # the same tables as SQLite's schema 2 (1: before data keys)
 
 # Migrations after schema 1: {version: DDL}, applied in order inside the migration's transaction.
 PG_MIGRATIONS: dict[int, str] = {}
 
+_REWRITABLE = frozenset({"account_keys", "order_keys"})  # the tables rewrite_tables takes
 _MIGRATION_LOCK = 7_146_121_618  # pg_advisory_xact_lock key: one process migrates at a time
 
 
@@ -89,6 +90,31 @@ class PgConnection:
         with self._lock, self._conn.cursor() as cursor:
             cursor.executemany(sql, seq)
 
+    def rewrite_tables(self, tables: Sequence[str]) -> bool:
+        """``VACUUM FULL`` each table (outside a transaction): PostgreSQL writes its live rows
+        into a new file and drops the old one, so its dead tuples leave the table files.
+        False when the server skipped one (a role that does not own it: it only warns)."""
+        import psycopg
+
+        skipped: list[str] = []
+
+        def on_notice(diagnostic: psycopg.errors.Diagnostic) -> None:
+            if diagnostic.severity_nonlocalized == "WARNING":
+                skipped.append(diagnostic.message_primary or "")
+
+        with self._lock:
+            self._conn.add_notice_handler(on_notice)
+            try:
+                for table in tables:
+                    if table not in _REWRITABLE:
+                        raise ValueError(f"not a key table: {table!r}")
+                    self._conn.execute(f"VACUUM FULL {table}".encode())
+            except psycopg.errors.InsufficientPrivilege:
+                return False
+            finally:
+                self._conn.remove_notice_handler(on_notice)
+        return not skipped
+
     @property
     def in_transaction(self) -> bool:
         """As ``sqlite3.Connection.in_transaction``: a transaction is open."""
@@ -136,6 +162,9 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
                 conn.execute(
                     "INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,)
                 )
+            elif version < PG_SCHEMA_VERSION:  # older packages refuse a store they cannot read
+                conn.execute("UPDATE schema_version SET version = %s", (PG_SCHEMA_VERSION,))
+                version = PG_SCHEMA_VERSION
         for target in sorted(v for v in PG_MIGRATIONS if v > version):
             conn.execute(PG_MIGRATIONS[target])
             conn.execute("UPDATE schema_version SET version = %s", (target,))
