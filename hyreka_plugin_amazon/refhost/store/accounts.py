@@ -1,10 +1,18 @@
 """Accounts in the store: their settings in plain columns, their secrets encrypted, and each
-account's data key (``datakeys``) in a row of its own."""
+account's data key (``datakeys``) in a row of its own.
+
+An account whose stored secrets do not open (its row was changed outside the host) is
+*damaged*: it is listed (``stored_accounts``, no secret opened for the listing) and marked,
+can be removed and given new credentials, while the other accounts work on; only reading it
+whole (``get_account``, for a sync or a login test) fails, with ``AccountTamperedError``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,26 @@ from hyreka_plugin_amazon.refhost.store.errors import (
     AccountTamperedError,
 )
 from hyreka_plugin_amazon.secret import Secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """An account as listed: everything but its secrets (never opened for a listing), and
+    whether it is ``damaged`` (its stored secrets do not open: enter them again)."""
+
+    id: str
+    name: str
+    connector: str
+    region: str
+    marketplace_ids: tuple[str, ...]
+    client_id: str
+    endpoint: str | None
+    token_url: str | None
+    settings: Mapping[str, str] = field(default_factory=dict)
+    locale: str = "de"
+    damaged: bool = False
 
 
 class AccountStore(Database):
@@ -94,7 +122,58 @@ class AccountStore(Database):
         return self._account(rows[0])
 
     def list_accounts(self) -> list[Account]:
-        return [self._account(row) for row in self._read(self._sql.list_accounts)]
+        """The accounts whose secrets open; a damaged one is left out (``stored_accounts``
+        lists it), so that it does not take the others down."""
+        found: list[Account] = []
+        for row in self._read(self._sql.list_accounts):
+            try:
+                found.append(self._account(row))
+            except (VaultError, ValueError):  # AccountTamperedError is a ValueError too
+                log.warning(
+                    "account %r is damaged: its credentials must be entered again", row["name"]
+                )
+        return found
+
+    def stored_accounts(self) -> list[StoredAccount]:
+        """Every account, damaged ones marked, without its secrets."""
+        return [self._stored(row) for row in self._read(self._sql.list_accounts)]
+
+    def stored_account(self, name_or_id: str) -> StoredAccount:
+        """The account (by id, else by name) without its secrets, damaged or not."""
+        rows = self._read(self._sql.find_account, {"key": name_or_id})
+        if not rows:
+            raise AccountNotFoundError(f"no account named {name_or_id!r} or with that id")
+        return self._stored(rows[0])
+
+    def _stored(self, row: Row) -> StoredAccount:
+        damaged = not self._secrets_open(row)
+        try:
+            marketplace_ids = tuple(str(m) for m in json.loads(row["marketplace_ids"]))
+            settings = {str(k): str(v) for k, v in dict(json.loads(row["settings"])).items()}
+        except (ValueError, TypeError):  # changed outside the host
+            marketplace_ids, settings, damaged = (), {}, True
+        return StoredAccount(
+            id=row["id"],
+            name=row["name"],
+            connector=row["connector"],
+            region=row["region"],
+            marketplace_ids=marketplace_ids,
+            client_id=row["client_id"],
+            endpoint=row["endpoint"],
+            token_url=row["token_url"],
+            settings=settings,
+            locale=row["locale"],
+            damaged=damaged,
+        )
+
+    def _secrets_open(self, row: Row) -> bool:
+        """Whether the row's secrets decrypt (checked and dropped at once, never kept)."""
+        try:
+            for name in ("client_secret", "refresh_token"):
+                self._open_secret(row, name)
+        except (VaultError, ValueError):
+            return False
+        return True
 
     def remove_account(self, name_or_id: str) -> bool:
         """Remove the account with its orders, state, problems and sync runs, and destroy its
@@ -102,7 +181,7 @@ class AccountStore(Database):
 
         True when old copies of the key are gone too (``_erase_old_copies``); False when
         another connection kept them (SQLite's write-ahead log was not emptied)."""
-        account_id = self.get_account(name_or_id).id
+        account_id = self.stored_account(name_or_id).id  # a damaged one too
         with self._write() as db:
             db.execute(self._sql.delete_account, {"account_id": account_id})
             self._known_accounts.discard(account_id)
@@ -226,6 +305,7 @@ class AccountStore(Database):
                 self._vault.is_bound(row["client_secret"])
                 and self._vault.is_bound(row["refresh_token"])
             )
+            and self._secrets_open(row)  # a damaged one waits for new credentials
         ]
         if not rows:
             return

@@ -111,6 +111,8 @@ class MaintenanceStore(OrderStore):
         with self._write() as db:
             stale = db.execute(self._sql.accounts_not_under_key, {"key_id": key_id}).fetchall()
             for row in stale:
+                if not self._secrets_open(row):  # damaged: unreadable under any key until
+                    continue  # the seller enters its credentials again
                 db.execute(self._sql.reseal_account, self._sealed_secrets(self._account(row)))
                 rotated += 1
             for row in db.execute(self._sql.account_keys_not_under_key, {"key_id": key_id}):

@@ -32,7 +32,7 @@ from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
 from hyreka_plugin_amazon.refhost.services import accounts as account_actions
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
-from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
+from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.web import security
@@ -82,8 +82,19 @@ class Console:
             abort(404)
         return account
 
-    def accounts(self, info: ConnectorInfo) -> list[Account]:
+    def accounts(self, info: ConnectorInfo) -> list[StoredAccount]:
+        """The connector's accounts without their secrets (a damaged one marked)."""
         return account_actions.listing(self.host, info.id)
+
+    def stored(self, info: ConnectorInfo, account_id: str) -> StoredAccount:
+        """The account without its secrets, damaged or not (404: none of this connector)."""
+        try:
+            account = account_actions.stored(self.host, account_id)
+        except ServiceError:
+            abort(404)
+        if account.connector != info.id:
+            abort(404)
+        return account
 
 
 def create_app(console: Console, *, access_token: str, allowed_hosts: Collection[str]) -> Flask:
@@ -205,9 +216,17 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
             return save_account(info, None)
         return account_form(info, None)
 
+    def damaged(info: ConnectorInfo, account: StoredAccount) -> str:
+        """The account list, saying how to repair a damaged account (its secrets do not
+        open: nothing can be edited, tested or synchronised until they are entered again)."""
+        notice = text(lang(), "account.damaged_help", name=account.name)
+        return accounts_page(info, notice=notice)
+
     @app.route("/c/<connector_id>/accounts/<account_id>/edit", methods=["GET", "POST"])
     def edit_account(connector_id: str, account_id: str) -> BaseResponse | tuple[str, int]:
         info = console.connector(connector_id)
+        if (stored := console.stored(info, account_id)).damaged:
+            return damaged(info, stored), 409
         account = console.account(info, account_id)
         if request.method == "POST":
             return save_account(info, account)
@@ -218,7 +237,7 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
         """ "Entfernen": destroys the account's orders and history, so it asks first (a page
         with the count of orders); only the confirming form removes."""
         info = console.connector(connector_id)
-        account = console.account(info, account_id)
+        account = console.stored(info, account_id)  # a damaged one too
         confirmed = request.form.get("confirmed") == "yes"
         try:
             if confirmed:
@@ -234,6 +253,8 @@ def create_app(console: Console, *, access_token: str, allowed_hosts: Collection
     @app.post("/c/<connector_id>/accounts/<account_id>/login")
     def test_login(connector_id: str, account_id: str) -> str:
         info = console.connector(connector_id)
+        if (stored := console.stored(info, account_id)).damaged:
+            return damaged(info, stored)
         account = console.account(info, account_id)
         result = runs.login_test(console.host, account.id, lang=lang())
         return accounts_page(info, login=result, login_account=account.id)
