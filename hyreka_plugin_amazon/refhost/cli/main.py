@@ -57,9 +57,12 @@ from hyreka_plugin_amazon.refhost.cli import (
 from hyreka_plugin_amazon.refhost.cli.common import (
     EXIT_CODES,
     CliError,
+    driver_error_text,
     error_text,
     has_store,
+    is_driver_error,
     open_host,
+    warn_about_password_in_argv,
 )
 from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
@@ -125,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
     _log_to_stderr(verbose=args.verbose)
+    warn_about_password_in_argv(args)  # --database postgresql://user:PASSWORD@... is in `ps`
     try:
         with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
@@ -161,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # PostgreSQL's driver: a message (password masked), no traceback
+        if not is_driver_error(exc):
+            raise
+        print(f"hyreka-amazon: {driver_error_text(exc, args)}", file=sys.stderr)
+        return 3
     return code
 
 

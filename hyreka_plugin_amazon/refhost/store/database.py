@@ -31,6 +31,7 @@ from hyreka_plugin_amazon.refhost.store.postgres import (
     PgConnection,
     has_key_check,
     is_database_url,
+    masked,
     redacted,
 )
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
@@ -122,11 +123,12 @@ class Database:
         tighten_permissions(Path(data_dir))  # the key file lives there with either database
         url = database or env.get(DATABASE_ENV, "").strip() or None
         if url is not None and not is_database_url(url):
+            given = masked(url, url)[:20]  # a libpq "password=..." string: masked too
             raise StoreError(
-                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {url[:20]!r}...",
+                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {given!r}...",
                 text_id="store.pg_url",
                 env=DATABASE_ENV,
-                given=url[:20],
+                given=given,
             )
         if url is not None:
             # A new key next to existing data would lock that data away: only a new store
