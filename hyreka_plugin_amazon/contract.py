@@ -1,9 +1,8 @@
 """The objects that cross the boundary between the connector and its host.
 
-No host package is published, so this module carries what the Hyreka Warenwirtschaft and the
-connector exchange: accounts, orders, addresses, results, progress, the host services passed
-into a sync and the connector's description. The hooks themselves are in ``hookspecs``.
-"""
+No host package is published, so this module carries what the ERP and the connector exchange:
+accounts, orders, results, the host services of a sync, the connector's description (the hooks
+are in ``hookspecs``)."""
 
 from __future__ import annotations
 
@@ -545,17 +544,12 @@ class SettingInfo:
     aliases: tuple[str, ...] = ()
 
     def read(self, settings: Mapping[str, str]) -> str:
-        """The account's value of this setting, as the connector uses it: stored under ``key``
-        or a former name (``aliases``), checked by ``parse``; the ``default`` when it is absent
-        (or, stored by an older host without the check, not one this setting takes)."""
-        for name in (self.key, *self.aliases):
-            raw = settings.get(name)
-            if raw is not None and raw.strip():
-                try:
-                    return self.parse(raw)
-                except SettingError:
-                    return self.default
-        return self.default
+        """The value under ``key`` or a former name, checked; else (or unusable) the default."""
+        raw = next((v for k in (self.key, *self.aliases) if (v := settings.get(k, "").strip())), "")
+        try:
+            return self.parse(raw) if raw else self.default
+        except SettingError:  # stored by an older host without the check
+            return self.default
 
     def parse(self, text: str) -> str:
         """The value's canonical text; SettingError when it is not one this setting takes."""

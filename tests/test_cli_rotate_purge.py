@@ -61,7 +61,7 @@ def filled(data: Path, simulator: Simulator) -> tuple[list[Account], list[Order]
 def key_ids(data: Path) -> set[str]:
     with sqlite3.connect(data / DB_FILE) as db:
         rows = db.execute(
-            "SELECT key_id FROM orders UNION SELECT key_id FROM accounts"
+            "SELECT key_id FROM account_keys UNION SELECT key_id FROM accounts"
             " UNION SELECT key_id FROM meta"
         ).fetchall()
     db.close()
@@ -69,10 +69,11 @@ def key_ids(data: Path) -> set[str]:
 
 
 def sealed_values(data: Path) -> list[bytes]:
-    """Every encrypted value in the store, as stored."""
+    """Every value in the store encrypted under the vault key, as stored (order records are
+    sealed with their orders' keys, wrapped under their accounts' keys)."""
     with sqlite3.connect(data / DB_FILE) as db:
         rows = db.execute(
-            "SELECT payload FROM orders UNION ALL SELECT client_secret FROM accounts"
+            "SELECT wrapped FROM account_keys UNION ALL SELECT client_secret FROM accounts"
             " UNION ALL SELECT refresh_token FROM accounts"
         ).fetchall()
     db.close()
@@ -97,7 +98,8 @@ def test_rotate_key_re_encrypts_everything_and_keeps_only_the_new_key(
     new_key = (data / KEY_FILE).read_text().strip()
     assert len(new_key.split()) == 1
     assert new_key != old_key
-    assert f"{len(orders) + len(accounts)} stored values re-encrypted" in out
+    # each account's secrets and data key; the order records stay under their orders' keys
+    assert f"{2 * len(accounts)} stored values re-encrypted" in out
     assert old_key not in out + err
     assert new_key not in out + err
 

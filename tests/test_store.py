@@ -19,6 +19,7 @@ from typing import Literal
 
 import pytest
 from cryptography.fernet import Fernet
+from helpers.datakeys import sqlite_record
 
 from hyreka_plugin_amazon.contract import (
     Account,
@@ -35,6 +36,7 @@ from hyreka_plugin_amazon.refhost import paths
 from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV, KEY_FILE, Vault, VaultError
 from hyreka_plugin_amazon.refhost.store import (
     DB_FILE,
+    SCHEMA_VERSION,
     AccountExistsError,
     AccountNotFoundError,
     HostAdapter,
@@ -44,7 +46,6 @@ from hyreka_plugin_amazon.refhost.store import (
 from hyreka_plugin_amazon.refhost.store import adapter as adapter_module
 from hyreka_plugin_amazon.refhost.store import orderrecords as orders_module
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
-from hyreka_plugin_amazon.refhost.store.database import order_binding
 from hyreka_plugin_amazon.refhost.store.payload import order_json
 from hyreka_plugin_amazon.secret import Secret
 
@@ -218,7 +219,7 @@ def test_a_new_store_has_a_0600_database_and_key(tmp_path: Path) -> None:
         assert stat.S_IMODE((tmp_path / DB_FILE).stat().st_mode) == 0o600
         assert stat.S_IMODE((tmp_path / KEY_FILE).stat().st_mode) == 0o600
     with sqlite3.connect(tmp_path / DB_FILE) as db:
-        assert db.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert db.execute("PRAGMA page_size").fetchone() == (16384,)
     db.close()
@@ -514,26 +515,30 @@ class FlakyVault(Vault):
 
 def test_rotation_interrupted_half_way_resumes(tmp_path: Path, clock: Clock) -> None:
     with Store.open(tmp_path, env={}, clock=clock) as store:
-        store.add_account(make_account())
         orders = [make_order(f"302-{n:07d}-0000000") for n in range(10)]
-        for order in orders:
-            store.upsert_order("acc-1", order)
+        for n in range(3):
+            store.add_account(make_account(f"acc-{n}", f"shop {n}"))
+            for order in orders:
+                store.upsert_order(f"acc-{n}", order)
     old_key = (tmp_path / KEY_FILE).read_text().strip()
+    with sqlite3.connect(tmp_path / DB_FILE) as db:  # rotation wraps keys anew, no record
+        payloads = db.execute("SELECT payload FROM orders ORDER BY rowid").fetchall()
+    db.close()
 
     vault = FlakyVault.open(tmp_path, env={})
     vault.add_new_primary_key()
     new_key = (tmp_path / KEY_FILE).read_text().split()[0]
     store = Store(tmp_path / DB_FILE, vault, clock=clock)
-    vault.decryptions_left = 6  # the first batch of 4 commits, the second fails
+    vault.decryptions_left = 5  # two accounts' secrets, then the power goes
     with pytest.raises(RuntimeError, match="power cut"):
-        store.rotate_key(vault, batch_size=4)
+        store.rotate_key(vault)
     store.close()
 
-    # Half-rotated: only the old and new keys together read everything.
+    # Interrupted: only the old and new keys together read everything.
     with sqlite3.connect(tmp_path / DB_FILE) as db:
-        key_ids = [row[0] for row in db.execute("SELECT key_id FROM orders ORDER BY rowid")]
+        key_ids = [row[0] for row in db.execute("SELECT key_id FROM account_keys")]
     db.close()
-    assert key_ids.count(vault.key_id) == 4
+    assert vault.key_id not in key_ids
     only_new = Store(tmp_path / DB_FILE, Vault.open(tmp_path, env={KEY_ENV: new_key}))
     with pytest.raises(VaultError, match="cannot decrypt"):
         only_new.list_orders()
@@ -544,15 +549,18 @@ def test_rotation_interrupted_half_way_resumes(tmp_path: Path, clock: Clock) -> 
     vault = FlakyVault.open(tmp_path, env={})
     with Store(tmp_path / DB_FILE, vault, clock=clock) as store:
         assert store.upsert_order("acc-1", orders[-1]) == "unchanged"  # mid-rotation
-        assert store.rotate_key(vault, batch_size=4) == 6
+        assert store.rotate_key(vault) == 6  # each account's secrets and its data key
         assert store.rotate_key(vault) == 0
         vault.drop_old_keys()
     assert (tmp_path / KEY_FILE).read_text().split() == [new_key]
 
     with Store.open(tmp_path, env={}) as store:
-        assert store.list_orders() == orders
-        assert store.get_account("acc-1") == make_account()
+        assert store.list_orders(account_id="acc-1") == orders
+        assert store.get_account("acc-1") == make_account("acc-1", "shop 1")
         assert store.upsert_order("acc-1", orders[0]) == "unchanged"
+    with sqlite3.connect(tmp_path / DB_FILE) as db:
+        assert db.execute("SELECT payload FROM orders ORDER BY rowid").fetchall() == payloads
+    db.close()
     with pytest.raises(VaultError):
         Store.open(tmp_path, env={KEY_ENV: old_key})
 
@@ -584,19 +592,23 @@ def test_no_personal_data_or_secret_in_the_database_files(store: Store) -> None:
     key = (store.path.parent / KEY_FILE).read_bytes().strip()
     assert key not in raw
 
-    # The payload is sealed (AES-GCM under a key derived from the vault key): only it opens it.
-    payload = _raw_order_row(store, "rue")[0]
-    assert isinstance(payload, bytes)
-    row = order_binding("acc-1", "rue")  # sealed values are bound to their row
-    assert "Hélène Pâquerette".encode() in Vault([key]).decrypt(payload, row)
+    # The payload is sealed (AES-GCM) with the account's key, wrapped under the vault key:
+    # only that chain opens it.
+    assert "Hélène Pâquerette".encode() in sqlite_record(store.path, Vault([key]), "acc-1", "rue")
     with pytest.raises(VaultError, match="cannot decrypt"):
-        Vault([Fernet.generate_key()]).decrypt(payload, row)
-    tampered = payload[:-1] + bytes((payload[-1] ^ 1,))
+        sqlite_record(store.path, Vault([Fernet.generate_key()]), "acc-1", "rue")
+    with sqlite3.connect(store.path) as db:  # a changed byte fails the tag
+        (payload,) = db.execute(
+            "SELECT payload FROM orders WHERE amazon_order_id = 'rue'"
+        ).fetchone()
+        tampered = payload[:-1] + bytes((payload[-1] ^ 1,))
+        db.execute("UPDATE orders SET payload = ? WHERE amazon_order_id = 'rue'", (tampered,))
+    db.close()
     with pytest.raises(VaultError, match="cannot decrypt"):
-        Vault([key]).decrypt(tampered, row)
+        sqlite_record(store.path, Vault([key]), "acc-1", "rue")
 
 
-def test_payloads_of_older_stores_zlib_in_fernet_still_read_and_rotate(
+def test_payloads_of_older_stores_zlib_in_fernet_are_sealed_with_account_keys_at_open(
     tmp_path: Path, clock: Clock
 ) -> None:
     orders = [make_order(f"302-{n:07d}-0000000") for n in range(3)]
@@ -605,27 +617,36 @@ def test_payloads_of_older_stores_zlib_in_fernet_still_read_and_rotate(
         for order in orders:
             store.upsert_order("acc-1", order)
     key = (tmp_path / KEY_FILE).read_bytes().strip()
-    with sqlite3.connect(tmp_path / DB_FILE) as db:
-        for rowid, account_id, order_id, sealed in db.execute(
-            "SELECT rowid, account_id, amazon_order_id, payload FROM orders"
-        ).fetchall():
-            plain = Vault([key]).decrypt(sealed, order_binding(account_id, order_id))
-            legacy = base64.urlsafe_b64decode(Fernet(key).encrypt(zlib.compress(plain, 1)))
-            db.execute("UPDATE orders SET payload = ? WHERE rowid = ?", (legacy, rowid))
+    vault_key_id = Vault([key]).key_id
+    plain = {
+        order.amazon_order_id: sqlite_record(
+            tmp_path / DB_FILE, Vault([key]), "acc-1", order.amazon_order_id
+        )
+        for order in orders
+    }
+    with sqlite3.connect(tmp_path / DB_FILE) as db:  # as the oldest stores kept their records
+        for order_id, record in plain.items():
+            legacy = base64.urlsafe_b64decode(Fernet(key).encrypt(zlib.compress(record, 1)))
+            db.execute(
+                "UPDATE orders SET payload = ?, key_id = ? WHERE amazon_order_id = ?",
+                (legacy, vault_key_id, order_id),
+            )
+        db.execute("DELETE FROM account_keys")
     db.close()
 
     vault = Vault.open(tmp_path, env={})
-    with Store(tmp_path / DB_FILE, vault, clock=clock) as store:
+    with Store(tmp_path / DB_FILE, vault, clock=clock) as store:  # seals them anew at open
         assert store.list_orders() == orders
         assert store.upsert_order("acc-1", orders[0]) == "unchanged"
         vault.add_new_primary_key()
-        assert store.rotate_key(vault) == 1 + len(orders)
+        assert store.rotate_key(vault) == 2  # the secrets and the account's key; no record
         vault.drop_old_keys()
     with Store.open(tmp_path, env={}) as store:
         assert store.list_orders() == orders
     with sqlite3.connect(tmp_path / DB_FILE) as db:
-        assert all(row[0][:1] != b"\x80" for row in db.execute("SELECT payload FROM orders"))
+        rows = db.execute("SELECT payload, key_id FROM orders").fetchall()
     db.close()
+    assert all(payload[:1] == b"\x03" and key_id.startswith("k") for payload, key_id in rows)
 
 
 # --------------------------------------------------------------------------------------------

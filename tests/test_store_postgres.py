@@ -75,7 +75,7 @@ def pg_store(tmp_path: Path, postgres_url: str, env: dict[str, str]) -> Store:
 
 
 def test_a_url_is_shown_without_its_password() -> None:
-    assert redacted("postgresql://u:pw@db:5432/x") == "postgresql://***@db:5432/x"
+    assert redacted("postgresql://u:pw@db:5432/x") == "postgresql://u:***@db:5432/x"
 
 
 def test_orders_upsert_stage_and_list_as_on_sqlite(pg_store: Store) -> None:

@@ -386,7 +386,7 @@ def test_a_cli_command_against_an_unreachable_database_exits_75(
             err = capsys.readouterr().err
             assert text in err
             assert "s3cret" not in err
-            assert "postgresql://***@127.0.0.1:1/hyreka" in err
+            assert "postgresql://hyreka:***@127.0.0.1:1/hyreka" in err
 
 
 def test_what_counts_as_a_lost_database() -> None:

@@ -147,8 +147,12 @@ def cmd_account_list(args: argparse.Namespace) -> int:
     for account in found:
         markets = ", ".join(codes(m) for m in account.marketplace_ids)
         where = f"\t{printable(account.endpoint)}" if account.endpoint else ""
+        state = ""
+        if account.damaged:  # listed, and the others with it; says how to repair it
+            state = "\t" + translate("cli.account_damaged", args.lang, name=printable(account.name))
         print(
-            f"{printable(account.name)}\t{printable(account.region)}\t{printable(markets)}{where}"
+            f"{printable(account.name)}\t{printable(account.region)}\t{printable(markets)}"
+            f"{where}{state}"
         )
     return 0
 
@@ -170,11 +174,13 @@ def cmd_account_set(args: argparse.Namespace) -> int:
 def cmd_account_credentials(args: argparse.Namespace) -> int:
     lang = args.lang
     with open_host(args) as host:
-        name = accounts.get(host, args.name).name
-        info = accounts.connector_info(host)
+        before = accounts.stored(host, args.name)  # a damaged account too: nothing is opened
+        info = accounts.connector_info(host, before.connector)
         secrets = {key: secret_input(info, key, lang) for key in CREDENTIALS}
-        accounts.set_credentials(host, name, **secrets)
-    print(say("cli.credentials_changed", lang, name=name))
+        accounts.set_credentials(host, before.name, **secrets)
+    print(say("cli.credentials_changed", lang, name=before.name))
+    if before.damaged and (before.endpoint or before.token_url):
+        print(say("cli.credentials_endpoints_cleared", lang, name=before.name))
     return 0
 
 

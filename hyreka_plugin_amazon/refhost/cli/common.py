@@ -52,6 +52,31 @@ def database_of(args: argparse.Namespace) -> str | None:
     return opening.database_url(getattr(args, "database", None))
 
 
+def warn_about_password_in_argv(args: argparse.Namespace) -> None:
+    """Warn (stderr) when ``--database`` carries a password: the command line of a running
+    process is readable by every user of the machine (``ps``, ``/proc/PID/cmdline``). The
+    command still runs (refusing would not take the password back out of the process list);
+    the warning says where the password belongs."""
+    url = getattr(args, "database", None)
+    if url and opening.has_password(url):
+        warning = translate("cli.database_password_argv", args.lang, env=opening.DATABASE_ENV)
+        print(f"hyreka-amazon: {warning}", file=sys.stderr, flush=True)
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error of the PostgreSQL driver (psycopg) that reached a command."""
+    return type(exc).__module__.split(".")[0] == "psycopg"
+
+
+def driver_error_text(exc: BaseException, args: argparse.Namespace) -> str:
+    """A driver's error in the run's language, with every form of the password masked (its
+    messages may quote the URL)."""
+    url = database_of(args) or ""
+    lines = str(exc).strip().splitlines()
+    detail = opening.masked(lines[0] if lines else type(exc).__name__, url)
+    return translate("store.pg_failed", args.lang, url="PostgreSQL", detail=detail)
+
+
 def open_host(args: argparse.Namespace, *, create: bool = False) -> ReferenceHost:
     """The reference host of ``--data`` (and ``--database``). Unless ``create`` (commands that
     store something new), a folder without a store is an error: read commands create no

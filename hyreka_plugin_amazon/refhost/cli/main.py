@@ -60,10 +60,14 @@ from hyreka_plugin_amazon.refhost.cli import (
 from hyreka_plugin_amazon.refhost.cli.common import (
     EXIT_CODES,
     CliError,
+    database_of,
+    driver_error_text,
     error_text,
     has_store,
+    is_driver_error,
     open_host,
     say,
+    warn_about_password_in_argv,
 )
 from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
 from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
@@ -138,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
     _log_to_stderr(verbose=args.verbose)
+    warn_about_password_in_argv(args)  # --database postgresql://user:PASSWORD@... is in `ps`
     try:
         with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
@@ -165,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except (LookupError, ValueError, StoreError) as exc:
         if _database_unreachable(exc):
-            return _tempfail(exc, args.lang)
+            return _tempfail(exc, args)
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
@@ -183,11 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 3
         if not _database_unreachable(exc):
             raise
-        return _tempfail(exc, args.lang)
-    except Exception as exc:  # PostgreSQL went away while working: try again later
-        if not _database_unreachable(exc):
+        return _tempfail(exc, args)
+    except Exception as exc:  # PostgreSQL: gone while working (try again later), or its driver
+        if _database_unreachable(exc):
+            return _tempfail(exc, args)
+        if not is_driver_error(exc):
             raise
-        return _tempfail(exc, args.lang)
+        print(f"hyreka-amazon: {driver_error_text(exc, args)}", file=sys.stderr)  # masked
+        return 3
     return code
 
 
@@ -199,6 +207,9 @@ def _database_unreachable(exc: BaseException) -> bool:
     "cannot connect", or a psycopg connection error anywhere in the chain of causes. psycopg is
     looked at only when something imported it (SQLite runs never do)."""
     psycopg = sys.modules.get("psycopg")
+    chain = f"{exc} {exc.__cause__} {exc.__context__}".lower()
+    if "password" in chain or "authentication" in chain:  # refused credentials: no outage,
+        return False  # the seller has to act (not "try again later")
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None:
@@ -213,13 +224,16 @@ def _database_unreachable(exc: BaseException) -> bool:
     return False
 
 
-def _tempfail(exc: BaseException, lang: str) -> int:
-    """A database outage: exit 75 (EX_TEMPFAIL) with what to do, not "wrong input" (2)."""
+def _tempfail(exc: BaseException, args: argparse.Namespace) -> int:
+    """A database outage: exit 75 (EX_TEMPFAIL) with what to do, not "wrong input" (2); the
+    driver's words with every form of the password masked."""
+    lang = args.lang
     if getattr(exc, "text_id", None) == "store.pg_connect":  # names the URL, no password
         text = error_text(exc, lang)
     else:
         lines = str(exc).strip().splitlines()
-        detail = (lines[0] if lines else type(exc).__name__)[:300]
+        first = lines[0] if lines else type(exc).__name__
+        detail = opening.masked(first, database_of(args) or "")[:300]
         text = translate("cli.database_unreachable", lang, detail=detail)
     print(f"hyreka-amazon: {text}", file=sys.stderr)
     return EXIT_TEMPFAIL

@@ -9,6 +9,11 @@ Keys come from ``HYREKA_AMAZON_KEY`` (one Fernet key, or several comma-separated
 key file ``vault.key`` in the data folder (one key per line, mode 0600). The first key
 encrypts, every key decrypts, so keys rotate without downtime: add a new primary key,
 re-encrypt every stored value (``Store.rotate_key``), then drop the old keys.
+
+Data keys (``DataKey``) make deletion a key deletion (crypto-shredding): each account has a
+random key of its own, stored only wrapped under the vault key (``wrap_key``) in a row of its
+own. An order record sealed with its account's key (``DataKey.seal``) is unreadable once that
+row is gone, wherever old copies of the record remain.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ _SEAL_CONTEXT = b"hyreka-amazon sealed aes-256-gcm v1"
 _AUDIT_CONTEXT = b"hyreka-amazon audit chain hmac-sha256 v1"
 _SEALED_V1 = 1  # first byte of a sealed value; a Fernet token starts with "g" (base64 of 0x80)
 _SEALED_V2 = 2  # the same, with the caller's associated data (what the value belongs to)
+_SEALED_DATA_KEY = 3  # sealed with a data key: version byte, nonce, ciphertext with its tag
+_DATA_KEY_BYTES = 64  # 32 for AES-256-GCM, 32 for HMAC-SHA256: two keys, one random draw
 _KEY_ID_BYTES = 8
 _NONCE_BYTES = 12
 _SEAL_HEADER = 1 + _KEY_ID_BYTES + _NONCE_BYTES
@@ -200,6 +207,14 @@ class Vault:
         context: the chain's key is no other use's)."""
         return [(_key_id(key).hex(), _audit_mac(key)) for key in self._keys]
 
+    def wrap_key(self, key: DataKey, bound_to: bytes) -> bytes:
+        """``key`` sealed under the primary key, bound to what it belongs to."""
+        return self.seal(key.raw, bound_to)
+
+    def unwrap_key(self, wrapped: bytes, bound_to: bytes) -> DataKey:
+        """The data key of ``wrap_key`` (``VaultError`` when no configured key opens it)."""
+        return DataKey(self.decrypt(wrapped, bound_to))
+
     def is_bound(self, token: bytes) -> bool:
         """Whether ``token`` was sealed with a binding (``seal``, version 2)."""
         return token[:1] == bytes((_SEALED_V2,))
@@ -247,6 +262,54 @@ class Vault:
     def __repr__(self) -> str:
         source = str(self._key_file) if self._key_file else KEY_ENV
         return f"Vault(source={source!r}, keys={len(self._keys)}, key_id={self._key_id!r})"
+
+
+class DataKey:
+    """A random key of one account (crypto-shredding): an AES-256-GCM key that seals its
+    values (``seal``) and an HMAC-SHA256 key for the MAC of its values (``mac``), drawn
+    together (64 random bytes). Only its wrapped form is ever stored."""
+
+    __slots__ = ("_aead", "_mac", "_mac_key", "raw")
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != _DATA_KEY_BYTES:
+            raise VaultError("a data key has 64 bytes")
+        self.raw = raw
+        self._aead = AESGCM(raw[:32])
+        self._mac_key = raw[32:]
+        self._mac: Hmac256 | None = None  # keyed when first used (an account's key)
+
+    @classmethod
+    def generate(cls) -> DataKey:
+        return cls(os.urandom(_DATA_KEY_BYTES))
+
+    def seal(self, plaintext: bytes, bound_to: bytes) -> bytes:
+        """``plaintext`` encrypted (AES-256-GCM), bound to ``bound_to`` (associated data)."""
+        header = bytes((_SEALED_DATA_KEY,)) + os.urandom(_NONCE_BYTES)
+        return header + self._aead.encrypt(header[1:], plaintext, header + bound_to)
+
+    def open(self, sealed: bytes, bound_to: bytes) -> bytes:
+        """The plaintext of ``seal``; ``VaultError`` for another key, binding or a changed value."""
+        header = sealed[: 1 + _NONCE_BYTES]
+        if sealed[:1] != bytes((_SEALED_DATA_KEY,)) or len(sealed) < len(header) + 16:
+            raise VaultError("not a value sealed with a data key")
+        try:
+            return self._aead.decrypt(header[1:], sealed[len(header) :], header + bound_to)
+        except InvalidTag:
+            raise VaultError(
+                "cannot decrypt a stored value with its data key (changed outside the host?)",
+                text_id="store.data_key_mismatch",
+            ) from None
+
+    def mac(self, data: bytes) -> bytes:
+        """HMAC-SHA256 of ``data`` under this key's MAC half: an equality check of a value
+        sealed with this key that nobody can compute or confirm once the key is destroyed."""
+        if self._mac is None:
+            self._mac = Hmac256(self._mac_key)
+        return self._mac(data)
+
+    def __repr__(self) -> str:
+        return "DataKey(<hidden>)"
 
 
 def _key_id(key: bytes) -> bytes:

@@ -6,6 +6,10 @@ Every face builds an account through ``build``, from the fields the connector de
 It checks once, for every face: the name, each choice (the region, the marketplaces, which
 must lie in the region), required fields and the settings against the connector's
 ``SettingInfo``. Each change is written to the audit log (names and counts only).
+
+Listing, removing and entering new credentials never open an account's stored secrets
+(``StoredAccount``): an account whose row was changed outside the host (its secrets no longer
+open) is listed as damaged and can be removed or given new credentials, and the others go on.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from hyreka_plugin_amazon.refhost.store import (
     AccountExistsError,
     AccountNotFoundError,
 )
+from hyreka_plugin_amazon.refhost.store import StoredAccount as StoredAccount
 from hyreka_plugin_amazon.secret import Secret
 
 CREDENTIALS = ("client_id", "client_secret", "refresh_token")  # asked for, never printed
@@ -92,9 +97,19 @@ def get(host: ReferenceHost, name_or_id: str) -> Account:
         raise ServiceError("cli.account_not_found", name=name_or_id) from None
 
 
-def listing(host: ReferenceHost, connector_id: str | None = None) -> list[Account]:
-    """The accounts (of one connector)."""
-    accounts = host.store.list_accounts()
+def stored(host: ReferenceHost, name_or_id: str) -> StoredAccount:
+    """The account without its secrets, damaged or not; ``cli.account_not_found`` when there
+    is none."""
+    try:
+        return host.store.stored_account(name_or_id)
+    except AccountNotFoundError:
+        raise ServiceError("cli.account_not_found", name=name_or_id) from None
+
+
+def listing(host: ReferenceHost, connector_id: str | None = None) -> list[StoredAccount]:
+    """The accounts (of one connector), without their secrets; a damaged one is marked
+    (``damaged``: its credentials must be entered again)."""
+    accounts = host.store.stored_accounts()
     return [a for a in accounts if connector_id is None or a.connector == connector_id]
 
 
@@ -113,7 +128,9 @@ def marketplace_codes(*infos: ConnectorInfo) -> Callable[[str | None], str]:
     return code_of
 
 
-def form_values(account: Account | None, info: ConnectorInfo) -> dict[str, str | list[str]]:
+def form_values(
+    account: Account | StoredAccount | None, info: ConnectorInfo
+) -> dict[str, str | list[str]]:
     """The account's values of the connector's fields, for a form; secrets are left empty.
     Without an account, what a new one starts with (the region ``DEFAULT_REGION``)."""
     if account is None:
@@ -131,7 +148,7 @@ def form_values(account: Account | None, info: ConnectorInfo) -> dict[str, str |
     return values
 
 
-def settings_lines(account: Account, info: ConnectorInfo) -> list[str]:
+def settings_lines(account: Account | StoredAccount, info: ConnectorInfo) -> list[str]:
     """The account's settings as ``KEY=VALUE`` lines (those no field of the form shows)."""
     own = {f.key for f in info.fields}
     return [f"{k}={v}" for k, v in account.settings.items() if k not in own]
@@ -248,7 +265,7 @@ def build(
 
 def name_free(host: ReferenceHost, name: str) -> None:
     """``cli.account_exists`` when an account has this name already."""
-    if any(a.name == name for a in host.store.list_accounts()):
+    if any(a.name == name for a in host.store.stored_accounts()):
         raise ServiceError("cli.account_exists", field="name", name=name)
 
 
@@ -299,26 +316,39 @@ def set_credentials(
     host: ReferenceHost, name: str, *, client_id: str, client_secret: str, refresh_token: str
 ) -> Account:
     """New credentials for the account (blanks around them removed); audited as
-    ``account.credentials`` (never the values)."""
-    account = get(host, name)
+    ``account.credentials`` (never the values). The stored ones are not opened: this repairs
+    a damaged account too. Its endpoint and token URL overrides are then cleared (Amazon's
+    own for its region): the row was changed outside the host, and an override pointed at
+    someone else's server would get the new secrets; set them again (``change``) if they
+    were yours."""
+    account = stored(host, name)
     given = {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
     for key, value in given.items():
         if not value.strip():
             raise ServiceError("input.required", field=key)
-    renewed = dataclasses.replace(
-        account,
+    renewed = Account(
+        id=account.id,
+        name=account.name,
+        connector=account.connector,
+        region=account.region,
+        marketplace_ids=account.marketplace_ids,
         client_id=client_id.strip(),
         client_secret=Secret(client_secret.strip()),
         refresh_token=Secret(refresh_token.strip()),
+        endpoint=None if account.damaged else account.endpoint,
+        token_url=None if account.damaged else account.token_url,
+        settings=dict(account.settings),
+        locale=account.locale,
     )
     host.store.update_account(renewed)
-    auditing.record(host, "account.credentials", account=account.name)
+    auditing.record(host, "account.credentials", account=account.name, repaired=account.damaged)
     return renewed
 
 
 def removal(host: ReferenceHost, name: str) -> Removal:
-    """What removing the account would take along: for the face's question."""
-    account = get(host, name)
+    """What removing the account would take along: for the face's question (a damaged
+    account too: its secrets are not opened)."""
+    account = stored(host, name)
     return Removal(
         account.name, len(host.store.order_ids_by_status(account.id, tuple(OrderStatus)))
     )
@@ -330,12 +360,13 @@ def remove(host: ReferenceHost, name: str, *, confirmed: bool) -> Removal:
     Destroys data: unless ``confirmed``, raises ``NeedsConfirmation`` (text
     ``cli.account_remove_confirm``, values ``name`` and ``count``: what ``removal`` says) and
     removes nothing. Audited as ``account.remove`` with the count of orders and ``complete``.
+    A damaged account is removed like any other.
 
     As ``purge``: when another process reading the database (a backup, the console, ``run``)
     kept the write-ahead log from being emptied, old copies of the removed orders are still in
     it; then the account is gone but the removal is not complete: audited ``complete: false``
     and ``cli.account_remove_incomplete`` raised (kind ``failed``), never reported as done."""
-    account = get(host, name)
+    account = stored(host, name)
     orders = removal(host, account.id).orders
     if not confirmed:
         raise NeedsConfirmation("cli.account_remove_confirm", name=account.name, count=orders)

@@ -71,8 +71,9 @@ def purge(
     except WalNotClearedError as exc:
         auditing.record(host, "orders.purge", orders=exc.count, days=after_days, complete=False)
         raise
-    if not dry_run:
-        auditing.record(host, "orders.purge", orders=len(ids), days=after_days, complete=True)
+    if not dry_run:  # complete: no old copy left (PostgreSQL keeps dead tuples until VACUUM)
+        complete = host.store.purge_overwrites
+        auditing.record(host, "orders.purge", orders=len(ids), days=after_days, complete=complete)
     return Purge(tuple(ids), after_days, dry_run)
 
 
@@ -146,7 +147,7 @@ def _no_syncs(store: Store, notify: Notify) -> Iterator[None]:
     """Hold every account's sync lease: no sync writes under the old key meanwhile."""
     locks = account_locks(store)
     with ExitStack() as held:
-        for account in store.list_accounts():
+        for account in store.stored_accounts():  # a damaged one too: its key is rotated
             lease = held.enter_context(locks.hold(account.id))
             if lease.taken_over_from is not None:  # a sync killed mid-way: say whose lease
                 notify("lease-taken-over", {"account": account.name, "pid": lease.taken_over_from})

@@ -19,12 +19,16 @@ from hyreka_plugin_amazon.refhost.store import DB_FILE
 from hyreka_plugin_amazon.refhost.store.database import check_not_lost
 from hyreka_plugin_amazon.refhost.store.leases import AccountLocks
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV as DATABASE_ENV
+from hyreka_plugin_amazon.refhost.store.postgres import has_password as has_password
+from hyreka_plugin_amazon.refhost.store.postgres import masked as masked
 
 __all__ = [
     "DATABASE_ENV",
     "ReferenceHost",
     "database_url",
+    "has_password",
     "has_store",
+    "masked",
     "open_folder",
     "open_host",
     "shared_database",

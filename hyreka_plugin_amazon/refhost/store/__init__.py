@@ -9,7 +9,8 @@ built from one part per duty, each in its own module:
   ``postgres``: PostgreSQL's connection and migration;
 - ``database``: the connection, its lock, transactions, the vault (``Database``);
 - ``checkpointer``: WAL checkpoints in a thread of their own (``Checkpointer``);
-- ``accounts``: accounts, their secrets encrypted (``AccountStore``);
+- ``accounts``: accounts, their secrets encrypted (``AccountStore``), listed without them
+  (``StoredAccount``, damaged ones marked); ``datakeys``: each account's data key;
 - ``orders``: orders committed one by one or staged for a sync, with the look-ups a sync
   reuses (``OrderStore``); ``payload``: an order's encrypted JSON record and its anonymised form;
 - ``history``: per-account state, problems and sync runs (``HistoryStore``, ``SyncRun``);
@@ -21,6 +22,7 @@ built from one part per duty, each in its own module:
 
 from __future__ import annotations
 
+from hyreka_plugin_amazon.refhost.store.accounts import StoredAccount
 from hyreka_plugin_amazon.refhost.store.adapter import KNOWN_IDS, HostAdapter
 from hyreka_plugin_amazon.refhost.store.errors import (
     AccountExistsError,
@@ -51,6 +53,7 @@ __all__ = [
     "PackageError",
     "Store",
     "StoreError",
+    "StoredAccount",
     "StoredShipment",
     "SyncRun",
     "anonymised",

@@ -32,6 +32,7 @@ from hyreka_plugin_amazon.refhost.store.postgres import (
     PgConnection,
     has_key_check,
     is_database_url,
+    masked,
     redacted,
 )
 from hyreka_plugin_amazon.refhost.store.schema import BUSY_TIMEOUT_MS, DB_FILE, connect, ts
@@ -125,11 +126,12 @@ class Database:
         tighten_permissions(Path(data_dir))  # the key file lives there with either database
         url = database or env.get(DATABASE_ENV, "").strip() or None
         if url is not None and not is_database_url(url):
+            given = masked(url, url)[:20]  # a libpq "password=..." string: masked too
             raise StoreError(
-                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {url[:20]!r}...",
+                f"--database / {DATABASE_ENV} must be a postgresql:// URL, not {given!r}...",
                 text_id="store.pg_url",
                 env=DATABASE_ENV,
-                given=url[:20],
+                given=given,
             )
         if url is not None:
             # A new key next to existing data would lock that data away: only a new store
@@ -236,14 +238,30 @@ class Database:
     def _now(self) -> str:
         return ts(self._clock())
 
+    def _erase_old_copies(self, *key_tables: str) -> bool:
+        """After a removal or a purge: make the old copies of what was deleted unreachable.
+
+        SQLite (``secure_delete`` overwrote the freed pages): the WAL is checkpointed and
+        emptied (``_checkpoint``). PostgreSQL keeps a deleted row as a dead tuple until
+        VACUUM and reuse: the (small) key tables named are rewritten (``VACUUM FULL``), so the
+        destroyed data keys leave the table files; the records they sealed may stay there
+        and in the WAL, with no key to open them. False when that could not be done (another
+        connection's reader, a role that does not own the tables)."""
+        if self._checkpointer is None:
+            assert isinstance(self._db, PgConnection)
+            with self._lock:
+                return self._db.rewrite_tables(key_tables)
+        return self._checkpoint()
+
     def _checkpoint(self, wait: float | None = None) -> bool:
-        """Move the WAL into the database and empty it, so replaced values leave the WAL too.
+        """Move SQLite's WAL into the database and empty it, so replaced values leave the WAL
+        too.
 
         Waits up to ``wait`` seconds (default ``checkpoint_wait``) for other connections'
         readers; False when they kept it from completing (old pages may still be readable).
-        PostgreSQL keeps its own WAL and checkpoints: True at once."""
+        Not for PostgreSQL (``_erase_old_copies``)."""
         if self._checkpointer is None:
-            return True
+            raise StoreError("PostgreSQL has no checkpoint of the store's own")
         wait = self.checkpoint_wait if wait is None else wait
         with self._lock:
             self._db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
@@ -284,13 +302,10 @@ class Database:
                 rows = db.execute(self._sql.read_key_check).fetchall()
         self._vault.decrypt(rows[0]["value"])
 
-    def _seal(self, payload: bytes, account_id: str, amazon_order_id: str) -> bytes:
-        """An order payload encrypted (AES-256-GCM, ``Vault.seal``), bound to its row."""
-        return self._vault.seal(payload, order_binding(account_id, amazon_order_id))
-
     def _unseal(self, sealed: bytes, account_id: str, amazon_order_id: str) -> bytes:
-        """The payload of the order ``amazon_order_id`` of ``account_id``; a payload copied
-        from another row fails (``VaultError``)."""
+        """The payload of the order ``amazon_order_id`` of ``account_id`` as stores before data
+        keys sealed it (under the vault key; ``OrderStore`` seals every record with its
+        order's key); a payload copied from another row fails (``VaultError``)."""
         if sealed[:1] == _FERNET_VERSION:  # older stores: a zlib payload in a binary Fernet token
             return zlib.decompress(self._vault.decrypt(base64.urlsafe_b64encode(sealed)))
         return self._vault.decrypt(sealed, order_binding(account_id, amazon_order_id))
@@ -321,8 +336,12 @@ def tighten_permissions(folder: Path) -> None:
 
 
 def order_binding(account_id: str, amazon_order_id: str) -> bytes:
-    """The associated data of an order's payload: the row it belongs to."""
-    return json.dumps(["order", account_id, amazon_order_id]).encode("utf-8")
+    """The associated data of an order's payload, the row it belongs to: ``json.dumps(["order",
+    account_id, amazon_order_id])``, written out (thousands per sync)."""
+    return f'["order", {_json_text(account_id)}, {_json_text(amazon_order_id)}]'.encode("ascii")
+
+
+_json_text = json.encoder.encode_basestring_ascii  # as json.dumps writes a string
 
 
 def check_not_lost(path: Path) -> None:

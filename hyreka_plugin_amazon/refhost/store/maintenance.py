@@ -1,12 +1,15 @@
-"""Keeping the store: removing personal data after retention, and re-encrypting under a new key."""
+"""Keeping the store: removing personal data after retention, and wrapping keys under a new
+vault key."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
-from hyreka_plugin_amazon.contract import OrderStatus
-from hyreka_plugin_amazon.refhost.safety.vault import Vault
-from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection
+from hyreka_plugin_amazon.contract import Order, OrderStatus
+from hyreka_plugin_amazon.refhost.safety.vault import DataKey, Vault
+from hyreka_plugin_amazon.refhost.store.database import BATCH
+from hyreka_plugin_amazon.refhost.store.datakeys import account_key_binding
 from hyreka_plugin_amazon.refhost.store.errors import WalNotClearedError
 from hyreka_plugin_amazon.refhost.store.orderrecords import OrderStore
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
@@ -36,8 +39,11 @@ class MaintenanceStore(OrderStore):
         open order purged by the backstop stays flagged (``stale_purged_order_ids``).
         Addresses keep only their country; buyer e-mail, company and VAT id go; ids, amounts,
         dates, lines and status stay. Returns the affected order ids (``dry_run``: would be).
-        Afterwards the write-ahead log is emptied so no old copy stays in it; when another
-        connection keeps it from being emptied, raises ``WalNotClearedError`` (run it again).
+        On SQLite the old records are overwritten (``secure_delete``) and the write-ahead log
+        is emptied afterwards; when another connection keeps it from being emptied, raises
+        ``WalNotClearedError`` (run it again). On PostgreSQL the old versions stay as dead
+        tuples until VACUUM and reuse, sealed with the account's key, which goes only with the
+        account (``purge_overwrites``: False there).
         """
         cutoff = ts(now - timedelta(days=after_days))
         stale = ts(now - timedelta(days=stale_after_days))
@@ -53,16 +59,16 @@ class MaintenanceStore(OrderStore):
             with self._write() as db:
                 for row in rows[start : start + BATCH]:
                     key = (row["account_id"], row["amazon_order_id"])
-                    sealed = db.execute(
+                    stored = db.execute(
                         self._sql.order_payload_for_write, {"rowid": row["rowid"]}
-                    ).fetchone()["payload"]
-                    self._rewrite_payload(
-                        db, row["rowid"], order_json(anonymised(self._order(sealed, *key))), *key
-                    )
+                    ).fetchone()
+                    order = Order.from_dict(json.loads(self._open_record(db, stored, *key)))
+                    self._rewrite_payload(db, row["rowid"], order_json(anonymised(order)), *key)
                     db.execute(
                         self._sql.mark_purged, {"purged_at": purged_at, "rowid": row["rowid"]}
                     )
-        if not self._checkpoint():
+        # SQLite empties its WAL each time (what an earlier purge could not empty goes too).
+        if self.purge_overwrites and not self._checkpoint():
             raise WalNotClearedError(
                 f"removed the personal data of {len(ids)} orders, but old copies are still in "
                 f"the database's write-ahead log ({self.path.name}-wal) because another process "
@@ -73,17 +79,25 @@ class MaintenanceStore(OrderStore):
             )
         return ids
 
+    @property
+    def purge_overwrites(self) -> bool:
+        """Whether a purge leaves no old copy of what it removed: SQLite overwrites freed
+        pages and empties its WAL; PostgreSQL keeps dead tuples until VACUUM and reuse."""
+        return not self.is_postgres
+
     def stale_purged_order_ids(self, account_id: str | None = None) -> list[str]:
         """Orders whose personal data the backstop removed while they were still open."""
         rows = self._read(self._sql.stale_purged_order_ids, {**_CLOSED, "account_id": account_id})
         return [row["amazon_order_id"] for row in rows]
 
-    def rotate_key(self, vault: Vault, *, batch_size: int = BATCH) -> int:
-        """Re-encrypt every value not under ``vault``'s primary key; returns the rows rewritten.
+    def rotate_key(self, vault: Vault) -> int:
+        """Re-encrypt every value not under ``vault``'s primary key; returns the values
+        rewritten: accounts' secrets, accounts' data keys (wrapped again: the records sealed
+        with them stay as they are) and records still sealed under a vault key.
 
-        Each batch commits; after an interruption, call again: rows already under the primary
-        key are skipped, the others still decrypt with the old key. The store uses ``vault``
-        from now on (once it proved it reads this store).
+        Each transaction commits; after an interruption, call again: values already under the
+        primary key are skipped, the others still decrypt with the old key. The store uses
+        ``vault`` from now on (once it proved it reads this store).
         """
         key_id = vault.key_id
         with self._write() as db:
@@ -97,43 +111,24 @@ class MaintenanceStore(OrderStore):
         with self._write() as db:
             stale = db.execute(self._sql.accounts_not_under_key, {"key_id": key_id}).fetchall()
             for row in stale:
+                if not self._secrets_open(row):  # damaged: unreadable under any key until
+                    continue  # the seller enters its credentials again
                 db.execute(self._sql.reseal_account, self._sealed_secrets(self._account(row)))
                 rotated += 1
-        last = 0
-        while True:
-            with self._write() as db:
-                rows = db.execute(
-                    self._sql.orders_not_under_key,
-                    {"after": last, "key_id": key_id, "limit": batch_size},
-                ).fetchall()
-                for row in rows:
-                    key = (row["account_id"], row["amazon_order_id"])
-                    payload = self._unseal(row["payload"], *key)
-                    self._rewrite_payload(db, row["rowid"], payload, *key)
-            if not rows:
-                break
-            rotated += len(rows)
-            last = rows[-1]["rowid"]
-        self._checkpoint()  # best effort: old values stay readable only with the old key
+            for row in db.execute(self._sql.account_keys_not_under_key, {"key_id": key_id}):
+                binding = account_key_binding(row["account_id"], row["id"])
+                key = DataKey(vault.decrypt(row["wrapped"], binding))
+                db.execute(
+                    self._sql.rewrap_account_key,
+                    {
+                        "account_id": row["account_id"],
+                        "id": row["id"],
+                        "wrapped": vault.wrap_key(key, binding),
+                        "key_id": key_id,
+                    },
+                )
+                rotated += 1
+        rotated += self.seal_records_with_account_keys()
+        if not self.is_postgres:
+            self._checkpoint()  # best effort: old values stay readable only with the old key
         return rotated
-
-    def _rewrite_payload(
-        self,
-        db: Connection,
-        rowid: int,
-        payload: bytes,
-        account_id: str,
-        amazon_order_id: str,
-    ) -> None:
-        vault = self._vault
-        sealed = self._seal(payload, account_id, amazon_order_id)
-        db.execute(
-            self._sql.rewrite_payload,
-            {
-                "payload": sealed,
-                "payload_mac": vault.mac(payload),
-                "key_id": vault.key_id,
-                "now": self._now(),
-                "rowid": rowid,
-            },
-        )

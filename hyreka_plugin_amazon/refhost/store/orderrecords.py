@@ -1,9 +1,11 @@
 """Orders in the store: committed one by one (``upsert_order``) or staged for a sync.
 
 Plain columns hold only what is not personal (ids, status, marketplace, amounts, dates,
-country); each order's full record is one encrypted JSON payload (``payload.order_json``), with
-an HMAC of it (keyed from the vault) so an unchanged order is recognised without decrypting.
-Every encrypted row names the id of the key it is under, which makes key rotation resumable.
+country); each order's full record is one encrypted JSON payload (``payload.order_json``),
+sealed with its account's data key (``datakeys``: removing the account destroys the key), with
+an HMAC of it under the same key so an unchanged order is recognised without decrypting.
+``key_id`` names that account key; a vault key's id there marks a record from before account
+keys, sealed anew when the store opens (``seal_records_with_account_keys``).
 
 ``upsert_order`` commits each order. A sync's host services (``HostAdapter``) stage orders
 instead (``stage_order``): they are committed together, ``STAGE_ORDERS`` at a time or once the
@@ -26,10 +28,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hyreka_plugin_amazon.contract import Order, OrderStatus, UpsertOutcome
-from hyreka_plugin_amazon.refhost.safety.vault import Vault
+from hyreka_plugin_amazon.refhost.safety.vault import DataKey, Vault
 from hyreka_plugin_amazon.refhost.store import fencing
 from hyreka_plugin_amazon.refhost.store.accounts import AccountStore
-from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row
+from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row, order_binding
+from hyreka_plugin_amazon.refhost.store.datakeys import is_account_key_id
 from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
 from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
@@ -128,6 +131,7 @@ class OrderStore(AccountStore):
         self._looked_up: dict[tuple[str, str], RowState | None] = {}
         self._lost_fences: set[Fence] = set()  # leases a commit found taken over
         super().__init__(path, vault, clock=clock)
+        self.seal_records_with_account_keys()
 
     def upsert_order(self, account_id: str, order: Order) -> UpsertOutcome:
         """Store the order and commit; "unchanged" (nothing written) when it is identical."""
@@ -160,7 +164,7 @@ class OrderStore(AccountStore):
                 seen = self._looked_up.pop(key)
             else:
                 seen = self._row_state(self._db, *key)
-            stored, payload, mac = self._prepare(order, seen)
+            stored, payload, mac = self._prepare(order, seen, self._sealing_key(account_id))
             if earlier is not None:
                 if hmac.compare_digest(earlier.mac, mac):
                     return "unchanged"
@@ -195,12 +199,24 @@ class OrderStore(AccountStore):
                     self._lost_fences |= lost
                     staged = {k: e for k, e in staged.items() if e.fence not in lost}
                 rows = self._row_states(db, staged)
-                as_seen = [entry for key, entry in staged.items() if rows.get(key) == entry.seen]
+                keys = {
+                    account_id: self._account_key(db, account_id, for_write=True)
+                    for account_id in {entry.account_id for entry in staged.values()}
+                }
+                # As staged: the row is as it was seen, and the MAC is under the account key
+                # it is sealed with now (an account removed and added again has a new one).
+                as_seen = {
+                    key: entry
+                    for key, entry in staged.items()
+                    if rows.get(key) == entry.seen
+                    and self._account_keys.get(entry.account_id) == keys[entry.account_id]
+                }
                 db.executemany(
-                    self._sql.upsert_order, [self._values(e, e.seen, now) for e in as_seen]
+                    self._sql.upsert_order,
+                    [self._values(e, e.seen, now, keys[e.account_id]) for e in as_seen.values()],
                 )
                 for key, entry in staged.items():
-                    if rows.get(key) != entry.seen:  # another process purged, rotated or wrote
+                    if key not in as_seen:  # another process purged, rotated or wrote
                         self._upsert(db, entry.account_id, entry.order(), now)
         except self._integrity_errors:
             self._known_accounts.clear()
@@ -214,12 +230,27 @@ class OrderStore(AccountStore):
     def _upsert(self, db: Connection, account_id: str, order: Order, now: str) -> UpsertOutcome:
         """Compare with the stored order and write it when it differs (in a transaction)."""
         seen = self._row_state(db, account_id, order.amazon_order_id, for_write=True)
-        stored, payload, mac = self._prepare(order, seen)
-        outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac)
+        key = self._account_key(db, account_id, for_write=True)
+        stored, payload, mac = self._prepare(order, seen, key)
+        outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac, key)
         if outcome != "unchanged":
             entry = _Staged.of(account_id, stored, seen, payload, mac)
-            db.execute(self._sql.upsert_order, self._values(entry, seen, now))
+            db.execute(self._sql.upsert_order, self._values(entry, seen, now, key))
         return outcome
+
+    def _sealing_key(self, account_id: str) -> tuple[str, DataKey]:
+        """The account's key as last read (the commit checks it is still the account's)."""
+        return self._account_keys.get(account_id) or self._account_key(self._db, account_id)
+
+    def _open_record(
+        self, db: Connection, row: Row, account_id: str, amazon_order_id: str
+    ) -> bytes:
+        """The plaintext of a row's record (its ``payload`` and ``key_id``): with its
+        account's key, or (a record from before account keys) the vault key."""
+        if not is_account_key_id(row["key_id"]):
+            return self._unseal(row["payload"], account_id, amazon_order_id)
+        _, key = self._account_key(db, account_id, key_id=row["key_id"])
+        return key.open(row["payload"], order_binding(account_id, amazon_order_id))
 
     def _row_state(
         self, db: Connection, account_id: str, amazon_order_id: str, *, for_write: bool = False
@@ -247,29 +278,41 @@ class OrderStore(AccountStore):
                 found[(account_id, row["amazon_order_id"])] = RowState.of(row)
         return found
 
-    def _prepare(self, order: Order, seen: RowState | None) -> tuple[Order, bytes, bytes]:
-        """The order as it is stored, its payload and the payload's MAC."""
+    def _prepare(
+        self, order: Order, seen: RowState | None, key: tuple[str, DataKey]
+    ) -> tuple[Order, bytes, bytes]:
+        """The order as it is stored, its payload and the payload's MAC (under ``key``)."""
         if seen is not None and seen.purged_at and order.status in CLOSED_STATUSES:
             # Its personal data is purged; a report overlap must not bring it back.
             order = anonymised(order)
         payload = order_json(order)
-        return order, payload, self._vault.mac(payload)
+        return order, payload, key[1].mac(payload)
 
     def _outcome(
-        self, key: tuple[str, str], seen: RowState | None, payload: bytes, mac: bytes
+        self,
+        order_key: tuple[str, str],
+        seen: RowState | None,
+        payload: bytes,
+        mac: bytes,
+        key: tuple[str, DataKey] | None = None,
     ) -> UpsertOutcome:
+        """``mac`` is under ``key`` (default: the account's key as last read)."""
         if seen is None:
             return "created"
-        if seen.key_id == self._vault.key_id:
+        key_id = (key or self._account_keys.get(order_key[0]) or ("", None))[0]
+        if seen.key_id == key_id:
             return "unchanged" if hmac.compare_digest(seen.payload_mac, mac) else "updated"
-        sealed = self._db.execute(  # stored under an older key, mid-rotation
-            self._sql.order_payload, {"account_id": key[0], "amazon_order_id": key[1]}
-        ).fetchone()["payload"]
-        stored = json.loads(self._unseal(sealed, *key))
+        row = self._db.execute(  # under the vault key (an older store): compare the plaintext
+            self._sql.order_payload, {"account_id": order_key[0], "amazon_order_id": order_key[1]}
+        ).fetchone()
+        stored = json.loads(self._open_record(self._db, row, *order_key))
         return "unchanged" if stored == json.loads(payload) else "updated"
 
-    def _values(self, entry: _Staged, row: RowState | None, now: str) -> tuple[Any, ...]:
-        """The parameters of ``upsert_order`` for an order whose stored row is ``row``."""
+    def _values(
+        self, entry: _Staged, row: RowState | None, now: str, key: tuple[str, DataKey]
+    ) -> tuple[Any, ...]:
+        """The parameters of ``upsert_order`` for an order whose stored row is ``row``, its
+        record sealed with its account's ``key``."""
         closed = entry.closed
         closed_at = ((row.closed_at if row is not None else None) or now) if closed else None
         purged_at = row.purged_at if row is not None and closed else None  # kept while anonymised
@@ -278,9 +321,9 @@ class OrderStore(AccountStore):
             entry.amazon_order_id,
             now,
             *entry.columns,
-            self._seal(entry.payload, entry.account_id, entry.amazon_order_id),
+            key[1].seal(entry.payload, order_binding(entry.account_id, entry.amazon_order_id)),
             entry.mac,
-            self._vault.key_id,
+            key[0],
             closed_at,
             purged_at,
             now,
@@ -314,7 +357,7 @@ class OrderStore(AccountStore):
             self._looked_up[key] = None if row is None else RowState.of(row)
             if row is None:
                 return None
-        return self._order(row["payload"], *key)
+            return self._order(row, *key)
 
     def stored_order_ids(self, account_id: str, limit: int) -> set[str] | None:
         """The ids of the account's stored orders, or None when there are more than ``limit``."""
@@ -352,14 +395,17 @@ class OrderStore(AccountStore):
             )
             if not rows:
                 return
-            for row in rows:
-                if keep is None:
-                    yield self._order(row["payload"], row["account_id"], row["amazon_order_id"])
-                    continue
-                text = self._unseal(row["payload"], row["account_id"], row["amazon_order_id"])
-                decoded = text.decode()
-                if keep(decoded):
-                    yield Order.from_dict(json.loads(decoded))
+            found: list[Order] = []
+            with self._lock:
+                for row in rows:
+                    account, order_id = row["account_id"], row["amazon_order_id"]
+                    if keep is None:
+                        found.append(self._order(row, account, order_id))
+                        continue
+                    decoded = self._open_record(self._db, row, account, order_id).decode()
+                    if keep(decoded):
+                        found.append(Order.from_dict(json.loads(decoded)))
+            yield from found
             last = rows[-1]["rowid"]
 
     def order_summaries(
@@ -383,8 +429,60 @@ class OrderStore(AccountStore):
         )
         return {row["amazon_order_id"] for row in rows}
 
-    def _order(self, sealed: bytes, account_id: str, amazon_order_id: str) -> Order:
-        return Order.from_dict(json.loads(self._unseal(sealed, account_id, amazon_order_id)))
+    def _order(self, row: Row, account_id: str, amazon_order_id: str) -> Order:
+        record = self._open_record(self._db, row, account_id, amazon_order_id)
+        return Order.from_dict(json.loads(record))
+
+    seal_batch = BATCH  # records sealed anew per transaction
+
+    def seal_records_with_account_keys(self) -> int:
+        """Give every account a data key, and seal every order record still under the vault
+        key (a store from before account keys) with its account's key; the count sealed.
+
+        Runs when the store opens, a batch per transaction: each record is read, opened and
+        written again in one transaction (its old form stays readable until then), so an
+        interruption loses nothing and the next opening goes on. Finds nothing to do at once
+        in an up-to-date store (``orders_sealed_by_vault`` has an index of its own)."""
+        missing = [row["id"] for row in self._read(self._sql.accounts_without_key)]
+        if missing:
+            with self._write() as db:
+                for account_id in missing:
+                    self._new_account_key(db, account_id)
+        sealed = last = 0
+        while True:
+            with self._write() as db:
+                rows = db.execute(
+                    self._sql.orders_sealed_by_vault, {"after": last, "limit": self.seal_batch}
+                ).fetchall()
+                for row in rows:
+                    key = (row["account_id"], row["amazon_order_id"])
+                    payload = self._unseal(row["payload"], *key)
+                    self._rewrite_payload(db, row["rowid"], payload, *key)
+            if not rows:
+                return sealed
+            sealed += len(rows)
+            last = rows[-1]["rowid"]
+
+    def _rewrite_payload(
+        self,
+        db: Connection,
+        rowid: int,
+        payload: bytes,
+        account_id: str,
+        amazon_order_id: str,
+    ) -> None:
+        """Seal ``payload`` in its row with its account's key (in a write transaction)."""
+        key_id, key = self._account_key(db, account_id, for_write=True)
+        db.execute(
+            self._sql.rewrite_payload,
+            {
+                "payload": key.seal(payload, order_binding(account_id, amazon_order_id)),
+                "payload_mac": key.mac(payload),
+                "key_id": key_id,
+                "now": self._now(),
+                "rowid": rowid,
+            },
+        )
 
 
 def _order_columns(order: Order) -> tuple[Any, ...]:

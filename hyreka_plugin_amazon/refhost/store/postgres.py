@@ -6,14 +6,22 @@ offering the few methods of a ``sqlite3.Connection`` the store uses.
 
 The vault key never enters the database: it stays in ``HYREKA_AMAZON_KEY`` or the key file of
 the data folder, as with SQLite.
+
+The database's password is best left out of the URL: libpq (under psycopg) then takes it from
+``PGPASSWORD`` or the password file (``PGPASSFILE``, default ``~/.pgpass``), and the host
+passes the URL on untouched. Wherever a URL or a driver's message is shown, every form of a
+password in it (the URL's user info, a ``password=`` parameter, percent-encoded or not, with
+spaces) is masked (``redacted``, ``masked``), and every error of the driver becomes a
+``StoreError``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 from hyreka_plugin_amazon.refhost.store.errors import StoreError
 from hyreka_plugin_amazon.refhost.store.sqlfiles import ddl
@@ -23,26 +31,69 @@ if TYPE_CHECKING:
 
 DATABASE_ENV = "HYREKA_AMAZON_DATABASE"
 URL_SCHEMES = ("postgresql", "postgres")
-PG_SCHEMA_VERSION = 1  # the same tables as SQLite's schema 1
+PG_SCHEMA_VERSION = 2  # the same tables as SQLite's schema 2 (1: before data keys)
 
 # Migrations after schema 1: {version: DDL}, applied in order inside the migration's transaction.
 PG_MIGRATIONS: dict[int, str] = {}
 
+_REWRITABLE = frozenset({"account_keys", "order_keys"})  # the tables rewrite_tables takes
 _MIGRATION_LOCK = 7_146_121_618  # pg_advisory_xact_lock key: one process migrates at a time
 
 
 def is_database_url(text: str) -> bool:
     """Whether ``text`` names a PostgreSQL database (``postgresql://...``)."""
-    return urlsplit(text).scheme in URL_SCHEMES
+    try:
+        return urlsplit(text).scheme in URL_SCHEMES
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        return text.split("://", 1)[0].lower() in URL_SCHEMES
+
+
+# Where a password can be in a URL or a libpq connection string, read without a URL parser (a
+# URL libpq refuses must be masked as well): the user info up to the last "@", a "password="
+# query parameter, a "password=" keyword.
+_USER_INFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^:@]*):(.*)@", re.DOTALL)
+_QUERY_PASSWORD = re.compile(r"[?&]password=([^&#]*)", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+MASK = "***"
+
+
+def password_forms(url: str) -> list[str]:
+    """Every form in which the password of ``url`` can appear in a text (as given, decoded,
+    encoded), longest first; empty without a password."""
+    found: list[str] = []
+    user_info = _USER_INFO.match(url)
+    if user_info:
+        found.append(user_info.group(2))
+    found += _QUERY_PASSWORD.findall(url)
+    found += [value.strip("'") for value in _KEYWORD_PASSWORD.findall(url)]
+    forms: set[str] = set()
+    for given in filter(None, found):
+        plain = unquote(given)
+        forms |= {given, plain, unquote_plus(given), quote(plain, safe=""), quote_plus(plain)}
+    return sorted(filter(None, forms), key=len, reverse=True)
+
+
+def has_password(url: str) -> bool:
+    """Whether ``url`` carries a password (in its user info or a ``password=`` parameter)."""
+    return bool(password_forms(url))
+
+
+def masked(text: str, url: str) -> str:
+    """``text`` (a message, the URL itself) with every form of ``url``'s password masked."""
+    for form in password_forms(url):
+        text = text.replace(form, MASK)
+    return text
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages and reprs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    return urlunsplit(parts._replace(netloc="***@" + netloc[-1] if len(netloc) == 2 else ""))
+    """The URL without its password (the user stays), for messages and reprs."""
+    shown = url
+    user_info = _USER_INFO.match(url)
+    if user_info:
+        shown = shown[: user_info.start(2)] + MASK + shown[user_info.end(2) :]
+    shown = _QUERY_PASSWORD.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + MASK, shown)
+    shown = _KEYWORD_PASSWORD.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + MASK, shown)
+    return masked(shown, url)  # whatever form is left elsewhere
 
 
 class PgConnection:
@@ -61,17 +112,19 @@ class PgConnection:
             self._conn: psycopg.Connection[dict[str, Any]] = psycopg.connect(
                 url, autocommit=True, row_factory=dict_row, connect_timeout=10
             )
-        except psycopg.OperationalError as exc:
-            raise StoreError(
-                f"cannot connect to the database {redacted(url)}: "
-                f"{_first_line(exc)}; is the server running and the URL right?",
-                text_id="store.pg_connect",
-                url=redacted(url),
-                detail=_first_line(exc),
-            ) from None
+        except (psycopg.Error, ValueError) as exc:  # a refused URL too: never a traceback
+            raise connect_error(url, exc) from None
         self._lock = threading.RLock()
         try:
             migrate(self._conn)
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise StoreError(
+                f"the database {redacted(url)} cannot be used: {masked(_first_line(exc), url)}",
+                text_id="store.pg_failed",
+                url=redacted(url),
+                detail=masked(_first_line(exc), url),
+            ) from None
         except BaseException:
             self._conn.close()
             raise
@@ -88,6 +141,31 @@ class PgConnection:
             return
         with self._lock, self._conn.cursor() as cursor:
             cursor.executemany(sql, seq)
+
+    def rewrite_tables(self, tables: Sequence[str]) -> bool:
+        """``VACUUM FULL`` each table (outside a transaction): PostgreSQL writes its live rows
+        into a new file and drops the old one, so its dead tuples leave the table files.
+        False when the server skipped one (a role that does not own it: it only warns)."""
+        import psycopg
+
+        skipped: list[str] = []
+
+        def on_notice(diagnostic: psycopg.errors.Diagnostic) -> None:
+            if diagnostic.severity_nonlocalized == "WARNING":
+                skipped.append(diagnostic.message_primary or "")
+
+        with self._lock:
+            self._conn.add_notice_handler(on_notice)
+            try:
+                for table in tables:
+                    if table not in _REWRITABLE:
+                        raise ValueError(f"not a key table: {table!r}")
+                    self._conn.execute(f"VACUUM FULL {table}".encode())
+            except psycopg.errors.InsufficientPrivilege:
+                return False
+            finally:
+                self._conn.remove_notice_handler(on_notice)
+        return not skipped
 
     @property
     def in_transaction(self) -> bool:
@@ -136,6 +214,9 @@ def migrate(conn: psycopg.Connection[dict[str, Any]]) -> None:
                 conn.execute(
                     "INSERT INTO schema_version (version) VALUES (%s)", (PG_SCHEMA_VERSION,)
                 )
+            elif version < PG_SCHEMA_VERSION:  # older packages refuse a store they cannot read
+                conn.execute("UPDATE schema_version SET version = %s", (PG_SCHEMA_VERSION,))
+                version = PG_SCHEMA_VERSION
         for target in sorted(v for v in PG_MIGRATIONS if v > version):
             conn.execute(PG_MIGRATIONS[target])
             conn.execute("UPDATE schema_version SET version = %s", (target,))
@@ -161,13 +242,21 @@ def has_key_check(url: str) -> bool:
                 return False
             found = conn.execute("SELECT 1 FROM meta WHERE name = 'key_check'").fetchone()
             return found is not None
-    except psycopg.OperationalError as exc:
-        raise StoreError(
-            f"cannot connect to the database {redacted(url)}: {_first_line(exc)}",
-            text_id="store.pg_connect",
-            url=redacted(url),
-            detail=_first_line(exc),
-        ) from None
+    except (psycopg.Error, ValueError) as exc:
+        raise connect_error(url, exc) from None
+
+
+def connect_error(url: str, exc: BaseException) -> StoreError:
+    """The error for a database that cannot be reached with ``url`` (a refused URL, a server
+    down, a wrong password), its password masked everywhere."""
+    detail = masked(_first_line(exc), url)
+    return StoreError(
+        f"cannot connect to the database {redacted(url)}: {detail}; is the server running and "
+        "the URL right?",
+        text_id="store.pg_connect",
+        url=redacted(url),
+        detail=detail,
+    )
 
 
 def _first_line(exc: BaseException) -> str:

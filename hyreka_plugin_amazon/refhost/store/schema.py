@@ -12,7 +12,7 @@ from hyreka_plugin_amazon.refhost.store.errors import StoreError
 from hyreka_plugin_amazon.refhost.store.sqlfiles import ddl
 
 DB_FILE = "hyreka.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: data keys (account_keys, order_keys); 1 reads no record of 2
 BUSY_TIMEOUT_MS = 10000
 
 _PRAGMAS = (
@@ -72,6 +72,8 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
                     db.execute(added.statement)
             if not exists:
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif version < SCHEMA_VERSION:  # older packages refuse a store they cannot read
+                db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
     except BaseException:
         db.execute("ROLLBACK")
         raise

@@ -120,8 +120,15 @@ class Queries:
     order_payload_for_write: str
     mark_purged: str
     stale_purged_order_ids: str
-    orders_not_under_key: str
+    orders_sealed_by_vault: str
     rewrite_payload: str
+    # account keys
+    account_key: str
+    account_key_for_write: str
+    insert_account_key: str
+    accounts_without_key: str
+    account_keys_not_under_key: str
+    rewrap_account_key: str
     # the shipment outbox
     next_package_id: str
     package_order: str

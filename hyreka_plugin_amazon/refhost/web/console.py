@@ -37,7 +37,7 @@ from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
 from hyreka_plugin_amazon.refhost.services import accounts as account_actions
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
-from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
+from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
@@ -121,8 +121,19 @@ class Console:
             abort(404)
         return account
 
-    def accounts(self, info: ConnectorInfo) -> list[Account]:
+    def accounts(self, info: ConnectorInfo) -> list[StoredAccount]:
+        """The connector's accounts without their secrets (a damaged one marked)."""
         return account_actions.listing(self.host, info.id)
+
+    def stored(self, info: ConnectorInfo, account_id: str) -> StoredAccount:
+        """The account without its secrets, damaged or not (404: none of this connector)."""
+        try:
+            account = account_actions.stored(self.host, account_id)
+        except ServiceError:
+            abort(404)
+        if account.connector != info.id:
+            abort(404)
+        return account
 
 
 def create_app(
@@ -336,9 +347,17 @@ def create_app(
             return save_account(info, None)
         return account_form(info, None)
 
+    def damaged(info: ConnectorInfo, account: StoredAccount) -> str:
+        """The account list, saying how to repair a damaged account (its secrets do not
+        open: nothing can be edited, tested or synchronised until they are entered again)."""
+        notice = text(lang(), "account.damaged_help", name=account.name)
+        return accounts_page(info, notice=notice)
+
     @app.route("/c/<connector_id>/accounts/<account_id>/edit", methods=["GET", "POST"])
     def edit_account(connector_id: str, account_id: str) -> BaseResponse | tuple[str, int]:
         info = console.connector(connector_id)
+        if (stored := console.stored(info, account_id)).damaged:
+            return damaged(info, stored), 409
         account = console.account(info, account_id)
         if request.method == "POST":
             return save_account(info, account)
@@ -349,7 +368,7 @@ def create_app(
         """ "Entfernen": destroys the account's orders and history, so it asks first (a page
         with the count of orders); only the confirming form removes."""
         info = console.connector(connector_id)
-        account = console.account(info, account_id)
+        account = console.stored(info, account_id)  # a damaged one too
         confirmed = request.form.get("confirmed") == "yes"
         try:
             if confirmed:
@@ -368,6 +387,8 @@ def create_app(
     @app.post("/c/<connector_id>/accounts/<account_id>/login")
     def test_login(connector_id: str, account_id: str) -> str:
         info = console.connector(connector_id)
+        if (stored := console.stored(info, account_id)).damaged:
+            return damaged(info, stored)
         account = console.account(info, account_id)
         result = runs.login_test(console.host, account.id, lang=lang())
         return accounts_page(info, login=result, login_account=account.id)

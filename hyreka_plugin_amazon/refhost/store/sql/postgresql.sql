@@ -174,7 +174,8 @@ WHERE account_id = %(account_id)s
 ORDER BY rowid FOR UPDATE;
 
 -- name: order_payload
-SELECT payload FROM orders WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
+SELECT payload, key_id FROM orders
+WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s;
 
 -- name: find_order
 SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders
@@ -185,7 +186,7 @@ SELECT amazon_order_id FROM orders WHERE account_id = %(account_id)s LIMIT %(lim
 
 -- name: orders_after
 -- A page of orders in the order they were first stored; NULL filters: all.
-SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > %(after)s
+SELECT rowid, account_id, amazon_order_id, payload, key_id FROM orders WHERE rowid > %(after)s
     AND (%(account_id)s::text IS NULL OR account_id = %(account_id)s)
     AND (%(status)s::text IS NULL OR status = %(status)s)
 ORDER BY rowid LIMIT %(limit)s;
@@ -215,7 +216,7 @@ ORDER BY rowid;
 
 -- name: order_payload_for_write
 -- The payload a write transaction rewrites, locked until it ends.
-SELECT payload FROM orders WHERE rowid = %(rowid)s FOR UPDATE;
+SELECT account_id, amazon_order_id, payload, key_id FROM orders WHERE rowid = %(rowid)s FOR UPDATE;
 
 -- name: mark_purged
 UPDATE orders SET purged_at = %(purged_at)s WHERE rowid = %(rowid)s;
@@ -226,16 +227,48 @@ SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL
     AND (%(account_id)s::text IS NULL OR account_id = %(account_id)s)
 ORDER BY rowid;
 
--- name: orders_not_under_key
--- A batch of orders for key rotation, read and locked in the write transaction that
--- rewrites them.
+-- name: orders_sealed_by_vault
+-- A batch of order records still sealed under the vault key itself (stores from before
+-- account keys: key_id names a vault key, not an account key 'k...'), read and locked in the
+-- write transaction that seals them under their accounts' keys; the condition is checked
+-- again on the locked row, so two processes never seal one record twice.
 SELECT rowid, account_id, amazon_order_id, payload FROM orders
-WHERE rowid > %(after)s AND key_id != %(key_id)s ORDER BY rowid LIMIT %(limit)s FOR UPDATE;
+WHERE rowid > %(after)s AND substr(key_id, 1, 1) <> 'k'
+ORDER BY rowid LIMIT %(limit)s FOR UPDATE;
 
 -- name: rewrite_payload
 UPDATE orders SET payload = %(payload)s, payload_mac = %(payload_mac)s, key_id = %(key_id)s,
     updated_at = %(now)s
 WHERE rowid = %(rowid)s;
+
+-- ------------------------------------------------------------------------------ account keys
+-- Crypto-shredding: each account's data key, wrapped under the vault key, in a row of its own
+-- (refhost/store/datakeys.py).
+
+-- name: account_key
+SELECT id, wrapped, key_id FROM account_keys WHERE account_id = %(account_id)s;
+
+-- name: account_key_for_write
+-- The key a write transaction seals with; the account cannot be removed until it ends.
+SELECT id, wrapped, key_id FROM account_keys WHERE account_id = %(account_id)s FOR SHARE;
+
+-- name: insert_account_key
+-- Two processes giving an account its key at once: the first one's stays; each reads it back.
+INSERT INTO account_keys (account_id, id, wrapped, key_id, created_at)
+VALUES (%(account_id)s, %(id)s, %(wrapped)s, %(key_id)s, %(now)s)
+ON CONFLICT (account_id) DO NOTHING;
+
+-- name: accounts_without_key
+SELECT a.id FROM accounts a
+WHERE NOT EXISTS (SELECT 1 FROM account_keys k WHERE k.account_id = a.id);
+
+-- name: account_keys_not_under_key
+-- The account keys a key rotation wraps again, read in its write transaction.
+SELECT account_id, id, wrapped FROM account_keys WHERE key_id != %(key_id)s FOR UPDATE;
+
+-- name: rewrap_account_key
+UPDATE account_keys SET wrapped = %(wrapped)s, key_id = %(key_id)s
+WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- ------------------------------------------------------------------------- the shipment outbox
 

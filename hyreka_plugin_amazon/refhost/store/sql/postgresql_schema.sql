@@ -146,6 +146,23 @@ CREATE TABLE IF NOT EXISTS sync_locks (
     expires_at DOUBLE PRECISION NOT NULL  -- seconds since the epoch
 );
 
+-- Crypto-shredding (refhost/store/datakeys.py): each account has a random data key of its
+-- own, kept only wrapped under the vault key in its row here; its order records
+-- (orders.payload) are sealed with it. Removing the account deletes this row: old copies of
+-- its records (freed pages, dead tuples, the write-ahead log, backups) have no key left.
+CREATE TABLE IF NOT EXISTS account_keys (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,               -- 'k' and 16 hex digits: orders.key_id of its records
+    wrapped BYTEA NOT NULL,         -- the key sealed under the vault key (Vault.wrap_key)
+    key_id TEXT NOT NULL,           -- the vault key it is wrapped under
+    created_at TEXT NOT NULL
+);
+
+-- Order records still sealed under the vault key itself (written before account keys): the
+-- store seals them under their accounts' keys when it opens (orders_sealed_by_vault).
+CREATE INDEX IF NOT EXISTS orders_sealed_by_vault ON orders (account_id)
+    WHERE substr(key_id, 1, 1) <> 'k';
+
 -- Columns added after their table was released.
 ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS warnings TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE problems ADD COLUMN IF NOT EXISTS messages TEXT NOT NULL DEFAULT '{}';

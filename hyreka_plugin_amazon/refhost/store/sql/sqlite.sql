@@ -168,7 +168,8 @@ SELECT amazon_order_id, payload_mac, key_id, closed_at, purged_at FROM orders
 WHERE account_id = :account_id AND amazon_order_id IN (SELECT value FROM json_each(:ids));
 
 -- name: order_payload
-SELECT payload FROM orders WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
+SELECT payload, key_id FROM orders
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id;
 
 -- name: find_order
 SELECT payload, payload_mac, key_id, closed_at, purged_at FROM orders
@@ -179,7 +180,7 @@ SELECT amazon_order_id FROM orders WHERE account_id = :account_id LIMIT :limit;
 
 -- name: orders_after
 -- A page of orders in the order they were first stored; NULL filters: all.
-SELECT rowid, account_id, amazon_order_id, payload FROM orders WHERE rowid > :after
+SELECT rowid, account_id, amazon_order_id, payload, key_id FROM orders WHERE rowid > :after
     AND (:account_id IS NULL OR account_id = :account_id)
     AND (:status IS NULL OR status = :status)
 ORDER BY rowid LIMIT :limit;
@@ -209,7 +210,7 @@ ORDER BY rowid;
 
 -- name: order_payload_for_write
 -- The payload a write transaction rewrites.
-SELECT payload FROM orders WHERE rowid = :rowid;
+SELECT account_id, amazon_order_id, payload, key_id FROM orders WHERE rowid = :rowid;
 
 -- name: mark_purged
 UPDATE orders SET purged_at = :purged_at WHERE rowid = :rowid;
@@ -220,15 +221,47 @@ SELECT amazon_order_id FROM orders WHERE purged_at IS NOT NULL
     AND (:account_id IS NULL OR account_id = :account_id)
 ORDER BY rowid;
 
--- name: orders_not_under_key
--- A batch of orders for key rotation, read in the write transaction that rewrites them.
+-- name: orders_sealed_by_vault
+-- A batch of order records still sealed under the vault key itself (stores from before
+-- account keys: key_id names a vault key, not an account key 'k...'), read in the write
+-- transaction that seals them under their accounts' keys.
 SELECT rowid, account_id, amazon_order_id, payload FROM orders
-WHERE rowid > :after AND key_id != :key_id ORDER BY rowid LIMIT :limit;
+WHERE rowid > :after AND substr(key_id, 1, 1) <> 'k'
+ORDER BY rowid LIMIT :limit;
 
 -- name: rewrite_payload
 UPDATE orders SET payload = :payload, payload_mac = :payload_mac, key_id = :key_id,
     updated_at = :now
 WHERE rowid = :rowid;
+
+-- ------------------------------------------------------------------------------ account keys
+-- Crypto-shredding: each account's data key, wrapped under the vault key, in a row of its own
+-- (refhost/store/datakeys.py).
+
+-- name: account_key
+SELECT id, wrapped, key_id FROM account_keys WHERE account_id = :account_id;
+
+-- name: account_key_for_write
+-- The key a write transaction seals with; the account cannot be removed until it ends.
+SELECT id, wrapped, key_id FROM account_keys WHERE account_id = :account_id;
+
+-- name: insert_account_key
+-- Two processes giving an account its key at once: the first one's stays; each reads it back.
+INSERT INTO account_keys (account_id, id, wrapped, key_id, created_at)
+VALUES (:account_id, :id, :wrapped, :key_id, :now)
+ON CONFLICT (account_id) DO NOTHING;
+
+-- name: accounts_without_key
+SELECT a.id FROM accounts a
+WHERE NOT EXISTS (SELECT 1 FROM account_keys k WHERE k.account_id = a.id);
+
+-- name: account_keys_not_under_key
+-- The account keys a key rotation wraps again, read in its write transaction.
+SELECT account_id, id, wrapped FROM account_keys WHERE key_id != :key_id;
+
+-- name: rewrap_account_key
+UPDATE account_keys SET wrapped = :wrapped, key_id = :key_id
+WHERE account_id = :account_id AND id = :id;
 
 -- ------------------------------------------------------------------------- the shipment outbox
 
