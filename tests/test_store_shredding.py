@@ -330,3 +330,17 @@ def test_sqlite_a_removed_accounts_key_and_records_leave_the_files(tmp_path: Pat
         raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith(DB_FILE))
         assert account_key[-48:] not in raw
         assert [r for r in records if r[-48:] in raw] == []
+
+
+def test_orders_staged_while_their_account_was_removed_and_added_again_get_its_new_key(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path, env={}) as first, Store.open(tmp_path, env={}) as second:
+        first.add_account(make_account())
+        order = make_order("302-0000000-0000001")
+        assert first.stage_order("acc-1", order) == "created"  # sealed at the commit
+        second.remove_account("acc-1")  # another process: the account and its key go...
+        second.add_account(make_account())  # ...and it comes back with a new key
+        first.set_state("acc-1", "cursor", "c")  # commits what was staged
+        assert second.get_order("acc-1", order.amazon_order_id) == order
+        assert second.upsert_order("acc-1", order) == "unchanged"  # its MAC: the new key's

@@ -98,6 +98,7 @@ class _Staged(NamedTuple):
     closed: bool  # its status is shipped or cancelled
     payload: bytes  # the JSON of the order as it will be stored (anonymised when purged)
     mac: bytes
+    key_id: str  # the account key the MAC is under
     fence: Fence | None = None  # the lease of the sync that staged it (see fencing)
 
     @classmethod
@@ -108,11 +109,14 @@ class _Staged(NamedTuple):
         seen: RowState | None,
         payload: bytes,
         mac: bytes,
+        key_id: str,
         fence: Fence | None = None,
     ) -> _Staged:
         closed = stored.status in CLOSED_STATUSES
         columns = _order_columns(stored)
-        return cls(account_id, stored.amazon_order_id, seen, columns, closed, payload, mac, fence)
+        return cls(
+            account_id, stored.amazon_order_id, seen, columns, closed, payload, mac, key_id, fence
+        )
 
     def order(self) -> Order:
         """The order as it will be stored, read back from its JSON."""
@@ -164,7 +168,8 @@ class OrderStore(AccountStore):
                 seen = self._looked_up.pop(key)
             else:
                 seen = self._row_state(self._db, *key)
-            stored, payload, mac = self._prepare(order, seen, self._sealing_key(account_id))
+            sealing_key = self._sealing_key(account_id)
+            stored, payload, mac = self._prepare(order, seen, sealing_key)
             if earlier is not None:
                 if hmac.compare_digest(earlier.mac, mac):
                     return "unchanged"
@@ -175,7 +180,9 @@ class OrderStore(AccountStore):
                     return outcome
                 if not self._staged:
                     self._staged_since = time.monotonic()
-            self._staged[key] = _Staged.of(account_id, stored, seen, payload, mac, fence)
+            self._staged[key] = _Staged.of(
+                account_id, stored, seen, payload, mac, sealing_key[0], fence
+            )
             if (
                 len(self._staged) >= STAGE_ORDERS
                 or time.monotonic() - self._staged_since >= STAGE_SECONDS
@@ -208,8 +215,7 @@ class OrderStore(AccountStore):
                 as_seen = {
                     key: entry
                     for key, entry in staged.items()
-                    if rows.get(key) == entry.seen
-                    and self._account_keys.get(entry.account_id) == keys[entry.account_id]
+                    if rows.get(key) == entry.seen and entry.key_id == keys[entry.account_id][0]
                 }
                 db.executemany(
                     self._sql.upsert_order,
@@ -234,7 +240,7 @@ class OrderStore(AccountStore):
         stored, payload, mac = self._prepare(order, seen, key)
         outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac, key)
         if outcome != "unchanged":
-            entry = _Staged.of(account_id, stored, seen, payload, mac)
+            entry = _Staged.of(account_id, stored, seen, payload, mac, key[0])
             db.execute(self._sql.upsert_order, self._values(entry, seen, now, key))
         return outcome
 
