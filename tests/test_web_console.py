@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from helpers.console import chromium
 from helpers.records import make_account, make_order
 from helpers.sim import open_for_seller
 from markupsafe import escape
@@ -178,19 +179,8 @@ def test_every_page_speaks_german_and_after_the_switch_english(tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        reason = f"Chromium is missing ({CHROMIUM}): apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

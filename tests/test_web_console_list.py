@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from helpers.console import chromium
 from helpers.records import make_account, make_order
 
 from hyreka_plugin_amazon.contract import (
@@ -90,19 +91,8 @@ def console(tmp_path: Path) -> Iterator[RunningConsole]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        reason = f"Chromium is missing ({CHROMIUM}): apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
