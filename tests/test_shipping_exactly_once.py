@@ -257,20 +257,22 @@ def test_a_double_submit_of_versand_bestaetigen_is_one_package(
             add_fault(simulator, "slow_response", operation="confirmShipment", delay=1.0)
             url = f"{base}/c/amazon/orders/sim/order/{order.order_id}/ship"
 
-            def submit(_: int) -> str:
-                twin = requests.Session()
+            def submit(_: int) -> int:
+                twin = requests.Session()  # the same browser session, a second connection
                 twin.trust_env = False
                 twin.cookies.update(session.cookies)
-                return twin.post(url, data=form, timeout=30).text
+                return twin.post(url, data=form, timeout=30, allow_redirects=False).status_code
 
             with ThreadPoolExecutor(2) as pool:
-                shown = list(pool.map(submit, range(2)))
-            again = submit(3)  # a third time, after both: the first result, no call
+                answered = list(pool.map(submit, range(2)))
+            answered.append(submit(3))  # a third time, after both: the first result, no call
+            # each POST leads to the order's page (Post/Redirect/Get), which shows the outcome
+            shown = session.get(f"{base}/c/amazon/orders/sim/order/{order.order_id}").text
         finally:
             running.stop()
-        for text in [*shown, again]:
-            assert 'id="ship-result" class="ok"' in text
-            assert "(Paket 1)" in text
+        assert answered == [302, 302, 302]
+        assert 'id="ship-result" class="ok"' in shown
+        assert "(Paket 1)" in shown
         [package] = packages(simulator, order.order_id)
         assert package["tracking_number"] == "00340434169999"
         assert confirm_calls(simulator) == 1
