@@ -283,14 +283,6 @@ def test_the_retention_is_at_least_ninety_days(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- the commands
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest) -> str | None:
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
 def run(
     tmp_path: Path,
