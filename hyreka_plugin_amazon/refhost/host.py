@@ -221,7 +221,7 @@ class ReferenceHost:
                     account.id, amazon_order_id, order, except_package=package_id
                 )
                 shipment = dataclasses.replace(
-                    shipment, items=tuple(ShipmentItem(i, q) for i, q in left)
+                    shipment, items=tuple(ShipmentItem(i, q) for i, q in left), all_items=True
                 )
                 every_item_of = None
         recorded = self.store.record_confirmation(
@@ -236,6 +236,8 @@ class ReferenceHost:
             )
             return stored.shipment, outcome
         [outcome] = self._send_shipments(account, [stored.shipment.package_id])
+        if outcome.items is not None:  # Amazon counted some items as shipped already
+            return dataclasses.replace(stored.shipment, items=outcome.items), outcome
         return stored.shipment, outcome
 
     def send_pending_shipments(
