@@ -472,16 +472,22 @@ def _package_items(sim: Simulator, order_id: str) -> list[list[dict[str, Any]]]:
     return [p["items"] for p in packages(sim, order_id)]
 
 
+def _partly_shipped_by_hand(sim: Simulator, host: ReferenceHost) -> tuple[SimOrder, list[Any]]:
+    """An order whose first item the seller shipped in Seller Central, without a package of
+    the host, after the host's last sync (the host still counts every item as left); the
+    order and its other items."""
+    order = _unshipped_with_items(sim, host, 2)
+    first, *rest = order.items
+    sim.ship_order(order.order_id, [first.order_item_id])
+    return order, rest
+
+
 def test_items_amazon_counts_as_shipped_are_left_out_of_an_all_items_package(
     data: Path, env: dict[str, str], simulator: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)
     with ReferenceHost(data, env=env) as host:
-        order = _unshipped_with_items(simulator, host, 2)
-        first, *rest = order.items
-        # the seller ships the first item in Seller Central, without a package of the host;
-        # the host has not synced since, so it still counts every item as left
-        simulator.ship_order(order.order_id, [first.order_item_id])
+        order, rest = _partly_shipped_by_hand(simulator, host)
 
         stored, outcome = host.ship(
             order.order_id, carrier="DHL", tracking_number="PART1", account_name="sim"
@@ -505,9 +511,7 @@ def test_a_left_out_package_sent_again_after_a_lost_answer_keeps_its_items(
 ) -> None:
     monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)
     with ReferenceHost(data, env=env) as host:
-        order = _unshipped_with_items(simulator, host, 2)
-        first, *rest = order.items
-        simulator.ship_order(order.order_id, [first.order_item_id])
+        order, rest = _partly_shipped_by_hand(simulator, host)
         add_fault(simulator, "lost_response", operation="confirmShipment", count=ATTEMPTS)
 
         _, lost = host.ship(order.order_id, carrier="DPD", tracking_number="L1", account_name="sim")
