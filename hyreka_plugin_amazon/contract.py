@@ -1,8 +1,7 @@
 """The objects that cross the boundary between the connector and its host.
 
 No host package is published, so this module carries what the ERP and the connector exchange:
-accounts, orders, results, the host services of a sync, the connector's description (the hooks
-are in ``hookspecs``)."""
+accounts, orders, results, authorizations, host services, the connector's description."""
 
 from __future__ import annotations
 
@@ -97,18 +96,9 @@ class Address:
 
 
 # The money fields of an OrderLine, in the order of ``OrderLine.as_dict``.
-MONEY_FIELDS = (
-    "item_price",
-    "item_tax",
-    "shipping_price",
-    "shipping_tax",
-    "item_promotion_discount",
-    "ship_promotion_discount",
-    "gift_wrap_price",
-    "gift_wrap_tax",
-    "points_granted",
-    "payment_method_fee",
-)
+MONEY_FIELDS = ("item_price", "item_tax", "shipping_price", "shipping_tax",
+                "item_promotion_discount", "ship_promotion_discount", "gift_wrap_price",
+                "gift_wrap_tax", "points_granted", "payment_method_fee")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -302,6 +292,16 @@ class LoginResult:
     # seller must re-authorise before anything else works. Hosts act on this field, never on
     # ``code`` (message ids are the connector's own and may change).
     needs_reauthorization: bool = False
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A consent's code exchanged: the refresh token, or why not (``account.locale``)."""
+
+    ok: bool
+    message: str
+    code: str = "authorize.ok"  # a stable message id, e.g. "authorize.code_refused"
+    refresh_token: Secret | None = None
 
 
 @dataclass(frozen=True)
