@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.texts import translate, web_text
 from hyreka_plugin_amazon.refhost.safety.audit import AuditEntry
 from hyreka_plugin_amazon.refhost.services import auditing, connecting
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.web.console import Console
 from hyreka_plugin_amazon.refhost.web.serving import RunningConsole, serve_in_thread
 from hyreka_plugin_amazon.secret import Secret
@@ -253,3 +254,42 @@ def test_without_the_vendors_app_only_the_manual_form_is_shown(tmp_path: Path) -
             running.stop()
     assert 'id="connect-form"' not in page
     assert 'id="account-form"' in page
+
+
+def test_the_vendors_app_is_configured_once_its_secret_encrypted(tmp_path: Path) -> None:
+    env = {"HYREKA_AMAZON_KEY": Fernet.generate_key().decode()}
+    given = {
+        connecting.APP_ID_ENV: "amzn1.sp.solution.app",
+        connecting.CLIENT_ID_ENV: "amzn1.application-oa2-client.app",
+        connecting.CLIENT_SECRET_ENV: "amzn1.oa2-cs.v1.the-apps-secret",
+    }
+    with ReferenceHost(tmp_path / "data", env=env) as host:
+        assert connecting.vendor_app(host, env={}) is None  # none: the manual form only
+        app = connecting.vendor_app(host, env=given)
+        assert app is not None
+        assert app.client_secret.reveal() == "amzn1.oa2-cs.v1.the-apps-secret"
+        kept = (host.data_dir / connecting.APP_FILE).read_text(encoding="utf-8")
+        assert "the-apps-secret" not in kept
+        assert connecting.vendor_app(host, env={}) == app  # the next start needs nothing
+        draft = connecting.vendor_app(host, application_id="amzn1.sp.solution.app", draft=True)
+        assert draft is not None
+        assert draft.draft
+        with pytest.raises(ServiceError) as other:
+            connecting.vendor_app(host, application_id="amzn1.sp.solution.other", env={})
+        assert other.value.text_id == "connect.app_incomplete"
+    actions = [e.action for e in auditing.entries(tmp_path / "data")]
+    assert actions.count("app.configured") == 1
+
+
+def test_web_refuses_a_public_url_amazon_would_not_send_sellers_back_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hyreka_plugin_amazon.refhost.cli.main import main
+
+    code = main(
+        ["--data", str(tmp_path / "d"), "--lang", "en", "web", "--public-url", "http://erp.example"]
+    )
+    assert code == 2
+    assert (
+        translate("cli.web_public_url", "en", url="http://erp.example") in capsys.readouterr().err
+    )
