@@ -1,4 +1,8 @@
-"""The hook implementations: thin, each calling a plain function that tests call directly."""
+"""The hook implementations: thin, each calling a plain function that tests call directly.
+
+Each hook imports its implementation when it is called: loading the plugin (a host's plugin
+manager does it at start) and ``register_connector`` cost no HTTP client, report reader or
+sync, so a host's command that only reads its own data starts fast."""
 
 from __future__ import annotations
 
@@ -19,11 +23,6 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
-from hyreka_plugin_amazon.importing import import_report_file
-from hyreka_plugin_amazon.login import check_login
-from hyreka_plugin_amazon.reports.addresses import default_map_address
-from hyreka_plugin_amazon.shipping import confirm_shipments as confirm_all
-from hyreka_plugin_amazon.sync import record_dismissal, sync_account
 
 
 @hookimpl
@@ -35,6 +34,8 @@ def register_connector() -> ConnectorInfo:
 def test_login(account: Account) -> LoginResult | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.login import check_login
+
     return check_login(account)
 
 
@@ -42,6 +43,8 @@ def test_login(account: Account) -> LoginResult | None:
 def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.sync import sync_account
+
     return sync_account(
         account,
         host,
@@ -53,6 +56,8 @@ def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
 def map_address(
     row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
 ) -> Address | None:
+    from hyreka_plugin_amazon.reports.addresses import default_map_address
+
     return default_map_address(row, kind)
 
 
@@ -60,6 +65,8 @@ def map_address(
 def dismiss_problem(account: Account, amazon_order_id: str, host: HostServices) -> bool | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.sync import record_dismissal
+
     record_dismissal(host, account.id, amazon_order_id)
     return True
 
@@ -70,6 +77,8 @@ def import_report(
 ) -> ReportImport | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.importing import import_report_file
+
     return import_report_file(account, path, host, charset=charset)
 
 
@@ -79,4 +88,6 @@ def confirm_shipments(
 ) -> list[ShipmentOutcome] | None:
     if account.connector != CONNECTOR_ID:
         return None
-    return confirm_all(account, shipments, host)
+    from hyreka_plugin_amazon.shipping import confirm_shipments
+
+    return confirm_shipments(account, shipments, host)
