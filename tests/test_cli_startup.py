@@ -125,6 +125,7 @@ def test_the_top_level_help_lists_every_command_without_loading_one(
     # every command with its help text from the catalog, as the full parser shows it
     with helptexts.argparse_words(lang):
         full = cli.build_parser()
+        full.language = lang
         helptexts.translate_parser(full, lang)
         assert found["out"] == full.format_help()
     listed = re.findall(r"^    (\S+)", str(found["out"]), re.MULTILINE)

@@ -104,10 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # first which command (every command known, none of their modules imported; the top
         # level's --help and --version end here), then that command's own parser
         parser = build_parser(chosen=())
+        parser.language = lang
         cli_i18n.translate_parser(parser, lang)
         known, _ = parser.parse_known_args(argv, namespace=argparse.Namespace(**vars(defaults)))
         if known.command is not None:
             parser = build_parser(chosen=(known.command,))
+            parser.language = lang
             cli_i18n.translate_parser(parser, lang)
         args = parser.parse_args(argv, namespace=defaults)
         if not getattr(args, "func", None):
@@ -233,7 +235,7 @@ def _tempfail(exc: BaseException, args: argparse.Namespace) -> int:
     return EXIT_TEMPFAIL
 
 
-def build_parser(chosen: Collection[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(chosen: Collection[str] | None = None) -> TopLevelParser:
     """The parser of every command. ``chosen``: only these commands' modules are imported and
     their parsers built; the others are known by name (and help) only."""
     common = argparse.ArgumentParser(add_help=False)
@@ -262,13 +264,15 @@ def build_parser(chosen: Collection[str] | None = None) -> argparse.ArgumentPars
         default=argparse.SUPPRESS,
         help="also show retries and HTTP requests (without secrets or personal data)",
     )
-    parser = argparse.ArgumentParser(
+    parser = TopLevelParser(
         prog="hyreka-amazon",
         description="Amazon connector of the Hyreka Warenwirtschaft: reference host.",
         parents=[common],
     )
     parser.add_argument("--version", action=VersionAction, help="show the version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser
+    )
     wanted = None if chosen is None else {COMMANDS.get(c) or c for c in chosen}
     built: set[str] = set()
     for command, module_name in COMMANDS.items():
@@ -283,6 +287,20 @@ def build_parser(chosen: Collection[str] | None = None) -> argparse.ArgumentPars
             module = importlib.import_module(f"{COMMAND_PACKAGE}.{module_name}")
             cast(CommandModule, module).add_commands(sub, common)
     return parser
+
+
+class TopLevelParser(argparse.ArgumentParser):
+    """The top level's parser: its help names the console's buttons in the run's language
+    (``language``), as the console shows them (the connector's action labels, looked up only
+    when the help is printed)."""
+
+    language: str = DEFAULT_LOCALE
+
+    def format_help(self) -> str:
+        from hyreka_plugin_amazon.refhost.services import accounts
+
+        cli_i18n.name_buttons(self, accounts.connector_info().actions, self.language)
+        return super().format_help()
 
 
 class VersionAction(argparse.Action):
@@ -324,13 +342,11 @@ def add_own_command(
         simulator_cli.add_arguments(sim)
         sim.set_defaults(func=simulator_cli.run)
     elif command == "test-login":
-        login = sub.add_parser("test-login", parents=[common], help='"Anmeldung testen"')
+        login = sub.add_parser("test-login", parents=[common], help='"{button}"')
         login.add_argument("name")
         login.set_defaults(func=cmd_test_login)
     elif command == "sync":
-        sync = sub.add_parser(
-            "sync", parents=[common], help='"Synchronisieren": import open orders'
-        )
+        sync = sub.add_parser("sync", parents=[common], help='"{button}": import open orders')
         sync.add_argument("name")
         sync.set_defaults(func=cmd_sync)
     elif command == "import-report":
