@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from helpers.accounts import SIM_MARKETPLACES, simulator_account
-from helpers.postgres import PostgresServer, PostgresUnavailable
+from helpers.postgres import PostgresServer, started_or_skipped
 from helpers.shared import MARK, require
 
 from hyreka_plugin_amazon.contract import Account
@@ -50,19 +49,10 @@ def account(simulator: Simulator, refhost: ReferenceHost) -> Account:
     return acc
 
 
-def _started_postgres() -> PostgresServer:
-    try:
-        return PostgresServer.start()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must test on PostgreSQL: {exc}")
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the session; skipped without PostgreSQL, except in CI."""
-    server = _started_postgres()
+    server = started_or_skipped()
     try:
         yield server
     finally:
@@ -73,7 +63,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 def own_postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server of the test's own, for tests that stop or restart it (the
     session's server stays up for the others); skipped without PostgreSQL, except in CI."""
-    server = _started_postgres()
+    server = started_or_skipped()
     try:
         yield server
     finally:
