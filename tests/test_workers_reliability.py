@@ -54,6 +54,10 @@ needs_script = pytest.mark.skipif(SCRIPT is None, reason="hyreka-amazon is not i
 HEARTBEAT_S = 2
 DISPATCH_S = 10
 PROMISED_S = 3 * HEARTBEAT_S + DISPATCH_S  # three heartbeats plus one dispatch period
+# The simulator's speed once no step needs a sync in flight any more, so that the syncs still
+# to come end soon: Amazon's 200 s for a report take 2 wall seconds (at 20x, 10), an access
+# token's hour 36.
+FAST = 100
 
 
 class Running:
@@ -224,6 +228,7 @@ def test_a_killed_workers_accounts_are_synced_again_within_the_promised_time(
         delays = {name: (at - killed_at).total_seconds() for name, at in restarted.items()}
         print("synced again after", delays)
         assert max(delays.values()) <= PROMISED_S, delays
+        sim.clock.time_scale = FAST  # the new runs need not take their time
 
         _wait_until(
             lambda: all(
@@ -302,6 +307,7 @@ def test_a_worker_rides_out_a_postgres_outage_and_syncs_on(
         server.start_again()
         worker.wait_for("database reachable again")
         back_at = datetime.now(UTC)
+        sim.clock.time_scale = FAST  # the syncs from here on need not take their time
 
         # a new account is synced, and so is every account the outage interrupted
         late = sim.add_seller(marketplaces=["DE"], orders=4)
@@ -342,6 +348,8 @@ def test_database_outages_are_exit_75_for_the_worker_and_a_cli_sync(
     syncing = Running(["--lang", "en", "sync", "shop0"], env)
     _wait_until(lambda: any(r[2] is None for r in _runs(url)), 60, "the sync never started")
     server.stop_only()
+    # the syncs from here on (the worker's below too) need not take their time
+    sim.clock.time_scale = FAST
     code, _, err = syncing.finish()
     assert code == 75, err
     assert "The database is unreachable" in err
