@@ -58,6 +58,16 @@ url_expired                                             the download answers 403
 charset_missing                                         ``Content-Type: text/plain`` without charset
 charset_wrong            ``charset`` (default UTF-8)    declares ``charset`` while the bytes stay
                                                         in the report's own encoding
+invoice_role_missing                                    createFeed of the VAT invoice feed answers
+                                                        403 ``Unauthorized`` (no Tax Invoicing
+                                                        role)
+vcs_account                                             the seller is in Amazon's VAT Calculation
+                                                        Service without self-invoicing: the next
+                                                        invoice feed's report refuses the invoice
+                                                        ("Amazon will generate the invoice"); with
+                                                        ``count``/``rate`` for longer
+feed_fatal               ``message``                    the next feed ends ``FATAL``, its
+                                                        processing report holding ``message``
 ======================== ============================== ===========================================
 """
 
@@ -98,6 +108,9 @@ FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "url_expired": {},
     "charset_missing": {},
     "charset_wrong": {"charset": "UTF-8"},
+    "invoice_role_missing": {},
+    "vcs_account": {},
+    "feed_fatal": {"message": "The feed could not be processed. Please submit it again."},
 }
 REQUEST_FAULTS = (
     "drop_connection",
@@ -251,7 +264,7 @@ def _matches(fault: Fault, seller_id: str, operation: str | None, report_type: s
         return False
     if fault.name in REQUEST_FAULTS or fault.name in RESPONSE_FAULTS:
         if fault.operation is None:  # every SP-API operation, not LWA or the download
-            return operation not in (None, "lwaToken", "download")
+            return operation not in (None, "lwaToken", "download", "upload")
         return fault.operation == operation
     return fault.operation is None or fault.operation == operation
 

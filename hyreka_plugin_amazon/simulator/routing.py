@@ -13,6 +13,7 @@ from hyreka_plugin_amazon.simulator import (
     admin,
     api,
     confirmshipment,
+    feeds,
     ordersapi,
     ordersv0,
     reportlist,
@@ -43,6 +44,7 @@ ROUTES: tuple[Route[SimulatorState], ...] = (
     + ordersapi.ROUTES
     + ordersv0.ROUTES
     + confirmshipment.ROUTES
+    + feeds.ROUTES
     + admin.ROUTES
 )
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
