@@ -22,6 +22,8 @@ from hyreka_plugin_amazon.contract import (
     Address,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
@@ -105,3 +107,10 @@ def confirm_shipments(
     quantities before Amazon is called. Never raises for Amazon's answers. None for another
     connector's account (firstresult).
     """
+
+
+@hookspec(firstresult=True)
+def upload_invoices(
+    account: Account, invoices: Sequence[Invoice], host: HostServices
+) -> list[InvoiceOutcome] | None:
+    """Return one InvoiceOutcome per invoice, in order, never uploading one twice (firstresult)."""

@@ -12,6 +12,8 @@ from hyreka_plugin_amazon.contract import (
     Address,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
@@ -20,6 +22,7 @@ from hyreka_plugin_amazon.contract import (
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.importing import import_report_file
+from hyreka_plugin_amazon.invoices import upload_invoices as upload_all
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.reports.addresses import default_map_address
 from hyreka_plugin_amazon.shipping import confirm_shipments as confirm_all
@@ -80,3 +83,12 @@ def confirm_shipments(
     if account.connector != CONNECTOR_ID:
         return None
     return confirm_all(account, shipments, host)
+
+
+@hookimpl
+def upload_invoices(
+    account: Account, invoices: Sequence[Invoice], host: HostServices
+) -> list[InvoiceOutcome] | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return upload_all(account, invoices, host)

@@ -320,6 +320,7 @@ def test_the_connector_describes_every_field_and_action_in_both_languages() -> N
         "test_login": {"de": "Anmeldung testen", "en": "Test login"},
         "sync_orders": {"de": "Synchronisieren", "en": "Synchronise"},
         "confirm_shipments": {"de": "Versand bestätigen", "en": "Confirm shipment"},
+        "upload_invoices": {"de": "Rechnung hochladen", "en": "Upload invoice"},
     }
 
 
