@@ -22,13 +22,15 @@ from hyreka_plugin_amazon.contract import (
     Address,
     ConnectorInfo,
     HostServices,
-    Invoice,
-    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
     ShipmentOutcome,
     SyncResult,
+)
+from hyreka_plugin_amazon.contract_invoices import (
+    Invoice,
+    InvoiceOutcome,
 )
 
 PROJECT = "hyreka"

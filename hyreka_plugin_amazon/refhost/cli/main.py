@@ -37,6 +37,9 @@ from hyreka_plugin_amazon.refhost.cli import (
     helptexts as cli_i18n,
 )
 from hyreka_plugin_amazon.refhost.cli import (
+    invoice as cli_invoice,
+)
+from hyreka_plugin_amazon.refhost.cli import (
     orderlist as cli_orders,
 )
 from hyreka_plugin_amazon.refhost.cli import (
@@ -105,6 +108,7 @@ COMMAND_MODULES: tuple[CommandModule, ...] = (
     cli_worker,
     cli_web,
     cli_audit,
+    cli_invoice,
 )
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 # The reference host's parts that are extras of the distribution (pyproject.toml): a command

@@ -16,6 +16,7 @@ built from one part per duty, each in its own module:
 - ``history``: per-account state, problems and sync runs (``HistoryStore``, ``SyncRun``);
 - ``maintenance``: retention purge and key rotation (``MaintenanceStore``);
 - ``shipments``: the outbox of shipment confirmations (``ShipmentStore``, ``StoredShipment``);
+- ``invoices``: the outbox of invoice uploads (``InvoiceStore``, ``StoredInvoice``);
 - ``adapter``: the host services of one sync on top of a store (``HostAdapter``);
 - ``errors``: what the store raises.
 """
@@ -30,6 +31,7 @@ from hyreka_plugin_amazon.refhost.store.errors import (
     StoreError,
 )
 from hyreka_plugin_amazon.refhost.store.history import HistoryStore, OpenProblem, SyncRun
+from hyreka_plugin_amazon.refhost.store.invoices import InvoiceStore, StoredInvoice
 from hyreka_plugin_amazon.refhost.store.maintenance import MaintenanceStore
 from hyreka_plugin_amazon.refhost.store.orderrecords import CLOSED_STATUSES, OrderSummary
 from hyreka_plugin_amazon.refhost.store.payload import anonymised
@@ -54,15 +56,16 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredAccount",
+    "StoredInvoice",
     "StoredShipment",
     "SyncRun",
     "anonymised",
 ]
 
 
-class Store(MaintenanceStore, HistoryStore, ShipmentStore):
-    """Accounts, orders, per-account state, problems, sync runs and the shipment outbox; safe
-    to share by threads.
+class Store(MaintenanceStore, HistoryStore, ShipmentStore, InvoiceStore):
+    """Accounts, orders, per-account state, problems, sync runs and the shipment and invoice
+    outboxes; safe to share by threads.
 
     Open one with ``Store.open(data_dir)`` (or ``Store(path, vault)``); close it, or use it as
     a context manager, to commit the orders staged for a sync.
