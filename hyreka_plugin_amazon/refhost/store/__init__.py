@@ -23,6 +23,7 @@ built from one part per duty, each in its own module:
 
 from __future__ import annotations
 
+from hyreka_plugin_amazon.refhost.safety.vault import Vault
 from hyreka_plugin_amazon.refhost.store.accounts import StoredAccount
 from hyreka_plugin_amazon.refhost.store.adapter import KNOWN_IDS, HostAdapter
 from hyreka_plugin_amazon.refhost.store.errors import (
@@ -70,3 +71,7 @@ class Store(MaintenanceStore, HistoryStore, ShipmentStore, InvoiceStore):
     Open one with ``Store.open(data_dir)`` (or ``Store(path, vault)``); close it, or use it as
     a context manager, to commit the orders staged for a sync.
     """
+
+    def rotate_key(self, vault: Vault) -> int:
+        """``MaintenanceStore.rotate_key``, and the invoice PDFs kept in the outbox."""
+        return super().rotate_key(vault) + self.reseal_invoices()

@@ -151,6 +151,27 @@ class InvoiceStore(Database):
         params = {"account_id": account_id, "state": state, "amazon_order_id": amazon_order_id}
         return [_stored(row) for row in self._read(self._sql.list_invoices, params)]
 
+    def reseal_invoices(self) -> int:
+        """Seal every kept PDF not under the vault's primary key again (a key rotation);
+        returns how many."""
+        key_id = self._vault.key_id
+        resealed = 0
+        with self._write() as db:
+            rows = db.execute(self._sql.invoices_not_under_key, {"key_id": key_id}).fetchall()
+            for row in rows:
+                binding = invoice_binding(
+                    row["account_id"],
+                    row["amazon_order_id"],
+                    row["invoice_number"],
+                    row["document_type"],
+                )
+                pdf = self._vault.decrypt(bytes(row["pdf"]), binding)
+                params = {key: row[key] for key in _KEY_COLUMNS}
+                params |= {"pdf": self._vault.seal(pdf, binding), "key_id": key_id}
+                db.execute(self._sql.reseal_invoice, params)
+                resealed += 1
+        return resealed
+
     def _invoice(self, account_id: str, row: Row) -> Invoice:
         stored = _stored(row)
         pdf = None
@@ -170,6 +191,9 @@ class InvoiceStore(Database):
             currency=stored.currency,
             feed_id=stored.feed_id if stored.state == "uploaded" else None,
         )
+
+
+_KEY_COLUMNS = ("account_id", "amazon_order_id", "invoice_number", "document_type")
 
 
 def _stored(row: Row) -> StoredInvoice:

@@ -468,3 +468,13 @@ SELECT * FROM invoices WHERE (%(account_id)s::text IS NULL OR account_id = %(acc
     AND (%(state)s::text IS NULL OR state = %(state)s)
     AND (%(amazon_order_id)s::text IS NULL OR amazon_order_id = %(amazon_order_id)s)
 ORDER BY account_id, created_at, amazon_order_id, invoice_number, document_type;
+
+-- name: invoices_not_under_key
+-- The PDFs a key rotation seals again.
+SELECT account_id, amazon_order_id, invoice_number, document_type, pdf FROM invoices
+WHERE pdf IS NOT NULL AND key_id <> %(key_id)s;
+
+-- name: reseal_invoice
+UPDATE invoices SET pdf = %(pdf)s, key_id = %(key_id)s
+WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s
+    AND invoice_number = %(invoice_number)s AND document_type = %(document_type)s;

@@ -453,3 +453,13 @@ SELECT * FROM invoices WHERE (:account_id IS NULL OR account_id = :account_id)
     AND (:state IS NULL OR state = :state)
     AND (:amazon_order_id IS NULL OR amazon_order_id = :amazon_order_id)
 ORDER BY account_id, created_at, amazon_order_id, invoice_number, document_type;
+
+-- name: invoices_not_under_key
+-- The PDFs a key rotation seals again.
+SELECT account_id, amazon_order_id, invoice_number, document_type, pdf FROM invoices
+WHERE pdf IS NOT NULL AND key_id <> :key_id;
+
+-- name: reseal_invoice
+UPDATE invoices SET pdf = :pdf, key_id = :key_id
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id
+    AND invoice_number = :invoice_number AND document_type = :document_type;
