@@ -34,14 +34,12 @@ from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import INVOICING_SETTING, settings
 from hyreka_plugin_amazon.contract import (
     Account,
-    HostServices,
-    OrderStatus,
-)
-from hyreka_plugin_amazon.contract_invoices import (
     DocumentType,
+    HostServices,
     Invoice,
     InvoiceOutcome,
     InvoiceState,
+    OrderStatus,
 )
 from hyreka_plugin_amazon.diagnostics import login_failure
 from hyreka_plugin_amazon.spapi import SpApiClient, errors

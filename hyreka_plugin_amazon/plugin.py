@@ -12,15 +12,13 @@ from hyreka_plugin_amazon.contract import (
     Address,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
     ShipmentOutcome,
     SyncResult,
-)
-from hyreka_plugin_amazon.contract_invoices import (
-    Invoice,
-    InvoiceOutcome,
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.importing import import_report_file

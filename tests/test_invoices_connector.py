@@ -19,13 +19,11 @@ from helpers.sim import add_fault
 from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
 from hyreka_plugin_amazon.contract import (
     Account,
-    Order,
-)
-from hyreka_plugin_amazon.contract_invoices import (
     DocumentType,
     Invoice,
     InvoiceOutcome,
     InvoiceState,
+    Order,
 )
 from hyreka_plugin_amazon.invoices import MAX_PDF_BYTES, upload_invoices
 from hyreka_plugin_amazon.refhost.manager import make_plugin_manager

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hyreka_plugin_amazon.contract import Account
-from hyreka_plugin_amazon.contract_invoices import (
+from hyreka_plugin_amazon.contract import (
+    Account,
     DocumentType,
     Invoice,
     InvoiceOutcome,

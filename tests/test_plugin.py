@@ -18,16 +18,14 @@ from hyreka_plugin_amazon import hookspecs, plugin
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
+    DocumentType,
+    Invoice,
+    InvoiceState,
     OrderStatus,
     Shipment,
     ShipmentItem,
     ShipmentState,
     SyncResult,
-)
-from hyreka_plugin_amazon.contract_invoices import (
-    DocumentType,
-    Invoice,
-    InvoiceState,
 )
 from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.manager import NoConnectorError, PluginHost, make_plugin_manager

@@ -1,6 +1,5 @@
 """The reference host is a host like any other: of this package it imports only the contract
-(``contract``, ``contract_invoices``, ``hookspecs``, ``secret``), its own modules and the
-simulator."""
+(``contract``, ``hookspecs``, ``secret``), its own modules and the simulator."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 NAME = hyreka_plugin_amazon.__name__
 ALLOWED = (
     f"{NAME}.contract",
-    f"{NAME}.contract_invoices",
     f"{NAME}.hookspecs",
     f"{NAME}.secret",
     f"{NAME}.refhost",

@@ -14,15 +14,13 @@ from hyreka_plugin_amazon.contract import (
     Address,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
     ShipmentOutcome,
     SyncResult,
-)
-from hyreka_plugin_amazon.contract_invoices import (
-    Invoice,
-    InvoiceOutcome,
 )
 from hyreka_plugin_amazon.refhost.safety import logredaction
 

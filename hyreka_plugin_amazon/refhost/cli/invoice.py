@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hyreka_plugin_amazon.contract_invoices import (
+from hyreka_plugin_amazon.contract import (
     InvoiceOutcome,
     InvoiceState,
 )

@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import Final
 
 from hyreka_plugin_amazon.contract import (
-    Order,
-    OrderStatus,
-)
-from hyreka_plugin_amazon.contract_invoices import (
     DocumentType,
     Invoice,
     InvoiceOutcome,
+    Order,
+    OrderStatus,
 )
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError

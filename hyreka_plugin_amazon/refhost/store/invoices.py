@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from hyreka_plugin_amazon.contract_invoices import (
+from hyreka_plugin_amazon.contract import (
     DocumentType,
     Invoice,
     InvoiceOutcome,
