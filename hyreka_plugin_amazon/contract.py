@@ -1,9 +1,9 @@
 """The objects that cross the boundary between the connector and its host.
 
 No host package is published, so this module carries what the ERP and the connector exchange:
-accounts, orders, results, the host services of a sync, the connector's description, and (from
-``outbox``) what goes back to Amazon: shipping confirmations and invoices (the hooks are in
-``hookspecs``)."""
+accounts, orders, results, authorizations, the host services of a sync, the connector's
+description, and (from ``outbox``) what goes back to Amazon: shipping confirmations and
+invoices (the hooks are in ``hookspecs``)."""
 
 from __future__ import annotations
 
@@ -311,6 +311,16 @@ class LoginResult:
     # seller must re-authorise before anything else works. Hosts act on this field, never on
     # ``code`` (message ids are the connector's own and may change).
     needs_reauthorization: bool = False
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A consent's code exchanged: the refresh token, or why not (``account.locale``)."""
+
+    ok: bool
+    message: str
+    code: str = "authorize.ok"  # a stable message id, e.g. "authorize.code_refused"
+    refresh_token: Secret | None = None
 
 
 @dataclass(frozen=True)

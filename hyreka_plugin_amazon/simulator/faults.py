@@ -58,6 +58,9 @@ url_expired                                             the download answers 403
 charset_missing                                         ``Content-Type: text/plain`` without charset
 charset_wrong            ``charset`` (default UTF-8)    declares ``charset`` while the bytes stay
                                                         in the report's own encoding
+authorization_denied                                    the consent page sends the browser back at
+                                                        once with ``error=access_denied`` (the
+                                                        seller cancelled the authorization)
 invoice_role_missing                                    createFeed of the VAT invoice feed answers
                                                         403 ``Unauthorized`` (no Tax Invoicing
                                                         role)
@@ -108,6 +111,7 @@ FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "url_expired": {},
     "charset_missing": {},
     "charset_wrong": {"charset": "UTF-8"},
+    "authorization_denied": {},
     "invoice_role_missing": {},
     "vcs_account": {},
     "feed_fatal": {"message": "The feed could not be processed. Please submit it again."},

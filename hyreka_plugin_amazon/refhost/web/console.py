@@ -38,11 +38,12 @@ from hyreka_plugin_amazon.refhost.services import accounts as account_actions
 from hyreka_plugin_amazon.refhost.services import invoicing, polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
+from hyreka_plugin_amazon.refhost.services.connecting import VendorApp
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
-from hyreka_plugin_amazon.refhost.web import security
+from hyreka_plugin_amazon.refhost.web import connect, security
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJob, SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
 
@@ -91,8 +92,12 @@ class Console:
         idle_timeout: timedelta = IDLE_TIMEOUT,
         clock: Clock | None = None,
         zone: tzinfo | None = None,
+        vendor_app: VendorApp | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.host = host
+        # "Mit Amazon verbinden" (web/connect.py): the vendor's app, the console's public address
+        self.vendor_app, self.public_url = vendor_app, public_url
         # The seller's time zone: the pages show times in it (HYREKA_TZ, else Europe/Berlin).
         self.zone = zone if zone is not None else formatting.seller_zone()
         self.lang = lang
@@ -150,6 +155,7 @@ def create_app(
     if access_token is not None:
         console.gate.issue(access_token)
     security.install(app, gate=console.gate, allowed_hosts=allowed_hosts, cookie_name=cookie_name)
+    connect.register(app, console)
 
     def lang() -> str:
         chosen = session.get("lang", console.lang)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import socket
 import threading
@@ -52,6 +53,8 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 PUBLIC_PREFIX = "/static/"
+# Amazon's redirect back to the console comes without the Strict cookie (web/connect.py)
+OPEN_PATH = re.compile(r"/c/[A-Za-z0-9_.-]+/connect/callback")
 COOKIE = "hyreka_console"  # serving.serve appends the port: two consoles keep their sessions
 _BASE = "http://console.invalid/"  # stands for the console's own origin in local_path
 
@@ -124,7 +127,7 @@ def install(
             answer = redirect(request.path)  # the token leaves the address bar and history
             answer.set_cookie(cookie_name, session_id, path="/", httponly=True, samesite="Strict")
             return answer
-        if request.path.startswith(PUBLIC_PREFIX):
+        if request.path.startswith(PUBLIC_PREFIX) or OPEN_PATH.fullmatch(request.path):
             return None
         live = current()
         if not live.live:
