@@ -19,7 +19,7 @@ from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 
 CONNECTOR_ID: Final = "amazon"
 SECRET_FIELDS: Final = frozenset({"client_secret", "refresh_token"})
-ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments")
+ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments", "upload_invoices")
 # The account setting (Account.settings["fba_orders"]): "true"/"false"; absent: on in the EU
 # (``fba.fba_orders_enabled``).
 FBA_ORDERS_SETTING: Final = "fba_orders"
@@ -34,6 +34,10 @@ ORDER_REPORTS: Final = (
     "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
 )
 MAX_LOOKBACK_DAYS: Final = 60  # reports reach back further, but a first import stays small
+# Who makes the buyer's invoices: the seller's ERP uploads them ("own"), Amazon's VAT
+# Calculation Service makes them ("vcs": nothing is uploaded), or nobody here ("off").
+INVOICING_SETTING: Final = "invoicing"
+INVOICING_MODES: Final = ("own", "vcs", "off")
 
 
 _REGION_NAMES = {
@@ -79,6 +83,7 @@ def connector_info() -> ConnectorInfo:
             "background_sync",
             "import_report",
             "shipping_confirmation",
+            "invoice_upload",
         ),
         actions={action: labels(f"connector.action.{action}") for action in ACTIONS},
         polling=POLLING,
@@ -102,6 +107,7 @@ def settings() -> tuple[SettingInfo, ...]:
         _setting("report_wait_seconds", "number", "1800", 1, 7200, aliases=("report_deadline",)),
         # empty: on for accounts in the EU (where the FBA invoicing report exists)
         _setting(FBA_ORDERS_SETTING, "choice", "", choices=("", "true", "false")),
+        _setting(INVOICING_SETTING, "choice", "own", choices=INVOICING_MODES),
     )
 
 

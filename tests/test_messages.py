@@ -20,9 +20,10 @@ from jinja2 import nodes
 import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import connector_info
-from hyreka_plugin_amazon.contract import OrderStatus, Progress
+from hyreka_plugin_amazon.contract import DocumentType, OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
 from hyreka_plugin_amazon.refhost.services.orders import SortKey
+from hyreka_plugin_amazon.refhost.store.invoices import INVOICE_STATES
 from hyreka_plugin_amazon.refhost.store.shipments import PackageState
 from hyreka_plugin_amazon.refhost.web.console import FULFILMENT, OWN_WORDS, RUN_CODES, TRIGGERS
 
@@ -192,6 +193,8 @@ WEB_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
     "trigger.": TRIGGERS,  # console.py: what started a run
     "run.": RUN_CODES,  # console.py: a run's outcome
     "fulfillment.": FULFILMENT,
+    "invoice.state.": INVOICE_STATES,  # an invoice's state in the outbox
+    "invoice.type.": tuple(DocumentType),  # invoice, credit-note
 }
 WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._refused(kind)
 
@@ -320,6 +323,7 @@ def test_the_connector_describes_every_field_and_action_in_both_languages() -> N
         "test_login": {"de": "Anmeldung testen", "en": "Test login"},
         "sync_orders": {"de": "Synchronisieren", "en": "Synchronise"},
         "confirm_shipments": {"de": "Versand bestätigen", "en": "Confirm shipment"},
+        "upload_invoices": {"de": "Rechnung hochladen", "en": "Upload invoice"},
     }
 
 

@@ -70,6 +70,8 @@ COMMANDS: Final[dict[str, str | None]] = {
     "worker": "worker",
     "web": "web",
     "audit": "audit",
+    "invoice": "invoice",
+    "invoices": "invoice",
 }
 COMMAND_PACKAGE: Final = "hyreka_plugin_amazon.refhost.cli"
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version

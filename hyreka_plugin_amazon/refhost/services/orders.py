@@ -24,7 +24,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
-from hyreka_plugin_amazon.contract import Account, Address, Order, OrderStatus
+from hyreka_plugin_amazon.contract import Account, Address, DocumentType, Order, OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.formatting import day_bounds
 from hyreka_plugin_amazon.refhost.services import auditing
@@ -55,6 +55,7 @@ class SortKey(StrEnum):
 
 
 ALL_STATUSES: Final = "all"  # the query string's status for "alle"
+INVOICE_MISSING: Final = "missing"  # the query string's invoice=missing: "Rechnung fehlt"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class OrderQuery:
     descending: bool = True
     page: int = 1
     per_page: int = ORDERS_PER_PAGE
+    invoice_missing: bool = False  # "Rechnung fehlt": shipped, no accepted invoice
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> OrderQuery:
@@ -79,7 +81,10 @@ class OrderQuery:
         ``dir``, ``page``); what does not parse is left at its default."""
         wanted = args.get("status")
         status: OrderStatus | None = OrderStatus.OPEN
-        if wanted == ALL_STATUSES:
+        invoice_missing = args.get("invoice") == INVOICE_MISSING
+        if invoice_missing:
+            status = OrderStatus.SHIPPED
+        elif wanted == ALL_STATUSES:
             status = None
         elif wanted in set(OrderStatus):
             status = OrderStatus(wanted)
@@ -95,6 +100,7 @@ class OrderQuery:
             sort=key,
             descending=descending,
             page=max(1, _number(args.get("page"), 1)),
+            invoice_missing=invoice_missing,
         )
 
     def as_args(self) -> dict[str, str]:
@@ -111,6 +117,8 @@ class OrderQuery:
             args["to"] = self.last_day.isoformat()
         if self.search:
             args["q"] = self.search
+        if self.invoice_missing:
+            args["invoice"] = INVOICE_MISSING
         return args
 
     def but(self, **changes: Any) -> OrderQuery:
@@ -213,11 +221,13 @@ def find_orders(
     summaries = host.store.order_summaries(account.id)
     counts = dict(Counter(s.status for s in summaries))
     start, end = day_bounds(query.first_day, query.last_day, zone)
+    invoiced = _invoiced(host, account.id) if query.invoice_missing else set()
     chosen = [
         s
         for s in summaries
         if (query.status is None or s.status is query.status)
         and _within(s.purchase_date, start, end)
+        and s.amazon_order_id not in invoiced
     ]
     if query.search.strip() or query.sort is SortKey.BUYER:
         wanted = {s.amazon_order_id for s in chosen}
@@ -244,6 +254,12 @@ def find_orders(
     if shown:
         auditing.record(host, "orders.view", account=account.name, page="list", orders=len(shown))
     return OrderPage(shown, shown_query, pages, total, counts)
+
+
+def _invoiced(host: ReferenceHost, account_id: str) -> set[str]:
+    """The orders of the account with an invoice Amazon accepted."""
+    accepted = host.store.list_invoices(account_id, state="accepted")
+    return {i.amazon_order_id for i in accepted if i.document_type is DocumentType.INVOICE}
 
 
 def searchable(order: Order) -> str:

@@ -35,8 +35,8 @@ from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LA
 from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES, translate
 from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
 from hyreka_plugin_amazon.refhost.services import accounts as account_actions
+from hyreka_plugin_amazon.refhost.services import invoicing, polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
-from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
 from hyreka_plugin_amazon.refhost.services.connecting import VendorApp
 from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
@@ -151,6 +151,7 @@ def create_app(
     """The console's Flask application, guarded by ``security.install``. ``access_token``
     becomes the one-time token of ``console.gate`` (``console.gate.issue()`` makes more)."""
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = invoicing.MAX_PDF_BYTES + 64 * 1024  # an invoice's PDF
     if access_token is not None:
         console.gate.issue(access_token)
     security.install(app, gate=console.gate, allowed_hosts=allowed_hosts, cookie_name=cookie_name)
@@ -484,7 +485,41 @@ def create_app(
             left=detail.left,
             today=datetime.now(UTC).date().isoformat(),
             ship_token=secrets.token_urlsafe(16),  # one per form: a double submit sends it twice
+            invoices=invoicing.list_invoices(
+                console.host, account.name, amazon_order_id=detail.order.amazon_order_id
+            ),
+            document_types=invoicing.DOCUMENT_TYPES,
         )
+
+    @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/invoice")
+    def upload_invoice(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
+        """ "Rechnung hochladen": the PDF goes to the outbox and to Amazon at once, exactly
+        once (order, number and type are the invoice: the same form again sends nothing new)."""
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        if order_reads.get_order(console.host, account.id, order_id) is None:
+            abort(404)
+        form = request.form
+        upload = request.files.get("file")
+        try:
+            done = invoicing.upload(
+                console.host,
+                order_id,
+                pdf=upload.read(invoicing.MAX_PDF_BYTES + 1) if upload else None,
+                number=form.get("number", ""),
+                document_type=form.get("document_type", "invoice"),
+                transaction_id=form.get("transaction_id", "").strip() or None,
+                account_name=account.name,
+                lang=lang(),
+            )
+        except ServiceError as exc:
+            flash(refusal(exc), "invoice-failed")
+        except ValueError as exc:
+            flash(error_text(exc, lang()), "invoice-failed")
+        else:
+            flash(done.outcome.message, f"invoice-{done.outcome.state.value}")
+        target = url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
+        return redirect(f"{target}#invoice")
 
     @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
     def ship(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
