@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.refhost.background.poller import Poller
 from hyreka_plugin_amazon.refhost.background.workers import WorkerSetup, run_sync
 from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
@@ -199,6 +200,44 @@ def test_amazons_refusal_stays_visible_until_corrected(
         ("accepted", True)
     ]
     assert len(invoices_at_amazon(simulator, order.order_id)) == 1
+
+
+def test_a_refused_invoice_can_be_withdrawn_and_nothing_else_can(
+    run: Cli, simulator: Simulator, pdf: Path, database: str | None
+) -> None:
+    order = shipped(simulator, run, skip=1)
+    run(
+        "invoice", order.order_id, "--file", str(pdf), "--number", "RE-9",
+        "--total", "1.00", "--vat", "0.16", code=1,
+    )  # fmt: skip
+    accepted = shipped(simulator, run, skip=2)
+    run("invoice", accepted.order_id, "--file", str(pdf), "--number", "RE-10")
+    calls = create_feed_calls(simulator)
+
+    done = run("--lang", "de", "invoice", order.order_id, "--number", "RE-9", "--withdraw")
+
+    assert f"Rechnung RE-9 der Bestellung {order.order_id} zurückgezogen" in done
+    assert [(r["amazon_order_id"], r["state"]) for r in run.rows()] == [
+        (accepted.order_id, "accepted")
+    ]
+    again = run("--lang", "en", "invoice", order.order_id, "--number", "RE-9", "--withdraw", code=2)
+    assert f"Order {order.order_id} has no refused invoice RE-9" in again
+    kept = run(
+        "--lang", "en", "invoice", accepted.order_id, "--number", "RE-10", "--withdraw", code=2
+    )  # an accepted invoice is Amazon's: never withdrawn here
+    assert "no refused invoice RE-10" in kept
+    assert [r["state"] for r in run.rows()] == ["accepted"]
+    needs = run("--lang", "de", "invoice", order.order_id, "--withdraw", code=2)
+    assert "invoice --withdraw braucht ORDER_ID und --number" in needs
+    assert create_feed_calls(simulator) == calls  # nothing sent
+    [withdrawn] = [
+        e for e in auditing.entries(run.data, database) if e.action.startswith("invoice")
+    ]
+    assert (withdrawn.action, withdrawn.account, dict(withdrawn.facts)) == (
+        "invoice.withdrawn",
+        "shop",
+        {"order": order.order_id, "number": "RE-9", "document_type": "invoice"},
+    )
 
 
 def test_a_credit_note(run: Cli, simulator: Simulator, pdf: Path) -> None:

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from helpers.accounts import simulator_account
 from helpers.console import chromium
 from helpers.feeds import invoices_at_amazon
+from helpers.sim import add_fault
 
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.web.console import Console
@@ -126,6 +127,22 @@ def test_rechnung_hochladen_on_an_orders_detail(
     expect(page.locator("#invoice-result")).to_have_class("failed")
     expect(page.locator("#invoice-result")).to_contain_text("kein PDF" if german else "no PDF")
     assert "RE-8" not in json.dumps(invoices_at_amazon(sim, order_id))
+
+    # Amazon refuses one (the seller is in its VAT Calculation Service): it stays visible
+    # with the reason until the seller withdraws it
+    add_fault(sim, "vcs_account", count=1)
+    section.get_by_label("PDF-Datei" if german else "PDF file").set_input_files(str(pdf))
+    section.get_by_label("Rechnungsnummer" if german else "Invoice number").fill(f"RE-9-{lang}")
+    section.get_by_role("button", name=action).click()
+    expect(page.locator("#invoice-result")).to_have_class("failed", timeout=30_000)
+    refused = page.locator("#invoices tr", has_text=f"RE-9-{lang}")
+    expect(refused).to_contain_text("abgelehnt" if german else "refused")
+    refused.get_by_role("button", name="Zurückziehen" if german else "Withdraw").click()
+    expect(page.locator("#invoice-result")).to_contain_text(
+        "zurückgezogen" if german else "withdrawn"
+    )
+    expect(page.locator("#invoices")).not_to_contain_text(f"RE-9-{lang}")
+    expect(page.locator("#invoices")).to_contain_text(number)  # the accepted one stays
 
     page.goto(f"{base}/c/amazon/orders?account=shop&status=shipped&invoice=missing")
     expect(page.locator("body")).not_to_contain_text(order_id)

@@ -19,6 +19,7 @@ from hyreka_plugin_amazon.contract import (
     InvoiceOutcome,
     InvoiceState,
 )
+from hyreka_plugin_amazon.refhost.cli.common import CliError
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
@@ -70,6 +71,11 @@ def add_commands(
     )
     invoice.add_argument("--account", help="the account (default: the one that has the order)")
     invoice.add_argument("--retry", action="store_true", help="send every queued invoice")
+    invoice.add_argument(
+        "--withdraw",
+        action="store_true",
+        help="withdraw a refused invoice (ORDER_ID --number NUMBER) instead of correcting it",
+    )
     invoice.add_argument("--json", action="store_true")
     invoice.set_defaults(func=cmd_invoice)
 
@@ -87,10 +93,13 @@ def add_commands(
 
 def cmd_invoice(args: argparse.Namespace) -> int:
     if args.retry:
-        given = (args.order_id, args.file, args.number, args.total, args.vat, args.transaction_id)
+        given = (args.order_id, args.file, args.number, args.total, args.vat, args.transaction_id,
+                 args.withdraw)  # fmt: skip
         if any(given):
-            raise ValueError("invoice --retry takes only --account (it sends what is queued)")
+            raise CliError(translate("cli.invoice.retry_alone", args.lang))
         return _retry(args)
+    if args.withdraw:
+        return _withdraw(args)
     missing = [
         flag
         for flag, value in (("ORDER_ID", args.order_id), ("--file", args.file),
@@ -98,7 +107,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
         if not value
     ]  # fmt: skip
     if missing:
-        raise ValueError(f"invoice needs {', '.join(missing)} (or --retry)")
+        raise CliError(translate("cli.invoice.needs", args.lang, missing=", ".join(missing)))
     with open_folder(data_dir(args.data)) as host:
         done = invoicing.upload(
             host,
@@ -117,6 +126,28 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     else:
         print(_line(done.outcome, args.lang))
     return _exit_code([done.outcome])
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    if not args.order_id or not args.number or args.file or args.retry:
+        raise CliError(translate("cli.invoice.withdraw_needs", args.lang))
+    with open_folder(data_dir(args.data)) as host:
+        invoicing.withdraw(
+            host,
+            args.order_id,
+            number=args.number,
+            document_type=args.type,
+            account_name=args.account,
+        )
+    print(
+        translate(
+            "cli.invoice.withdrawn",
+            args.lang,
+            order=printable(args.order_id),
+            number=printable(args.number),
+        )
+    )
+    return 0
 
 
 def _retry(args: argparse.Namespace) -> int:

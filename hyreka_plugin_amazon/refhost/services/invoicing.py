@@ -28,6 +28,7 @@ from hyreka_plugin_amazon.contract import (
     OrderStatus,
 )
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.store import StoredInvoice
 from hyreka_plugin_amazon.refhost.store.invoices import INVOICE_STATES
@@ -99,6 +100,34 @@ def upload(
     stored = host.store.get_invoice(account.id, amazon_order_id, invoice_number, kind)
     assert stored is not None
     return Uploaded(stored, outcome)
+
+
+def withdraw(
+    host: ReferenceHost,
+    amazon_order_id: str,
+    *,
+    number: str,
+    document_type: str = "invoice",
+    account_name: str | None = None,
+) -> None:
+    """The seller withdraws a refused invoice (instead of correcting it): it leaves the outbox
+    and the order counts as missing its invoice again. Audited as ``invoice.withdrawn``.
+    ServiceError when the order has no refused invoice of that number and type."""
+    account = host.shipping_account(amazon_order_id, account_name)
+    kind = _document_type(document_type)
+    invoice_number = _number(number)
+    if not host.store.withdraw_invoice(account.id, amazon_order_id, invoice_number, kind):
+        raise ServiceError(
+            "cli.invoice.not_withdrawable", order=amazon_order_id, number=invoice_number
+        )
+    auditing.record(
+        host,
+        "invoice.withdrawn",
+        account=account.name,
+        order=amazon_order_id,
+        number=invoice_number,
+        document_type=kind.value,
+    )
 
 
 def send_pending(

@@ -140,6 +140,20 @@ class InvoiceStore(Database):
         rows = self._read(self._sql.get_invoice, params)
         return _stored(rows[0]) if rows else None
 
+    def withdraw_invoice(
+        self, account_id: str, amazon_order_id: str, number: str, kind: DocumentType
+    ) -> bool:
+        """Remove a refused invoice from the outbox; False when there is none (an invoice
+        that is pending, at Amazon or accepted is never withdrawn here)."""
+        params = {
+            "account_id": account_id,
+            "amazon_order_id": amazon_order_id,
+            "invoice_number": number,
+            "document_type": kind.value,
+        }
+        with self._write() as db:
+            return int(db.execute(self._sql.withdraw_invoice, params).rowcount) > 0
+
     def list_invoices(
         self,
         account_id: str | None = None,

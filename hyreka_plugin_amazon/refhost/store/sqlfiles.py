@@ -158,6 +158,7 @@ class Queries:
     invoices_to_send: str
     record_invoice_outcome: str
     list_invoices: str
+    withdraw_invoice: str
     invoices_not_under_key: str
     reseal_invoice: str
 

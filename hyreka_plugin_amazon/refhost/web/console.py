@@ -521,6 +521,31 @@ def create_app(
         target = url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
         return redirect(f"{target}#invoice")
 
+    @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/invoice/withdraw")
+    def withdraw_invoice(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
+        """A refused invoice withdrawn instead of corrected: it leaves the outbox."""
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        form = request.form
+        try:
+            invoicing.withdraw(
+                console.host,
+                order_id,
+                number=form.get("number", ""),
+                document_type=form.get("document_type", "invoice"),
+                account_name=account.name,
+            )
+        except ServiceError as exc:
+            flash(refusal(exc), "invoice-failed")
+        else:
+            number = form.get("number", "")
+            flash(
+                translate("cli.invoice.withdrawn", lang(), order=order_id, number=number),
+                "invoice-accepted",
+            )
+        target = url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
+        return redirect(f"{target}#invoice")
+
     @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
     def ship(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
         """ "Versand bestätigen": the shipment goes to the outbox and to Amazon at once,

@@ -464,6 +464,12 @@ UPDATE invoices SET state = %(state)s, code = %(code)s, message = %(message)s,
 WHERE account_id = %(account_id)s AND amazon_order_id = %(amazon_order_id)s
     AND invoice_number = %(invoice_number)s AND document_type = %(document_type)s;
 
+-- name: withdraw_invoice
+-- The seller withdraws a refused invoice: it leaves the outbox (Amazon never took it).
+DELETE FROM invoices WHERE account_id = %(account_id)s
+    AND amazon_order_id = %(amazon_order_id)s AND invoice_number = %(invoice_number)s
+    AND document_type = %(document_type)s AND state = 'refused';
+
 -- name: list_invoices
 -- NULL filters: all.
 SELECT * FROM invoices WHERE (%(account_id)s::text IS NULL OR account_id = %(account_id)s)

@@ -448,6 +448,12 @@ UPDATE invoices SET state = :state, code = :code, message = :message,
 WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id
     AND invoice_number = :invoice_number AND document_type = :document_type;
 
+-- name: withdraw_invoice
+-- The seller withdraws a refused invoice: it leaves the outbox (Amazon never took it).
+DELETE FROM invoices WHERE account_id = :account_id
+    AND amazon_order_id = :amazon_order_id AND invoice_number = :invoice_number
+    AND document_type = :document_type AND state = 'refused';
+
 -- name: list_invoices
 -- NULL filters: all.
 SELECT * FROM invoices WHERE (:account_id IS NULL OR account_id = :account_id)
