@@ -329,13 +329,23 @@ def test_removing_an_account_asks_first(
     page.get_by_label("Amazon.de (DE)", exact=True).check()
     page.get_by_role("button", name="Speichern").click()
     page.get_by_role("button", name="Entfernen").click()
-    expect(page.locator("#remove-question")).to_contain_text("Konto „gone“ werden 0 Bestellungen")
+    expect(page.locator("#remove-question")).to_contain_text("Konto „gone“ wird Folgendes")
+    expect(page.locator("#remove-facts [data-fact=orders]")).to_have_text(
+        "0 Bestellungen samt Adressen"
+    )
     assert [a.name for a in host.store.list_accounts()] == ["gone"]
     page.get_by_role("link", name="Abbrechen, Konto behalten").click()
     expect(page.locator("tr[data-account=gone]")).to_be_visible()
     page.get_by_role("button", name="Entfernen").click()
+    page.get_by_label("Zur Bestätigung den Namen des Kontos eingeben: gone").fill("Gone")
+    page.get_by_role("button", name="Ja, entfernen").click()
+    expect(page.locator("#notice")).to_contain_text("nicht „gone“")
+    assert [a.name for a in host.store.list_accounts()] == ["gone"]
+    page.get_by_label("Zur Bestätigung den Namen des Kontos eingeben: gone").fill("gone")
     page.get_by_role("button", name="Ja, entfernen").click()
     expect(page.get_by_role("status")).to_contain_text("Account gone entfernt.")
+    page.reload()  # the removal was a redirect: a reload posts nothing
+    expect(page.get_by_role("status")).to_have_count(0)
     assert host.store.list_accounts() == []
     actions = [e.action for e in AuditLog(host.data_dir).entries()]
     assert actions == ["account.add", "account.remove"]

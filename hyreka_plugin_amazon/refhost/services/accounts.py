@@ -73,6 +73,19 @@ class Removal:
     orders: int
 
 
+@dataclass(frozen=True)
+class RemovalFacts:
+    """Everything removing an account takes along, counted for the face's question: its
+    orders (with their addresses), its packages (shipment confirmations, sent or not) and
+    its open problems; its state and sync history go too."""
+
+    name: str
+    orders: int
+    packages: int
+    unsent_packages: int
+    problems: int
+
+
 # ------------------------------------------------------------------------------ reads
 
 
@@ -352,6 +365,30 @@ def removal(host: ReferenceHost, name: str) -> Removal:
     return Removal(
         account.name, len(host.store.order_ids_by_status(account.id, tuple(OrderStatus)))
     )
+
+
+def removal_facts(host: ReferenceHost, name: str) -> RemovalFacts:
+    """What removing the account would take along, counted (a damaged account too: its
+    secrets are not opened)."""
+    account = stored(host, name)
+    packages = host.store.list_shipments(account.id)
+    return RemovalFacts(
+        name=account.name,
+        orders=len(host.store.order_ids_by_status(account.id, tuple(OrderStatus))),
+        packages=len(packages),
+        unsent_packages=sum(1 for p in packages if p.state != "confirmed"),
+        problems=len(host.store.open_problems(account.id)),
+    )
+
+
+def remove_named(host: ReferenceHost, name: str, *, typed_name: str) -> Removal:
+    """``remove``, confirmed by typing the account's name: ``typed_name`` (blanks around it
+    aside) must be exactly the account's name, else ``console.remove.name_mismatch`` and
+    nothing is removed (a face that asks by typing, as the console does)."""
+    account = stored(host, name)
+    if typed_name.strip() != account.name:
+        raise ServiceError("console.remove.name_mismatch", field="confirm_name", name=account.name)
+    return remove(host, account.id, confirmed=True)
 
 
 def remove(host: ReferenceHost, name: str, *, confirmed: bool) -> Removal:

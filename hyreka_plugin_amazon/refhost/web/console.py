@@ -38,7 +38,7 @@ from hyreka_plugin_amazon.refhost.services import accounts as account_actions
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
-from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
@@ -67,6 +67,19 @@ RUN_CODES: Final = (
     "status_report_held", "marketplaces_left_out", "busy", "lease_lost", "taken_over", "error",
 )  # fmt: skip
 FULFILMENT: Final = ("MFN", "AFN")  # web.fulfillment.<channel>
+# Kept in the session between a POST and the page its redirect shows (Post/Redirect/Get).
+LOGIN_RESULT: Final = "kept_login_result"
+FORM_KEPT: Final = "kept_form"
+
+
+@dataclass(frozen=True)
+class LoginShown:
+    """ "Anmeldung testen"'s result as the accounts page shows it once after the redirect."""
+
+    ok: bool
+    message: str
+    warnings: list[str]
+    account: str
 
 
 @dataclass(frozen=True)
@@ -261,6 +274,10 @@ def create_app(
         return on
 
     def accounts_page(info: ConnectorInfo, **extra: Any) -> str:
+        login = session.pop(LOGIN_RESULT, None)
+        if isinstance(login, dict) and "login" not in extra:
+            extra["login"] = LoginShown(**login)
+            extra["login_account"] = login["account"]
         background = polling.background_running(console.host)
         found = polling.statuses(console.host, history=polling.RUNS_FOR_BACKOFF)
         return render_template(
@@ -288,6 +305,10 @@ def create_app(
     def account_form(
         info: ConnectorInfo, account: Account | None, status: int = 200, **extra: Any
     ) -> tuple[str, int]:
+        kept = session.pop(FORM_KEPT, None)
+        if isinstance(kept, dict) and kept.get("path") == request.path:
+            # What the seller typed before the refusal (secrets never kept), with the errors.
+            extra = {**extra, **{k: v for k, v in kept.items() if k != "path"}}
         values: dict[str, Any] = account_actions.form_values(account, info)
         settings = "\n".join(account_actions.settings_lines(account, info)) if account else ""
         page = render_template(
@@ -333,12 +354,18 @@ def create_app(
             else:
                 account = account_actions.change(console.host, existing.id, given)
         except ServiceError as exc:
-            error = {exc.field or "name": refusal(exc)}
-            shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
-            return account_form(
-                info, existing, 400, values=shown, name=name, settings=settings_text, errors=error
-            )
-        return redirect(url_for("accounts", connector_id=info.id, saved=account.name))
+            # Post/Redirect/Get: back to the form, which shows what was typed (never a
+            # secret) and what to correct.
+            session[FORM_KEPT] = {
+                "path": request.path,
+                "values": {k: ("" if _secret(info, k) else v) for k, v in values.items()},
+                "name": name,
+                "settings": settings_text,
+                "errors": {exc.field or "name": refusal(exc)},
+            }
+            return redirect(request.path)
+        flash(text(lang(), "account.saved", name=account.name), "ok")
+        return redirect(url_for("accounts", connector_id=info.id))
 
     @app.route("/c/<connector_id>/accounts/new", methods=["GET", "POST"])
     def new_account(connector_id: str) -> BaseResponse | tuple[str, int]:
@@ -357,41 +384,74 @@ def create_app(
     def edit_account(connector_id: str, account_id: str) -> BaseResponse | tuple[str, int]:
         info = console.connector(connector_id)
         if (stored := console.stored(info, account_id)).damaged:
+            if request.method == "POST":
+                flash(text(lang(), "account.damaged_help", name=stored.name), "failed")
+                return redirect(url_for("accounts", connector_id=info.id))
             return damaged(info, stored), 409
         account = console.account(info, account_id)
         if request.method == "POST":
             return save_account(info, account)
         return account_form(info, account)
 
-    @app.post("/c/<connector_id>/accounts/<account_id>/remove")
-    def remove_account(connector_id: str, account_id: str) -> str:
-        """ "Entfernen": destroys the account's orders and history, so it asks first (a page
-        with the count of orders); only the confirming form removes."""
+    @app.get("/c/<connector_id>/accounts/<account_id>/remove")
+    def ask_remove(connector_id: str, account_id: str) -> str:
+        """ "Entfernen" asks first: what would go (counted by the service) and the account's
+        name to type."""
         info = console.connector(connector_id)
         account = console.stored(info, account_id)  # a damaged one too
-        confirmed = request.form.get("confirmed") == "yes"
+        facts = account_actions.removal_facts(console.host, account.id)
+        return render_template("remove.html", info=info, account=account, facts=facts)
+
+    @app.post("/c/<connector_id>/accounts/<account_id>/remove")
+    def remove_account(connector_id: str, account_id: str) -> BaseResponse:
+        """ "Entfernen": destroys the account's orders and history, so only the confirming
+        form removes, with the account's name typed exactly; then back to the accounts."""
+        info = console.connector(connector_id)
+        account = console.stored(info, account_id)  # a damaged one too
+        typed = request.form.get("confirm_name", "")
+        if typed.strip() != account.name:
+            if typed:
+                refused = translate("console.remove.name_mismatch", lang(), name=account.name)
+                flash(refused, "failed")
+            return redirect(url_for("ask_remove", connector_id=info.id, account_id=account.id))
+        job = console.jobs.get(account.id)
+        if job is not None:
+            job.cancel.set()
         try:
-            if confirmed:
-                job = console.jobs.get(account.id)
-                if job is not None:
-                    job.cancel.set()
-            removed = account_actions.remove(console.host, account.id, confirmed=confirmed)
-        except NeedsConfirmation as ask:
-            return render_template("remove.html", info=info, account=account, facts=ask.params)
+            removed = account_actions.remove_named(console.host, account.id, typed_name=typed)
         except ServiceError as exc:  # removed, but old copies stayed: say so, never "removed"
             console.jobs.forget(account.id)
-            return accounts_page(info, notice=refusal(exc))
+            flash(refusal(exc), "failed")
+            return redirect(url_for("accounts", connector_id=info.id))
         console.jobs.forget(account.id)
-        return accounts_page(info, notice=text(lang(), "account.removed", name=removed.name))
+        flash(text(lang(), "account.removed", name=removed.name), "ok")
+        return redirect(url_for("accounts", connector_id=info.id))
 
     @app.post("/c/<connector_id>/accounts/<account_id>/login")
-    def test_login(connector_id: str, account_id: str) -> str:
+    def test_login(connector_id: str, account_id: str) -> BaseResponse:
+        """ "Anmeldung testen": the result is shown once on the accounts page (a reload of
+        that page tests nothing again)."""
         info = console.connector(connector_id)
+        back = redirect(url_for("accounts", connector_id=info.id))
         if (stored := console.stored(info, account_id)).damaged:
-            return damaged(info, stored)
+            flash(text(lang(), "account.damaged_help", name=stored.name), "failed")
+            return back
         account = console.account(info, account_id)
         result = runs.login_test(console.host, account.id, lang=lang())
-        return accounts_page(info, login=result, login_account=account.id)
+        session[LOGIN_RESULT] = {
+            "ok": result.ok,
+            "message": result.message,
+            "warnings": list(result.warnings),
+            "account": account.id,
+        }
+        return back
+
+    # A GET of an address that only takes a POST (after Back or a reload): the page it
+    # belongs to, never "Method Not Allowed".
+
+    @app.get("/c/<connector_id>/accounts/<account_id>/login")
+    def login_page(connector_id: str, account_id: str) -> BaseResponse:
+        return redirect(url_for("accounts", connector_id=connector_id))
 
     # ---------------------------------------------------------------------------- Bestellungen
 
@@ -553,6 +613,29 @@ def create_app(
             **OrderQuery.from_args(request.args).as_args(),
         }
         return redirect(url_for("orders", connector_id=info.id, **args))
+
+    @app.get("/c/<connector_id>/orders/<account_id>/sync")
+    @app.get("/c/<connector_id>/orders/<account_id>/sync/cancel")
+    def sync_page(connector_id: str, account_id: str) -> BaseResponse:
+        return redirect(url_for("orders", connector_id=connector_id, account=account_id))
+
+    @app.get("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
+    def ship_page(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
+        return redirect(
+            url_for("order", connector_id=connector_id, account_id=account_id, order_id=order_id)
+        )
+
+    @app.get("/c/<connector_id>/orders/<account_id>/problems/<int:problem_id>/ignore")
+    def problems_page(connector_id: str, account_id: str, problem_id: int) -> BaseResponse:
+        args: dict[str, Any] = {
+            "account": account_id,
+            **OrderQuery.from_args(request.args).as_args(),
+        }
+        return redirect(url_for("orders", connector_id=connector_id, **args))
+
+    @app.get("/lang")
+    def language_page() -> BaseResponse:
+        return redirect(url_for("start"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
