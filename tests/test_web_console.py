@@ -241,7 +241,7 @@ def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> N
     page.get_by_label("Region").select_option("eu")
     page.get_by_label("Amazon.de (DE)", exact=True).check()
     page.get_by_label("Amazon.fr (FR)", exact=True).check()
-    page.get_by_label("Einstellungen" if german else "Settings").fill(SETTINGS)
+    page.get_by_label("Weitere Einstellungen" if german else "Further settings").fill(SETTINGS)
     assert _unlabelled(page) == []
     if german:
         _shot(page, "account-form")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
@@ -26,10 +26,11 @@ from flask import (
     session,
     url_for,
 )
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
+from hyreka_plugin_amazon.contract import Account, Choice, ConnectorInfo, OrderStatus
 from hyreka_plugin_amazon.refhost.i18n import formatting
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LANGUAGE
 from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES, translate
@@ -67,6 +68,11 @@ RUN_CODES: Final = (
     "status_report_held", "marketplaces_left_out", "busy", "lease_lost", "taken_over", "error",
 )  # fmt: skip
 FULFILMENT: Final = ("MFN", "AFN")  # web.fulfillment.<channel>
+# Values of the connector's choice settings worded as ``web.setting_choice.<value>``.
+SETTING_CHOICES: Final = (
+    "on", "off", "true", "false", "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
+)  # fmt: skip
 # Kept in the session between a POST and the page its redirect shows (Post/Redirect/Get).
 LOGIN_RESULT: Final = "kept_login_result"
 FORM_KEPT: Final = "kept_form"
@@ -233,6 +239,8 @@ def create_app(
             "label": lambda mapping: mapping.get(current) or next(iter(mapping.values()), ""),
             "codes": account_actions.marketplace_codes,
             "other_lang": "en" if current == "de" else "de",
+            "tm": lambda key, **values: marked(text, current, key, **values),
+            "en": lambda name: Markup('<q class="amazon" lang="en">{}</q>').format(name),
         }
 
     @app.post("/lang")
@@ -310,7 +318,9 @@ def create_app(
             # What the seller typed before the refusal (secrets never kept), with the errors.
             extra = {**extra, **{k: v for k, v in kept.items() if k != "path"}}
         values: dict[str, Any] = account_actions.form_values(account, info)
-        settings = "\n".join(account_actions.settings_lines(account, info)) if account else ""
+        if account is None and any(f.grouped_by == "region" for f in info.fields):
+            values["region"] = ""  # a new account's region: from its marketplaces
+        settings = "\n".join(account_actions.other_settings_lines(account, info)) if account else ""
         page = render_template(
             "account_form.html",
             info=info,
@@ -318,9 +328,26 @@ def create_app(
             values=extra.pop("values", values),
             name=extra.pop("name", account.name if account else ""),
             settings=extra.pop("settings", settings),
+            setting_values=extra.pop(
+                "setting_values", account_actions.setting_values(account, info)
+            ),
+            groups=marketplace_groups(info),
+            setting_choice=setting_choice,
             **extra,
         )
         return page, status
+
+    def setting_choice(value: str) -> str:
+        """A choice setting's value in the seller's words (its code when the console has
+        none for it)."""
+        return text(lang(), f"setting_choice.{value}") if value in SETTING_CHOICES else value
+
+    def error_field(error: ServiceError, fields: dict[str, str]) -> str:
+        """The form field a refusal marks: a setting's own field when it came from one."""
+        key = str(error.params.get("key", ""))
+        if error.field == "settings" and fields.get(key):
+            return f"setting-{key}"
+        return error.field or "name"
 
     def refusal(error: ServiceError) -> str:
         """A service's refusal in the request's language (in the console's words where it
@@ -339,11 +366,17 @@ def create_app(
             )
         name = form.get("name", "")
         settings_text = form.get("settings", "")
+        # The connector's settings as labelled fields (empty: its default), over the lines of
+        # "Weitere Einstellungen"; both checked by the service, as the CLI's --setting.
+        fields = {s.key: form.get(f"setting-{s.key}", "").strip() for s in info.settings}
         try:
             given = AccountForm(
                 name=name,
                 values=values,
-                settings=account_actions.parse_settings(settings_text.splitlines()),
+                settings={
+                    **account_actions.parse_settings(settings_text.splitlines()),
+                    **{key: value for key, value in fields.items() if value},
+                },
                 replace_settings=True,  # the form shows every setting: what it leaves out goes
                 endpoint=console.endpoint if existing is None else None,
                 token_url=console.token_url if existing is None else None,
@@ -361,7 +394,8 @@ def create_app(
                 "values": {k: ("" if _secret(info, k) else v) for k, v in values.items()},
                 "name": name,
                 "settings": settings_text,
-                "errors": {exc.field or "name": refusal(exc)},
+                "setting_values": fields,
+                "errors": {error_field(exc, fields): refusal(exc)},
             }
             return redirect(request.path)
         flash(text(lang(), "account.saved", name=account.name), "ok")
@@ -452,6 +486,13 @@ def create_app(
     @app.get("/c/<connector_id>/accounts/<account_id>/login")
     def login_page(connector_id: str, account_id: str) -> BaseResponse:
         return redirect(url_for("accounts", connector_id=connector_id))
+
+    @app.get("/c/<connector_id>/help/credentials")
+    def credentials_help(connector_id: str) -> str:
+        """ "Zugangsdaten von Amazon holen": what the account form asks for, step by step,
+        with Seller Central's menu paths (Amazon's English screen names marked as such)."""
+        info = console.connector(connector_id)
+        return render_template("credentials.html", info=info)
 
     # ---------------------------------------------------------------------------- Bestellungen
 
@@ -651,6 +692,44 @@ def create_app(
         return render_template("error.html", code=500), 500
 
     return app
+
+
+@dataclass(frozen=True)
+class MarketplaceGroup:
+    """The marketplaces of one region, as the account form groups them."""
+
+    value: str  # the region's value (``Choice.group`` of its marketplaces)
+    label: Mapping[str, str]
+    choices: tuple[Choice, ...]
+
+
+def marketplace_groups(info: ConnectorInfo) -> list[MarketplaceGroup]:
+    """The choices of each field grouped by another (marketplaces by region), in the order
+    of the grouping field's choices; ungrouped ones last."""
+    groups: list[MarketplaceGroup] = []
+    for spec in info.fields:
+        if spec.kind != "multichoice" or not spec.grouped_by:
+            continue
+        by = info.account_field(spec.grouped_by)
+        for group in by.choices:
+            members = tuple(c for c in spec.choices if c.group == group.value)
+            if members:
+                groups.append(MarketplaceGroup(group.value, group.label, members))
+        rest = tuple(c for c in spec.choices if c.group not in {g.value for g in by.choices})
+        if rest:
+            groups.append(MarketplaceGroup("", {}, rest))
+    return groups
+
+
+def marked(word: Callable[..., str], lang: str, key: str, **values: Markup | str) -> Markup:
+    """The text ``key`` with its values set in as markup (escaped unless they are markup, as
+    Amazon's screen names from ``en``): the text itself is escaped as every text is."""
+    slots = {name: f"\x00{name}\x00" for name in values}
+    pieces = word(lang, key, **slots).split("\x00")
+    page = Markup("")
+    for n, piece in enumerate(pieces):  # text, slot name, text, slot name, ..., text
+        page += escape(values[piece]) if n % 2 else piece  # a text piece gets escaped
+    return page
 
 
 def _secret(info: ConnectorInfo, key: str) -> bool:
