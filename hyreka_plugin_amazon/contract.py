@@ -584,8 +584,8 @@ def _plain(number: float | None) -> str:
 class ConnectorInfo:
     """What a connector tells the host about itself.
 
-    ``polling`` is None for a connector that cannot sync in the background.
-    """
+    ``polling`` is None for a connector that cannot sync in the background; ``carriers`` the
+    carrier codes a shipment takes (``other_carrier``: the code for any other, with its name)."""
 
     id: str
     label: Mapping[str, str]
@@ -594,6 +594,8 @@ class ConnectorInfo:
     actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     polling: PollingInfo | None = None
     settings: tuple[SettingInfo, ...] = ()  # the account settings it reads, each checked
+    carriers: tuple[Choice, ...] = ()
+    other_carrier: str | None = None
 
     def account_field(self, key: str) -> AccountField:
         """The account field ``key``; LookupError if the connector has none."""
@@ -662,8 +664,7 @@ class Shipment:
     the same for every attempt: Amazon treats the same package again as an edit, so sending
     a shipment twice never makes two packages. ``carrier`` is a carrier code (Amazon's, or a
     name the connector knows, such as "Deutsche Post"); with the code "Other" Amazon needs
-    ``carrier_name``. ``marketplace_id`` None: the order's, as the host stored it.
-    """
+    ``carrier_name``. ``marketplace_id`` None: the order's, as the host stored it."""
 
     amazon_order_id: str
     package_id: int
@@ -689,8 +690,7 @@ class ShipmentOutcome:
     """The outcome of one shipment; ``message`` says what to do (in the account's language).
 
     ``code`` is a stable message id (``ship.unknown_carrier``); ``needs_reauthorization``
-    as in LoginResult (nothing is sent until the seller re-authorises).
-    """
+    as in LoginResult (nothing is sent until the seller re-authorises)."""
 
     amazon_order_id: str
     package_id: int

@@ -119,7 +119,8 @@ def test_every_post_answers_with_a_redirect_to_a_get_page(
     tab.console.jobs.get("acc-1").finished.wait(60)  # type: ignore[union-attr]
     ship = {"ship_token": "t1", "carrier": "DHL", "tracking": "0034", "ship_date": "2026-01-06"}
     assert post(f"{ORD}/order/{ORDER}/ship", **ship) == f"{ORD}/order/{ORDER}"
-    problem = host.store.open_problems("acc-1")[0].id
+    host.store.record_problems("acc-1", [Problem(reason="order id is missing", row=4)])
+    problem = host.store.open_problems("acc-1")[0].id  # recorded after the sync ended
     ignored = post(f"{ORD}/problems/{problem}/ignore?page=2&q=x")
     assert ignored.startswith("/c/amazon/orders?account=acc-1")
     assert "q=x" in ignored

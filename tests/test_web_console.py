@@ -143,7 +143,7 @@ def test_every_page_speaks_german_and_after_the_switch_english(tmp_path: Path) -
             "/c/amazon/accounts": (200, ("tab.accounts", "account.new", "account.last_sync")),
             "/c/amazon/accounts/new": (200, ("account.credentials", "account.settings_help")),
             f"/c/amazon/orders?account={account.id}": (200, ("history.none", "orders.from")),
-            f"{base}/order/028-1111111-2222222": (200, ("order.billing", "ship.carrier_help")),
+            f"{base}/order/028-1111111-2222222": (200, ("order.billing", "ship.carriers_common")),
             "/c/amazon/nothing": (404, ("notfound",)),
         }
         for lang in ("de", "en"):
@@ -382,11 +382,12 @@ def test_versand_bestaetigen_on_an_orders_detail(
     form = page.locator("#ship")
     expect(form.get_by_role("heading", name="Versand bestätigen")).to_be_visible()
     assert _unlabelled(page) == []
-    form.get_by_label("Versanddienst", exact=True).fill("DHL")
+    form.get_by_label("Versanddienst", exact=True).select_option("DHL")
     form.get_by_label("Sendungsnummer").fill("00340434161234567890")
     form.get_by_role("button", name="Versand bestätigen").click()
     expect(page.locator("#ship-result")).to_have_class("ok")
     expect(page.locator("#packages")).to_contain_text("bestätigt")
+    expect(page.locator("#order-status")).to_have_text("versandt")  # at once, before a sync
     packages = next(
         o["packages"] for o in sim.ground_truth(packages=True) if o["amazon_order_id"] == order_id
     )

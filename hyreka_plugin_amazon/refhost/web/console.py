@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
@@ -26,11 +26,11 @@ from flask import (
     session,
     url_for,
 )
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from hyreka_plugin_amazon.contract import Account, Choice, ConnectorInfo, OrderStatus
+from hyreka_plugin_amazon.contract import Account, ConnectorInfo, OrderStatus
 from hyreka_plugin_amazon.refhost.i18n import formatting
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LANGUAGE
 from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES, translate
@@ -43,7 +43,8 @@ from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
-from hyreka_plugin_amazon.refhost.web import security
+from hyreka_plugin_amazon.refhost.web import forms, security
+from hyreka_plugin_amazon.refhost.web.forms import FORM_KEPT, LOGIN_RESULT, LoginShown
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJob, SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
 
@@ -73,19 +74,6 @@ SETTING_CHOICES: Final = (
     "on", "off", "true", "false", "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
     "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
 )  # fmt: skip
-# Kept in the session between a POST and the page its redirect shows (Post/Redirect/Get).
-LOGIN_RESULT: Final = "kept_login_result"
-FORM_KEPT: Final = "kept_form"
-
-
-@dataclass(frozen=True)
-class LoginShown:
-    """ "Anmeldung testen"'s result as the accounts page shows it once after the redirect."""
-
-    ok: bool
-    message: str
-    warnings: list[str]
-    account: str
 
 
 @dataclass(frozen=True)
@@ -239,7 +227,7 @@ def create_app(
             "label": lambda mapping: mapping.get(current) or next(iter(mapping.values()), ""),
             "codes": account_actions.marketplace_codes,
             "other_lang": "en" if current == "de" else "de",
-            "tm": lambda key, **values: marked(text, current, key, **values),
+            "tm": lambda key, **values: forms.marked(text, current, key, **values),
             "en": lambda name: Markup('<q class="amazon" lang="en">{}</q>').format(name),
         }
 
@@ -331,7 +319,7 @@ def create_app(
             setting_values=extra.pop(
                 "setting_values", account_actions.setting_values(account, info)
             ),
-            groups=marketplace_groups(info),
+            groups=forms.marketplace_groups(info),
             setting_choice=setting_choice,
             **extra,
         )
@@ -391,7 +379,7 @@ def create_app(
             # secret) and what to correct.
             session[FORM_KEPT] = {
                 "path": request.path,
-                "values": {k: ("" if _secret(info, k) else v) for k, v in values.items()},
+                "values": {k: ("" if forms.secret(info, k) else v) for k, v in values.items()},
                 "name": name,
                 "settings": settings_text,
                 "setting_values": fields,
@@ -480,13 +468,6 @@ def create_app(
         }
         return back
 
-    # A GET of an address that only takes a POST (after Back or a reload): the page it
-    # belongs to, never "Method Not Allowed".
-
-    @app.get("/c/<connector_id>/accounts/<account_id>/login")
-    def login_page(connector_id: str, account_id: str) -> BaseResponse:
-        return redirect(url_for("accounts", connector_id=connector_id))
-
     @app.get("/c/<connector_id>/help/credentials")
     def credentials_help(connector_id: str) -> str:
         """ "Zugangsdaten von Amazon holen": what the account form asks for, step by step,
@@ -569,6 +550,19 @@ def create_app(
         detail = order_reads.order_detail(console.host, account.id, order_id)
         if detail is None:
             abort(404)
+        # "Korrigieren" of a refused package: the form holds that package's values.
+        wanted = request.args.get("correct", "")
+        correcting = next(
+            (
+                p
+                for p in detail.packages
+                if p.state == "refused" and str(p.shipment.package_id) == wanted
+            ),
+            None,
+        )
+        left = dict(detail.left)
+        if correcting is not None:
+            left.update({i.order_item_id: i.quantity for i in correcting.shipment.items})
         return render_template(
             "order.html",
             info=info,
@@ -576,7 +570,10 @@ def create_app(
             query=OrderQuery.from_args(request.args),
             order=detail.order,
             packages=detail.packages,
-            left=detail.left,
+            left=left,
+            shipped_now=order_reads.shipped_by_packages(detail),
+            correcting=correcting,
+            known_carriers={c.value for c in info.carriers},
             today=datetime.now(UTC).date().isoformat(),
             ship_token=secrets.token_urlsafe(16),  # one per form: a double submit sends it twice
         )
@@ -594,6 +591,9 @@ def create_app(
         form = request.form
         token = form.get("ship_token", "").strip()
         if not token or len(token) > MAX_SHIP_TOKEN:
+            abort(400)
+        package = form.get("package_id", "").strip() or "0"
+        if not package.isdigit():
             abort(400)
         items = []
         for line in found.lines:
@@ -620,6 +620,7 @@ def create_app(
                 tracking_number=form.get("tracking", ""),
                 ship_date=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
                 items=items,
+                package_id=int(package),  # a refused package corrected: sent again as it
                 lang=lang(),
                 request_token=token,
             )
@@ -655,28 +656,7 @@ def create_app(
         }
         return redirect(url_for("orders", connector_id=info.id, **args))
 
-    @app.get("/c/<connector_id>/orders/<account_id>/sync")
-    @app.get("/c/<connector_id>/orders/<account_id>/sync/cancel")
-    def sync_page(connector_id: str, account_id: str) -> BaseResponse:
-        return redirect(url_for("orders", connector_id=connector_id, account=account_id))
-
-    @app.get("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
-    def ship_page(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
-        return redirect(
-            url_for("order", connector_id=connector_id, account_id=account_id, order_id=order_id)
-        )
-
-    @app.get("/c/<connector_id>/orders/<account_id>/problems/<int:problem_id>/ignore")
-    def problems_page(connector_id: str, account_id: str, problem_id: int) -> BaseResponse:
-        args: dict[str, Any] = {
-            "account": account_id,
-            **OrderQuery.from_args(request.args).as_args(),
-        }
-        return redirect(url_for("orders", connector_id=connector_id, **args))
-
-    @app.get("/lang")
-    def language_page() -> BaseResponse:
-        return redirect(url_for("start"))
+    forms.add_landings(app)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
@@ -692,52 +672,3 @@ def create_app(
         return render_template("error.html", code=500), 500
 
     return app
-
-
-@dataclass(frozen=True)
-class MarketplaceGroup:
-    """The marketplaces of one region, as the account form groups them."""
-
-    value: str  # the region's value (``Choice.group`` of its marketplaces)
-    label: Mapping[str, str]
-    choices: tuple[Choice, ...]
-
-
-def marketplace_groups(info: ConnectorInfo) -> list[MarketplaceGroup]:
-    """The choices of each field grouped by another (marketplaces by region), in the order
-    of the grouping field's choices; ungrouped ones last."""
-    groups: list[MarketplaceGroup] = []
-    for spec in info.fields:
-        if spec.kind != "multichoice" or not spec.grouped_by:
-            continue
-        by = info.account_field(spec.grouped_by)
-        for group in by.choices:
-            members = tuple(c for c in spec.choices if c.group == group.value)
-            if members:
-                groups.append(MarketplaceGroup(group.value, group.label, members))
-        rest = tuple(c for c in spec.choices if c.group not in {g.value for g in by.choices})
-        if rest:
-            groups.append(MarketplaceGroup("", {}, rest))
-    return groups
-
-
-def marked(word: Callable[..., str], lang: str, key: str, **values: Markup | str) -> Markup:
-    """The text ``key`` with its values set in as markup (escaped unless they are markup, as
-    Amazon's screen names from ``en``): the text itself is escaped as every text is."""
-    slots = {name: f"\x00{name}\x00" for name in values}
-    pieces = word(lang, key, **slots).split("\x00")
-    page = Markup("")
-    for n, piece in enumerate(pieces):  # text, slot name, text, slot name, ..., text
-        page += escape(values[piece]) if n % 2 else piece  # a text piece gets escaped
-    return page
-
-
-def _secret(info: ConnectorInfo, key: str) -> bool:
-    return any(f.key == key and f.secret for f in info.fields)
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
