@@ -664,7 +664,13 @@ class Shipment:
     the same for every attempt: Amazon treats the same package again as an edit, so sending
     a shipment twice never makes two packages. ``carrier`` is a carrier code (Amazon's, or a
     name the connector knows, such as "Deutsche Post"); with the code "Other" Amazon needs
-    ``carrier_name``. ``marketplace_id`` None: the order's, as the host stored it."""
+    ``carrier_name``. ``marketplace_id`` None: the order's, as the host stored it.
+
+    ``all_items``: the seller asked to ship everything left of the order, and ``items`` is what
+    the host counts as left. Amazon may count more as shipped (items shipped in Seller Central,
+    outside the host): the connector leaves those out and says in the outcome's ``items``
+    which items the package holds.
+    """
 
     amazon_order_id: str
     package_id: int
@@ -675,6 +681,7 @@ class Shipment:
     carrier_name: str | None = None
     shipping_method: str | None = None
     marketplace_id: str | None = None
+    all_items: bool = False
 
 
 class ShipmentState(enum.StrEnum):
@@ -690,7 +697,10 @@ class ShipmentOutcome:
     """The outcome of one shipment; ``message`` says what to do (in the account's language).
 
     ``code`` is a stable message id (``ship.unknown_carrier``); ``needs_reauthorization``
-    as in LoginResult (nothing is sent until the seller re-authorises)."""
+    as in LoginResult (nothing is sent until the seller re-authorises). ``items``: what the
+    package holds when the connector left out items of an ``all_items`` shipment that Amazon
+    counts as shipped already (None: as asked).
+    """
 
     amazon_order_id: str
     package_id: int
@@ -698,3 +708,4 @@ class ShipmentOutcome:
     message: str = ""
     code: str = "ship.confirmed"
     needs_reauthorization: bool = False
+    items: tuple[ShipmentItem, ...] | None = None  # the package's items when not as asked

@@ -102,6 +102,7 @@ def confirm_shipments(
     reason; nothing was changed at Amazon by it) or to be retried (Amazon could not be reached
     or throttled; send the same shipment again later, it is never doubled). The connector reads
     the host's order (``host.get_order``) for its marketplace and to check items and
-    quantities before Amazon is called. Never raises for Amazon's answers. None for another
-    connector's account (firstresult).
+    quantities before Amazon is called; of an ``all_items`` shipment it leaves out what Amazon
+    counts as shipped already (the outcome's ``items`` says what the package holds). Never
+    raises for Amazon's answers. None for another connector's account (firstresult).
     """

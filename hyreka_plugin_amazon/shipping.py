@@ -1,4 +1,6 @@
-"""Shipping confirmation: the host's shipments -> Amazon's confirmShipment, one call a package.
+"""Shipping confirmation: the host's shipments -> Amazon's confirmShipment, one call a package
+(and one getOrder before a package of "everything left", to leave out what Amazon counts as
+shipped already).
 
 Every shipment is checked before Amazon is called (carrier code, items, quantities, tracking
 number, package number, marketplace, an order the host knows is cancelled); what fails is
@@ -11,6 +13,7 @@ the same package, never as a second one).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +25,7 @@ from hyreka_plugin_amazon.contract import (
     HostServices,
     OrderStatus,
     Shipment,
+    ShipmentItem,
     ShipmentOutcome,
     ShipmentState,
 )
@@ -74,6 +78,8 @@ def confirm_shipments(
             continue
         client = client or SpApiClient.for_account(account)
         try:
+            if shipment.all_items:
+                request = _left_at_amazon(client, shipment, request)
             client.confirm_shipment(
                 shipment.amazon_order_id,
                 marketplace_id=request.marketplace_id,
@@ -85,6 +91,11 @@ def confirm_shipments(
                 ship_date=request.ship_date,
                 items=request.items,
             )
+        except _Refused as refusal:
+            outcomes.append(
+                _outcome(account, shipment, ShipmentState.REFUSED, refusal.code, refusal.params)
+            )
+            continue
         except errors.ShipmentRefusedError as exc:
             outcomes.append(
                 _outcome(
@@ -96,16 +107,44 @@ def confirm_shipments(
             halted = _failure(account, shipment, exc)
             outcomes.append(halted)
             continue
-        outcomes.append(
-            _outcome(
-                account,
-                shipment,
-                ShipmentState.CONFIRMED,
-                "ship.confirmed",
-                package=shipment.package_id,
-            )
+        package = shipment.package_id
+        confirmed = _outcome(
+            account, shipment, ShipmentState.CONFIRMED, "ship.confirmed", package=package
         )
+        asked = tuple((item.order_item_id, item.quantity) for item in shipment.items)
+        if request.items != asked:
+            held = tuple(ShipmentItem(item_id, quantity) for item_id, quantity in request.items)
+            confirmed = dataclasses.replace(confirmed, items=held)
+        outcomes.append(confirmed)
     return outcomes
+
+
+def _left_at_amazon(client: SpApiClient, shipment: Shipment, request: _Package) -> _Package:
+    """The package of an all-items shipment without what Amazon counts as shipped already
+    (items shipped in Seller Central, outside the host): one getOrder call. The units this
+    package holds at Amazon already (a re-send) count as left for it. _Refused when nothing
+    is left."""
+    order = client.get_order(shipment.amazon_order_id, included_data=("FULFILLMENT", "PACKAGES"))
+    reference = str(shipment.package_id)
+    own: dict[str, int] = {}
+    for package in order.get("packages") or ():
+        if str(package.get("packageReferenceId")) == reference:
+            for item in package.get("packageItems") or ():
+                item_id = str(item.get("orderItemId"))
+                own[item_id] = own.get(item_id, 0) + int(item.get("quantity") or 0)
+    unfulfilled: dict[str, int] = {}
+    for item in order.get("orderItems") or ():
+        fulfillment = item.get("fulfillment") or {}
+        if "quantityUnfulfilled" in fulfillment:
+            unfulfilled[str(item.get("orderItemId"))] = int(fulfillment["quantityUnfulfilled"])
+    items = []
+    for item_id, quantity in request.items:
+        left = unfulfilled.get(item_id, quantity) + own.get(item_id, 0)
+        if min(quantity, left) > 0:
+            items.append((item_id, min(quantity, left)))
+    if not items:
+        raise _Refused("ship.nothing_left_at_amazon")
+    return dataclasses.replace(request, items=tuple(items))
 
 
 def _prepare(account: Account, shipment: Shipment, host: HostServices) -> _Package:

@@ -453,3 +453,100 @@ def test_every_item_of_an_order_amazon_counts_as_shipped_is_left_out(
     with ReferenceHost(data, env=host_env) as host:
         assert host.store.list_shipments("sim", order.order_id) == []
     assert packages(simulator, order.order_id) == []
+
+
+def _unshipped_with_items(sim: Simulator, host: ReferenceHost, count: int) -> SimOrder:
+    """An imported seller-fulfilled order with ``count`` or more items, none shipped."""
+    now = sim.clock.now()
+    return next(
+        o
+        for o in sorted(sim.orders.values(), key=lambda o: o.order_id)
+        if o.fulfillment_channel == "MFN"
+        and o.state(now) is AmazonState.UNSHIPPED
+        and len(o.items) >= count
+        and host.store.get_order("sim", o.order_id) is not None
+    )
+
+
+def _package_items(sim: Simulator, order_id: str) -> list[list[dict[str, Any]]]:
+    return [p["items"] for p in packages(sim, order_id)]
+
+
+def _partly_shipped_by_hand(sim: Simulator, host: ReferenceHost) -> tuple[SimOrder, list[Any]]:
+    """An order whose first item the seller shipped in Seller Central, without a package of
+    the host, after the host's last sync (the host still counts every item as left); the
+    order and its other items."""
+    order = _unshipped_with_items(sim, host, 2)
+    first, *rest = order.items
+    sim.ship_order(order.order_id, [first.order_item_id])
+    return order, rest
+
+
+def test_items_amazon_counts_as_shipped_are_left_out_of_an_all_items_package(
+    data: Path, env: dict[str, str], simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)
+    with ReferenceHost(data, env=env) as host:
+        order, rest = _partly_shipped_by_hand(simulator, host)
+
+        stored, outcome = host.ship(
+            order.order_id, carrier="DHL", tracking_number="PART1", account_name="sim"
+        )
+
+        expected = tuple(ShipmentItem(i.order_item_id, i.quantity) for i in rest)
+        assert (outcome.state, outcome.items) == (ShipmentState.CONFIRMED, expected)
+        assert stored.items == expected
+        [kept] = host.store.list_shipments("sim", order.order_id)
+        assert (kept.state, kept.shipment.items) == ("confirmed", expected)
+        assert kept.shipment.all_items
+    assert _package_items(simulator, order.order_id) == [
+        [{"order_item_id": i.order_item_id, "quantity": i.quantity} for i in rest]
+    ]
+    [truth] = [o for o in simulator.ground_truth() if o["amazon_order_id"] == order.order_id]
+    assert truth["status"] == "shipped"
+
+
+def test_a_left_out_package_sent_again_after_a_lost_answer_keeps_its_items(
+    data: Path, env: dict[str, str], simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)
+    with ReferenceHost(data, env=env) as host:
+        order, rest = _partly_shipped_by_hand(simulator, host)
+        add_fault(simulator, "lost_response", operation="confirmShipment", count=ATTEMPTS)
+
+        _, lost = host.ship(order.order_id, carrier="DPD", tracking_number="L1", account_name="sim")
+        assert lost.state is ShipmentState.RETRY
+        # Amazon has the package: its own units count as left for it when it is sent again
+        [again] = host.send_pending_shipments("sim")
+
+        expected = tuple(ShipmentItem(i.order_item_id, i.quantity) for i in rest)
+        assert (again.state, again.items) == (ShipmentState.CONFIRMED, expected)
+        [kept] = host.store.list_shipments("sim", order.order_id)
+        assert (kept.state, kept.shipment.items) == ("confirmed", expected)
+    assert _package_items(simulator, order.order_id) == [
+        [{"order_item_id": i.order_item_id, "quantity": i.quantity} for i in rest]
+    ]
+
+
+def test_an_all_items_package_of_an_order_shipped_meanwhile_is_refused_without_a_confirm(
+    data: Path, env: dict[str, str], simulator: Simulator
+) -> None:
+    with ReferenceHost(data, env=env) as host:
+        order = _unshipped_with_items(simulator, host, 1)
+        simulator.ship_order(order.order_id)  # after the host's last sync
+        calls = confirm_calls(simulator)
+
+        _, outcome = host.ship(
+            order.order_id, carrier="DHL", tracking_number="N1", account_name="sim", locale="de"
+        )
+
+        assert (outcome.state, outcome.code) == (
+            ShipmentState.REFUSED,
+            "ship.nothing_left_at_amazon",
+        )
+        assert "Seller Central" in outcome.message
+        assert "nicht gesendet" in outcome.message
+        [kept] = host.store.list_shipments("sim", order.order_id)
+        assert kept.state == "refused"
+    assert confirm_calls(simulator) == calls
+    assert packages(simulator, order.order_id) == []

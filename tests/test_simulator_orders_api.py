@@ -266,3 +266,52 @@ def test_orders_api_and_reports_agree_as_orders_move_on() -> None:
                 status = order["fulfillment"]["fulfillmentStatus"]
                 assert status in ("UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED")
     assert seen == {"Pending", "Shipped", "Cancelled"}
+
+
+def test_items_shipped_in_seller_central_and_in_packages_count_as_fulfilled(
+    sim: Simulator, client: SimClient
+) -> None:
+    now = sim.clock.now()
+    unshipped = [
+        o
+        for o in sim.orders.values()
+        if o.fulfillment_channel == "MFN" and o.state(now).value == "Unshipped"
+    ]
+    several = next(o for o in unshipped if len(o.items) >= 2)  # one item shipped by hand
+    pair = next(o for o in unshipped if o.items[0].quantity >= 2)  # one unit in a package
+    ship = f"{sim.url}/_simulator/orders/{several.order_id}/ship"
+    assert requests.post(ship, json={"items": ["nope"]}, timeout=TIMEOUT).status_code == 400
+    assert requests.post(ship, json={"items": "all"}, timeout=TIMEOUT).status_code == 400
+    shipped = requests.post(ship, json={"items": [several.items[0].order_item_id]}, timeout=TIMEOUT)
+    assert shipped.status_code == 200
+    assert shipped.json()["order"]["status"] == "open"  # partly shipped: still the seller's
+    confirm = client.call(
+        "POST",
+        f"/orders/v0/orders/{pair.order_id}/shipmentConfirmation",
+        json={
+            "marketplaceId": pair.marketplace.id,
+            "packageDetail": {
+                "packageReferenceId": "1",
+                "carrierCode": "DHL",
+                "trackingNumber": "T1",
+                "shipDate": zulu(now),
+                "orderItems": [{"orderItemId": pair.items[0].order_item_id, "quantity": 1}],
+            },
+        },
+    )
+    assert confirm.status_code == 204, confirm.text
+
+    def fulfilled(order_id: str) -> list[tuple[int, int]]:
+        response = client.call(
+            "GET", f"{SEARCH}/{order_id}", params={"includedData": "FULFILLMENT"}
+        )
+        items = response.json()["order"]["orderItems"]
+        return [
+            (i["fulfillment"]["quantityFulfilled"], i["fulfillment"]["quantityUnfulfilled"])
+            for i in items
+        ]
+
+    assert fulfilled(several.order_id) == [
+        (i.quantity, 0) if n == 0 else (0, i.quantity) for n, i in enumerate(several.items)
+    ]
+    assert fulfilled(pair.order_id)[0] == (1, pair.items[0].quantity - 1)

@@ -13,18 +13,22 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers.accounts import simulator_account
 from helpers.fault_harness import Harness, running
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
-from hyreka_plugin_amazon.contract import Account, Problem, SyncResult
+from hyreka_plugin_amazon.contract import Account, Problem, Progress, SyncResult
 from hyreka_plugin_amazon.refhost.cli import main as cli
 from hyreka_plugin_amazon.refhost.host import ReferenceHost, SyncHost
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.safety.vault import KEY_ENV
+from hyreka_plugin_amazon.refhost.store import orderrecords
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
 from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
+from hyreka_plugin_amazon.refhost.store.leases_pg import PgAccountLocks
 from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.sync import CURSOR_KEY
 
@@ -165,3 +169,41 @@ def test_rotate_key_after_a_killed_sync_takes_over_and_says_so(
     assert cli.main(["rotate-key", "--data", str(folder)]) == 0
     out = capsys.readouterr().out
     assert f"took over the lease of a sync that ended without releasing it (process {pid})" in out
+
+
+def test_a_rolled_back_sync_counts_in_its_history_only_the_orders_kept(
+    tmp_path: Path,
+    host_env: dict[str, str],
+    simulator: Any,
+    database: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 24, item 8: the sync's lease is taken over while its orders wait for their
+    commit; the commit drops them, and the history says so instead of "N created"."""
+    monkeypatch.setattr(orderrecords, "STAGE_SECONDS", 3600.0)  # no commit before the steal
+    with ReferenceHost(tmp_path / "data", env=host_env, database=database) as host:
+        account = simulator_account(simulator)
+        host.store.add_account(account)
+        later = lambda: time.time() + 3600  # noqa: E731 - a process whose clock is past the lease
+        locks: AccountLocks = (
+            PgAccountLocks(host.store.url, clock=later)
+            if host.store.url is not None
+            else SqliteAccountLocks(host.store.path, clock=later)
+        )
+        taken: list[Lease | None] = []
+
+        def take_over(progress: Progress) -> None:
+            if progress.phase == "importing" and progress.done > 0 and not taken:
+                taken.append(locks.acquire(account.id))
+
+        result = host.sync(account.name, on_progress=take_over)
+        assert taken
+        assert taken[0] is not None
+        taken[0].release()
+
+        assert not result.ok
+        [run] = host.store.list_runs(account.id)
+        kept = len(host.store.list_orders(account_id=account.id))
+        assert kept == 0  # every staged order was dropped
+        assert (run.created, run.updated) == (kept, 0)
+        assert (result.created, result.updated) == (0, 0)

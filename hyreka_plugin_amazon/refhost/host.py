@@ -160,8 +160,22 @@ class ReferenceHost:
             try:
                 result = self._told(self.plugins.sync_orders(account, host), lease, account)
             finally:
+                result = self._committed(account.id, result)
                 self.store.finish_run(run_id, result)
         return result
+
+    def _committed(self, account_id: str, result: SyncResult) -> SyncResult:
+        """The result with the orders the store actually kept: orders staged for a commit
+        that failed or was fenced out (a rolled-back sync) are not counted as created or
+        updated."""
+        dropped = self.store.take_dropped(account_id)
+        if not dropped:
+            return result
+        return dataclasses.replace(
+            result,
+            created=max(0, result.created - dropped.get("created", 0)),
+            updated=max(0, result.updated - dropped.get("updated", 0)),
+        )
 
     # ---------------------------------------------------------------------------- shipping
 
@@ -221,7 +235,7 @@ class ReferenceHost:
                     account.id, amazon_order_id, order, except_package=package_id
                 )
                 shipment = dataclasses.replace(
-                    shipment, items=tuple(ShipmentItem(i, q) for i, q in left)
+                    shipment, items=tuple(ShipmentItem(i, q) for i, q in left), all_items=True
                 )
                 every_item_of = None
         recorded = self.store.record_confirmation(
@@ -236,6 +250,8 @@ class ReferenceHost:
             )
             return stored.shipment, outcome
         [outcome] = self._send_shipments(account, [stored.shipment.package_id])
+        if outcome.items is not None:  # Amazon counted some items as shipped already
+            return dataclasses.replace(stored.shipment, items=outcome.items), outcome
         return stored.shipment, outcome
 
     def send_pending_shipments(

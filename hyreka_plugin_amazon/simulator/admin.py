@@ -46,7 +46,13 @@ def cancel_order(state: SimulatorState, req: Request) -> Response:
 
 
 def ship_order(state: SimulatorState, req: Request) -> Response:
-    return json_response(200, {"order": state.ship_order(req.params["orderId"])})
+    """``{"items": [order item id, ...]}`` ships only those items (default: every item)."""
+    items = _object(req).get("items")
+    if items is not None and (
+        not isinstance(items, list) or not all(isinstance(i, str) for i in items)
+    ):
+        raise invalid_input("items must be a list of order item ids.")
+    return json_response(200, {"order": state.ship_order(req.params["orderId"], items)})
 
 
 def get_clock(state: SimulatorState, req: Request) -> Response:

@@ -7,6 +7,7 @@ against all go through here, under the book's lock, on the simulator clock.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,15 +65,23 @@ class OrderBook:
             order.cancelled_at = now
             return order.host_order(now).as_dict()
 
-    def ship(self, order_id: str, now: datetime) -> dict[str, Any]:
-        """The seller (or Amazon, for FBA) ships every item not yet shipped, now."""
+    def ship(
+        self, order_id: str, now: datetime, items: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        """The seller (or Amazon, for FBA) ships every item not yet shipped, now, without a
+        package (in Seller Central); ``items``: only these order item ids."""
         with self.lock:
             order = self._placed(order_id, now)
             state = order.state(now)
             if state not in (AmazonState.UNSHIPPED, AmazonState.PARTIALLY_SHIPPED):
                 raise _conflict(f"an order in state {state.value} cannot be shipped")
+            known = {item.order_item_id for item in order.items}
+            unknown = sorted(set(items or ()) - known)
+            if unknown:
+                message = f"orderItemId {unknown[0]!r} is not in the order."
+                raise ApiError(400, "InvalidInput", message)
             for item in order.items:
-                if not item.shipped(now):
+                if not item.shipped(now) and (items is None or item.order_item_id in items):
                     item.shipped_at = now
             return order.host_order(now).as_dict()
 

@@ -225,12 +225,23 @@ def order_json(order: SimOrder, now: datetime, included: set[str]) -> dict[str, 
                 promos.append(item.ship_promotion.promotion_id)
             entry["promotion"] = {"breakdowns": [{"promotionId": p} for p in promos]}
         if "FULFILLMENT" in included:
-            shipped = item.quantity if item.shipped(now) else 0
+            shipped = _units_fulfilled(order, item, now)
             open_units = 0 if state is AmazonState.CANCELED else item.quantity - shipped
             entry["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": open_units}
         items.append(entry)
     data["orderItems"] = items
     return data
+
+
+def _units_fulfilled(order: SimOrder, item: SimItem, now: datetime) -> int:
+    """Units of the item Amazon counts as shipped: all of an item shipped without a package
+    (in Seller Central), else the units in the order's confirmed packages."""
+    in_packages = sum(
+        p.items.get(item.order_item_id, 0) for p in order.packages if p.confirmed_at <= now
+    )
+    if item.shipped(now) and in_packages == 0:
+        return item.quantity
+    return min(item.quantity, in_packages)
 
 
 def _package_json(package: SimPackage) -> dict[str, Any]:

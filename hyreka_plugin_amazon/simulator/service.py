@@ -10,7 +10,7 @@ through to the state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -276,9 +276,10 @@ class Simulator:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""
         return self.state.cancel_order(order_id)
 
-    def ship_order(self, order_id: str) -> dict[str, Any]:
-        """The seller (or Amazon, for FBA) ships every item not yet shipped, now."""
-        return self.state.ship_order(order_id)
+    def ship_order(self, order_id: str, items: Collection[str] | None = None) -> dict[str, Any]:
+        """The seller (or Amazon, for FBA) ships every item not yet shipped (or only the order
+        items ``items``), now, without a package, as in Seller Central."""
+        return self.state.ship_order(order_id, items)
 
     def add_order(
         self,

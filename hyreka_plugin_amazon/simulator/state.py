@@ -9,7 +9,7 @@ serves it over HTTP and passes its admin actions through to it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -114,9 +114,10 @@ class SimulatorState:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""
         return self.book.cancel(order_id, self.clock.now())
 
-    def ship_order(self, order_id: str) -> dict[str, Any]:
-        """The seller (or Amazon, for FBA) ships every item not yet shipped, now."""
-        return self.book.ship(order_id, self.clock.now())
+    def ship_order(self, order_id: str, items: Collection[str] | None = None) -> dict[str, Any]:
+        """The seller (or Amazon, for FBA) ships every item not yet shipped (or ``items``),
+        now, without a package."""
+        return self.book.ship(order_id, self.clock.now(), items)
 
     def add_order(
         self,

@@ -17,11 +17,12 @@ orders lost in a crash are imported again by the next sync (its cursor did not m
 
 from __future__ import annotations
 
+import collections
 import hmac
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -134,6 +135,8 @@ class OrderStore(AccountStore):
         # What get_order just found of a row (None: no row), for the stage_order that follows
         self._looked_up: dict[tuple[str, str], RowState | None] = {}
         self._lost_fences: set[Fence] = set()  # leases a commit found taken over
+        # staged orders a failed or fenced-out commit dropped: (account id, outcome) -> count
+        self._dropped: collections.Counter[tuple[str, UpsertOutcome]] = collections.Counter()
         super().__init__(path, vault, clock=clock)
         self.seal_records_with_account_keys()
 
@@ -204,6 +207,7 @@ class OrderStore(AccountStore):
                 lost = {fence for fence in lost if not fencing.holds(db, self._sql, fence)}
                 if lost:  # their syncs lost the lease: another sync owns the account now
                     self._lost_fences |= lost
+                    self._count_dropped(e for e in staged.values() if e.fence in lost)
                     staged = {k: e for k, e in staged.items() if e.fence not in lost}
                 rows = self._row_states(db, staged)
                 keys = {
@@ -225,10 +229,31 @@ class OrderStore(AccountStore):
                     if key not in as_seen:  # another process purged, rotated or wrote
                         self._upsert(db, entry.account_id, entry.order(), now)
         except self._integrity_errors:
+            self._count_dropped(staged.values())
             self._known_accounts.clear()
             raise AccountNotFoundError("the account of staged orders was removed") from None
+        except BaseException:
+            self._count_dropped(staged.values())
+            raise
         if len(staged) >= CHECKPOINT_AFTER and self._checkpointer is not None:
             self._checkpointer.nudge()  # a large sync: move the WAL on while it goes on
+
+    def _count_dropped(self, entries: Iterable[_Staged]) -> None:
+        for entry in entries:  # staged as "created" when no row was seen, else "updated"
+            self._dropped[(entry.account_id, "created" if entry.seen is None else "updated")] += 1
+
+    def take_dropped(self, account_id: str) -> dict[UpsertOutcome, int]:
+        """How many of the account's staged orders, by the outcome staging returned, a commit
+        dropped since the last call (it failed, or the sync's lease was taken over): the
+        host's count of a sync's orders is that much too high."""
+        with self._lock:
+            dropped: dict[UpsertOutcome, int] = {}
+            outcomes: tuple[UpsertOutcome, ...] = ("created", "updated")
+            for outcome in outcomes:
+                count = self._dropped.pop((account_id, outcome), 0)
+                if count:
+                    dropped[outcome] = count
+            return dropped
 
     def _forget_lookups(self) -> None:
         self._looked_up.clear()

@@ -181,7 +181,7 @@ class ShipmentStore(Database):
                             order=shipment.amazon_order_id,
                         )
                     shipment = dataclasses.replace(
-                        shipment, items=tuple(ShipmentItem(i, q) for i, q in left)
+                        shipment, items=tuple(ShipmentItem(i, q) for i, q in left), all_items=True
                     )
                 row = db.execute(self._sql.next_package_id, ids).fetchone()
                 package_id, how = int(row["last_package_id"]), "new"
@@ -282,6 +282,7 @@ class ShipmentStore(Database):
             "state": _STATES[outcome.state],
             "code": outcome.code,
             "message": outcome.message,
+            "items": None if outcome.items is None else _items_json(outcome.items),
             "now": self._now(),
         }
         with self._write() as db:
@@ -382,6 +383,7 @@ def _stored(row: Row) -> StoredShipment:
         items=items,
         carrier_name=row["carrier_name"],
         shipping_method=row["shipping_method"],
+        all_items=bool(row["all_items"]),
     )
     return StoredShipment(
         shipment=shipment,
@@ -407,6 +409,11 @@ def _package_params(
         "shipping_method": shipment.shipping_method,
         "tracking_number": shipment.tracking_number,
         "ship_date": ts(shipment.ship_date),
-        "items": json.dumps([[i.order_item_id, i.quantity] for i in shipment.items]),
+        "items": _items_json(shipment.items),
+        "all_items": int(shipment.all_items),
         "now": now,
     }
+
+
+def _items_json(items: Sequence[ShipmentItem]) -> str:
+    return json.dumps([[item.order_item_id, item.quantity] for item in items])

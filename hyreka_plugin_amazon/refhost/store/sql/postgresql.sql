@@ -313,11 +313,11 @@ VALUES (%(account_id)s, %(token)s, %(package_id)s, %(now)s);
 -- A new package: a plain insert; a number the account already has fails (never overwrites).
 INSERT INTO shipments (
     account_id, package_id, amazon_order_id, state, carrier, carrier_name, shipping_method,
-    tracking_number, ship_date, items, created_at, updated_at
+    tracking_number, ship_date, items, all_items, created_at, updated_at
 ) VALUES (
     %(account_id)s, %(package_id)s, %(amazon_order_id)s, 'pending', %(carrier)s,
     %(carrier_name)s, %(shipping_method)s, %(tracking_number)s, %(ship_date)s, %(items)s,
-    %(now)s, %(now)s
+    %(all_items)s, %(now)s, %(now)s
 );
 
 -- name: correct_shipment
@@ -326,8 +326,8 @@ INSERT INTO shipments (
 -- that holds the package keeps holding it and sends the new revision after its own).
 UPDATE shipments SET state = 'pending', carrier = %(carrier)s, carrier_name = %(carrier_name)s,
     shipping_method = %(shipping_method)s, tracking_number = %(tracking_number)s,
-    ship_date = %(ship_date)s, items = %(items)s, code = NULL, message = NULL,
-    revision = revision + 1, updated_at = %(now)s
+    ship_date = %(ship_date)s, items = %(items)s, all_items = %(all_items)s,
+    code = NULL, message = NULL, revision = revision + 1, updated_at = %(now)s
 WHERE account_id = %(account_id)s AND package_id = %(package_id)s;
 
 -- name: resend_shipment
@@ -364,6 +364,8 @@ UPDATE shipments SET
     state = CASE WHEN revision = %(revision)s THEN %(state)s ELSE 'pending' END,
     code = CASE WHEN revision = %(revision)s THEN %(code)s ELSE code END,
     message = CASE WHEN revision = %(revision)s THEN %(message)s ELSE message END,
+    items = CASE WHEN revision = %(revision)s THEN COALESCE(CAST(%(items)s AS TEXT), items)
+        ELSE items END,
     attempts = attempts + 1, updated_at = %(now)s,
     confirmed_at = CASE WHEN revision = %(revision)s AND %(state)s = 'confirmed' THEN %(now)s
         ELSE confirmed_at END,

@@ -171,3 +171,6 @@ ALTER TABLE shipments ADD COLUMN IF NOT EXISTS revision INTEGER NOT NULL DEFAULT
 -- the sender holding the package while it is sent (host:pid:random), and until when
 ALTER TABLE shipments ADD COLUMN IF NOT EXISTS sender TEXT;
 ALTER TABLE shipments ADD COLUMN IF NOT EXISTS sender_until DOUBLE PRECISION;
+-- 1: the package holds everything left of the order (the connector leaves out what Amazon
+-- counts as shipped already)
+ALTER TABLE shipments ADD COLUMN IF NOT EXISTS all_items INTEGER NOT NULL DEFAULT 0;

@@ -304,10 +304,10 @@ VALUES (:account_id, :token, :package_id, :now);
 -- A new package: a plain insert; a number the account already has fails (never overwrites).
 INSERT INTO shipments (
     account_id, package_id, amazon_order_id, state, carrier, carrier_name, shipping_method,
-    tracking_number, ship_date, items, created_at, updated_at
+    tracking_number, ship_date, items, all_items, created_at, updated_at
 ) VALUES (
     :account_id, :package_id, :amazon_order_id, 'pending', :carrier, :carrier_name,
-    :shipping_method, :tracking_number, :ship_date, :items, :now, :now
+    :shipping_method, :tracking_number, :ship_date, :items, :all_items, :now, :now
 );
 
 -- name: correct_shipment
@@ -316,8 +316,8 @@ INSERT INTO shipments (
 -- that holds the package keeps holding it and sends the new revision after its own).
 UPDATE shipments SET state = 'pending', carrier = :carrier, carrier_name = :carrier_name,
     shipping_method = :shipping_method, tracking_number = :tracking_number,
-    ship_date = :ship_date, items = :items, code = NULL, message = NULL,
-    revision = revision + 1, updated_at = :now
+    ship_date = :ship_date, items = :items, all_items = :all_items,
+    code = NULL, message = NULL, revision = revision + 1, updated_at = :now
 WHERE account_id = :account_id AND package_id = :package_id;
 
 -- name: resend_shipment
@@ -354,6 +354,7 @@ UPDATE shipments SET
     state = CASE WHEN revision = :revision THEN :state ELSE 'pending' END,
     code = CASE WHEN revision = :revision THEN :code ELSE code END,
     message = CASE WHEN revision = :revision THEN :message ELSE message END,
+    items = CASE WHEN revision = :revision THEN COALESCE(:items, items) ELSE items END,
     attempts = attempts + 1, updated_at = :now,
     confirmed_at = CASE WHEN revision = :revision AND :state = 'confirmed' THEN :now
         ELSE confirmed_at END,

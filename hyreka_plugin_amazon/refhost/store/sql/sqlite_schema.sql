@@ -168,3 +168,6 @@ ALTER TABLE shipments ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
 -- the sender holding the package while it is sent (host:pid:random), and until when
 ALTER TABLE shipments ADD COLUMN sender TEXT;
 ALTER TABLE shipments ADD COLUMN sender_until REAL;
+-- 1: the package holds everything left of the order (the connector leaves out what Amazon
+-- counts as shipped already)
+ALTER TABLE shipments ADD COLUMN all_items INTEGER NOT NULL DEFAULT 0;
