@@ -23,6 +23,7 @@ from hyreka_plugin_amazon.connector import connector_info
 from hyreka_plugin_amazon.contract import OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
 from hyreka_plugin_amazon.refhost.services.orders import SortKey
+from hyreka_plugin_amazon.refhost.services.runs import Pacing
 from hyreka_plugin_amazon.refhost.store.shipments import PackageState
 from hyreka_plugin_amazon.refhost.web.console import (
     FULFILMENT,
@@ -199,6 +200,7 @@ WEB_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
     "run.": RUN_CODES,  # console.py: a run's outcome
     "fulfillment.": FULFILMENT,
     "setting_choice.": SETTING_CHOICES,  # console.py: a choice setting's value in words
+    "pacing.": typing.get_args(typing.get_type_hints(Pacing)["reason"]),  # why a sync waits
 }
 WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._refused(kind)
 

@@ -501,6 +501,7 @@ def create_app(
                 "page": page,
                 "query": page.query,
                 "job": job,
+                "pacing": pacing_text(account.id),
                 "banner": sync_banner(job, history),
                 "problems": problems.open_problems(console.host, account.id),
                 "runs": history,
@@ -520,8 +521,24 @@ def create_app(
     def sync(connector_id: str, account_id: str) -> BaseResponse:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        console.jobs.start(account.id, lang())
+        running = console.jobs.get(account.id)
+        if (running is None or running.finished.is_set()) and pacing_text(account.id):
+            flash(text(lang(), "pacing.refused"), "failed")  # nothing asked of Amazon
+        else:
+            console.jobs.start(account.id, lang())
         return redirect(url_for("orders", connector_id=info.id, account=account.id))
+
+    def pacing_text(account_id: str) -> str | None:
+        """When the next useful sync is possible and why (None: now)."""
+        wait = runs.pacing(console.host, account_id)
+        if wait is None:
+            return None
+        return text(
+            lang(),
+            f"pacing.{wait.reason}",
+            ended=formatting.local_time(wait.last_ended, lang(), console.zone),
+            next=formatting.local_time(wait.next_useful, lang(), console.zone),
+        )
 
     @app.get("/c/<connector_id>/orders/<account_id>/sync/status")
     def sync_status(connector_id: str, account_id: str) -> BaseResponse:
