@@ -19,7 +19,7 @@ from markupsafe import escape
 
 from hyreka_plugin_amazon.contract import SettingError
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
-from hyreka_plugin_amazon.refhost.i18n.texts import web_text
+from hyreka_plugin_amazon.refhost.i18n.texts import translate, web_text
 from hyreka_plugin_amazon.refhost.services import accounts
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.web.console import Console, create_app
@@ -122,7 +122,8 @@ def test_settings_are_labelled_fields_checked_as_the_cli_checks_them(host: Refer
     fields = {"setting-poll_minutes": "3", "setting-lookback_days": "14"}
     target, page = tab.save(NEW, name="shop", marketplaces=market, **fields, **CREDENTIALS)
     assert target == NEW
-    refusal = str(escape(str(cli.value)))
+    named = dict(cli.value.params) | {"key": f"„{info.setting('poll_minutes').label['de']}“"}
+    refusal = str(escape(translate(cli.value.text_id, "de", **named)))  # the CLI's sentence
     wrap = re.search(r'id="wrap-setting-poll_minutes">(.*?)</div>', page, re.DOTALL)
     assert wrap is not None
     assert refusal in wrap.group(1)

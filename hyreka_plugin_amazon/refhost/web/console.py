@@ -337,6 +337,15 @@ def create_app(
             return f"setting-{key}"
         return error.field or "name"
 
+    def setting_refusal(info: ConnectorInfo, error: ServiceError, fields: dict[str, str]) -> str:
+        """A refusal at a setting's own field names the setting as the field does (its
+        label); any other in the service's words."""
+        if not error_field(error, fields).startswith("setting-"):
+            return refusal(error)
+        named = info.setting(str(error.params["key"])).label
+        shown = named.get(lang()) or str(error.params["key"])
+        return translate(error.text_id, lang(), **{**error.params, "key": f"„{shown}“"})
+
     def refusal(error: ServiceError) -> str:
         """A service's refusal in the request's language (in the console's words where it
         has its own)."""
@@ -383,7 +392,7 @@ def create_app(
                 "name": name,
                 "settings": settings_text,
                 "setting_values": fields,
-                "errors": {error_field(exc, fields): refusal(exc)},
+                "errors": {error_field(exc, fields): setting_refusal(info, exc, fields)},
             }
             return redirect(request.path)
         flash(text(lang(), "account.saved", name=account.name), "ok")
