@@ -27,13 +27,18 @@ from markupsafe import escape
 from hyreka_plugin_amazon.refhost.background.poller import Poller
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.texts import web_text
+from hyreka_plugin_amazon.refhost.services.accounts import connector_info
 from hyreka_plugin_amazon.refhost.web.console import Console, create_app
 from hyreka_plugin_amazon.refhost.web.serving import RunningConsole, serve_in_thread
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState
 
 CHROMIUM = Path("/usr/bin/chromium")
-SETTINGS = "poll_interval=0.05\nmax_poll_interval=0.2\nreport_deadline=60"
+SETTINGS = {
+    "report_check_seconds": "0.05",
+    "report_check_max_seconds": "0.2",
+    "report_wait_seconds": "60",
+}
 TIMEOUT = 5
 
 
@@ -203,6 +208,7 @@ def _shot(page: object, name: str) -> None:
         from playwright.sync_api import Page
 
         assert isinstance(page, Page)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
@@ -241,7 +247,11 @@ def _walk(page: object, console: RunningConsole, sim: Simulator, lang: str) -> N
     page.get_by_label("Region").select_option("eu")
     page.get_by_label("Amazon.de (DE)", exact=True).check()
     page.get_by_label("Amazon.fr (FR)", exact=True).check()
-    page.get_by_label("Weitere Einstellungen" if german else "Further settings").fill(SETTINGS)
+    settings = connector_info().settings  # labelled fields, as register_connector() names them
+    for setting in settings:
+        if setting.key in SETTINGS:
+            label = setting.label[lang]
+            page.get_by_label(label, exact=True).fill(SETTINGS[setting.key])
     assert _unlabelled(page) == []
     if german:
         _shot(page, "account-form")
