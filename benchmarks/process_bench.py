@@ -11,7 +11,9 @@ own (``python -m hyreka_plugin_amazon.refhost.cli``). The baseline is the revisi
 dependencies and the one simulator this script starts. Each repetition syncs a new seller of
 the same size once with each tree, in alternating order (A B, B A, ...) so that the machine's
 drift hits both alike; printed are the median wall time, CPU time (user + system) and peak RSS
-of the ``sync`` process, and the ratios.
+of the ``sync`` process, and the ratios. Each ``sync`` is started by the small launcher
+``measured.py``, which measures it with ``os.wait4``: started from this process directly, its
+``ru_maxrss`` would be this process's peak (the simulator's orders), not its own.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from measured import measure
 
 from hyreka_plugin_amazon.simulator import Simulator
 
@@ -90,18 +92,19 @@ def one_sync(tree: Path, sim: Simulator, base_env: Mapping[str, str]) -> Run:
         argv = [sys.executable, "-m", "hyreka_plugin_amazon.refhost.cli", "sync", "shop", *data]
         errors = Path(folder) / "stderr.txt"
         with errors.open("w") as stderr:
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                argv, env={**env, "PYTHONPATH": str(tree)}, stdout=stderr, stderr=stderr
+            # through the small launcher: a child of this process (which holds the simulator)
+            # would report this process's peak RSS as its own (see measured.py)
+            took = measure(
+                argv,
+                env={**env, "PYTHONPATH": str(tree)},
+                out=Path(folder) / "measure.json",
+                stdout=stderr,
+                stderr=stderr,
             )
-            _, status, usage = os.wait4(process.pid, 0)  # this child's own CPU time and peak RSS
-            wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise SystemExit(
-                f"sync failed in {tree} ({process.returncode}): {errors.read_text()[-3000:]}"
-            )
-        return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)  # KiB -> MiB
+        if took.returncode != 0:
+            failed = errors.read_text()[-3000:]
+            raise SystemExit(f"sync failed in {tree} ({took.returncode}): {failed}")
+        return Run(took.wall_s, took.cpu_s, took.peak_rss_mib)
 
 
 def median(runs: Sequence[Run], field: str) -> float:

@@ -20,6 +20,7 @@ import pluggy
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
+    Authorization,
     ConnectorInfo,
     HostServices,
     LoginResult,
@@ -28,6 +29,7 @@ from hyreka_plugin_amazon.contract import (
     ShipmentOutcome,
     SyncResult,
 )
+from hyreka_plugin_amazon.secret import Secret
 
 PROJECT = "hyreka"
 
@@ -106,3 +108,17 @@ def confirm_shipments(
     counts as shipped already (the outcome's ``items`` says what the package holds). Never
     raises for Amazon's answers. None for another connector's account (firstresult).
     """
+
+
+@hookspec(firstresult=True)
+def authorization_url(
+    account: Account, application_id: str, state: str, redirect_uri: str, draft: bool
+) -> str | None:
+    """Return the consent page URL the seller's browser goes to for the account, or None."""
+
+
+@hookspec(firstresult=True)
+def exchange_authorization(
+    account: Account, code: Secret, redirect_uri: str
+) -> Authorization | None:
+    """Return the Authorization of exchanging a consent's code for a refresh token, or None."""

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from hyreka_plugin_amazon import authorizing
 from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
+    Authorization,
     ConnectorInfo,
     HostServices,
     LoginResult,
@@ -22,6 +24,7 @@ from hyreka_plugin_amazon.hookspecs import hookimpl
 from hyreka_plugin_amazon.importing import import_report_file
 from hyreka_plugin_amazon.login import check_login
 from hyreka_plugin_amazon.reports.addresses import default_map_address
+from hyreka_plugin_amazon.secret import Secret
 from hyreka_plugin_amazon.shipping import confirm_shipments as confirm_all
 from hyreka_plugin_amazon.sync import record_dismissal, sync_account
 
@@ -80,3 +83,23 @@ def confirm_shipments(
     if account.connector != CONNECTOR_ID:
         return None
     return confirm_all(account, shipments, host)
+
+
+@hookimpl
+def authorization_url(
+    account: Account, application_id: str, state: str, redirect_uri: str, draft: bool
+) -> str | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return authorizing.authorization_url(
+        account, application_id=application_id, state=state, redirect_uri=redirect_uri, draft=draft
+    )
+
+
+@hookimpl
+def exchange_authorization(
+    account: Account, code: Secret, redirect_uri: str
+) -> Authorization | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    return authorizing.exchange(account, code, redirect_uri)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -54,3 +55,60 @@ def test_quick_run_writes_every_figure_and_calls_do_not_grow_with_orders(
     table = capsys.readouterr().out
     assert "per-order calls" in table
     assert "baseline rows/s" in table
+
+
+def _script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """A script of benchmarks/ as a module (its folder on sys.path, as when it runs)."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    path = SCRIPT.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_launcher_measures_its_command_not_the_benchmark_that_starts_it(
+    tmp_path: Path,
+) -> None:
+    """A parent holding 200 MB (as a benchmark holding a simulator does): a child started
+    directly reports the parent's peak from wait4, one started through the launcher its own."""
+    benchmarks = str(SCRIPT.parent)
+    parent = f"""
+import json, os, subprocess, sys
+sys.path.insert(0, {benchmarks!r})
+from pathlib import Path
+from measured import measure
+held = bytearray(200 * 2**20)
+held[::4096] = b"x" * len(held[::4096])  # touched: resident
+small = [sys.executable, "-c", "pass"]
+child = subprocess.Popen(small)
+_, _, usage = os.wait4(child.pid, 0)
+launched = measure(small, env=os.environ, out=Path({str(tmp_path / "m.json")!r}))
+print(json.dumps({{"direct": usage.ru_maxrss / 1024, "launched": launched.peak_rss_mib}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", parent], capture_output=True, text=True, check=True
+    )
+    peaks = json.loads(done.stdout)
+    assert peaks["direct"] > 200  # the parent's peak, lent to the child
+    assert peaks["launched"] < 50  # a bare interpreter (and the small launcher before it)
+
+
+def test_peer_bench_runs_both_sides_on_the_same_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    peer = _script("peer_bench", monkeypatch)
+    out = tmp_path / "peer.json"
+    assert peer.main(["--orders", "40", "--repeat", "2", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text("utf-8"))
+    for side in ("ours", "peer"):
+        runs = figures["runs"][side]
+        assert len(runs) == 2
+        assert all(run["orders"] == 40 for run in runs)  # each side saw every order
+        assert all(run["peak_rss_mib"] > 0 and run["cpu_s"] > 0 for run in runs)
+    assert figures["rows"] >= 80  # both reports, one row per order at least in each
+    assert set(figures["ratios"]) == {"wall_s", "work_s", "cpu_s", "peak_rss_mib"}
+    assert "python-amazon-sp-api" in capsys.readouterr().out

@@ -338,7 +338,7 @@ def test_the_simulator_prints_settings_a_shell_can_eval() -> None:
     ) as sim:
         try:
             assert sim.stdout is not None
-            lines = [sim.stdout.readline() for _ in range(5)]
+            lines = [sim.stdout.readline() for _ in range(6)]
             settings = dict(shlex.split(line)[0].split("=", 1) for line in lines)
             assert list(settings) == [
                 "SPAPI_ENDPOINT",
@@ -346,7 +346,9 @@ def test_the_simulator_prints_settings_a_shell_can_eval() -> None:
                 "AMAZON_LWA_CLIENT_ID",
                 "AMAZON_LWA_CLIENT_SECRET",
                 "AMAZON_REFRESH_TOKEN",
+                "SPAPI_APP_ID",
             ]
+            assert settings["SPAPI_APP_ID"].startswith("amzn1.sp.solution.")
             shell = subprocess.run(
                 [
                     "sh",

@@ -13,12 +13,13 @@ import hyreka_plugin_amazon
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 NAME = hyreka_plugin_amazon.__name__
-CONTRACT = ("contract", "hookspecs", "secret")
+CONTRACT = ("contract", "hookspecs", "secret", "outbox")
 # room -> the modules of this package it may import (besides its own)
 RULES: dict[str, tuple[str, ...]] = {
     "contract.py": CONTRACT,
     "hookspecs.py": CONTRACT,
     "secret.py": (),
+    "outbox.py": (),
     "spapi": (*CONTRACT, "spapi", "reports.catalogue", "reports.charsets", "__version__"),
     "reports": (*CONTRACT, "reports", "spapi.regions"),
     "simulator": (*CONTRACT, "simulator", "spapi.regions", "spapi", "reports.catalogue"),

@@ -103,7 +103,7 @@ def test_token_exchange_json(sim: Simulator) -> None:
             "The request is missing a required parameter : refresh_token",
         ),
         (
-            {"grant_type": "authorization_code"},
+            {"grant_type": "password"},
             400,
             "unsupported_grant_type",
             "The authorization grant type is not supported by the authorization server",

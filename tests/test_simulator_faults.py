@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -455,3 +456,18 @@ def test_every_fault_can_be_switched_on_from_the_command_line(name: str) -> None
 def test_faults_from_the_constructor() -> None:
     with Simulator(orders=5, time_scale=0, faults=[{"name": "lwa_invalid_grant"}]) as sim:
         assert SimClient(sim).lwa().status_code == 400
+
+
+def test_authorization_denied_sends_the_browser_back_with_access_denied() -> None:
+    with Simulator(orders=1, time_scale=0, faults=[{"name": "authorization_denied"}]) as sim:
+        query = {
+            "application_id": sim.application_id,
+            "state": "st",
+            "redirect_uri": "http://127.0.0.1:9/callback",
+        }
+        first = requests.get(sim.consent_url(), params=query, allow_redirects=False, timeout=5)
+        back = parse_qs(urlsplit(first.headers["Location"]).query)
+        assert (back["error"], back["state"]) == (["access_denied"], ["st"])
+        assert "spapi_oauth_code" not in back
+        shown = requests.get(sim.consent_url(), params=query, allow_redirects=False, timeout=5)
+        assert shown.status_code == 200  # the fault fired once: the page is back

@@ -12,6 +12,7 @@ from hyreka_plugin_amazon import hookspecs
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
+    Authorization,
     ConnectorInfo,
     HostServices,
     LoginResult,
@@ -21,6 +22,7 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.refhost.safety import logredaction
+from hyreka_plugin_amazon.secret import Secret
 
 
 class NoConnectorError(LookupError):
@@ -103,6 +105,35 @@ class PluginHost:
         if [o.package_id for o in outcomes] != [s.package_id for s in shipments]:
             raise RuntimeError("the connector answered for other shipments than it was given")
         return outcomes
+
+    def authorization_url(
+        self, account: Account, *, application_id: str, state: str, redirect_uri: str, draft: bool
+    ) -> str:
+        """The consent page the seller's browser goes to (the website authorization workflow)."""
+        url: str | None = self.pm.hook.authorization_url(
+            account=account,
+            application_id=application_id,
+            state=state,
+            redirect_uri=redirect_uri,
+            draft=draft,
+        )
+        if url is None:
+            raise NoConnectorError(f"no plugin connects accounts of {account.connector!r}")
+        return url
+
+    def exchange_authorization(
+        self, account: Account, code: Secret, redirect_uri: str
+    ) -> Authorization:
+        """The consent's code exchanged for the account's refresh token (or why not)."""
+        logredaction.register_account(account)
+        logredaction.register(code)
+        result: Authorization | None = self.pm.hook.exchange_authorization(
+            account=account, code=code, redirect_uri=redirect_uri
+        )
+        if result is None:
+            raise NoConnectorError(f"no plugin connects accounts of {account.connector!r}")
+        logredaction.register(result.refresh_token)
+        return result
 
     def map_address(
         self,

@@ -42,13 +42,16 @@ DOCUMENT_PATH = "/reports/2021-06-30/documents/{}"
 
 
 def lwa_token(state: SimulatorState, req: Request) -> Response:
-    """POST /auth/o2/token: exchange a refresh token for an access token."""
+    """POST /auth/o2/token: exchange a refresh token for an access token, or a seller's
+    authorization code (``grant_type=authorization_code``) for a refresh token."""
     form = _lwa_form(req)
     grant = form.get("grant_type")
     if not grant:
         return _lwa_error(
             400, "invalid_request", "The request is missing a required parameter : grant_type"
         )
+    if grant == "authorization_code":
+        return _authorization_code(state, req, form)
     if grant != "refresh_token":
         return _lwa_error(
             400,
@@ -82,6 +85,40 @@ def lwa_token(state: SimulatorState, req: Request) -> Response:
 
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _authorization_code(state: SimulatorState, req: Request, form: dict[str, str]) -> Response:
+    """The website authorization workflow's exchange: the ``spapi_oauth_code`` (once, within
+    its lifetime, with the redirect URI it was issued for) -> a new refresh token."""
+    client_id = form.get("client_id", "")
+    app = state.seller_by_client(client_id, form.get("client_secret", ""))
+    if app is not None:
+        req.seller_id = app.seller_id
+    if app is None or state.faults.fire("lwa_invalid_client", seller_id=req.seller_id):
+        return _lwa_error(401, "invalid_client", "Client authentication failed")
+    for name in ("code", "redirect_uri"):
+        if not form.get(name):
+            return _lwa_error(
+                400, "invalid_request", f"The request is missing a required parameter : {name}"
+            )
+    redeemed = state.consents.redeem(
+        form["code"], client_id=client_id, redirect_uri=form["redirect_uri"]
+    )
+    if redeemed.error == "invalid_request":
+        return _lwa_error(
+            400, "invalid_request", "The redirect_uri does not match the authorization request"
+        )
+    seller = state.sellers.get(redeemed.seller_id or "")
+    if seller is None:
+        return _lwa_error(400, "invalid_grant", "The request has an invalid grant parameter : code")
+    req.seller_id = seller.seller_id
+    body = {
+        "access_token": state.tokens.issue_access_token(seller.seller_id),
+        "refresh_token": state.consents.issue_refresh_token(seller.seller_id, client_id),
+        "token_type": "bearer",
+        "expires_in": 3600,
+    }
+    return json_response(200, body, _NO_STORE)
 
 
 def _lwa_form(req: Request) -> dict[str, str]:

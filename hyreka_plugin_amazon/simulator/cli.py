@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 "AMAZON_LWA_CLIENT_ID": creds.client_id,
                 "AMAZON_LWA_CLIENT_SECRET": creds.client_secret,
                 "AMAZON_REFRESH_TOKEN": creds.refresh_token,
+                "SPAPI_APP_ID": sim.application_id,
             }
             for key, value in settings.items():
                 sys.stdout.write(f"{key}={shlex.quote(value)}\n")

@@ -58,6 +58,9 @@ url_expired                                             the download answers 403
 charset_missing                                         ``Content-Type: text/plain`` without charset
 charset_wrong            ``charset`` (default UTF-8)    declares ``charset`` while the bytes stay
                                                         in the report's own encoding
+authorization_denied                                    the consent page sends the browser back at
+                                                        once with ``error=access_denied`` (the
+                                                        seller cancelled the authorization)
 ======================== ============================== ===========================================
 """
 
@@ -98,6 +101,7 @@ FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "url_expired": {},
     "charset_missing": {},
     "charset_wrong": {"charset": "UTF-8"},
+    "authorization_denied": {},
 }
 REQUEST_FAULTS = (
     "drop_connection",

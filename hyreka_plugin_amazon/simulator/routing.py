@@ -13,6 +13,7 @@ from hyreka_plugin_amazon.simulator import (
     admin,
     api,
     confirmshipment,
+    consent,
     ordersapi,
     ordersv0,
     reportlist,
@@ -44,6 +45,7 @@ ROUTES: tuple[Route[SimulatorState], ...] = (
     + ordersv0.ROUTES
     + confirmshipment.ROUTES
     + admin.ROUTES
+    + consent.ROUTES
 )
 # ``{url}/eu`` etc. stand for the regional hosts: a token of another region's seller is refused
 REGION_PREFIX = re.compile(rf"^/({'|'.join(regions.REGIONS)})(/.*)$")

@@ -17,6 +17,7 @@ from typing import Any
 
 from hyreka_plugin_amazon.simulator import reportcontent, routing, sellers
 from hyreka_plugin_amazon.simulator.clock import SimClock
+from hyreka_plugin_amazon.simulator.consents import CODE_LIFETIME_S, Consents
 from hyreka_plugin_amazon.simulator.faults import FaultStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
 from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
@@ -41,7 +42,9 @@ class Simulator:
     ``rate_limits=False`` switches Amazon's usage plans off; ``faults`` are specifications
     as ``POST /_simulator/faults`` takes them. ``report_lag_minutes`` makes reports lag: they
     show the orders as they stood that many simulated minutes ago (an order appears in them
-    that long after it was placed or last changed).
+    that long after it was placed or last changed). ``application_id`` is the vendor's app
+    of the website authorization workflow (its LWA client is the default seller's); its
+    codes live ``auth_code_lifetime_s`` seconds of wall time (Amazon: five minutes).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class Simulator:
         lifecycle: bool = False,
         rate_limits: bool = True,
         faults: Sequence[Mapping[str, Any]] = (),
+        auth_code_lifetime_s: float = CODE_LIFETIME_S,
     ) -> None:
         if not marketplaces:
             raise ValueError("a seller needs at least one marketplace")
@@ -79,6 +83,10 @@ class Simulator:
             faults=fault_store,
             limits=limits,
             default_seller=default_seller,
+            # the vendor's app is the default seller's (its LWA client id and secret)
+            consents=Consents(
+                default_seller.credentials.client_id, code_lifetime_s=auth_code_lifetime_s
+            ),
             report_delay=timedelta(seconds=report_delay_s),
             report_lag=timedelta(minutes=report_lag_minutes),
         )
@@ -202,6 +210,20 @@ class Simulator:
         if region not in regions.REGIONS:
             raise ValueError(f"unknown region {region!r}")
         return f"{self.url}/{region}"
+
+    @property
+    def consents(self) -> Consents:
+        return self.state.consents
+
+    @property
+    def application_id(self) -> str:
+        """The vendor's app id for the consent page (``SPAPI_APP_ID``)."""
+        return self.state.consents.application_id
+
+    def consent_url(self, region: str | None = None) -> str:
+        """Seller Central's consent page (of one region's host: its sellers consent there)."""
+        base = self.region_url(region) if region else self.url
+        return f"{base}/apps/authorize/consent"
 
     @property
     def token_url(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from hyreka_plugin_amazon.simulator import sellers as sellers_
 from hyreka_plugin_amazon.simulator.clock import SimClock
+from hyreka_plugin_amazon.simulator.consents import Consents
 from hyreka_plugin_amazon.simulator.faults import FaultStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
 from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
@@ -38,6 +39,7 @@ class SimulatorState:
     faults: FaultStore
     limits: RateLimiter
     default_seller: Seller
+    consents: Consents  # the vendor's app of the website authorization workflow, its codes
     report_delay: timedelta = timedelta(seconds=2)
     report_lag: timedelta = timedelta(0)  # reports show the orders as they stood this long ago
     sellers: dict[str, Seller] = field(default_factory=dict)
@@ -99,7 +101,13 @@ class SimulatorState:
         return sellers_.by_client(self.sellers.values(), client_id, client_secret)
 
     def seller_by_refresh_token(self, client_id: str, refresh_token: str) -> Seller | None:
-        return sellers_.by_refresh_token(self.sellers.values(), client_id, refresh_token)
+        """The seller who gave this refresh token to the app: its own, or one a consent
+        issued (the website authorization workflow)."""
+        seller = sellers_.by_refresh_token(self.sellers.values(), client_id, refresh_token)
+        if seller is None:
+            seller_id = self.consents.seller_of_refresh_token(client_id, refresh_token)
+            seller = self.sellers.get(seller_id) if seller_id is not None else None
+        return seller
 
     # -- admin actions -----------------------------------------------------------------------
 

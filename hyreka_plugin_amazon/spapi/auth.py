@@ -1,4 +1,5 @@
-"""Login with Amazon: refresh-token exchange and a process-wide access-token cache."""
+"""Login with Amazon: refresh-token exchange and a process-wide access-token cache; the
+website authorization workflow's exchange of a seller's code for a refresh token."""
 
 from __future__ import annotations
 
@@ -125,8 +126,70 @@ class LwaAuth:
         return Secret(token), float(expires_in)
 
 
+def exchange_authorization_code(
+    transport: Transport,
+    *,
+    token_url: str,
+    client_id: str,
+    client_secret: Secret,
+    code: Secret,
+    redirect_uri: str,
+) -> Secret:
+    """The refresh token LWA gives for a seller's ``spapi_oauth_code`` (``grant_type=
+    authorization_code``, with the redirect URI the consent sent the code to, within the
+    code's five minutes). Raises InvalidGrantError (the code is used, expired or unknown),
+    AuthenticationError with code ``invalid_request`` (the redirect URI is not the code's),
+    InvalidClientError (the app's client id or secret), or what the transport raises. The
+    code is sent once: ``transport`` should not retry (a code is single-use)."""
+    form = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code.reveal(),
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret.reveal(),
+        }
+    )
+    response = transport.send(
+        OPERATION,
+        "POST",
+        token_url,
+        log_path=urlsplit(token_url).path,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+            "Accept": "application/json",
+        },
+        data=form,
+    )
+    secrets = (client_secret.reveal(), code.reveal())
+    if response.status_code == 429 or response.status_code >= 500:
+        raise error_for_response(response, OPERATION, secrets)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    if response.status_code != 200:
+        raise _lwa_error(response, body, secrets, grant="authorization_code")
+    token = body.get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise AuthenticationError(
+            "Login with Amazon answered without a refresh token",
+            operation=OPERATION,
+            status=response.status_code,
+            code="invalid_response",
+            request_id=request_id(response),
+        )
+    return Secret(token)
+
+
 def _lwa_error(
-    response: requests.Response, body: dict[str, object], secrets: tuple[str, ...]
+    response: requests.Response,
+    body: dict[str, object],
+    secrets: tuple[str, ...],
+    *,
+    grant: str = "refresh_token",
 ) -> AuthenticationError:
     code = str(body.get("error") or "") or None
     if code is not None and redact(code, secrets) != code:
@@ -138,6 +201,14 @@ def _lwa_error(
         advice = (
             "Check the LWA client id and client secret; a secret must be rotated every 180 days"
         )
+    elif code == "invalid_grant" and grant == "authorization_code":
+        kind = InvalidGrantError
+        advice = (
+            "The authorization code is unknown, was used already or has expired (it lives "
+            "five minutes); start the authorization again"
+        )
+    elif code == "invalid_request" and grant == "authorization_code":
+        advice = "The redirect URI is not the one the authorization code was issued for"
     elif code == "invalid_grant":
         kind = InvalidGrantError
         advice = (

@@ -20,9 +20,12 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
+from hyreka_plugin_amazon.refhost.services import connecting
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.opening import open_folder
 
 LOOPBACK = "127.0.0.1"
@@ -49,6 +52,23 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     web.add_argument("--endpoint", help="SP-API endpoint of accounts created here (simulator)")
     web.add_argument("--token-url", help="LWA token endpoint of accounts created here")
+    web.add_argument(
+        "--app-id",
+        help="the ERP's SP-API app (application id) sellers connect with \"Mit Amazon "
+        'verbinden"; with AMAZON_LWA_CLIENT_ID and AMAZON_LWA_CLIENT_SECRET (or '
+        "HYREKA_AMAZON_APP_ID), kept encrypted in the data folder",
+    )
+    web.add_argument(
+        "--public-url",
+        help="the console's address as sellers' browsers reach it (https, a reverse proxy's); "
+        "Amazon sends them back to PUBLIC_URL/c/amazon/connect/callback",
+    )
+    web.add_argument(
+        "--app-draft",
+        action="store_true",
+        default=None,
+        help="the app is still in draft: consent URLs say version=beta",
+    )
     web.set_defaults(func=cmd_web)
 
 
@@ -58,13 +78,24 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     if not loopback(args.host):
         print(translate("cli.web_exposed", args.lang, host=args.host), file=sys.stderr)
+    public_url = args.public_url
+    if public_url is not None and not public_address(public_url):
+        print(translate("cli.web_public_url", args.lang, url=public_url), file=sys.stderr)
+        return 2
     with open_folder(data_dir(args.data), database=getattr(args, "database", None)) as host:
+        try:
+            app = connecting.vendor_app(host, application_id=args.app_id, draft=args.app_draft)
+        except ServiceError as exc:
+            print(translate(exc.text_id, args.lang, **exc.params), file=sys.stderr)
+            return 2
         console = Console(
             host,
             lang=args.lang,
             endpoint=args.endpoint,
             token_url=args.token_url,
             idle_timeout=timedelta(minutes=args.idle_minutes),
+            vendor_app=app,
+            public_url=public_url.rstrip("/") if public_url else None,
         )
         running = serve(console, host=args.host, port=args.port)
         print(f"WEB_URL={running.url}", flush=True)
@@ -97,6 +128,14 @@ def loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def public_address(url: str) -> bool:
+    """Whether ``url`` can be the console's public address: https, or http on loopback."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and loopback(parts.hostname or "")
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

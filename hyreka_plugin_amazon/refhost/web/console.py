@@ -39,11 +39,12 @@ from hyreka_plugin_amazon.refhost.services import accounts as account_actions
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
+from hyreka_plugin_amazon.refhost.services.connecting import VendorApp
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
-from hyreka_plugin_amazon.refhost.web import forms, security
+from hyreka_plugin_amazon.refhost.web import connect, forms, security
 from hyreka_plugin_amazon.refhost.web.forms import FORM_KEPT, LOGIN_RESULT, LoginShown
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJob, SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
@@ -98,8 +99,12 @@ class Console:
         idle_timeout: timedelta = IDLE_TIMEOUT,
         clock: Clock | None = None,
         zone: tzinfo | None = None,
+        vendor_app: VendorApp | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.host = host
+        # "Mit Amazon verbinden" (web/connect.py): the vendor's app, the console's public address
+        self.vendor_app, self.public_url = vendor_app, public_url
         # The seller's time zone: the pages show times in it (HYREKA_TZ, else Europe/Berlin).
         self.zone = zone if zone is not None else formatting.seller_zone()
         self.lang = lang
@@ -156,6 +161,7 @@ def create_app(
     if access_token is not None:
         console.gate.issue(access_token)
     security.install(app, gate=console.gate, allowed_hosts=allowed_hosts, cookie_name=cookie_name)
+    connect.register(app, console)
 
     def lang() -> str:
         chosen = session.get("lang", console.lang)
@@ -330,22 +336,6 @@ def create_app(
         none for it)."""
         return text(lang(), f"setting_choice.{value}") if value in SETTING_CHOICES else value
 
-    def error_field(error: ServiceError, fields: dict[str, str]) -> str:
-        """The form field a refusal marks: a setting's own field when it came from one."""
-        key = str(error.params.get("key", ""))
-        if error.field == "settings" and fields.get(key):
-            return f"setting-{key}"
-        return error.field or "name"
-
-    def setting_refusal(info: ConnectorInfo, error: ServiceError, fields: dict[str, str]) -> str:
-        """A refusal at a setting's own field names the setting as the field does (its
-        label); any other in the service's words."""
-        if not error_field(error, fields).startswith("setting-"):
-            return refusal(error)
-        named = info.setting(str(error.params["key"])).label
-        shown = named.get(lang()) or str(error.params["key"])
-        return translate(error.text_id, lang(), **{**error.params, "key": f"„{shown}“"})
-
     def refusal(error: ServiceError) -> str:
         """A service's refusal in the request's language (in the console's words where it
         has its own)."""
@@ -392,7 +382,10 @@ def create_app(
                 "name": name,
                 "settings": settings_text,
                 "setting_values": fields,
-                "errors": {error_field(exc, fields): setting_refusal(info, exc, fields)},
+                "errors": {
+                    forms.error_field(exc, fields): forms.setting_refusal(info, exc, fields, lang())
+                    or refusal(exc)
+                },
             }
             return redirect(request.path)
         flash(text(lang(), "account.saved", name=account.name), "ok")

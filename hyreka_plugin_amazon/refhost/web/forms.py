@@ -14,6 +14,8 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from hyreka_plugin_amazon.contract import Choice, ConnectorInfo
+from hyreka_plugin_amazon.refhost.i18n.texts import translate
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery
 
 # Kept in the session between a POST and the page its redirect shows (Post/Redirect/Get).
@@ -57,6 +59,14 @@ def add_landings(app: Flask) -> None:
             **OrderQuery.from_args(request.args).as_args(),
         }
         return redirect(url_for("orders", connector_id=connector_id, **args))
+
+    @app.get("/c/<connector_id>/connect")
+    def connect_page(connector_id: str) -> BaseResponse:
+        return redirect(url_for("new_account", connector_id=connector_id))
+
+    @app.get("/c/<connector_id>/accounts/<account_id>/reconnect")
+    def reconnect_page(connector_id: str, account_id: str) -> BaseResponse:
+        return redirect(url_for("accounts", connector_id=connector_id))
 
     @app.get("/lang")
     def language_page() -> BaseResponse:
@@ -103,3 +113,23 @@ def marked(word: Callable[..., str], lang: str, key: str, **values: Markup | str
 
 def secret(info: ConnectorInfo, key: str) -> bool:
     return any(f.key == key and f.secret for f in info.fields)
+
+
+def error_field(error: ServiceError, fields: Mapping[str, str]) -> str:
+    """The form field a refusal marks: a setting's own field when it came from one."""
+    key = str(error.params.get("key", ""))
+    if error.field == "settings" and fields.get(key):
+        return f"setting-{key}"
+    return error.field or "name"
+
+
+def setting_refusal(
+    info: ConnectorInfo, error: ServiceError, fields: Mapping[str, str], lang: str
+) -> str | None:
+    """A refusal at a setting's own field, naming the setting as the field does (its label,
+    in the service's sentence); None for a refusal elsewhere."""
+    if not error_field(error, fields).startswith("setting-"):
+        return None
+    named = info.setting(str(error.params["key"])).label
+    shown = named.get(lang) or str(error.params["key"])
+    return translate(error.text_id, lang, **{**error.params, "key": f"„{shown}“"})

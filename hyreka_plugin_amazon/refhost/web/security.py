@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import socket
 import threading
@@ -53,6 +54,8 @@ HEADERS = {
 }
 PUBLIC_PREFIX = "/static/"
 LOGGED_OUT = "/logged-out"  # the page "Abmelden" redirects to: shown without a session
+# Amazon's redirect back to the console comes without the Strict cookie (web/connect.py)
+OPEN_PATH = re.compile(r"/c/[A-Za-z0-9_.-]+/connect/callback")
 COOKIE = "hyreka_console"  # serving.serve appends the port: two consoles keep their sessions
 _BASE = "http://console.invalid/"  # stands for the console's own origin in local_path
 
@@ -125,7 +128,11 @@ def install(
             answer = redirect(request.path)  # the token leaves the address bar and history
             answer.set_cookie(cookie_name, session_id, path="/", httponly=True, samesite="Strict")
             return answer
-        if request.path.startswith(PUBLIC_PREFIX) or request.path == LOGGED_OUT:
+        if (
+            request.path.startswith(PUBLIC_PREFIX)
+            or request.path == LOGGED_OUT
+            or OPEN_PATH.fullmatch(request.path)
+        ):
             return None
         live = current()
         if not live.live:

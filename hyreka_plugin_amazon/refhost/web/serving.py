@@ -10,6 +10,7 @@ import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -57,12 +58,15 @@ class RunningConsole:
 def serve(
     console: Console, *, host: str = LOOPBACK, port: int = 0, extra_hosts: Collection[str] = ()
 ) -> RunningConsole:
-    """Bind the console (not yet serving: call ``server.serve_forever``)."""
+    """Bind the console (not yet serving: call ``server.serve_forever``); the host of its
+    public address (``console.public_url``, a reverse proxy's) is accepted as it is."""
     token = secrets.token_urlsafe(32)
     server = make_server(host, port, _Deferred(), threaded=True, request_handler=QuietHandler)
     bound = server.server_port
     names = {LOOPBACK, "localhost", *(url_host(name) for name in (host, *extra_hosts))}
     allowed = {f"{name}:{bound}" for name in names}
+    if console.public_url:
+        allowed.add(urlsplit(console.public_url).netloc.lower())
     server.app = create_app(
         console, access_token=token, allowed_hosts=allowed, cookie_name=f"{COOKIE}_{bound}"
     )
