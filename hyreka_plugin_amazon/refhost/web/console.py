@@ -234,6 +234,8 @@ def create_app(
             "codes": account_actions.marketplace_codes,
             "other_lang": "en" if current == "de" else "de",
             "tm": lambda key, **values: forms.marked(text, current, key, **values),
+            "groups_of": forms.marketplace_groups,
+            "setting_choice": setting_choice,
             "en": lambda name: Markup('<q class="amazon" lang="en">{}</q>').format(name),
         }
 
@@ -312,8 +314,8 @@ def create_app(
             # What the seller typed before the refusal (secrets never kept), with the errors.
             extra = {**extra, **{k: v for k, v in kept.items() if k != "path"}}
         values: dict[str, Any] = account_actions.form_values(account, info)
-        if account is None and any(f.grouped_by == "region" for f in info.fields):
-            values["region"] = ""  # a new account's region: from its marketplaces
+        # A new account's region: from its marketplaces (unless the seller chose one).
+        extra.setdefault("region_derived", account is None and "values" not in extra)
         settings = "\n".join(account_actions.other_settings_lines(account, info)) if account else ""
         page = render_template(
             "account_form.html",
@@ -325,8 +327,6 @@ def create_app(
             setting_values=extra.pop(
                 "setting_values", account_actions.setting_values(account, info)
             ),
-            groups=forms.marketplace_groups(info),
-            setting_choice=setting_choice,
             **extra,
         )
         return page, status
@@ -467,6 +467,7 @@ def create_app(
             "message": result.message,
             "warnings": list(result.warnings),
             "account": account.id,
+            "needs_reauthorization": result.needs_reauthorization,
         }
         return back
 

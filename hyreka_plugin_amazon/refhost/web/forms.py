@@ -31,6 +31,7 @@ class LoginShown:
     message: str
     warnings: list[str]
     account: str
+    needs_reauthorization: bool = False
 
 
 def add_landings(app: Flask) -> None:
