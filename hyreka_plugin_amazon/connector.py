@@ -15,13 +15,15 @@ from hyreka_plugin_amazon.contract import (
     PollingInfo,
     SettingInfo,
 )
-from hyreka_plugin_amazon.fba import FBA_ORDERS_SETTING
 from hyreka_plugin_amazon.messages import labels
 from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 
 CONNECTOR_ID: Final = "amazon"
 SECRET_FIELDS: Final = frozenset({"client_secret", "refresh_token"})
 ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments")
+# The account setting (Account.settings["fba_orders"]): "true"/"false"; absent: on in the EU
+# (``fba.fba_orders_enabled``).
+FBA_ORDERS_SETTING: Final = "fba_orders"
 # Each sync creates two reports; Amazon refills createReport at one a minute (burst 15), so
 # polling more often than every 5 minutes would eat the burst and end in throttling.
 POLLING: Final = PollingInfo(default_minutes=15, min_minutes=5, max_backoff_minutes=240)

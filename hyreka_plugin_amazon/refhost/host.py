@@ -28,7 +28,7 @@ from hyreka_plugin_amazon.contract import (
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.manager import PluginHost
-from hyreka_plugin_amazon.refhost.store import HostAdapter, Store, shipments
+from hyreka_plugin_amazon.refhost.store import HostAdapter, Store, StoreError, shipments
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
 from hyreka_plugin_amazon.refhost.store.shipments import StoredShipment
@@ -51,6 +51,11 @@ def account_locks(store: Store) -> AccountLocks:
 
         return PgAccountLocks(store.url)
     return SqliteAccountLocks(store.path)
+
+
+class HostInputError(StoreError, ValueError):
+    """Input the host refuses (an order it has not imported, an account it cannot choose);
+    ``text_id`` names the host's text, in the seller's language."""
 
 
 class SyncHost(HostAdapter):
@@ -276,7 +281,10 @@ class ReferenceHost:
             return having[0]
         if len(accounts) == 1:
             return accounts[0]
-        raise ValueError("--account NAME is needed: say which account the order belongs to")
+        raise HostInputError(
+            "--account NAME is needed: say which account the order belongs to",
+            text_id="cli.ship_account_needed",
+        )
 
     def items_left(
         self,
@@ -308,9 +316,11 @@ class ReferenceHost:
         every line, or, once Amazon counts the order as shipped, only what the package
         ``package_id`` holds (nothing for a new package: NothingToShipError)."""
         if order is None:
-            raise ValueError(
+            raise HostInputError(
                 f"order {amazon_order_id} is not imported: sync first, or name the items "
-                "with --item ORDER_ITEM_ID=QUANTITY"
+                "with --item ORDER_ITEM_ID=QUANTITY",
+                text_id="cli.ship_not_imported",
+                order=amazon_order_id,
             )
         if order.status is not OrderStatus.SHIPPED:
             return [(line.order_item_id, line.quantity) for line in order.lines]
@@ -466,7 +476,10 @@ class ReferenceHost:
         elif account is None:
             accounts = self.store.list_accounts()
             if len(accounts) != 1:
-                raise ValueError("--account NAME is needed: say which account the report is of")
+                raise HostInputError(
+                    "--account NAME is needed: say which account the report is of",
+                    text_id="cli.import_account_needed",
+                )
             account = accounts[0]
         services = SyncHost(self.store, self.plugins)
         report = self.plugins.import_report(account, path, services, charset)
