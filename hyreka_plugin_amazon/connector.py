@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from hyreka_plugin_amazon.carriers import CARRIER_CODES, OTHER
 from hyreka_plugin_amazon.contract import (
     AccountField,
     Choice,
@@ -88,6 +89,30 @@ def connector_info() -> ConnectorInfo:
         actions={action: labels(f"connector.action.{action}") for action in ACTIONS},
         polling=POLLING,
         settings=settings(),
+        carriers=carriers(),
+        other_carrier=OTHER,
+    )
+
+
+# The carriers German and European sellers ship with most, offered first.
+COMMON_CARRIERS: Final = (
+    "DHL", "Deutsche Post", "DPD", "Hermes Logistik Gruppe", "GLS", "UPS", "FedEx", "GO!",
+    "TNT", "Royal Mail", "La Poste", "Chronopost", "Poste Italiane", "SDA",
+)  # fmt: skip
+_CARRIER_NAMES: Final = {"Hermes Logistik Gruppe": "Hermes"}
+
+
+def carriers() -> tuple[Choice, ...]:
+    """Amazon's carrier codes (``carriers.CARRIER_CODES``) as choices: the common ones first,
+    then the others by name; "Other" is ``other_carrier``, not a choice."""
+    rest = sorted((c for c in CARRIER_CODES if c not in (*COMMON_CARRIERS, OTHER)), key=str.lower)
+    return tuple(
+        Choice(
+            value=code,
+            label=dict.fromkeys(("de", "en"), _CARRIER_NAMES.get(code, code)),
+            group="common" if code in COMMON_CARRIERS else None,
+        )
+        for code in (*COMMON_CARRIERS, *rest)
     )
 
 

@@ -603,8 +603,8 @@ def _plain(number: float | None) -> str:
 class ConnectorInfo:
     """What a connector tells the host about itself.
 
-    ``polling`` is None for a connector that cannot sync in the background.
-    """
+    ``polling`` is None for a connector that cannot sync in the background; ``carriers`` the
+    carrier codes a shipment takes (``other_carrier``: the code for any other, with its name)."""
 
     id: str
     label: Mapping[str, str]
@@ -613,6 +613,8 @@ class ConnectorInfo:
     actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     polling: PollingInfo | None = None
     settings: tuple[SettingInfo, ...] = ()  # the account settings it reads, each checked
+    carriers: tuple[Choice, ...] = ()
+    other_carrier: str | None = None
 
     def account_field(self, key: str) -> AccountField:
         """The account field ``key``; LookupError if the connector has none."""

@@ -23,9 +23,16 @@ from hyreka_plugin_amazon.connector import connector_info
 from hyreka_plugin_amazon.contract import DocumentType, OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
 from hyreka_plugin_amazon.refhost.services.orders import SortKey
+from hyreka_plugin_amazon.refhost.services.runs import Pacing
 from hyreka_plugin_amazon.refhost.store.invoices import INVOICE_STATES
 from hyreka_plugin_amazon.refhost.store.shipments import PackageState
-from hyreka_plugin_amazon.refhost.web.console import FULFILMENT, OWN_WORDS, RUN_CODES, TRIGGERS
+from hyreka_plugin_amazon.refhost.web.console import (
+    FULFILMENT,
+    OWN_WORDS,
+    RUN_CODES,
+    SETTING_CHOICES,
+    TRIGGERS,
+)
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
@@ -195,6 +202,8 @@ WEB_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
     "fulfillment.": FULFILMENT,
     "invoice.state.": INVOICE_STATES,  # an invoice's state in the outbox
     "invoice.type.": tuple(DocumentType),  # invoice, credit-note
+    "setting_choice.": SETTING_CHOICES,  # console.py: a choice setting's value in words
+    "pacing.": typing.get_args(typing.get_type_hints(Pacing)["reason"]),  # why a sync waits
 }
 WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._refused(kind)
 
@@ -223,7 +232,7 @@ def web_keys_used() -> tuple[set[str], set[str], set[str]]:
     for template in sorted((WEB / "templates").glob("*.html")):
         tree = environment.parse(template.read_text(encoding="utf-8"))
         for call in tree.find_all(nodes.Call):
-            if isinstance(call.node, nodes.Name) and call.node.name == "t":
+            if isinstance(call.node, nodes.Name) and call.node.name in ("t", "tm"):
                 key_of(call.args[0])
     literal |= set(OWN_WORDS.values())  # the service errors the console words its own way
     python = {WEB / "console.py": "text"}

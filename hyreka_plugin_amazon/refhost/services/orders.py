@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from hyreka_plugin_amazon.contract import Account, Address, DocumentType, Order, OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
@@ -371,6 +371,26 @@ def order_detail(host: ReferenceHost, account_id: str, amazon_order_id: str) -> 
     auditing.record(host, "orders.view", account=account.name, page="order", orders=1)
     packages = tuple(host.store.list_shipments(account.id, amazon_order_id))
     return OrderDetail(order, packages, items_left(host, account.id, order))
+
+
+def shipped_by_packages(detail: OrderDetail) -> Literal["shipped", "partly_shipped"] | None:
+    """What Amazon's confirmations of the host's packages make of an open order at once,
+    before the next sync reads Amazon's status: ``shipped`` when confirmed packages hold
+    every item of it in full, ``partly_shipped`` when they hold some; None when none is
+    confirmed (or the order is not open: its own status says it)."""
+    if detail.order.status is not OrderStatus.OPEN:
+        return None
+    confirmed = [p for p in detail.packages if p.state == "confirmed"]
+    if not confirmed:
+        return None
+    held: dict[str, int] = {}
+    for package in confirmed:
+        if not package.shipment.items:  # a package of every item
+            return "shipped"
+        for item in package.shipment.items:
+            held[item.order_item_id] = held.get(item.order_item_id, 0) + item.quantity
+    every = all(held.get(line.order_item_id, 0) >= line.quantity for line in detail.order.lines)
+    return "shipped" if every else "partly_shipped"
 
 
 def get_order(host: ReferenceHost, account_id: str, amazon_order_id: str) -> Order | None:
