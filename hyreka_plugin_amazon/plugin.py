@@ -17,6 +17,8 @@ from hyreka_plugin_amazon.contract import (
     Authorization,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
@@ -117,3 +119,14 @@ def exchange_authorization(
     from hyreka_plugin_amazon import authorizing
 
     return authorizing.exchange(account, code, redirect_uri)
+
+
+@hookimpl
+def upload_invoices(
+    account: Account, invoices: Sequence[Invoice], host: HostServices
+) -> list[InvoiceOutcome] | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    from hyreka_plugin_amazon.invoices import upload_invoices as upload_all
+
+    return upload_all(account, invoices, host)
