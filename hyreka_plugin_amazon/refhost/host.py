@@ -27,7 +27,7 @@ from hyreka_plugin_amazon.contract import (
 )
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.importmerge import merged_import
-from hyreka_plugin_amazon.refhost.manager import PluginHost
+from hyreka_plugin_amazon.refhost.manager import AddressMapper, PluginHost
 from hyreka_plugin_amazon.refhost.store import HostAdapter, Store, shipments
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
@@ -69,6 +69,7 @@ class SyncHost(HostAdapter):
         super().__init__(store, on_progress=on_progress, cancel_event=cancel_event, fence=fence)
         self._plugins = plugins
         self._lease = lease
+        self._mapper: tuple[Account, AddressMapper] | None = None  # the account's, made once
 
     def cancel_requested(self, account_id: str) -> bool:
         """Asked to stop, or the account's lease was lost (another sync may have taken over)."""
@@ -82,7 +83,12 @@ class SyncHost(HostAdapter):
         kind: Literal["billing", "shipping"],
         account: Account,
     ) -> Address | None:
-        return self._plugins.map_address(row=row, kind=kind, account=account)
+        """The ``map_address`` hook, its implementations looked up once per sync (a sync
+        maps two addresses per order: ``PluginHost.address_mapper``)."""
+        mapper = self._mapper
+        if mapper is None or mapper[0] is not account:
+            mapper = self._mapper = (account, self._plugins.address_mapper(account))
+        return mapper[1](row, kind)
 
 
 class ReferenceHost:
