@@ -163,6 +163,8 @@ class ReportReader:
                 split = max(split, id_index) + 1
         must_reach = self._must_reach()
         order_id: str | None = None
+        # an order's first line, and its later ones (most orders have one line: not hashed)
+        first_line = ""
         order_lines: set[str] = set()
         regrouping = regrouped(
             self._lines, id_index, memory_chars=self.spill_after, on_end=self._last_lines
@@ -193,12 +195,13 @@ class ReportReader:
             cell_id = cells[id_index].strip()
             first = cell_id != order_id
             if first:
-                order_id = cell_id
+                order_id, first_line = cell_id, text
                 order_lines.clear()
-            elif text in order_lines:
+            elif text == first_line or text in order_lines:
                 self.duplicates_skipped += 1
                 continue
-            order_lines.add(text)
+            else:
+                order_lines.add(text)
             if wanted is None or (first and whole_first):
                 values = {
                     name: cell or None
