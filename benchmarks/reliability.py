@@ -700,7 +700,7 @@ def row(order: str = "302-1000001-0000001", item: str = "1", **cells: str) -> st
 
 
 FIRST = "302-1000001-0000001"  # row()'s order
-SECOND = "302-2"
+SECOND = "302-2000002-0000002"  # a second order of the same file
 
 
 def bad_inputs() -> dict[str, tuple[bytes, frozenset[str]]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from hyreka_plugin_amazon.carriers import CARRIER_CODES, OTHER
 from hyreka_plugin_amazon.contract import (
     AccountField,
     Choice,
@@ -14,13 +15,15 @@ from hyreka_plugin_amazon.contract import (
     PollingInfo,
     SettingInfo,
 )
-from hyreka_plugin_amazon.fba import FBA_ORDERS_SETTING
 from hyreka_plugin_amazon.messages import labels
 from hyreka_plugin_amazon.spapi.regions import MARKETPLACES, REGIONS
 
 CONNECTOR_ID: Final = "amazon"
 SECRET_FIELDS: Final = frozenset({"client_secret", "refresh_token"})
-ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments")
+ACTIONS: Final = ("test_login", "sync_orders", "confirm_shipments", "upload_invoices")
+# The account setting (Account.settings["fba_orders"]): "true"/"false"; absent: on in the EU
+# (``fba.fba_orders_enabled``).
+FBA_ORDERS_SETTING: Final = "fba_orders"
 # Each sync creates two reports; Amazon refills createReport at one a minute (burst 15), so
 # polling more often than every 5 minutes would eat the burst and end in throttling.
 POLLING: Final = PollingInfo(default_minutes=15, min_minutes=5, max_backoff_minutes=240)
@@ -32,6 +35,10 @@ ORDER_REPORTS: Final = (
     "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
 )
 MAX_LOOKBACK_DAYS: Final = 60  # reports reach back further, but a first import stays small
+# Who makes the buyer's invoices: the seller's ERP uploads them ("own"), Amazon's VAT
+# Calculation Service makes them ("vcs": nothing is uploaded), or nobody here ("off").
+INVOICING_SETTING: Final = "invoicing"
+INVOICING_MODES: Final = ("own", "vcs", "off")
 
 
 _REGION_NAMES = {
@@ -77,10 +84,35 @@ def connector_info() -> ConnectorInfo:
             "background_sync",
             "import_report",
             "shipping_confirmation",
+            "invoice_upload",
         ),
         actions={action: labels(f"connector.action.{action}") for action in ACTIONS},
         polling=POLLING,
         settings=settings(),
+        carriers=carriers(),
+        other_carrier=OTHER,
+    )
+
+
+# The carriers German and European sellers ship with most, offered first.
+COMMON_CARRIERS: Final = (
+    "DHL", "Deutsche Post", "DPD", "Hermes Logistik Gruppe", "GLS", "UPS", "FedEx", "GO!",
+    "TNT", "Royal Mail", "La Poste", "Chronopost", "Poste Italiane", "SDA",
+)  # fmt: skip
+_CARRIER_NAMES: Final = {"Hermes Logistik Gruppe": "Hermes"}
+
+
+def carriers() -> tuple[Choice, ...]:
+    """Amazon's carrier codes (``carriers.CARRIER_CODES``) as choices: the common ones first,
+    then the others by name; "Other" is ``other_carrier``, not a choice."""
+    rest = sorted((c for c in CARRIER_CODES if c not in (*COMMON_CARRIERS, OTHER)), key=str.lower)
+    return tuple(
+        Choice(
+            value=code,
+            label=dict.fromkeys(("de", "en"), _CARRIER_NAMES.get(code, code)),
+            group="common" if code in COMMON_CARRIERS else None,
+        )
+        for code in (*COMMON_CARRIERS, *rest)
     )
 
 
@@ -100,6 +132,7 @@ def settings() -> tuple[SettingInfo, ...]:
         _setting("report_wait_seconds", "number", "1800", 1, 7200, aliases=("report_deadline",)),
         # empty: on for accounts in the EU (where the FBA invoicing report exists)
         _setting(FBA_ORDERS_SETTING, "choice", "", choices=("", "true", "false")),
+        _setting(INVOICING_SETTING, "choice", "own", choices=INVOICING_MODES),
     )
 
 

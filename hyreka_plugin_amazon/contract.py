@@ -2,8 +2,8 @@
 
 No host package is published, so this module carries what the ERP and the connector exchange:
 accounts, orders, results, authorizations, the host services of a sync, the connector's
-description, and (from ``outbox``) what goes back to Amazon: shipping confirmations (the hooks
-are in ``hookspecs``)."""
+description, and (from ``outbox``) what goes back to Amazon: shipping confirmations and
+invoices (the hooks are in ``hookspecs``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from hyreka_plugin_amazon.outbox import DocumentType as DocumentType
+from hyreka_plugin_amazon.outbox import Invoice as Invoice
+from hyreka_plugin_amazon.outbox import InvoiceOutcome as InvoiceOutcome
+from hyreka_plugin_amazon.outbox import InvoiceState as InvoiceState
 from hyreka_plugin_amazon.outbox import Shipment as Shipment  # re-exported: the contract's
 from hyreka_plugin_amazon.outbox import ShipmentItem as ShipmentItem
 from hyreka_plugin_amazon.outbox import ShipmentOutcome as ShipmentOutcome
@@ -599,8 +603,8 @@ def _plain(number: float | None) -> str:
 class ConnectorInfo:
     """What a connector tells the host about itself.
 
-    ``polling`` is None for a connector that cannot sync in the background.
-    """
+    ``polling`` is None for a connector that cannot sync in the background; ``carriers`` the
+    carrier codes a shipment takes (``other_carrier``: the code for any other, with its name)."""
 
     id: str
     label: Mapping[str, str]
@@ -609,6 +613,8 @@ class ConnectorInfo:
     actions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     polling: PollingInfo | None = None
     settings: tuple[SettingInfo, ...] = ()  # the account settings it reads, each checked
+    carriers: tuple[Choice, ...] = ()
+    other_carrier: str | None = None
 
     def account_field(self, key: str) -> AccountField:
         """The account field ``key``; LookupError if the connector has none."""

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
+from hyreka_plugin_amazon.connector import FBA_ORDERS_SETTING as FBA_ORDERS_SETTING
 from hyreka_plugin_amazon.contract import Account, Order, OrderStatus, Problem
 from hyreka_plugin_amazon.reports.catalogue import Layout
 from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader
 from hyreka_plugin_amazon.reports.statuses import StatusEntry, all_orders_status, items_shipping
 
-# The account setting (Account.settings["fba_orders"]): "true"/"false"; absent: on in the EU.
-FBA_ORDERS_SETTING: Final = "fba_orders"
 FBA_REPORT: Final = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING"
 FBA_REPORT_MAX_DAYS: Final = 30  # Amazon: "up to one month" per request
 FBA_REPORT_LAG: Final = timedelta(hours=24)  # "one to three hours, rarely 24 hours"

@@ -23,6 +23,8 @@ from hyreka_plugin_amazon.contract import (
     Authorization,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
@@ -122,3 +124,10 @@ def exchange_authorization(
     account: Account, code: Secret, redirect_uri: str
 ) -> Authorization | None:
     """Return the Authorization of exchanging a consent's code for a refresh token, or None."""
+
+
+@hookspec(firstresult=True)
+def upload_invoices(
+    account: Account, invoices: Sequence[Invoice], host: HostServices
+) -> list[InvoiceOutcome] | None:
+    """Return one InvoiceOutcome per invoice, in order, never uploading one twice (firstresult)."""

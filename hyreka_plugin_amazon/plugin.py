@@ -1,4 +1,8 @@
-"""The hook implementations: thin, each calling a plain function that tests call directly."""
+"""The hook implementations: thin, each calling a plain function that tests call directly.
+
+Each hook imports its implementation when it is called: loading the plugin (a host's plugin
+manager does it at start) and ``register_connector`` cost no HTTP client, report reader or
+sync, so a host's command that only reads its own data starts fast."""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from hyreka_plugin_amazon import authorizing
 from hyreka_plugin_amazon.connector import CONNECTOR_ID, connector_info
 from hyreka_plugin_amazon.contract import (
     Account,
@@ -14,6 +17,8 @@ from hyreka_plugin_amazon.contract import (
     Authorization,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
@@ -21,12 +26,7 @@ from hyreka_plugin_amazon.contract import (
     SyncResult,
 )
 from hyreka_plugin_amazon.hookspecs import hookimpl
-from hyreka_plugin_amazon.importing import import_report_file
-from hyreka_plugin_amazon.login import check_login
-from hyreka_plugin_amazon.reports.addresses import default_map_address
 from hyreka_plugin_amazon.secret import Secret
-from hyreka_plugin_amazon.shipping import confirm_shipments as confirm_all
-from hyreka_plugin_amazon.sync import record_dismissal, sync_account
 
 
 @hookimpl
@@ -38,6 +38,8 @@ def register_connector() -> ConnectorInfo:
 def test_login(account: Account) -> LoginResult | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.login import check_login
+
     return check_login(account)
 
 
@@ -45,6 +47,8 @@ def test_login(account: Account) -> LoginResult | None:
 def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.sync import sync_account
+
     return sync_account(
         account,
         host,
@@ -56,6 +60,8 @@ def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
 def map_address(
     row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
 ) -> Address | None:
+    from hyreka_plugin_amazon.reports.addresses import default_map_address
+
     return default_map_address(row, kind)
 
 
@@ -63,6 +69,8 @@ def map_address(
 def dismiss_problem(account: Account, amazon_order_id: str, host: HostServices) -> bool | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.sync import record_dismissal
+
     record_dismissal(host, account.id, amazon_order_id)
     return True
 
@@ -73,6 +81,8 @@ def import_report(
 ) -> ReportImport | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon.importing import import_report_file
+
     return import_report_file(account, path, host, charset=charset)
 
 
@@ -82,7 +92,9 @@ def confirm_shipments(
 ) -> list[ShipmentOutcome] | None:
     if account.connector != CONNECTOR_ID:
         return None
-    return confirm_all(account, shipments, host)
+    from hyreka_plugin_amazon.shipping import confirm_shipments
+
+    return confirm_shipments(account, shipments, host)
 
 
 @hookimpl
@@ -91,6 +103,8 @@ def authorization_url(
 ) -> str | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon import authorizing
+
     return authorizing.authorization_url(
         account, application_id=application_id, state=state, redirect_uri=redirect_uri, draft=draft
     )
@@ -102,4 +116,17 @@ def exchange_authorization(
 ) -> Authorization | None:
     if account.connector != CONNECTOR_ID:
         return None
+    from hyreka_plugin_amazon import authorizing
+
     return authorizing.exchange(account, code, redirect_uri)
+
+
+@hookimpl
+def upload_invoices(
+    account: Account, invoices: Sequence[Invoice], host: HostServices
+) -> list[InvoiceOutcome] | None:
+    if account.connector != CONNECTOR_ID:
+        return None
+    from hyreka_plugin_amazon.invoices import upload_invoices as upload_all
+
+    return upload_all(account, invoices, host)

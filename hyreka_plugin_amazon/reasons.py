@@ -27,6 +27,9 @@ FIXED: Final = {
     "unknown order status": "reason.unknown_status",
     "a neighbouring row has no order id and may belong to this order": "reason.neighbour",
     "Missing data for required field.": "reason.missing",
+    "value is missing": "reason.missing",  # the report cells' words for the same
+    "not an ISO 3166 country code": "reason.not_country",
+    "not an ISO 4217 currency code": "reason.not_currency",
     "the order item appears twice with different values": "reason.conflicting_item",
     "the shipment item appears twice with different values": "reason.conflicting_shipment",
     cells.SCIENTIFIC: "reason.scientific",
@@ -49,6 +52,7 @@ FIXED: Final = {
 PATTERNS: Final = (
     (re.compile(r"not imported: row (?P<row>\d+) of this order failed"), "reason.order_row_failed"),
     (re.compile(r"address mapping failed \((?P<error>\w+)\)"), "reason.address_mapping"),
+    (re.compile(r"cell longer than (?P<count>\d+) characters"), "reason.cell_too_long"),
     (re.compile(r"row has (?P<fields>\d+) fields, header has (?P<width>\d+)"), "reason.row_width"),
     (
         re.compile(r"row ends after (?P<fields>\d+) of (?P<width>\d+) fields \(cut short\?\)"),

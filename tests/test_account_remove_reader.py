@@ -127,7 +127,9 @@ def test_the_console_says_a_removal_is_incomplete_while_a_reader_holds_a_snapsho
         client, csrf = logged_in(host)
         with reader_holding_a_snapshot(run.data):
             page = client.post(
-                "/c/amazon/accounts/shop/remove", data={"csrf_token": csrf, "confirmed": "yes"}
+                "/c/amazon/accounts/shop/remove",
+                data={"csrf_token": csrf, "confirm_name": "shop"},
+                follow_redirects=True,
             ).get_data(as_text=True)
             assert on_disk(run.data, sealed) != []
         assert "Account shop entfernt." not in page

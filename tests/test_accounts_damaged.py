@@ -159,11 +159,13 @@ def test_the_console_lists_every_account_and_marks_the_damaged_one(setup: Setup)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token is not None
         login = client.post("/c/amazon/accounts/acc-bad/login", data={"csrf_token": token[1]})
-        assert login.status_code == 200
-        assert help_text in login.get_data(as_text=True)
+        assert login.status_code == 302
+        assert help_text in client.get(login.headers["Location"]).get_data(as_text=True)
+        asked = client.get("/c/amazon/accounts/acc-bad/remove")  # the question opens nothing
+        assert asked.status_code == 200
         removed = client.post(
             "/c/amazon/accounts/acc-bad/remove",
-            data={"csrf_token": token[1], "confirmed": "yes"},
+            data={"csrf_token": token[1], "confirm_name": BAD},
         )
-        assert removed.status_code == 200
+        assert removed.status_code == 302
         assert [a.name for a in host.store.stored_accounts()] == [GOOD]

@@ -94,7 +94,7 @@ def test_paging_and_exports(run: Cli) -> None:
     assert out.splitlines()[-1] == f"Orders 2 to 3 of {len(every)}; more with --offset 3"
     assert out.splitlines()[-2] == "2 orders"
 
-    out, _ = run("orders", "--format", "csv")
+    out, _ = run("orders", "--format", "csv", "--csv-dialect", "excel")
     table = list(csv.DictReader(io.StringIO(out)))
     assert [r["amazon_order_id"] for r in table] == [o["amazon_order_id"] for o in every]
     assert {r["status"] for r in table} <= {"open", "shipped", "cancelled", "pending"}
@@ -126,7 +126,7 @@ def test_exports_carry_personal_data_only_with_names_and_then_are_audited(run: C
     assert any(text.startswith("+") or text[:1].isdigit() for text in texts)  # phones
 
     as_json, _ = run("orders", "--format", "json")
-    as_csv, _ = run("orders", "--format", "csv")
+    as_csv, _ = run("orders", "--format", "csv", "--csv-dialect", "excel")
     for out in (as_json, as_csv):
         assert [text for text in texts if text in out] == []
     orders = json.loads(as_json)
@@ -144,7 +144,7 @@ def test_exports_carry_personal_data_only_with_names_and_then_are_audited(run: C
     assert [e for e in AuditLog(run.data).entries() if e.action == "orders.export"] == []
 
     named_json, _ = run("orders", "--format", "json", "--names")
-    named_csv, _ = run("orders", "--format", "csv", "--names")
+    named_csv, _ = run("orders", "--format", "csv", "--names", "--csv-dialect", "excel")
     assert [text for text in texts if text in named_json] != []
     assert {row["billing_name"] for row in csv.DictReader(io.StringIO(named_csv))} != {""}
     assert set(postal) <= {

@@ -54,12 +54,17 @@ pytest.importorskip("spapi", reason="amzn-sp-api (Amazon's Python SDK) is a test
 from spapi import (  # noqa: E402
     ApiClient,
     Configuration,
+    FeedsApi,
     OrdersV0Api,
     ReportsApi,
     SellersApi,
     SPAPIClient,
     SPAPIConfig,
     TokensApi,
+)
+from spapi.models.feeds_v2021_06_30 import (  # noqa: E402
+    CreateFeedDocumentSpecification,
+    CreateFeedSpecification,
 )
 from spapi.models.orders_v0 import ConfirmShipmentOrderItem, ConfirmShipmentRequest  # noqa: E402
 from spapi.models.orders_v0 import PackageDetail as V0PackageDetail  # noqa: E402
@@ -432,3 +437,53 @@ def test_orders_v2026(sim: Simulator, sdk: Sdk) -> None:
     ).order
     assert single.order_id == one.order_id
     assert single.buyer.buyer_email == known["buyer_email"]
+
+
+def test_vat_invoice_feed(sim: Simulator, sdk: Sdk) -> None:
+    """The invoice path of the Feeds API 2021-06-30: document, upload, feed, report."""
+    now = sim.clock.now()
+    order = next(
+        o
+        for o in sorted(sim.orders.values(), key=lambda o: o.order_id)
+        if o.purchase_date <= now
+        and o.marketplace.id == DE
+        and o.state(now) is AmazonState.SHIPPED
+        and o.host_order(now).total is not None
+    )
+    feeds = FeedsApi(sdk.api)
+    spec = CreateFeedDocumentSpecification(content_type="application/pdf")
+    document = sdk.call(sdk.api, feeds.create_feed_document, spec)
+    assert sdk.api.last_response.status == 201
+    upload = requests.put(
+        document.url,
+        data=b"%PDF-1.7 invoice",
+        headers={"Content-Type": "application/pdf"},
+        timeout=TIMEOUT,
+    )
+    assert upload.status_code == 200
+    options = {
+        "metadata:OrderId": order.order_id,
+        "metadata:InvoiceNumber": "RE-1",
+        "metadata:TotalAmount": str(order.host_order(now).total),
+        "metadata:TotalVATAmount": "1.00",
+        "metadata:DocumentType": "Invoice",
+    }
+    feed_spec = CreateFeedSpecification(
+        feed_type="UPLOAD_VAT_INVOICE",
+        marketplace_ids=[DE],
+        input_feed_document_id=document.feed_document_id,
+        feed_options=options,
+    )
+    feed_id = sdk.call(sdk.api, feeds.create_feed, feed_spec).feed_id
+    assert sdk.call(sdk.api, feeds.get_feed, feed_id).processing_status == "IN_QUEUE"
+    sim.clock.advance(5)
+    feed = sdk.call(sdk.api, feeds.get_feed, feed_id)
+    assert (feed.processing_status, feed.feed_type) == ("DONE", "UPLOAD_VAT_INVOICE")
+    assert feed.processing_end_time.utcoffset() is not None
+    listed = sdk.call(sdk.api, feeds.get_feeds, feed_types=["UPLOAD_VAT_INVOICE"])
+    assert [f.feed_id for f in listed.feeds] == [feed_id]
+    report = sdk.call(sdk.api, feeds.get_feed_document, feed.result_feed_document_id)
+    text = requests.get(report.url, timeout=TIMEOUT).text
+    assert "<MessagesSuccessful>1</MessagesSuccessful>" in text
+    truth = {o["amazon_order_id"]: o for o in sim.ground_truth(invoices=True)}
+    assert [i["invoice_number"] for i in truth[order.order_id]["invoices"]] == ["RE-1"]

@@ -224,9 +224,9 @@ def test_reconnect_after_invalid_grant_keeps_orders_and_settings(
     # Amazon revoked the authorisation: the access token is refused, the refresh token too
     sim.faults.add({"name": "token_expired"})
     sim.faults.add({"name": "lwa_invalid_grant"})
-    tested = client.post(f"/c/amazon/accounts/{before.id}/login")
+    tested = client.post(f"/c/amazon/accounts/{before.id}/login")  # Post/Redirect/Get
     reconnect = web_text("de", "connect.reconnect")
-    assert f">{reconnect}</button>" in tested.text
+    assert f">{reconnect}</button>" in client.get(tested.headers["Location"]).text
     asked = onward(client.post(f"/c/amazon/accounts/{before.id}/reconnect"))
     shown = come_back(client, consent(asked))
     assert str(escape(web_text("de", "connect.done", name="shop"))) in shown

@@ -20,11 +20,19 @@ from jinja2 import nodes
 import hyreka_plugin_amazon
 from hyreka_plugin_amazon import messages
 from hyreka_plugin_amazon.connector import connector_info
-from hyreka_plugin_amazon.contract import OrderStatus, Progress
+from hyreka_plugin_amazon.contract import DocumentType, OrderStatus, Progress
 from hyreka_plugin_amazon.refhost.i18n import texts as host_texts
 from hyreka_plugin_amazon.refhost.services.orders import SortKey
+from hyreka_plugin_amazon.refhost.services.runs import Pacing
+from hyreka_plugin_amazon.refhost.store.invoices import INVOICE_STATES
 from hyreka_plugin_amazon.refhost.store.shipments import PackageState
-from hyreka_plugin_amazon.refhost.web.console import FULFILMENT, OWN_WORDS, RUN_CODES, TRIGGERS
+from hyreka_plugin_amazon.refhost.web.console import (
+    FULFILMENT,
+    OWN_WORDS,
+    RUN_CODES,
+    SETTING_CHOICES,
+    TRIGGERS,
+)
 
 PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 DE, EN = messages.catalog("de"), messages.catalog("en")
@@ -192,6 +200,10 @@ WEB_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
     "trigger.": TRIGGERS,  # console.py: what started a run
     "run.": RUN_CODES,  # console.py: a run's outcome
     "fulfillment.": FULFILMENT,
+    "invoice.state.": INVOICE_STATES,  # an invoice's state in the outbox
+    "invoice.type.": tuple(DocumentType),  # invoice, credit-note
+    "setting_choice.": SETTING_CHOICES,  # console.py: a choice setting's value in words
+    "pacing.": typing.get_args(typing.get_type_hints(Pacing)["reason"]),  # why a sync waits
 }
 WEB_KEY_SUFFIXES = (".title", ".text")  # t(kind + ".title") for each security._refused(kind)
 
@@ -220,7 +232,7 @@ def web_keys_used() -> tuple[set[str], set[str], set[str]]:
     for template in sorted((WEB / "templates").glob("*.html")):
         tree = environment.parse(template.read_text(encoding="utf-8"))
         for call in tree.find_all(nodes.Call):
-            if isinstance(call.node, nodes.Name) and call.node.name == "t":
+            if isinstance(call.node, nodes.Name) and call.node.name in ("t", "tm"):
                 key_of(call.args[0])
     literal |= set(OWN_WORDS.values())  # the service errors the console words its own way
     python = {WEB / "console.py": "text"}
@@ -320,6 +332,7 @@ def test_the_connector_describes_every_field_and_action_in_both_languages() -> N
         "test_login": {"de": "Anmeldung testen", "en": "Test login"},
         "sync_orders": {"de": "Synchronisieren", "en": "Synchronise"},
         "confirm_shipments": {"de": "Versand bestätigen", "en": "Confirm shipment"},
+        "upload_invoices": {"de": "Rechnung hochladen", "en": "Upload invoice"},
     }
 
 

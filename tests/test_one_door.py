@@ -120,8 +120,10 @@ def test_the_console_refuses_what_the_cli_refuses_in_the_same_words(
     assert refusal.startswith(("Der Marktplatz DE", "Einstellung", "Unbekannte Einstellung"))
 
     new = "/c/amazon/accounts/new"
-    page = Browser(console).account(new, name="shop", region=region, settings=settings)
-    assert page.status_code == 400
+    browser = Browser(console)
+    answer = browser.account(new, name="shop", region=region, settings=settings)
+    assert answer.status_code == 302  # Post/Redirect/Get: back to the form
+    page = browser.session.get(browser.base + answer.headers["Location"], timeout=TIMEOUT)
     assert str(escape(refusal)) in page.text
     assert stored_names(run) == []
     assert logged(run) == []
@@ -134,8 +136,9 @@ def test_a_refused_change_in_the_console_keeps_the_account_as_it_was(
     assert browser.account("/c/amazon/accounts/new", name="shop").status_code == 302
     edit = "/c/amazon/accounts/shop/edit"
     for settings in ("poll_minutes=3", "foo=bar", "lookback_days=100000", "poll_minutes"):
-        assert browser.account(edit, name="shop", settings=settings).status_code == 400
-    assert browser.account(edit, name="shop", region="na").status_code == 400
+        refused = browser.account(edit, name="shop", settings=settings)
+        assert refused.headers["Location"] == edit  # back to the form, which says why
+    assert browser.account(edit, name="shop", region="na").headers["Location"] == edit
     with ReferenceHost(run.data) as host:
         account = accounts.get(host, "shop")
     assert (account.region, dict(account.settings)) == ("eu", {})
@@ -159,7 +162,7 @@ def test_the_console_audits_what_the_cli_audits(run: Cli, console: RunningConsol
         "/c/amazon/accounts/web/edit", name="web", settings="poll_minutes=30\nlookback_days=10"
     )
     assert edited.status_code == 302
-    assert browser.post("/c/amazon/accounts/web/remove", confirmed="yes").status_code == 200
+    assert browser.post("/c/amazon/accounts/web/remove", confirm_name="web").status_code == 302
     by_console = logged(run)[len(by_cli) :]
 
     assert [(e.action, e.account) for e in by_cli] == [
@@ -177,16 +180,21 @@ def test_the_console_audits_what_the_cli_audits(run: Cli, console: RunningConsol
 def test_removing_in_the_console_asks_first(run: Cli, console: RunningConsole) -> None:
     browser = Browser(console)
     browser.account("/c/amazon/accounts/new", name="shop")
-    asked = browser.post("/c/amazon/accounts/shop/remove")
+    asked = browser.session.get(browser.base + "/c/amazon/accounts/shop/remove", timeout=TIMEOUT)
     assert asked.status_code == 200
     assert "Konto „shop“ entfernen?" in asked.text
-    assert 'name="confirmed" value="yes"' in asked.text
+    assert 'name="confirm_name"' in asked.text
+    for typed in ("", "Shop", "sho", "yes"):  # only the exact name removes
+        refused = browser.post("/c/amazon/accounts/shop/remove", confirm_name=typed)
+        assert refused.headers["Location"] == "/c/amazon/accounts/shop/remove"
+    assert browser.post("/c/amazon/accounts/shop/remove", confirmed="yes").status_code == 302
     assert stored_names(run) == ["shop"]
     assert [e.action for e in logged(run)] == ["account.add"]
 
-    done = browser.post("/c/amazon/accounts/shop/remove", confirmed="yes")
-    assert done.status_code == 200
-    assert "Account shop entfernt." in done.text
+    done = browser.post("/c/amazon/accounts/shop/remove", confirm_name="shop")
+    assert done.headers["Location"] == "/c/amazon/accounts"
+    shown = browser.session.get(browser.base + "/c/amazon/accounts", timeout=TIMEOUT)
+    assert "Account shop entfernt." in shown.text
     assert stored_names(run) == []
     assert [e.action for e in logged(run)][-1] == "account.remove"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,9 @@ from hyreka_plugin_amazon import hookspecs, plugin
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
+    DocumentType,
+    Invoice,
+    InvoiceState,
     OrderStatus,
     Shipment,
     ShipmentItem,
@@ -38,6 +42,7 @@ HOOKS = (
     "dismiss_problem",
     "import_report",
     "confirm_shipments",
+    "upload_invoices",
 )
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -354,5 +359,35 @@ def test_hook_confirm_shipments(simulator: Simulator) -> None:
     truth = simulator.ground_truth(packages=True)
     assert [p["package_reference_id"] for o in truth for p in o["packages"]] == ["7"]
     other = pm.hook.confirm_shipments(account=other_account(), shipments=[package], host=host)
+    assert other is None
+    pm.check_pending()
+
+
+def test_hook_upload_invoices(simulator: Simulator) -> None:
+    pm = make_plugin_manager()
+    account = simulator_account(simulator)
+    host = MemoryHost(pm)
+    now = simulator.clock.now()
+    order = next(
+        o.host_order(now)
+        for o in sorted(simulator.orders.values(), key=lambda o: o.order_id)
+        if o.fulfillment_channel == "MFN" and o.purchase_date <= now
+        and o.state(now).value == "Shipped" and o.marketplace.code == "DE"
+    )  # fmt: skip
+    assert order.total is not None
+    host.upsert_order(account.id, order)
+    invoice = Invoice(
+        amazon_order_id=order.amazon_order_id,
+        invoice_number="RE-1",
+        document_type=DocumentType.INVOICE,
+        total_amount=order.total,
+        total_vat_amount=Decimal("0.00"),
+        pdf=b"%PDF-1.7 invoice",
+    )
+    outcomes = pm.hook.upload_invoices(account=account, invoices=[invoice], host=host)
+    assert [(o.invoice_number, o.state) for o in outcomes] == [("RE-1", InvoiceState.ACCEPTED)]
+    truth = simulator.ground_truth(invoices=True)
+    assert [i["invoice_number"] for o in truth for i in o["invoices"]] == ["RE-1"]
+    other = pm.hook.upload_invoices(account=other_account(), invoices=[invoice], host=host)
     assert other is None
     pm.check_pending()

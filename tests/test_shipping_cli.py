@@ -188,11 +188,11 @@ def test_bad_input_is_refused_with_a_clear_error(
     with pytest.raises(SystemExit):
         cli.main(["ship", order.order_id, "--carrier", "DHL", "--tracking", "1",
                   "--item", "123=0", "--data", str(run.data)])  # fmt: skip
-    assert "ORDER_ITEM_ID=QUANTITY" in capsys.readouterr().err
+    assert "123=0: schreiben Sie ORDER_ITEM_ID=MENGE" in capsys.readouterr().err  # German run
     with pytest.raises(SystemExit):
         cli.main(["ship", order.order_id, "--carrier", "DHL", "--tracking", "1",
                   "--ship-date", "02/21/2022", "--data", str(run.data)])  # fmt: skip
-    assert "ISO 8601" in capsys.readouterr().err
+    assert "kein Datum: 02/21/2022 (z. B. 06.12.2026" in capsys.readouterr().err
     assert run.orders()[order.order_id]["packages"] == []
 
 

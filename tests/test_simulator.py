@@ -570,7 +570,7 @@ def test_cancel_and_ship_show_in_the_all_orders_report(sim: Simulator, client: S
 def test_admin_ground_truth_matches_the_python_api(sim: Simulator) -> None:
     response = requests.get(f"{sim.url}/_simulator/orders", timeout=TIMEOUT)
     assert response.status_code == 200
-    assert response.json() == {"orders": sim.ground_truth(packages=True)}
+    assert response.json() == {"orders": sim.ground_truth(packages=True, invoices=True)}
     assert Order.from_dict(response.json()["orders"][0]).as_dict() == sim.ground_truth()[0]
 
 

@@ -63,10 +63,14 @@ def client(sim: Simulator, models: SpapiModels) -> ConformingClient:
 
 
 def test_routes_are_the_models_operations(models: SpapiModels) -> None:
+    """Every operation of the models kept beside the repository. The Feeds API's model is not
+    among them: Amazon's SDK checks those routes (``test_conformance_amzn_sdk``)."""
     amazon = [
         r
         for r in ROUTES
-        if not r.operation.startswith("_") and r.operation not in ("lwaToken", "download")
+        if not r.operation.startswith("_")
+        and r.operation not in ("lwaToken", "download", "upload")
+        and not r.pattern.pattern.startswith("^/feeds/")
     ]
     assert {r.operation for r in amazon} == {
         "getMarketplaceParticipations", "createReport", "getReport", "getReportDocument",

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from helpers.feeds import FeedClient, charged, invoices_at_amazon, options, order_in
 from helpers.sim import ALL_ORDERS, DE, INVOICING, SHIPPING, TIMEOUT, SimClient, add_fault
 
 from hyreka_plugin_amazon.simulator import Simulator
@@ -20,6 +21,7 @@ from hyreka_plugin_amazon.simulator.faults import (
     FaultStore,
     parse_cli_fault,
 )
+from hyreka_plugin_amazon.simulator.ordermodel import AmazonState
 
 START = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
@@ -421,6 +423,49 @@ def test_bad_fault_specifications_are_refused(sim: Simulator, spec: dict[str, An
     response = requests.post(f"{sim.url}/_simulator/faults", json=spec, timeout=TIMEOUT)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "InvalidInput"
+
+
+def test_invoice_role_missing_refuses_create_feed_with_403(sim: Simulator) -> None:
+    client = FeedClient(sim)
+    order = order_in(sim, AmazonState.SHIPPED)
+    add_fault(sim, "invoice_role_missing")
+    document = client.feed_document()
+    opts = options(order, "R-1", charged(sim, order))
+    refused = client.create_feed(document["feedDocumentId"], opts, order.marketplace.id)
+    assert (refused.status_code, _error(refused)["code"]) == (403, "Unauthorized")
+    assert client.upload(order, opts).errors == []  # once: the next feed goes through
+
+
+def test_vcs_account_refuses_the_invoice_in_the_report(sim: Simulator) -> None:
+    client = FeedClient(sim)
+    order = order_in(sim, AmazonState.SHIPPED)
+    add_fault(sim, "vcs_account", count=2)
+    opts = options(order, "R-1", charged(sim, order))
+    for _ in range(2):
+        [error] = client.upload(order, opts).errors
+        assert "Amazon will generate the invoice" in error
+    assert invoices_at_amazon(sim) == []
+
+
+def test_feed_fatal_ends_the_feed_fatal_with_its_message(sim: Simulator) -> None:
+    client = FeedClient(sim)
+    order = order_in(sim, AmazonState.SHIPPED)
+    add_fault(sim, "feed_fatal", message="Try again.")
+    verdict = client.upload(order, options(order, "R-1", charged(sim, order)))
+    assert (verdict.feed["processingStatus"], verdict.errors) == ("FATAL", ["Try again."])
+
+
+def test_lost_response_on_create_feed_keeps_the_feed(sim: Simulator) -> None:
+    client = FeedClient(sim)
+    order = order_in(sim, AmazonState.SHIPPED)
+    add_fault(sim, "lost_response", operation="createFeed")
+    document = client.feed_document()
+    client.put(document["url"], b"%PDF-1.7 x")
+    opts = options(order, "R-1", charged(sim, order))
+    with pytest.raises(requests.ConnectionError):
+        client.create_feed(document["feedDocumentId"], opts, order.marketplace.id)
+    sim.clock.advance(5)
+    assert [i["invoice_number"] for i in invoices_at_amazon(sim)] == ["R-1"]
 
 
 def test_cli_fault_syntax() -> None:

@@ -184,4 +184,9 @@ def test_usage_plans_are_amazons_published_figures() -> None:
         "getOrderBuyerInfo": (0.5, 30),
         "getOrderItemsBuyerInfo": (0.5, 30),
         "confirmShipment": (2.0, 10),
+        "createFeedDocument": (0.5, 15),
+        "createFeed": (0.0083, 15),
+        "getFeed": (2.0, 15),
+        "getFeeds": (0.0222, 10),
+        "getFeedDocument": (0.0222, 10),
     }

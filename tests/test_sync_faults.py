@@ -477,6 +477,12 @@ SCENARIOS = [
         "sync.document_error",
         _no_mojibake,
     ),
+    # the invoice feed's faults: a sync never sends a feed, so they leave it alone
+    Scenario(
+        "invoice_role_missing", (_persistent("invoice_role_missing"),), True, "sync.ok", _imported
+    ),
+    Scenario("vcs_account", (_persistent("vcs_account"),), True, "sync.ok", _imported),
+    Scenario("feed_fatal", (_persistent("feed_fatal"),), True, "sync.ok", _imported),
 ]
 
 

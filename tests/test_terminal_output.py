@@ -178,7 +178,9 @@ def test_a_hostile_report_prints_inert_as_json_and_csv_and_keeps_the_data(
     assert "\\u202e" in out.decode()
     assert "\\u009b" in out.decode()
 
-    out, err = on_a_terminal(monkeypatch, ["orders", "--format", "csv", "--names", *at])
+    out, err = on_a_terminal(
+        monkeypatch, ["orders", "--format", "csv", "--csv-dialect", "excel", "--names", *at]
+    )
     assert_inert(out, err)
     rows = {r["amazon_order_id"]: r for r in csv.DictReader(io.StringIO(out.decode()))}
     assert rows["302-1000001-0000001"]["billing_name"] == "Jürgen]0;OWNED[2JGroß"

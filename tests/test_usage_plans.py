@@ -4,15 +4,21 @@ The simulator's table (what Amazon enforces) and the client's (what the client p
 are separate on purpose: each is checked here on its own, so a wrong figure in one cannot hide
 behind the other. Every operation's description in Amazon's models carries its plan as a
 Markdown table ``| Rate (requests per second) | Burst |``; the models are shared beside the
-repository (``shared/spapi-models``).
+repository (``shared/spapi-models``). The Feeds API's model is not among them: its plans are read
+from Amazon's SDK (``amzn-sp-api``, a test dependency), whose operations carry the same table in
+their docstrings, generated from the same models. Its source is read as text, not imported
+(importing it reconfigures logging).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
 from typing import Any, Protocol
 
 from helpers.shared import MODELS, require
@@ -27,6 +33,12 @@ PLAN_TABLE = re.compile(
     r"\|\s*(?P<rate>[0-9.]+)\s*\|\s*(?P<burst>[0-9]+)\s*\|"
 )
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch"})
+# Amazon's SDK modules for the APIs whose models the shared folder lacks
+SDK_SOURCES = ("spapi/api/feeds_v2021_06_30/feeds_api.py",)
+SDK_PLAN = re.compile(
+    r"\*\*Usage Plan:\*\*\s*\|\s*Rate \(requests per second\)\s*\|\s*Burst\s*\|\s*"
+    r"\|[\s\-|]+?\|\s*(?P<rate>[0-9.]+)\s*\|\s*(?P<burst>[0-9]+)\s*\|"
+)
 
 
 class Plan(Protocol):
@@ -50,7 +62,28 @@ def published_plans() -> dict[str, set[tuple[float, int, str]]]:
                 if table is not None:
                     plan = (float(table["rate"]), int(table["burst"]), model.name)
                     found[operation["operationId"]].add(plan)
+    for operation_id, rate, burst, source in sdk_plans():
+        found[operation_id].add((rate, burst, source))
     return found
+
+
+def sdk_plans() -> list[tuple[str, float, int, str]]:
+    """``(operationId, rate, burst, file)`` of each operation of ``SDK_SOURCES``."""
+    distribution = metadata.distribution("amzn-sp-api")
+    plans = []
+    for source in SDK_SOURCES:
+        tree = ast.parse(Path(str(distribution.locate_file(source))).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            if node.name.endswith("_with_http_info"):
+                continue
+            table = SDK_PLAN.search(ast.get_docstring(node) or "")
+            if table is not None:
+                head, *rest = node.name.split("_")
+                operation_id = head + "".join(part.title() for part in rest)
+                plans.append((operation_id, float(table["rate"]), int(table["burst"]), source))
+    return plans
 
 
 def mismatches(table: Mapping[str, Plan]) -> list[str]:
@@ -74,6 +107,7 @@ def test_the_models_publish_plans_the_parser_reads() -> None:
     assert published["getReport"] == {(2.0, 15, "reports_2021-06-30.json")}
     assert published["searchOrders"] == {(0.0056, 20, "orders_2026-01-01.json")}
     assert len(published) >= 10
+    assert published["createFeed"] == {(0.0083, 15, "spapi/api/feeds_v2021_06_30/feeds_api.py")}
 
 
 def test_simulator_usage_plans_are_amazons_published_figures() -> None:

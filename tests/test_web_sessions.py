@@ -213,10 +213,12 @@ def test_logout_ends_the_session_on_the_server(console: RunningConsole) -> None:
     old = client.http.cookies[name]
     assert client.http.post(client.base + "/logout", timeout=TIMEOUT).status_code == 400  # CSRF
     out = client.post("/logout")
-    assert out.status_code == 200
-    assert str(escape(web_text("de", "loggedout.title"))) in out.text
+    assert out.status_code == 302  # Post/Redirect/Get: a reload of the page posts nothing
     assert f"{name}=;" in out.headers["Set-Cookie"]
     assert name not in client.http.cookies
+    shown = client.get(out.headers["Location"])
+    assert shown.status_code == 200
+    assert str(escape(web_text("de", "loggedout.title"))) in shown.text
     replay = _plain().get(base(console) + "/", cookies={name: old}, timeout=TIMEOUT)
     assert replay.status_code == 403
     assert len(console.console.gate.sessions) == 0

@@ -14,6 +14,9 @@ from typing import Literal
 from hyreka_plugin_amazon.contract import (
     Account,
     Address,
+    Invoice,
+    InvoiceOutcome,
+    InvoiceState,
     LoginResult,
     Order,
     OrderStatus,
@@ -28,7 +31,7 @@ from hyreka_plugin_amazon.contract import (
 from hyreka_plugin_amazon.refhost.i18n import texts
 from hyreka_plugin_amazon.refhost.importmerge import merged_import
 from hyreka_plugin_amazon.refhost.manager import AddressMapper, PluginHost
-from hyreka_plugin_amazon.refhost.store import HostAdapter, Store, shipments
+from hyreka_plugin_amazon.refhost.store import HostAdapter, Store, StoreError, shipments
 from hyreka_plugin_amazon.refhost.store.fencing import Fence
 from hyreka_plugin_amazon.refhost.store.leases import AccountLocks, Lease, SqliteAccountLocks
 from hyreka_plugin_amazon.refhost.store.shipments import StoredShipment
@@ -51,6 +54,11 @@ def account_locks(store: Store) -> AccountLocks:
 
         return PgAccountLocks(store.url)
     return SqliteAccountLocks(store.path)
+
+
+class HostInputError(StoreError, ValueError):
+    """Input the host refuses (an order it has not imported, an account it cannot choose);
+    ``text_id`` names the host's text, in the seller's language."""
 
 
 class SyncHost(HostAdapter):
@@ -168,6 +176,8 @@ class ReferenceHost:
             finally:
                 result = self._committed(account.id, result)
                 self.store.finish_run(run_id, result)
+            # Then the invoices: orders shipped meanwhile are shipped at Amazon now.
+            self._send_invoices(account)
         return result
 
     def _committed(self, account_id: str, result: SyncResult) -> SyncResult:
@@ -282,7 +292,10 @@ class ReferenceHost:
             return having[0]
         if len(accounts) == 1:
             return accounts[0]
-        raise ValueError("--account NAME is needed: say which account the order belongs to")
+        raise HostInputError(
+            "--account NAME is needed: say which account the order belongs to",
+            text_id="cli.ship_account_needed",
+        )
 
     def items_left(
         self,
@@ -314,9 +327,11 @@ class ReferenceHost:
         every line, or, once Amazon counts the order as shipped, only what the package
         ``package_id`` holds (nothing for a new package: NothingToShipError)."""
         if order is None:
-            raise ValueError(
+            raise HostInputError(
                 f"order {amazon_order_id} is not imported: sync first, or name the items "
-                "with --item ORDER_ITEM_ID=QUANTITY"
+                "with --item ORDER_ITEM_ID=QUANTITY",
+                text_id="cli.ship_not_imported",
+                order=amazon_order_id,
             )
         if order.status is not OrderStatus.SHIPPED:
             return [(line.order_item_id, line.quantity) for line in order.lines]
@@ -437,6 +452,89 @@ class ReferenceHost:
             code=code,
         )
 
+    # ---------------------------------------------------------------------------- invoices
+
+    def upload_invoice(self, account: Account, invoice: Invoice) -> InvoiceOutcome:
+        """Keep the invoice in the outbox, then send it at once, exactly once (the same
+        order, number and document type is the same invoice; one Amazon has is not sent
+        again, its standing is asked). Sent under the account's lease: while a sync of the
+        account runs, it stays pending and that sync sends it."""
+        self.store.record_invoice(account.id, invoice)
+        lease = self.locks.acquire(account.id)
+        if lease is None:
+            return self._invoice_standing(account, invoice, busy=True)
+        with lease:
+            self._send_invoices(account, only=invoice.key)
+        return self._invoice_standing(account, invoice)
+
+    def send_pending_invoices(
+        self, account_name: str | None = None, *, locale: str | None = None
+    ) -> list[InvoiceOutcome]:
+        """Send every pending invoice, and ask Amazon about the uploaded ones (of one account,
+        or of all); their outcomes in ``locale`` (default: each account's language). An
+        account whose sync runs meanwhile is left to that sync."""
+        names = [account_name] if account_name else [a.name for a in self.store.list_accounts()]
+        outcomes: list[InvoiceOutcome] = []
+        for name in names:
+            account = self.account(name, locale)
+            lease = self.locks.acquire(account.id)
+            if lease is None:
+                outcomes += [
+                    self._invoice_standing(account, invoice, busy=True)
+                    for invoice in self.store.invoices_to_send(account.id)
+                ]
+                continue
+            with lease:
+                outcomes += self._send_invoices(account)
+        return outcomes
+
+    def _send_invoices(
+        self, account: Account, only: tuple[str, str, str] | None = None
+    ) -> list[InvoiceOutcome]:
+        """Hand the account's pending and uploaded invoices (or the one ``only``) to the
+        connector and record each outcome (under the account's lease)."""
+        invoices = [
+            invoice
+            for invoice in self.store.invoices_to_send(account.id)
+            if only is None or invoice.key == only
+        ]
+        if not invoices:
+            return []
+        outcomes = self.plugins.upload_invoices(
+            account, invoices, SyncHost(self.store, self.plugins)
+        )
+        for outcome in outcomes:
+            self.store.record_invoice_outcome(account.id, outcome)
+        return outcomes
+
+    def _invoice_standing(
+        self, account: Account, invoice: Invoice, *, busy: bool = False
+    ) -> InvoiceOutcome:
+        """How the invoice stands in the outbox, as an outcome."""
+        order, number, _ = invoice.key
+        stored = self.store.get_invoice(account.id, order, number, invoice.document_type)
+        assert stored is not None
+        if busy and stored.state in ("pending", "uploaded"):
+            text = texts.translate("cli.invoice_busy", account.locale, number=number)
+            return InvoiceOutcome(
+                order, number, invoice.document_type, InvoiceState.RETRY, text, "invoice.busy"
+            )
+        state = {
+            "pending": InvoiceState.RETRY,
+            "uploaded": InvoiceState.UPLOADED,
+            "accepted": InvoiceState.ACCEPTED,
+            "refused": InvoiceState.REFUSED,
+        }[stored.state]
+        return InvoiceOutcome(
+            amazon_order_id=order,
+            invoice_number=number,
+            document_type=invoice.document_type,
+            state=state,
+            message=stored.reason or "",
+            code=stored.code or f"invoice.{stored.state}",
+            feed_id=stored.feed_id,
+        )
+
     def _told(self, result: SyncResult, lease: Lease, account: Account) -> SyncResult:
         """The result with what the lease adds: taken over from a dead sync, or lost."""
         other = self.locks.holder(account.id)
@@ -472,7 +570,10 @@ class ReferenceHost:
         elif account is None:
             accounts = self.store.list_accounts()
             if len(accounts) != 1:
-                raise ValueError("--account NAME is needed: say which account the report is of")
+                raise HostInputError(
+                    "--account NAME is needed: say which account the report is of",
+                    text_id="cli.import_account_needed",
+                )
             account = accounts[0]
         services = SyncHost(self.store, self.plugins)
         report = self.plugins.import_report(account, path, services, charset)

@@ -15,6 +15,8 @@ from hyreka_plugin_amazon.contract import (
     Authorization,
     ConnectorInfo,
     HostServices,
+    Invoice,
+    InvoiceOutcome,
     LoginResult,
     ReportImport,
     Shipment,
@@ -144,6 +146,20 @@ class PluginHost:
     ) -> Address | None:
         address: Address | None = self.pm.hook.map_address(row=row, kind=kind, account=account)
         return address
+
+    def upload_invoices(
+        self, account: Account, invoices: Sequence[Invoice], host: HostServices
+    ) -> list[InvoiceOutcome]:
+        """One outcome per invoice, in the invoices' order."""
+        logredaction.register_account(account)
+        outcomes: list[InvoiceOutcome] | None = self.pm.hook.upload_invoices(
+            account=account, invoices=list(invoices), host=host
+        )
+        if outcomes is None:
+            raise NoConnectorError(f"no plugin handles connector {account.connector!r}")
+        if [o.key for o in outcomes] != [i.key for i in invoices]:
+            raise RuntimeError("the connector answered for other invoices than it was given")
+        return outcomes
 
     def address_mapper(self, account: Account) -> AddressMapper:
         """``map_address`` for the many rows of one account's sync: the hook's implementations

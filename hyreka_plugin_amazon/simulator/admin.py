@@ -21,8 +21,10 @@ from hyreka_plugin_amazon.spapi.regions import UnknownMarketplaceError
 
 def get_orders(state: SimulatorState, req: Request) -> Response:
     """The ground truth: every order in the host's ``Order.as_dict`` shape, with ``packages``
-    (each confirmed package: reference, carrier, method, tracking, ship date, items)."""
-    orders = state.ground_truth(req.arg("seller_id"), packages=True)
+    (each confirmed package: reference, carrier, method, tracking, ship date, items) and
+    ``invoices`` (each accepted invoice or credit note: number, type, totals, transaction id,
+    the PDF's sha256, the feed id)."""
+    orders = state.ground_truth(req.arg("seller_id"), packages=True, invoices=True)
     return json_response(200, {"orders": orders})
 
 

@@ -61,6 +61,16 @@ charset_wrong            ``charset`` (default UTF-8)    declares ``charset`` whi
 authorization_denied                                    the consent page sends the browser back at
                                                         once with ``error=access_denied`` (the
                                                         seller cancelled the authorization)
+invoice_role_missing                                    createFeed of the VAT invoice feed answers
+                                                        403 ``Unauthorized`` (no Tax Invoicing
+                                                        role)
+vcs_account                                             the seller is in Amazon's VAT Calculation
+                                                        Service without self-invoicing: the next
+                                                        invoice feed's report refuses the invoice
+                                                        ("Amazon will generate the invoice"); with
+                                                        ``count``/``rate`` for longer
+feed_fatal               ``message``                    the next feed ends ``FATAL``, its
+                                                        processing report holding ``message``
 ======================== ============================== ===========================================
 """
 
@@ -102,6 +112,9 @@ FAULT_PARAMS: dict[str, dict[str, Any]] = {
     "charset_missing": {},
     "charset_wrong": {"charset": "UTF-8"},
     "authorization_denied": {},
+    "invoice_role_missing": {},
+    "vcs_account": {},
+    "feed_fatal": {"message": "The feed could not be processed. Please submit it again."},
 }
 REQUEST_FAULTS = (
     "drop_connection",
@@ -255,7 +268,7 @@ def _matches(fault: Fault, seller_id: str, operation: str | None, report_type: s
         return False
     if fault.name in REQUEST_FAULTS or fault.name in RESPONSE_FAULTS:
         if fault.operation is None:  # every SP-API operation, not LWA or the download
-            return operation not in (None, "lwaToken", "download")
+            return operation not in (None, "lwaToken", "download", "upload")
         return fault.operation == operation
     return fault.operation is None or fault.operation == operation
 

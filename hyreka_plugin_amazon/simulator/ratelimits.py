@@ -42,6 +42,12 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getOrderBuyerInfo": UsagePlan(rate=0.5, burst=30),
     "getOrderItemsBuyerInfo": UsagePlan(rate=0.5, burst=30),
     "confirmShipment": UsagePlan(rate=2.0, burst=10),
+    # Feeds 2021-06-30 (the VAT invoice feed)
+    "createFeedDocument": UsagePlan(rate=0.5, burst=15),
+    "createFeed": UsagePlan(rate=0.0083, burst=15),
+    "getFeed": UsagePlan(rate=2.0, burst=15),
+    "getFeeds": UsagePlan(rate=0.0222, burst=10),
+    "getFeedDocument": UsagePlan(rate=0.0222, burst=10),
 }
 
 

@@ -14,6 +14,7 @@ from hyreka_plugin_amazon.simulator import (
     api,
     confirmshipment,
     consent,
+    feeds,
     ordersapi,
     ordersv0,
     reportlist,
@@ -44,6 +45,7 @@ ROUTES: tuple[Route[SimulatorState], ...] = (
     + ordersapi.ROUTES
     + ordersv0.ROUTES
     + confirmshipment.ROUTES
+    + feeds.ROUTES
     + admin.ROUTES
     + consent.ROUTES
 )

@@ -32,7 +32,8 @@ from hyreka_plugin_amazon.spapi import regions
 
 
 class Simulator:
-    """A loopback SP-API: LWA, Sellers, Reports, Tokens, Orders, downloads and an admin API.
+    """A loopback SP-API: LWA, Sellers, Reports, Tokens, Orders, Feeds (the VAT invoice feed),
+    downloads and uploads, and an admin API.
 
     ``with Simulator(orders=50, time_scale=0) as sim:`` starts it on a free port of 127.0.0.1;
     ``sim.url``, ``sim.token_url`` and ``sim.credentials`` are what a client needs;
@@ -288,11 +289,12 @@ class Simulator:
     # -- admin actions -----------------------------------------------------------------------
 
     def ground_truth(
-        self, seller_id: str | None = None, *, packages: bool = False
+        self, seller_id: str | None = None, *, packages: bool = False, invoices: bool = False
     ) -> list[dict[str, Any]]:
         """Every order with Amazon's current status, in the host's ``Order.as_dict`` shape;
-        ``packages`` adds each order's confirmed packages (``GET /_simulator/orders``)."""
-        return self.state.ground_truth(seller_id, packages=packages)
+        ``packages`` adds each order's confirmed packages, ``invoices`` its accepted invoices
+        and credit notes (both: ``GET /_simulator/orders``)."""
+        return self.state.ground_truth(seller_id, packages=packages, invoices=invoices)
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""

@@ -2,7 +2,7 @@
 
 The handlers (``api.py``, ``ordersapi.py``, ``admin.py``...) receive a ``SimulatorState``, not
 the ``Simulator``: they read and change the orders, sellers, tokens, reports, page tokens,
-usage plans, statistics and faults kept here. The ``Simulator`` (``service.py``) builds it,
+usage plans, statistics, feeds and faults kept here. The ``Simulator`` (``service.py``) builds it,
 serves it over HTTP and passes its admin actions through to it.
 """
 
@@ -18,6 +18,7 @@ from hyreka_plugin_amazon.simulator import sellers as sellers_
 from hyreka_plugin_amazon.simulator.clock import SimClock
 from hyreka_plugin_amazon.simulator.consents import Consents
 from hyreka_plugin_amazon.simulator.faults import FaultStore
+from hyreka_plugin_amazon.simulator.feedstore import FeedStore
 from hyreka_plugin_amazon.simulator.orderbook import OrderBook
 from hyreka_plugin_amazon.simulator.ordermodel import SimOrder
 from hyreka_plugin_amazon.simulator.pagination import ListingTokens, PaginationStore
@@ -45,6 +46,7 @@ class SimulatorState:
     sellers: dict[str, Seller] = field(default_factory=dict)
     tokens: TokenStore = field(default_factory=TokenStore)
     reports: ReportStore = field(default_factory=ReportStore)
+    feeds: FeedStore = field(default_factory=FeedStore)
     listings: ListingTokens = field(default_factory=ListingTokens)
     pages: PaginationStore = field(default_factory=PaginationStore)
     stats: Stats = field(default_factory=Stats)
@@ -112,11 +114,20 @@ class SimulatorState:
     # -- admin actions -----------------------------------------------------------------------
 
     def ground_truth(
-        self, seller_id: str | None = None, *, packages: bool = False
+        self, seller_id: str | None = None, *, packages: bool = False, invoices: bool = False
     ) -> list[dict[str, Any]]:
         """Every order with Amazon's current status, in the host's ``Order.as_dict`` shape;
-        ``packages`` adds each order's confirmed packages."""
-        return self.book.ground_truth(self.clock.now(), seller_id, packages=packages)
+        ``packages`` adds each order's confirmed packages, ``invoices`` the invoices and
+        credit notes Amazon accepted for it."""
+        now = self.clock.now()
+        orders = self.book.ground_truth(now, seller_id, packages=packages)
+        if invoices:
+            accepted: dict[str, list[dict[str, Any]]] = {}
+            for invoice in self.feeds.invoices(now):
+                accepted.setdefault(invoice.order_id, []).append(invoice.as_json())
+            for order in orders:
+                order["invoices"] = accepted.get(order["amazon_order_id"], [])
+        return orders
 
     def cancel_order(self, order_id: str) -> dict[str, Any]:
         """Amazon cancels the order now (only orders not shipped at all can be cancelled)."""

@@ -1,4 +1,5 @@
-"""The SP-API client: Sellers, Reports, Tokens, Orders v2026-01-01 and confirmShipment.
+"""The SP-API client: Sellers, Reports, Tokens, Orders v2026-01-01, confirmShipment and the
+Feeds operations of the VAT invoice feed (``feeds.py``).
 
 One client per account and thread (its ``requests.Session`` is not shared across threads).
 Access tokens and rate-limit buckets are shared by all clients with the same credentials.
@@ -29,6 +30,7 @@ from hyreka_plugin_amazon.spapi.errors import (
     ShipmentRefusedError,
     SpApiError,
 )
+from hyreka_plugin_amazon.spapi.feeds import FeedOperations
 from hyreka_plugin_amazon.spapi.models import (
     CANCELLED,
     DONE,
@@ -69,7 +71,7 @@ _ACCESS_HINT = (
 )
 
 
-class SpApiClient:
+class SpApiClient(FeedOperations):
     """Calls the SP-API for one seller authorisation (client id, secret, refresh token, region).
 
     ``calls`` counts HTTP requests sent per operation name (each retry counts), plus

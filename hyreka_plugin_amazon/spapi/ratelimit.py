@@ -35,6 +35,12 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
     "searchOrders": UsagePlan(0.0056, 20),
     "getOrder": UsagePlan(0.5, 30),
     "confirmShipment": UsagePlan(2.0, 10),
+    # Feeds 2021-06-30 (feeds_2021-06-30.json; the VAT invoice feed)
+    "createFeedDocument": UsagePlan(0.5, 15),
+    "createFeed": UsagePlan(0.0083, 15),
+    "getFeed": UsagePlan(2.0, 15),
+    "getFeeds": UsagePlan(0.0222, 10),
+    "getFeedDocument": UsagePlan(0.0222, 10),
 }
 _FALLBACK_PLAN = UsagePlan(0.0167, 1)  # an operation without a published plan: be careful
 

@@ -221,7 +221,7 @@ class Transport:
         log_path: str,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
-        data: str | None = None,
+        data: str | bytes | None = None,
         json_body: Any = None,
         bucket: TokenBucket | None = None,
         retry_statuses: Collection[int] = RETRY_STATUSES,

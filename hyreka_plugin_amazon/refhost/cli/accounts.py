@@ -2,13 +2,16 @@
 
 Secrets come from the ``AMAZON_*`` variables or a hidden prompt, trimmed, never from argv and
 never printed. Settings are checked against the connector's description (``ConnectorInfo``)
-when given. Changes and removals are written to the audit log (names and counts only).
+when given. Changes and removals are written to the audit log (names and counts only). The
+next step a line names is a command to copy: the account's name in it is quoted for the shell
+(``test-login 'Mein Shop'``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import sys
 
 from hyreka_plugin_amazon.refhost.cli.common import (
@@ -128,6 +131,7 @@ def cmd_account_add(args: argparse.Namespace) -> int:
             "cli.account_added",
             lang,
             name=account.name,
+            quoted=shlex.quote(account.name),
             region=account.region,
             marketplaces=markets,
         )
@@ -167,7 +171,8 @@ def cmd_account_set(args: argparse.Namespace) -> int:
             token_url=args.token_url,
         )
         account = accounts.change(host, args.name, form)
-    print(say("cli.account_changed", args.lang, name=account.name))
+    quoted = shlex.quote(account.name)
+    print(say("cli.account_changed", args.lang, name=account.name, quoted=quoted))
     return 0
 
 
@@ -178,7 +183,8 @@ def cmd_account_credentials(args: argparse.Namespace) -> int:
         info = accounts.connector_info(host, before.connector)
         secrets = {key: secret_input(info, key, lang) for key in CREDENTIALS}
         accounts.set_credentials(host, before.name, **secrets)
-    print(say("cli.credentials_changed", lang, name=before.name))
+    quoted = shlex.quote(before.name)
+    print(say("cli.credentials_changed", lang, name=before.name, quoted=quoted))
     if before.damaged and (before.endpoint or before.token_url):
         print(say("cli.credentials_endpoints_cleared", lang, name=before.name))
     return 0

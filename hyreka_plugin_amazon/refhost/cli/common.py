@@ -13,16 +13,17 @@ import getpass
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from hyreka_plugin_amazon.contract import ConnectorInfo
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.safety.terminal import (
     printable_params,
     printable_text,
 )
-from hyreka_plugin_amazon.refhost.services import accounts, errors, opening
-from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
+
+if TYPE_CHECKING:  # the host is imported when a command opens it (``--version`` never does)
+    from hyreka_plugin_amazon.contract import ConnectorInfo
+    from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 
 EXIT_FAILED: Final = 1
 EXIT_INPUT: Final = 2
@@ -49,6 +50,8 @@ EXIT_CODES: Final = {"input": EXIT_INPUT, "failed": EXIT_FAILED, "no_data": EXIT
 
 def database_of(args: argparse.Namespace) -> str | None:
     """The PostgreSQL URL of ``--database`` or ``HYREKA_AMAZON_DATABASE``; None: SQLite."""
+    from hyreka_plugin_amazon.refhost.services import opening
+
     return opening.database_url(getattr(args, "database", None))
 
 
@@ -57,6 +60,8 @@ def warn_about_password_in_argv(args: argparse.Namespace) -> None:
     process is readable by every user of the machine (``ps``, ``/proc/PID/cmdline``). The
     command still runs (refusing would not take the password back out of the process list);
     the warning says where the password belongs."""
+    from hyreka_plugin_amazon.refhost.services import opening
+
     url = getattr(args, "database", None)
     if url and opening.has_password(url):
         warning = translate("cli.database_password_argv", args.lang, env=opening.DATABASE_ENV)
@@ -71,6 +76,8 @@ def is_driver_error(exc: BaseException) -> bool:
 def driver_error_text(exc: BaseException, args: argparse.Namespace) -> str:
     """A driver's error in the run's language, with every form of the password masked (its
     messages may quote the URL)."""
+    from hyreka_plugin_amazon.refhost.services import opening
+
     url = database_of(args) or ""
     lines = str(exc).strip().splitlines()
     detail = opening.masked(lines[0] if lines else type(exc).__name__, url)
@@ -81,6 +88,8 @@ def open_host(args: argparse.Namespace, *, create: bool = False) -> ReferenceHos
     """The reference host of ``--data`` (and ``--database``). Unless ``create`` (commands that
     store something new), a folder without a store is an error: read commands create no
     folder and no key."""
+    from hyreka_plugin_amazon.refhost.services import opening
+
     return opening.open_host(args.data, database_of(args), create=create)
 
 
@@ -88,6 +97,8 @@ def error_text(exc: BaseException, lang: str) -> str:
     """An expected error in the run's language, safe to print: the host's text for a service,
     store or vault error that names one (``text_id``; its values ``printable``), else the
     error's own message (``printable`` but for its line breaks)."""
+    from hyreka_plugin_amazon.refhost.services import errors
+
     text_id = getattr(exc, "text_id", None)
     if isinstance(text_id, str):
         params: Mapping[str, object] = getattr(exc, "params", {})
@@ -104,6 +115,8 @@ def say(message_id: str, lang: str, **params: object) -> str:
 def has_store(args: argparse.Namespace) -> bool:
     """Whether there is a store: a PostgreSQL database is named, or the data folder holds
     one (nothing is created)."""
+    from hyreka_plugin_amazon.refhost.services import opening
+
     return opening.has_store(args.data, database_of(args))
 
 
@@ -127,4 +140,6 @@ def secret_input(info: ConnectorInfo, key: str, lang: str) -> str:
 def parse_settings(info: ConnectorInfo, given: Sequence[str]) -> dict[str, str]:
     """``--setting KEY=VALUE`` texts checked against the connector's settings, under their own
     names (ServiceError for one it refuses)."""
+    from hyreka_plugin_amazon.refhost.services import accounts
+
     return accounts.check_settings(info, accounts.parse_settings(given))

@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Final
 
 from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANGUAGES,
@@ -27,6 +28,9 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
 )
 
 ARGPARSE_PREFIX = "argparse:"
+# Commands that press a button of the console: their help names it as the console does (the
+# connector's action labels, ``ConnectorInfo.actions``), filled into ``{button}``.
+BUTTONS: Final = {"test-login": "test_login", "sync": "sync_orders", "ship": "confirm_shipments"}
 _PARSING: contextvars.ContextVar[str] = contextvars.ContextVar("hyreka_cli_language")
 
 
@@ -97,3 +101,19 @@ def argparse_words(lang: str) -> Iterator[None]:
     finally:
         _PARSING.reset(token)
         argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+
+
+def name_buttons(
+    parser: argparse.ArgumentParser, labels: Mapping[str, Mapping[str, str]], lang: str
+) -> None:
+    """Fill the console's button names (``labels``: action -> language -> label, the
+    connector's ``ConnectorInfo.actions``) into the help texts of the commands that press
+    them."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                button = BUTTONS.get(choice.dest)
+                if button is None or not choice.help or "{button}" not in choice.help:
+                    continue
+                label = labels.get(button, {})
+                choice.help = choice.help.replace("{button}", label.get(lang) or button)

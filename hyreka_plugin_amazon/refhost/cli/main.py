@@ -9,54 +9,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib
 import logging
 import os
 import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Sequence
-from importlib import metadata
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO, cast
 
-from hyreka_plugin_amazon.contract import (
-    AccountField,
-    ConnectorInfo,
-    OrderStatus,
-    Progress,
-    SyncResult,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    accounts as cli_accounts,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    audit as cli_audit,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    helptexts as cli_i18n,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    orderlist as cli_orders,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    poll as cli_poll,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    problems as cli_problems,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    security as cli_security,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    ship as cli_ship,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    web as cli_web,
-)
-from hyreka_plugin_amazon.refhost.cli import (
-    worker as cli_worker,
-)
+from hyreka_plugin_amazon.refhost.cli import helptexts as cli_i18n
 from hyreka_plugin_amazon.refhost.cli.common import (
     EXIT_CODES,
     CliError,
@@ -70,7 +34,6 @@ from hyreka_plugin_amazon.refhost.cli.common import (
     warn_about_password_in_argv,
 )
 from hyreka_plugin_amazon.refhost.cli.common import SECRET_ENV as SECRET_ENV
-from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
 from hyreka_plugin_amazon.refhost.i18n.texts import (
     DEFAULT_LOCALE,
     LANGUAGES,
@@ -81,31 +44,36 @@ from hyreka_plugin_amazon.refhost.i18n.texts import (
     LANG_ENV as LANG_ENV,
 )
 from hyreka_plugin_amazon.refhost.paths import data_dir
-from hyreka_plugin_amazon.refhost.safety import logredaction
 from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable, printable_text
-from hyreka_plugin_amazon.refhost.services import accounts, maintenance, opening, runs
-from hyreka_plugin_amazon.refhost.services import orders as order_reads
-from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
-from hyreka_plugin_amazon.refhost.services.errors import (
-    ServiceError,
-    StoreDamagedError,
-    StoreError,
-    damaged,
-)
 
-# Each command module registers its commands: add_commands(sub, common). A new module is one
-# line here.
-COMMAND_MODULES: tuple[CommandModule, ...] = (
-    cli_accounts,
-    cli_orders,
-    cli_problems,
-    cli_security,
-    cli_poll,
-    cli_ship,
-    cli_worker,
-    cli_web,
-    cli_audit,
-)
+if TYPE_CHECKING:
+    from hyreka_plugin_amazon.contract import AccountField, ConnectorInfo, Progress, SyncResult
+
+# Every command, in the order of the help, with the module that registers it (its
+# ``add_commands(sub, common)``; None: this module). A run imports only the module of the
+# command it names: a read command loads nothing another command needs (the web console, the
+# scheduler, the simulator). A new module is its commands' lines here.
+COMMANDS: Final[dict[str, str | None]] = {
+    "demo": None,
+    "simulator": None,
+    "test-login": None,
+    "sync": None,
+    "import-report": None,
+    "account": "accounts",
+    "orders": "orderlist",
+    "problems": "problems",
+    "rotate-key": "security",
+    "purge": "security",
+    "run": "poll",
+    "status": "poll",
+    "ship": "ship",
+    "worker": "worker",
+    "web": "web",
+    "audit": "audit",
+    "invoice": "invoice",
+    "invoices": "invoice",
+}
+COMMAND_PACKAGE: Final = "hyreka_plugin_amazon.refhost.cli"
 DISTRIBUTION = "hyreka-plugin-amazon"  # for --version
 # The reference host's parts that are extras of the distribution (pyproject.toml): a command
 # that needs one imports it when it runs, and says which extra to install when it is missing.
@@ -135,14 +103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     # value given before the subcommand); their real defaults come in with the namespace
     defaults = argparse.Namespace(data=None, lang=lang, verbose=False, database=None)
     with cli_i18n.argparse_words(lang):  # argparse words some texts as it builds the parser
-        parser = build_parser()
+        # first which command (every command known, none of their modules imported; the top
+        # level's --help and --version end here), then that command's own parser
+        parser = build_parser(chosen=())
+        parser.language = lang
         cli_i18n.translate_parser(parser, lang)
+        known, _ = parser.parse_known_args(argv, namespace=argparse.Namespace(**vars(defaults)))
+        if known.command is not None:
+            parser = build_parser(chosen=(known.command,))
+            parser.language = lang
+            cli_i18n.translate_parser(parser, lang)
         args = parser.parse_args(argv, namespace=defaults)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
     _log_to_stderr(verbose=args.verbose)
     warn_about_password_in_argv(args)  # --database postgresql://user:PASSWORD@... is in `ps`
+    from hyreka_plugin_amazon.refhost.safety import logredaction  # not for --version, --help
+
     try:
         with logredaction.installed():  # second line of defence; urllib3 kept at INFO
             code: int = args.func(args)
@@ -161,42 +139,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"hyreka-amazon: {printable_text(str(exc))}", file=sys.stderr)
         return exc.code
-    except ServiceError as exc:
+    except Exception as exc:
+        failed = _failure(exc, args)
+        if failed is None:
+            raise
+        return failed
+    return code
+
+
+def _failure(exc: Exception, args: argparse.Namespace) -> int | None:
+    """An expected failure said in one line (never a traceback), and the exit code; None for
+    an exception that is no expected failure. The host's errors are imported here: a command
+    that raised one has loaded them already."""
+    from hyreka_plugin_amazon.refhost.services.errors import (
+        ServiceError,
+        StoreDamagedError,
+        StoreError,
+        damaged,
+    )
+
+    if isinstance(exc, ServiceError):
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
         return EXIT_CODES[exc.kind]
-    except StoreDamagedError as exc:  # never a traceback, never an empty store over data
+    if isinstance(exc, StoreDamagedError):  # never a traceback, never an empty store over data
         print(f"hyreka-amazon: {translate(STORE_TEXTS[exc.kind], args.lang)}", file=sys.stderr)
         print(f"  {printable(exc.path)}", file=sys.stderr)  # the file; the text says what to do
         return 3
-    except (LookupError, ValueError, StoreError) as exc:
+    if isinstance(exc, (LookupError, ValueError, StoreError)):
         if _database_unreachable(exc):
             return _tempfail(exc, args)
         print(f"hyreka-amazon: {error_text(exc, args.lang)}", file=sys.stderr)
         return 2
-    except sqlite3.DatabaseError as exc:  # found damaged, unwritable or full while working
+    if isinstance(exc, sqlite3.DatabaseError):  # found damaged, unwritable or full while working
         kind = damaged(_data_folder(args), exc).kind  # the folder: its disk's free space
         print(f"hyreka-amazon: {translate(STORE_TEXTS[kind], args.lang)}", file=sys.stderr)
         print(f"  {type(exc).__name__}: {printable(str(exc)[:200])}", file=sys.stderr)
         return 3
-    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like cat does
+    if isinstance(exc, BrokenPipeError):  # the reader went away (``| head``): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except OSError as exc:  # no space left for the key file, the audit log, the database ...
+    if isinstance(exc, OSError):  # no space left for the key file, the audit log, the database
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             print(f"hyreka-amazon: {translate(STORE_TEXTS['full'], args.lang)}", file=sys.stderr)
             print(f"  {exc.filename or ''}", file=sys.stderr)
             return 3
         if not _database_unreachable(exc):
-            raise
+            return None
         return _tempfail(exc, args)
-    except Exception as exc:  # PostgreSQL: gone while working (try again later), or its driver
-        if _database_unreachable(exc):
-            return _tempfail(exc, args)
-        if not is_driver_error(exc):
-            raise
-        print(f"hyreka-amazon: {driver_error_text(exc, args)}", file=sys.stderr)  # masked
-        return 3
-    return code
+    # PostgreSQL: gone while working (try again later), or its driver
+    if _database_unreachable(exc):
+        return _tempfail(exc, args)
+    if not is_driver_error(exc):
+        return None
+    print(f"hyreka-amazon: {driver_error_text(exc, args)}", file=sys.stderr)  # masked
+    return 3
 
 
 EXIT_TEMPFAIL: Final = 75  # sysexits.h EX_TEMPFAIL
@@ -231,15 +227,19 @@ def _tempfail(exc: BaseException, args: argparse.Namespace) -> int:
     if getattr(exc, "text_id", None) == "store.pg_connect":  # names the URL, no password
         text = error_text(exc, lang)
     else:
+        from hyreka_plugin_amazon.refhost.services.opening import masked
+
         lines = str(exc).strip().splitlines()
         first = lines[0] if lines else type(exc).__name__
-        detail = opening.masked(first, database_of(args) or "")[:300]
+        detail = masked(first, database_of(args) or "")[:300]
         text = translate("cli.database_unreachable", lang, detail=detail)
     print(f"hyreka-amazon: {text}", file=sys.stderr)
     return EXIT_TEMPFAIL
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: Collection[str] | None = None) -> TopLevelParser:
+    """The parser of every command. ``chosen``: only these commands' modules are imported and
+    their parsers built; the others are known by name (and help) only."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data",
@@ -266,54 +266,103 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="also show retries and HTTP requests (without secrets or personal data)",
     )
-    parser = argparse.ArgumentParser(
+    parser = TopLevelParser(
         prog="hyreka-amazon",
         description="Amazon connector of the Hyreka Warenwirtschaft: reference host.",
         parents=[common],
     )
-    parser.add_argument(
-        "--version",
-        action="version",
-        version=f"%(prog)s {metadata.version('hyreka-plugin-amazon')}",
-        help="show the version and exit",
+    parser.add_argument("--version", action=VersionAction, help="show the version and exit")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser
     )
-    sub = parser.add_subparsers(metavar="COMMAND")
-
-    demo = sub.add_parser(
-        "demo", parents=[common], help="run the whole flow against the embedded simulator"
-    )
-    demo.add_argument("--orders", type=int, default=60, help="orders the simulator generates")
-    demo.add_argument("--seed", type=int, default=7)
-    demo.set_defaults(func=cmd_demo)
-
-    sim = sub.add_parser("simulator", parents=[common], help="run the SP-API simulator")
-    from hyreka_plugin_amazon.simulator import cli as simulator_cli
-
-    simulator_cli.add_arguments(sim)
-    sim.set_defaults(func=simulator_cli.run)
-
-    login = sub.add_parser("test-login", parents=[common], help='"Anmeldung testen"')
-    login.add_argument("name")
-    login.set_defaults(func=cmd_test_login)
-
-    sync = sub.add_parser("sync", parents=[common], help='"Synchronisieren": import open orders')
-    sync.add_argument("name")
-    sync.set_defaults(func=cmd_sync)
-
-    imp = sub.add_parser(
-        "import-report",
-        parents=[common],
-        help="import an order report downloaded by hand from Seller Central",
-    )
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--account")
-    imp.add_argument("--charset", help="the file's encoding (default: detected)")
-    imp.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
-    imp.add_argument("--json", action="store_true")
-    imp.set_defaults(func=cmd_import_report)
-    for module in COMMAND_MODULES:
-        module.add_commands(sub, common)
+    wanted = None if chosen is None else {COMMANDS.get(c) or c for c in chosen}
+    built: set[str] = set()
+    for command, module_name in COMMANDS.items():
+        if wanted is not None and (module_name or command) not in wanted:
+            # known by its name and its help text (the catalog's), so the top level's help and
+            # argparse's "invalid choice" list every command
+            sub.add_parser(command, parents=[common], add_help=False, help=command)
+        elif module_name is None:
+            add_own_command(sub, common, command)
+        elif module_name not in built:  # a module registers all its commands at once
+            built.add(module_name)
+            module = importlib.import_module(f"{COMMAND_PACKAGE}.{module_name}")
+            cast(CommandModule, module).add_commands(sub, common)
     return parser
+
+
+class TopLevelParser(argparse.ArgumentParser):
+    """The top level's parser: its help names the console's buttons in the run's language
+    (``language``), as the console shows them (the connector's action labels, looked up only
+    when the help is printed)."""
+
+    language: str = DEFAULT_LOCALE
+
+    def format_help(self) -> str:
+        from hyreka_plugin_amazon.refhost.services import accounts
+
+        cli_i18n.name_buttons(self, accounts.connector_info().actions, self.language)
+        return super().format_help()
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib import metadata
+
+        print(f"{parser.prog} {metadata.version(DISTRIBUTION)}")
+        parser.exit()
+
+
+def add_own_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    command: str,
+) -> None:
+    """Register one of this module's commands."""
+    if command == "demo":
+        demo = sub.add_parser(
+            "demo", parents=[common], help="run the whole flow against the embedded simulator"
+        )
+        demo.add_argument("--orders", type=int, default=60, help="orders the simulator generates")
+        demo.add_argument("--seed", type=int, default=7)
+        demo.set_defaults(func=cmd_demo)
+    elif command == "simulator":
+        from hyreka_plugin_amazon.simulator import cli as simulator_cli
+
+        sim = sub.add_parser("simulator", parents=[common], help="run the SP-API simulator")
+        simulator_cli.add_arguments(sim)
+        sim.set_defaults(func=simulator_cli.run)
+    elif command == "test-login":
+        login = sub.add_parser("test-login", parents=[common], help='"{button}"')
+        login.add_argument("name")
+        login.set_defaults(func=cmd_test_login)
+    elif command == "sync":
+        sync = sub.add_parser("sync", parents=[common], help='"{button}": import open orders')
+        sync.add_argument("name")
+        sync.set_defaults(func=cmd_sync)
+    elif command == "import-report":
+        imp = sub.add_parser(
+            "import-report",
+            parents=[common],
+            help="import an order report downloaded by hand from Seller Central",
+        )
+        imp.add_argument("file", type=Path)
+        imp.add_argument("--account")
+        imp.add_argument("--charset", help="the file's encoding (default: detected)")
+        imp.add_argument("--dry-run", action="store_true", help="read and check, store nothing")
+        imp.add_argument("--json", action="store_true")
+        imp.set_defaults(func=cmd_import_report)
 
 
 # ------------------------------------------------------------------------------ commands
@@ -330,6 +379,8 @@ class CommandModule(Protocol):
 
 
 def cmd_test_login(args: argparse.Namespace) -> int:
+    from hyreka_plugin_amazon.refhost.services import runs
+
     with open_host(args) as host:
         result = runs.login_test(host, args.name, lang=args.lang)
     status = translate("cli.ok" if result.ok else "cli.failed", args.lang)
@@ -340,6 +391,8 @@ def cmd_test_login(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from hyreka_plugin_amazon.refhost.services import runs
+
     display = ProgressDisplay(sys.stderr, args.lang)
     with open_host(args) as host:
         try:  # in the run's language; the account keeps the seller's (background syncs speak it)
@@ -351,6 +404,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_import_report(args: argparse.Namespace) -> int:
+    from hyreka_plugin_amazon.refhost.services import maintenance, opening
+
     if not args.file.is_file():
         raise CliError(say("cli.file_missing", args.lang, file=args.file))
     with contextlib.ExitStack() as stack:
@@ -396,6 +451,11 @@ def cmd_import_report(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from hyreka_plugin_amazon.contract import OrderStatus
+    from hyreka_plugin_amazon.refhost.cli.orderlist import print_orders
+    from hyreka_plugin_amazon.refhost.services import accounts, opening, runs
+    from hyreka_plugin_amazon.refhost.services import orders as order_reads
+    from hyreka_plugin_amazon.refhost.services.accounts import AccountForm
     from hyreka_plugin_amazon.simulator import Simulator
 
     lang, out = args.lang, sys.stdout

@@ -19,8 +19,8 @@ from decimal import Decimal
 from typing import Final, TextIO
 
 from hyreka_plugin_amazon.contract import Order, OrderLine, OrderStatus
-from hyreka_plugin_amazon.refhost.cli.common import open_host
-from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative
+from hyreka_plugin_amazon.refhost.cli.common import open_host, say
+from hyreka_plugin_amazon.refhost.cli.helptexts import non_negative, parsing_language
 from hyreka_plugin_amazon.refhost.i18n import formatting
 from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE, plural, translate
 from hyreka_plugin_amazon.refhost.safety.csvcells import csv_cell
@@ -30,8 +30,14 @@ from hyreka_plugin_amazon.refhost.services import orders as order_reads
 
 CSV_COLUMNS: Final = (
     "amazon_order_id", "purchase_date", "marketplace", "status", "billing_name",
-    "billing_city", "billing_country", "total", "currency", "lines",
+    "billing_street", "billing_postcode", "billing_city", "billing_country", "total",
+    "currency", "lines", "skus",
 )  # fmt: skip
+# ``--csv-dialect``: ``excel`` (commas, a decimal point: machine-readable, the English runs'
+# default) or ``excel-de`` (semicolons, a decimal comma, UTF-8 with a BOM: what a German
+# spreadsheet opens as columns and numbers; the German runs' default)
+CSV_DIALECTS: Final = ("excel", "excel-de")
+BOM: Final = "\ufeff"
 STATUS_TEXT: Final = {
     OrderStatus.OPEN: "cli.status_word.open",
     OrderStatus.PENDING: "cli.status_word.pending",
@@ -45,7 +51,12 @@ def add_commands(
 ) -> None:
     """Register ``orders`` on the ``hyreka-amazon`` parser."""
     orders = sub.add_parser("orders", parents=[common], help="list imported orders")
-    orders.add_argument("--status", choices=[s.value for s in OrderStatus])
+    orders.add_argument(
+        "--status",
+        type=status_of,
+        metavar="STATUS",
+        help="open, pending, shipped or cancelled (also as the table words them)",
+    )
     orders.add_argument("--account")
     orders.add_argument(
         "--format",
@@ -54,6 +65,12 @@ def add_commands(
         help="table (default), json or csv (one row per order); personal data only with --names",
     )
     orders.add_argument("--json", action="store_true", help="the same as --format json")
+    orders.add_argument(
+        "--csv-dialect",
+        choices=CSV_DIALECTS,
+        help="excel: commas and a decimal point; excel-de: semicolons, a decimal comma and a "
+        "BOM, for German spreadsheets (default: excel-de with --lang de, else excel)",
+    )
     orders.add_argument(
         "--names",
         action="store_true",
@@ -68,7 +85,7 @@ def add_commands(
 
 
 def cmd_orders(args: argparse.Namespace) -> int:
-    status = OrderStatus(args.status) if args.status else None
+    status = args.status
     chosen = "json" if args.json else args.format
     with open_host(args) as host:
         listing = order_reads.listing(
@@ -86,7 +103,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
     if chosen == "json":
         print(json_text(shaped))
     elif chosen == "csv":
-        write_csv(orders, sys.stdout, marketplace_code=codes_of)
+        dialect = args.csv_dialect or ("excel-de" if args.lang == "de" else "excel")
+        write_csv(orders, sys.stdout, marketplace_code=codes_of, dialect=dialect)
     else:
         print_orders(orders, sys.stdout, args.lang, marketplace_code=codes_of, names=args.names)
         if len(orders) != total:
@@ -169,13 +187,21 @@ def write_csv(
     out: TextIO,
     *,
     marketplace_code: Callable[[str | None], str] | None = None,
+    dialect: str = "excel",
 ) -> None:
-    """One row per order, machine-readable (ISO dates, amounts with a dot)."""
+    """One row per order (ISO dates; the SKUs of its lines joined by ``, ``); ``dialect`` one
+    of CSV_DIALECTS. Every cell goes through ``csv_cell`` (no formula reaches a spreadsheet);
+    street and postcode are as empty as the name when the orders come without personal
+    data."""
     code_of = marketplace_code or (lambda marketplace_id: marketplace_id or "")
-    writer = csv.writer(out, lineterminator="\n")
+    german = dialect == "excel-de"
+    if german:
+        out.write(BOM)
+    writer = csv.writer(out, delimiter=";" if german else ",", lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for order in orders:
         billing = order.billing_address
+        total = order.total
         writer.writerow(
             csv_cell(value)
             for value in (
@@ -184,10 +210,26 @@ def write_csv(
                 code_of(order.marketplace_id),
                 order.status.value,
                 (billing.name or "") if billing else "",
+                ", ".join(billing.lines) if billing else "",
+                (billing.postal_code or "") if billing else "",
                 (billing.city or "") if billing else "",
                 (billing.country_code or "") if billing else "",
-                order.total,
+                str(total).replace(".", ",") if german and total is not None else total,
                 order.currency or "",
                 len(order.lines),
+                ", ".join(line.sku for line in order.lines if line.sku),
             )
         )
+
+
+def status_of(text: str) -> OrderStatus:
+    """A ``type=`` for ``--status``: the status (``open``), or its word in the table of the
+    run's language (``offen``, ``wartet auf Zahlung``), any case."""
+    lang = parsing_language()
+    wanted = " ".join(text.split()).casefold()
+    for status in OrderStatus:
+        if wanted in (status.value, translate(STATUS_TEXT[status], lang).casefold()):
+            return status
+    named = {status.value: translate(STATUS_TEXT[status], lang) for status in OrderStatus}
+    words = ", ".join(code if word == code else f"{code} ({word})" for code, word in named.items())
+    raise argparse.ArgumentTypeError(say("cli.arg.status", lang, value=text, choices=words))

@@ -9,17 +9,22 @@ shipment stays pending for ``ship --retry``, the next ``sync`` or ``run``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from hyreka_plugin_amazon.contract import ShipmentOutcome, ShipmentState
+from hyreka_plugin_amazon.refhost.cli.common import CliError, say
+from hyreka_plugin_amazon.refhost.cli.helptexts import parsing_language
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.paths import data_dir
 from hyreka_plugin_amazon.refhost.safety.terminal import json_text, printable
 from hyreka_plugin_amazon.refhost.services import shipping
 from hyreka_plugin_amazon.refhost.services.opening import open_folder
 
+# 06.12.2026 (and 6.12.2026), with a time 06.12.2026 14:30 (strptime takes one digit too)
+GERMAN_DATES = ("%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
 EXIT_REFUSED = 1
 EXIT_PENDING = 75  # sysexits' EX_TEMPFAIL: try again later
 
@@ -31,7 +36,7 @@ def add_commands(
     ship = sub.add_parser(
         "ship",
         parents=[common],
-        help='"Versand bestätigen": send carrier and tracking number of a package to Amazon',
+        help='"{button}": send carrier and tracking number of a package to Amazon',
         description=(
             "Records the package and confirms it to Amazon at once. Without --item every item "
             "with what is left of it goes into the package. A package Amazon could not take "
@@ -45,7 +50,10 @@ def add_commands(
     ship.add_argument("--method", help="the shipping method, e.g. 'DHL Paket'")
     ship.add_argument("--tracking", help="the tracking number")
     ship.add_argument(
-        "--ship-date", type=_ship_date, help="ISO 8601 (default: now; without a zone: local)"
+        "--ship-date",
+        type=_ship_date,
+        help="2026-12-06, 06.12.2026 or ISO 8601 with a time (default: now; without a zone: "
+        "local time)",
     )
     ship.add_argument(
         "--item",
@@ -67,7 +75,7 @@ def add_commands(
 def cmd_ship(args: argparse.Namespace) -> int:
     if args.retry:
         if args.order_id or args.carrier or args.tracking or args.item or args.package:
-            raise ValueError("ship --retry takes only --account (it sends what is pending)")
+            raise CliError(translate("cli.ship_retry_alone", args.lang))
         return _retry(args)
     missing = [
         flag
@@ -76,7 +84,7 @@ def cmd_ship(args: argparse.Namespace) -> int:
         if not value
     ]  # fmt: skip
     if missing:
-        raise ValueError(f"ship needs {', '.join(missing)} (or --retry)")
+        raise CliError(translate("cli.ship_needs", args.lang, missing=", ".join(missing)))
     with open_folder(data_dir(args.data)) as host:
         outcome = shipping.ship(
             host,
@@ -154,25 +162,31 @@ def _exit_code(outcomes: Sequence[ShipmentOutcome]) -> int:
 
 
 def _ship_date(text: str) -> datetime:
-    try:
+    """ISO 8601 (``2026-12-06``, ``2026-12-06T10:00:00+01:00``) or the German way of writing a
+    day (``06.12.2026``, ``6.12.2026``, with a time ``06.12.2026 14:30``); without a zone the
+    local time."""
+    value = None
+    with contextlib.suppress(ValueError):
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 date or date-time: {text!r} (e.g. 2026-12-02T10:00:00+01:00)"
-        ) from None
+    for layout in GERMAN_DATES:
+        if value is None:
+            with contextlib.suppress(ValueError):
+                value = datetime.strptime(text.strip(), layout)
+    if value is None:
+        raise argparse.ArgumentTypeError(say("cli.arg.ship_date", parsing_language(), value=text))
     return value if value.tzinfo else value.astimezone()
 
 
 def _item(text: str) -> tuple[str, int]:
     item_id, _, quantity = text.partition("=")
     if not item_id.strip() or not quantity.strip().isdigit() or int(quantity) < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: write ORDER_ITEM_ID=QUANTITY with a quantity of at least 1"
-        )
+        raise argparse.ArgumentTypeError(say("cli.arg.ship_item", parsing_language(), value=text))
     return item_id.strip(), int(quantity)
 
 
 def _positive(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a package number is a positive integer")
+        raise argparse.ArgumentTypeError(
+            say("cli.arg.ship_package", parsing_language(), value=text)
+        )
     return int(text)

@@ -73,6 +73,19 @@ class Removal:
     orders: int
 
 
+@dataclass(frozen=True)
+class RemovalFacts:
+    """Everything removing an account takes along, counted for the face's question: its
+    orders (with their addresses), its packages (shipment confirmations, sent or not) and
+    its open problems; its state and sync history go too."""
+
+    name: str
+    orders: int
+    packages: int
+    unsent_packages: int
+    problems: int
+
+
 # ------------------------------------------------------------------------------ reads
 
 
@@ -154,6 +167,71 @@ def settings_lines(account: Account | StoredAccount, info: ConnectorInfo) -> lis
     return [f"{k}={v}" for k, v in account.settings.items() if k not in own]
 
 
+def setting_values(account: Account | StoredAccount | None, info: ConnectorInfo) -> dict[str, str]:
+    """The account's values of the connector's settings (``ConnectorInfo.settings``), by each
+    setting's own name (a former name's value under the current one); a setting the account
+    does not set is missing (its default applies)."""
+    values: dict[str, str] = {}
+    if account is None:
+        return values
+    for key, value in account.settings.items():
+        try:
+            values[info.setting(key).key] = value
+        except SettingError:
+            continue  # not one of the connector's settings: ``other_settings_lines``
+    return values
+
+
+def other_settings_lines(account: Account | StoredAccount, info: ConnectorInfo) -> list[str]:
+    """The account's settings that neither a field nor one of the connector's settings is,
+    as ``KEY=VALUE`` lines (kept as they are; a form shows them to be changed or removed)."""
+    lines = []
+    for line in settings_lines(account, info):
+        try:
+            info.setting(line.partition("=")[0])
+        except SettingError:
+            lines.append(line)
+    return lines
+
+
+def derived_group(info: ConnectorInfo, key: str, chosen: Sequence[str]) -> str | None:
+    """The value of the field that the field ``key`` is grouped by (the region of the chosen
+    marketplaces), from the chosen values: the group of the first known one (None: none
+    chosen, or unknown). A choice of another group is refused later, as always."""
+    try:
+        spec = info.account_field(key)
+    except LookupError:
+        return None
+    for text in chosen:
+        try:
+            group = spec.choice(text).group
+        except LookupError:
+            continue
+        if group:
+            return group
+    return None
+
+
+def with_derived_groups(
+    info: ConnectorInfo, values: Mapping[str, str | Sequence[str]], *, new: bool
+) -> dict[str, str | Sequence[str]]:
+    """``values`` with a grouping field left empty (the region) derived from the choices it
+    groups (the marketplaces): given empty, or for a new account not given at all. A region
+    that is given is kept (a marketplace outside it is refused, as the CLI refuses it)."""
+    derived = dict(values)
+    for spec in info.fields:
+        if not spec.grouped_by or spec.key not in values:
+            continue
+        raw = values.get(spec.grouped_by)
+        empty = raw is None or not "".join([raw] if isinstance(raw, str) else raw).strip()
+        if empty and (new or spec.grouped_by in values):
+            chosen = values[spec.key]
+            group = derived_group(info, spec.key, [chosen] if isinstance(chosen, str) else chosen)
+            if group is not None:
+                derived[spec.grouped_by] = group
+    return derived
+
+
 # ------------------------------------------------------------------------------ checks
 
 
@@ -208,11 +286,12 @@ def build(
     name = existing.name if form.name is None and existing else _checked_name(form.name or "")
     kept: dict[str, object] = {}
     extra: dict[str, str] = {}
+    given_values = with_derived_groups(info, form.values, new=existing is None)
     for spec in info.fields:
-        unchanged = existing is not None and spec.key not in form.values
+        unchanged = existing is not None and spec.key not in given_values
         if unchanged or (not credentials and spec.key in CREDENTIALS):
             continue
-        raw = form.values.get(spec.key, "")
+        raw = given_values.get(spec.key, "")
         given = [raw] if isinstance(raw, str) else list(raw)
         if spec.kind == "multichoice":
             chosen = [_choice(spec, text).value for text in given if text.strip()]
@@ -245,7 +324,7 @@ def build(
         locale=locale,
     )
     account: Account = dataclasses.replace(base, name=name, **kept)  # type: ignore[arg-type]
-    if existing is None or {"region", "marketplaces"} & set(form.values):
+    if existing is None or {"region", "marketplaces"} & set(given_values):
         _check_groups(info, account)
     settings = dict(account.settings)
     if form.settings is not None:
@@ -352,6 +431,30 @@ def removal(host: ReferenceHost, name: str) -> Removal:
     return Removal(
         account.name, len(host.store.order_ids_by_status(account.id, tuple(OrderStatus)))
     )
+
+
+def removal_facts(host: ReferenceHost, name: str) -> RemovalFacts:
+    """What removing the account would take along, counted (a damaged account too: its
+    secrets are not opened)."""
+    account = stored(host, name)
+    packages = host.store.list_shipments(account.id)
+    return RemovalFacts(
+        name=account.name,
+        orders=len(host.store.order_ids_by_status(account.id, tuple(OrderStatus))),
+        packages=len(packages),
+        unsent_packages=sum(1 for p in packages if p.state != "confirmed"),
+        problems=len(host.store.open_problems(account.id)),
+    )
+
+
+def remove_named(host: ReferenceHost, name: str, *, typed_name: str) -> Removal:
+    """``remove``, confirmed by typing the account's name: ``typed_name`` (blanks around it
+    aside) must be exactly the account's name, else ``console.remove.name_mismatch`` and
+    nothing is removed (a face that asks by typing, as the console does)."""
+    account = stored(host, name)
+    if typed_name.strip() != account.name:
+        raise ServiceError("console.remove.name_mismatch", field="confirm_name", name=account.name)
+    return remove(host, account.id, confirmed=True)
 
 
 def remove(host: ReferenceHost, name: str, *, confirmed: bool) -> Removal:

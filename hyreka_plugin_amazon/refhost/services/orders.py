@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from hyreka_plugin_amazon.contract import Account, Address, Order, OrderStatus
+from hyreka_plugin_amazon.contract import Account, Address, DocumentType, Order, OrderStatus
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.i18n.formatting import day_bounds
 from hyreka_plugin_amazon.refhost.services import auditing
@@ -55,6 +55,7 @@ class SortKey(StrEnum):
 
 
 ALL_STATUSES: Final = "all"  # the query string's status for "alle"
+INVOICE_MISSING: Final = "missing"  # the query string's invoice=missing: "Rechnung fehlt"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class OrderQuery:
     descending: bool = True
     page: int = 1
     per_page: int = ORDERS_PER_PAGE
+    invoice_missing: bool = False  # "Rechnung fehlt": shipped, no accepted invoice
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> OrderQuery:
@@ -79,7 +81,10 @@ class OrderQuery:
         ``dir``, ``page``); what does not parse is left at its default."""
         wanted = args.get("status")
         status: OrderStatus | None = OrderStatus.OPEN
-        if wanted == ALL_STATUSES:
+        invoice_missing = args.get("invoice") == INVOICE_MISSING
+        if invoice_missing:
+            status = OrderStatus.SHIPPED
+        elif wanted == ALL_STATUSES:
             status = None
         elif wanted in set(OrderStatus):
             status = OrderStatus(wanted)
@@ -95,6 +100,7 @@ class OrderQuery:
             sort=key,
             descending=descending,
             page=max(1, _number(args.get("page"), 1)),
+            invoice_missing=invoice_missing,
         )
 
     def as_args(self) -> dict[str, str]:
@@ -111,6 +117,8 @@ class OrderQuery:
             args["to"] = self.last_day.isoformat()
         if self.search:
             args["q"] = self.search
+        if self.invoice_missing:
+            args["invoice"] = INVOICE_MISSING
         return args
 
     def but(self, **changes: Any) -> OrderQuery:
@@ -213,11 +221,13 @@ def find_orders(
     summaries = host.store.order_summaries(account.id)
     counts = dict(Counter(s.status for s in summaries))
     start, end = day_bounds(query.first_day, query.last_day, zone)
+    invoiced = _invoiced(host, account.id) if query.invoice_missing else set()
     chosen = [
         s
         for s in summaries
         if (query.status is None or s.status is query.status)
         and _within(s.purchase_date, start, end)
+        and s.amazon_order_id not in invoiced
     ]
     if query.search.strip() or query.sort is SortKey.BUYER:
         wanted = {s.amazon_order_id for s in chosen}
@@ -244,6 +254,12 @@ def find_orders(
     if shown:
         auditing.record(host, "orders.view", account=account.name, page="list", orders=len(shown))
     return OrderPage(shown, shown_query, pages, total, counts)
+
+
+def _invoiced(host: ReferenceHost, account_id: str) -> set[str]:
+    """The orders of the account with an invoice Amazon accepted."""
+    accepted = host.store.list_invoices(account_id, state="accepted")
+    return {i.amazon_order_id for i in accepted if i.document_type is DocumentType.INVOICE}
 
 
 def searchable(order: Order) -> str:
@@ -355,6 +371,26 @@ def order_detail(host: ReferenceHost, account_id: str, amazon_order_id: str) -> 
     auditing.record(host, "orders.view", account=account.name, page="order", orders=1)
     packages = tuple(host.store.list_shipments(account.id, amazon_order_id))
     return OrderDetail(order, packages, items_left(host, account.id, order))
+
+
+def shipped_by_packages(detail: OrderDetail) -> Literal["shipped", "partly_shipped"] | None:
+    """What Amazon's confirmations of the host's packages make of an open order at once,
+    before the next sync reads Amazon's status: ``shipped`` when confirmed packages hold
+    every item of it in full, ``partly_shipped`` when they hold some; None when none is
+    confirmed (or the order is not open: its own status says it)."""
+    if detail.order.status is not OrderStatus.OPEN:
+        return None
+    confirmed = [p for p in detail.packages if p.state == "confirmed"]
+    if not confirmed:
+        return None
+    held: dict[str, int] = {}
+    for package in confirmed:
+        if not package.shipment.items:  # a package of every item
+            return "shipped"
+        for item in package.shipment.items:
+            held[item.order_item_id] = held.get(item.order_item_id, 0) + item.quantity
+    every = all(held.get(line.order_item_id, 0) >= line.quantity for line in detail.order.lines)
+    return "shipped" if every else "partly_shipped"
 
 
 def get_order(host: ReferenceHost, account_id: str, amazon_order_id: str) -> Order | None:

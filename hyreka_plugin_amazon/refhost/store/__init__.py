@@ -16,12 +16,14 @@ built from one part per duty, each in its own module:
 - ``history``: per-account state, problems and sync runs (``HistoryStore``, ``SyncRun``);
 - ``maintenance``: retention purge and key rotation (``MaintenanceStore``);
 - ``shipments``: the outbox of shipment confirmations (``ShipmentStore``, ``StoredShipment``);
+- ``invoices``: the outbox of invoice uploads (``InvoiceStore``, ``StoredInvoice``);
 - ``adapter``: the host services of one sync on top of a store (``HostAdapter``);
 - ``errors``: what the store raises.
 """
 
 from __future__ import annotations
 
+from hyreka_plugin_amazon.refhost.safety.vault import Vault
 from hyreka_plugin_amazon.refhost.store.accounts import StoredAccount
 from hyreka_plugin_amazon.refhost.store.adapter import KNOWN_IDS, HostAdapter
 from hyreka_plugin_amazon.refhost.store.errors import (
@@ -30,6 +32,7 @@ from hyreka_plugin_amazon.refhost.store.errors import (
     StoreError,
 )
 from hyreka_plugin_amazon.refhost.store.history import HistoryStore, OpenProblem, SyncRun
+from hyreka_plugin_amazon.refhost.store.invoices import InvoiceStore, StoredInvoice
 from hyreka_plugin_amazon.refhost.store.maintenance import MaintenanceStore
 from hyreka_plugin_amazon.refhost.store.orderrecords import CLOSED_STATUSES, OrderSummary
 from hyreka_plugin_amazon.refhost.store.payload import anonymised
@@ -54,16 +57,21 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredAccount",
+    "StoredInvoice",
     "StoredShipment",
     "SyncRun",
     "anonymised",
 ]
 
 
-class Store(MaintenanceStore, HistoryStore, ShipmentStore):
-    """Accounts, orders, per-account state, problems, sync runs and the shipment outbox; safe
-    to share by threads.
+class Store(MaintenanceStore, HistoryStore, ShipmentStore, InvoiceStore):
+    """Accounts, orders, per-account state, problems, sync runs and the shipment and invoice
+    outboxes; safe to share by threads.
 
     Open one with ``Store.open(data_dir)`` (or ``Store(path, vault)``); close it, or use it as
     a context manager, to commit the orders staged for a sync.
     """
+
+    def rotate_key(self, vault: Vault) -> int:
+        """``MaintenanceStore.rotate_key``, and the invoice PDFs kept in the outbox."""
+        return super().rotate_key(vault) + self.reseal_invoices()

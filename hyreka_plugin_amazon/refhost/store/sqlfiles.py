@@ -152,6 +152,15 @@ class Queries:
     lease_holder: str
     lease_renew: str
     lease_release: str
+    # the invoice outbox
+    record_invoice: str
+    get_invoice: str
+    invoices_to_send: str
+    record_invoice_outcome: str
+    list_invoices: str
+    withdraw_invoice: str
+    invoices_not_under_key: str
+    reseal_invoice: str
 
 
 class SqlFileError(RuntimeError):

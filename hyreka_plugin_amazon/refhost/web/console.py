@@ -26,6 +26,7 @@ from flask import (
     session,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
@@ -35,15 +36,16 @@ from hyreka_plugin_amazon.refhost.i18n.texts import DEFAULT_LOCALE as DEFAULT_LA
 from hyreka_plugin_amazon.refhost.i18n.texts import LANGUAGES, translate
 from hyreka_plugin_amazon.refhost.i18n.texts import web_text as text
 from hyreka_plugin_amazon.refhost.services import accounts as account_actions
+from hyreka_plugin_amazon.refhost.services import invoicing, polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
-from hyreka_plugin_amazon.refhost.services import polling, problems, runs, shipping
 from hyreka_plugin_amazon.refhost.services.accounts import AccountForm, StoredAccount
 from hyreka_plugin_amazon.refhost.services.connecting import VendorApp
-from hyreka_plugin_amazon.refhost.services.errors import NeedsConfirmation, ServiceError
+from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
-from hyreka_plugin_amazon.refhost.web import connect, security
+from hyreka_plugin_amazon.refhost.web import connect, forms, invoices, security
+from hyreka_plugin_amazon.refhost.web.forms import FORM_KEPT, LOGIN_RESULT, LoginShown
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJob, SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
 
@@ -68,6 +70,11 @@ RUN_CODES: Final = (
     "status_report_held", "marketplaces_left_out", "busy", "lease_lost", "taken_over", "error",
 )  # fmt: skip
 FULFILMENT: Final = ("MFN", "AFN")  # web.fulfillment.<channel>
+# Values of the connector's choice settings worded as ``web.setting_choice.<value>``.
+SETTING_CHOICES: Final = (
+    "on", "off", "true", "false", "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ def create_app(
     """The console's Flask application, guarded by ``security.install``. ``access_token``
     becomes the one-time token of ``console.gate`` (``console.gate.issue()`` makes more)."""
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = invoicing.MAX_PDF_BYTES + 64 * 1024  # an invoice's PDF
     if access_token is not None:
         console.gate.issue(access_token)
     security.install(app, gate=console.gate, allowed_hosts=allowed_hosts, cookie_name=cookie_name)
@@ -226,6 +234,10 @@ def create_app(
             "label": lambda mapping: mapping.get(current) or next(iter(mapping.values()), ""),
             "codes": account_actions.marketplace_codes,
             "other_lang": "en" if current == "de" else "de",
+            "tm": lambda key, **values: forms.marked(text, current, key, **values),
+            "groups_of": forms.marketplace_groups,
+            "setting_choice": setting_choice,
+            "en": lambda name: Markup('<q class="amazon" lang="en">{}</q>').format(name),
         }
 
     @app.post("/lang")
@@ -267,6 +279,10 @@ def create_app(
         return on
 
     def accounts_page(info: ConnectorInfo, **extra: Any) -> str:
+        login = session.pop(LOGIN_RESULT, None)
+        if isinstance(login, dict) and "login" not in extra:
+            extra["login"] = LoginShown(**login)
+            extra["login_account"] = login["account"]
         background = polling.background_running(console.host)
         found = polling.statuses(console.host, history=polling.RUNS_FOR_BACKOFF)
         return render_template(
@@ -294,8 +310,14 @@ def create_app(
     def account_form(
         info: ConnectorInfo, account: Account | None, status: int = 200, **extra: Any
     ) -> tuple[str, int]:
+        kept = session.pop(FORM_KEPT, None)
+        if isinstance(kept, dict) and kept.get("path") == request.path:
+            # What the seller typed before the refusal (secrets never kept), with the errors.
+            extra = {**extra, **{k: v for k, v in kept.items() if k != "path"}}
         values: dict[str, Any] = account_actions.form_values(account, info)
-        settings = "\n".join(account_actions.settings_lines(account, info)) if account else ""
+        # A new account's region: from its marketplaces (unless the seller chose one).
+        extra.setdefault("region_derived", account is None and "values" not in extra)
+        settings = "\n".join(account_actions.other_settings_lines(account, info)) if account else ""
         page = render_template(
             "account_form.html",
             info=info,
@@ -303,15 +325,25 @@ def create_app(
             values=extra.pop("values", values),
             name=extra.pop("name", account.name if account else ""),
             settings=extra.pop("settings", settings),
+            setting_values=extra.pop(
+                "setting_values", account_actions.setting_values(account, info)
+            ),
             **extra,
         )
         return page, status
+
+    def setting_choice(value: str) -> str:
+        """A choice setting's value in the seller's words (its code when the console has
+        none for it)."""
+        return text(lang(), f"setting_choice.{value}") if value in SETTING_CHOICES else value
 
     def refusal(error: ServiceError) -> str:
         """A service's refusal in the request's language (in the console's words where it
         has its own)."""
         own = OWN_WORDS.get(error.text_id)
         return text(lang(), own) if own else translate(error.text_id, lang(), **error.params)
+
+    invoices.register(app, console, lang, refusal)
 
     def save_account(
         info: ConnectorInfo, existing: Account | None
@@ -324,11 +356,17 @@ def create_app(
             )
         name = form.get("name", "")
         settings_text = form.get("settings", "")
+        # The connector's settings as labelled fields (empty: its default), over the lines of
+        # "Weitere Einstellungen"; both checked by the service, as the CLI's --setting.
+        fields = {s.key: form.get(f"setting-{s.key}", "").strip() for s in info.settings}
         try:
             given = AccountForm(
                 name=name,
                 values=values,
-                settings=account_actions.parse_settings(settings_text.splitlines()),
+                settings={
+                    **account_actions.parse_settings(settings_text.splitlines()),
+                    **{key: value for key, value in fields.items() if value},
+                },
                 replace_settings=True,  # the form shows every setting: what it leaves out goes
                 endpoint=console.endpoint if existing is None else None,
                 token_url=console.token_url if existing is None else None,
@@ -339,12 +377,22 @@ def create_app(
             else:
                 account = account_actions.change(console.host, existing.id, given)
         except ServiceError as exc:
-            error = {exc.field or "name": refusal(exc)}
-            shown = {k: ("" if _secret(info, k) else v) for k, v in values.items()}
-            return account_form(
-                info, existing, 400, values=shown, name=name, settings=settings_text, errors=error
-            )
-        return redirect(url_for("accounts", connector_id=info.id, saved=account.name))
+            # Post/Redirect/Get: back to the form, which shows what was typed (never a
+            # secret) and what to correct.
+            session[FORM_KEPT] = {
+                "path": request.path,
+                "values": {k: ("" if forms.secret(info, k) else v) for k, v in values.items()},
+                "name": name,
+                "settings": settings_text,
+                "setting_values": fields,
+                "errors": {
+                    forms.error_field(exc, fields): forms.setting_refusal(info, exc, fields, lang())
+                    or refusal(exc)
+                },
+            }
+            return redirect(request.path)
+        flash(text(lang(), "account.saved", name=account.name), "ok")
+        return redirect(url_for("accounts", connector_id=info.id))
 
     @app.route("/c/<connector_id>/accounts/new", methods=["GET", "POST"])
     def new_account(connector_id: str) -> BaseResponse | tuple[str, int]:
@@ -363,41 +411,74 @@ def create_app(
     def edit_account(connector_id: str, account_id: str) -> BaseResponse | tuple[str, int]:
         info = console.connector(connector_id)
         if (stored := console.stored(info, account_id)).damaged:
+            if request.method == "POST":
+                flash(text(lang(), "account.damaged_help", name=stored.name), "failed")
+                return redirect(url_for("accounts", connector_id=info.id))
             return damaged(info, stored), 409
         account = console.account(info, account_id)
         if request.method == "POST":
             return save_account(info, account)
         return account_form(info, account)
 
-    @app.post("/c/<connector_id>/accounts/<account_id>/remove")
-    def remove_account(connector_id: str, account_id: str) -> str:
-        """ "Entfernen": destroys the account's orders and history, so it asks first (a page
-        with the count of orders); only the confirming form removes."""
+    @app.get("/c/<connector_id>/accounts/<account_id>/remove")
+    def ask_remove(connector_id: str, account_id: str) -> str:
+        """ "Entfernen" asks first: what would go (counted by the service) and the account's
+        name to type."""
         info = console.connector(connector_id)
         account = console.stored(info, account_id)  # a damaged one too
-        confirmed = request.form.get("confirmed") == "yes"
+        facts = account_actions.removal_facts(console.host, account.id)
+        return render_template("remove.html", info=info, account=account, facts=facts)
+
+    @app.post("/c/<connector_id>/accounts/<account_id>/remove")
+    def remove_account(connector_id: str, account_id: str) -> BaseResponse:
+        """ "Entfernen": destroys the account's orders and history, so only the confirming
+        form removes, with the account's name typed exactly; then back to the accounts."""
+        info = console.connector(connector_id)
+        account = console.stored(info, account_id)  # a damaged one too
+        typed = request.form.get("confirm_name", "")
+        if typed.strip() != account.name:
+            if typed:
+                refused = translate("console.remove.name_mismatch", lang(), name=account.name)
+                flash(refused, "failed")
+            return redirect(url_for("ask_remove", connector_id=info.id, account_id=account.id))
+        job = console.jobs.get(account.id)
+        if job is not None:
+            job.cancel.set()
         try:
-            if confirmed:
-                job = console.jobs.get(account.id)
-                if job is not None:
-                    job.cancel.set()
-            removed = account_actions.remove(console.host, account.id, confirmed=confirmed)
-        except NeedsConfirmation as ask:
-            return render_template("remove.html", info=info, account=account, facts=ask.params)
+            removed = account_actions.remove_named(console.host, account.id, typed_name=typed)
         except ServiceError as exc:  # removed, but old copies stayed: say so, never "removed"
             console.jobs.forget(account.id)
-            return accounts_page(info, notice=refusal(exc))
+            flash(refusal(exc), "failed")
+            return redirect(url_for("accounts", connector_id=info.id))
         console.jobs.forget(account.id)
-        return accounts_page(info, notice=text(lang(), "account.removed", name=removed.name))
+        flash(text(lang(), "account.removed", name=removed.name), "ok")
+        return redirect(url_for("accounts", connector_id=info.id))
 
     @app.post("/c/<connector_id>/accounts/<account_id>/login")
-    def test_login(connector_id: str, account_id: str) -> str:
+    def test_login(connector_id: str, account_id: str) -> BaseResponse:
+        """ "Anmeldung testen": the result is shown once on the accounts page (a reload of
+        that page tests nothing again)."""
         info = console.connector(connector_id)
+        back = redirect(url_for("accounts", connector_id=info.id))
         if (stored := console.stored(info, account_id)).damaged:
-            return damaged(info, stored)
+            flash(text(lang(), "account.damaged_help", name=stored.name), "failed")
+            return back
         account = console.account(info, account_id)
         result = runs.login_test(console.host, account.id, lang=lang())
-        return accounts_page(info, login=result, login_account=account.id)
+        session[LOGIN_RESULT] = {
+            "ok": result.ok,
+            "message": result.message,
+            "warnings": list(result.warnings),
+            "account": account.id,
+            "needs_reauthorization": result.needs_reauthorization,
+        }
+        return back
+
+    @app.get("/c/<connector_id>/help/credentials")
+    def credentials_help(connector_id: str) -> str:
+        """ "Zugangsdaten von Amazon holen": the account form's fields, step by step."""
+        info = console.connector(connector_id)
+        return render_template("credentials.html", info=info)
 
     # ---------------------------------------------------------------------------- Bestellungen
 
@@ -425,6 +506,7 @@ def create_app(
                 "page": page,
                 "query": page.query,
                 "job": job,
+                "pacing": pacing_text(account.id),
                 "banner": sync_banner(job, history),
                 "problems": problems.open_problems(console.host, account.id),
                 "runs": history,
@@ -444,8 +526,24 @@ def create_app(
     def sync(connector_id: str, account_id: str) -> BaseResponse:
         info = console.connector(connector_id)
         account = console.account(info, account_id)
-        console.jobs.start(account.id, lang())
+        running = console.jobs.get(account.id)
+        if (running is None or running.finished.is_set()) and pacing_text(account.id):
+            flash(text(lang(), "pacing.refused"), "failed")  # nothing asked of Amazon
+        else:
+            console.jobs.start(account.id, lang())
         return redirect(url_for("orders", connector_id=info.id, account=account.id))
+
+    def pacing_text(account_id: str) -> str | None:
+        """When the next useful sync is possible and why (None: now)."""
+        wait = runs.pacing(console.host, account_id)
+        if wait is None:
+            return None
+        return text(
+            lang(),
+            f"pacing.{wait.reason}",
+            ended=formatting.local_time(wait.last_ended, lang(), console.zone),
+            next=formatting.local_time(wait.next_useful, lang(), console.zone),
+        )
 
     @app.get("/c/<connector_id>/orders/<account_id>/sync/status")
     def sync_status(connector_id: str, account_id: str) -> BaseResponse:
@@ -474,6 +572,19 @@ def create_app(
         detail = order_reads.order_detail(console.host, account.id, order_id)
         if detail is None:
             abort(404)
+        # "Korrigieren" of a refused package: the form holds that package's values.
+        wanted = request.args.get("correct", "")
+        correcting = next(
+            (
+                p
+                for p in detail.packages
+                if p.state == "refused" and str(p.shipment.package_id) == wanted
+            ),
+            None,
+        )
+        left = dict(detail.left)
+        if correcting is not None:
+            left.update({i.order_item_id: i.quantity for i in correcting.shipment.items})
         return render_template(
             "order.html",
             info=info,
@@ -481,9 +592,16 @@ def create_app(
             query=OrderQuery.from_args(request.args),
             order=detail.order,
             packages=detail.packages,
-            left=detail.left,
+            left=left,
+            shipped_now=order_reads.shipped_by_packages(detail),
+            correcting=correcting,
+            known_carriers={c.value for c in info.carriers},
             today=datetime.now(UTC).date().isoformat(),
             ship_token=secrets.token_urlsafe(16),  # one per form: a double submit sends it twice
+            invoices=invoicing.list_invoices(
+                console.host, account.name, amazon_order_id=detail.order.amazon_order_id
+            ),
+            document_types=invoicing.DOCUMENT_TYPES,
         )
 
     @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/ship")
@@ -499,6 +617,9 @@ def create_app(
         form = request.form
         token = form.get("ship_token", "").strip()
         if not token or len(token) > MAX_SHIP_TOKEN:
+            abort(400)
+        package = form.get("package_id", "").strip() or "0"
+        if not package.isdigit():
             abort(400)
         items = []
         for line in found.lines:
@@ -525,6 +646,7 @@ def create_app(
                 tracking_number=form.get("tracking", ""),
                 ship_date=datetime(shipped.year, shipped.month, shipped.day, 12, tzinfo=UTC),
                 items=items,
+                package_id=int(package),  # a refused package corrected: sent again as it
                 lang=lang(),
                 request_token=token,
             )
@@ -560,6 +682,8 @@ def create_app(
         }
         return redirect(url_for("orders", connector_id=info.id, **args))
 
+    forms.add_landings(app)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         """Every refusal as a page of the console in its language (never Werkzeug's English
@@ -574,14 +698,3 @@ def create_app(
         return render_template("error.html", code=500), 500
 
     return app
-
-
-def _secret(info: ConnectorInfo, key: str) -> bool:
-    return any(f.key == key and f.secret for f in info.fields)
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default

@@ -53,6 +53,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 PUBLIC_PREFIX = "/static/"
+LOGGED_OUT = "/logged-out"  # the page "Abmelden" redirects to: shown without a session
 # Amazon's redirect back to the console comes without the Strict cookie (web/connect.py)
 OPEN_PATH = re.compile(r"/c/[A-Za-z0-9_.-]+/connect/callback")
 COOKIE = "hyreka_console"  # serving.serve appends the port: two consoles keep their sessions
@@ -127,7 +128,11 @@ def install(
             answer = redirect(request.path)  # the token leaves the address bar and history
             answer.set_cookie(cookie_name, session_id, path="/", httponly=True, samesite="Strict")
             return answer
-        if request.path.startswith(PUBLIC_PREFIX) or OPEN_PATH.fullmatch(request.path):
+        if (
+            request.path.startswith(PUBLIC_PREFIX)
+            or request.path == LOGGED_OUT
+            or OPEN_PATH.fullmatch(request.path)
+        ):
             return None
         live = current()
         if not live.live:
@@ -144,11 +149,22 @@ def install(
         return None
 
     @app.post("/logout")
-    def logout() -> Response:
+    def logout() -> BaseResponse:
+        """ "Abmelden": the session ends; Post/Redirect/Get to a page that says so (a reload
+        of it posts nothing)."""
         gate.sessions.end(current())
-        page = make_response(_refused("loggedout", 200))
-        page.delete_cookie(cookie_name, path="/", httponly=True, samesite="Strict")
-        return page
+        answer = redirect(LOGGED_OUT)
+        answer.delete_cookie(cookie_name, path="/", httponly=True, samesite="Strict")
+        return answer
+
+    @app.get(LOGGED_OUT)
+    def logged_out() -> tuple[str, int]:
+        return _refused("loggedout", 200)
+
+    @app.get("/logout")
+    def logout_page() -> BaseResponse:
+        """A GET of "Abmelden"'s address (Back, a reload): the start page, logged in still."""
+        return redirect("/")
 
     @app.after_request
     def headers(response: Response) -> Response:

@@ -405,3 +405,68 @@ RETURNING owner;
 
 -- name: lease_release
 DELETE FROM sync_locks WHERE account_id = :account_id AND owner = :owner;
+
+-- ------------------------------------------------------------------------- the invoice outbox
+
+-- name: record_invoice
+-- Keep an invoice as pending, before it is sent. The same order, number and document type
+-- again: a pending or refused one takes the new file and totals (the seller corrects it) and
+-- is pending again, without its old feed; one Amazon has (uploaded, accepted) stays as it is.
+INSERT INTO invoices (
+    account_id, amazon_order_id, invoice_number, document_type, state, total_amount,
+    total_vat_amount, currency, transaction_id, pdf, key_id, sha256, created_at, updated_at
+) VALUES (
+    :account_id, :amazon_order_id, :invoice_number, :document_type, 'pending',
+    :total_amount, :total_vat_amount, :currency, :transaction_id, :pdf, :key_id,
+    :sha256, :now, :now
+)
+ON CONFLICT (account_id, amazon_order_id, invoice_number, document_type) DO UPDATE SET
+    state = 'pending', total_amount = excluded.total_amount,
+    total_vat_amount = excluded.total_vat_amount, currency = excluded.currency,
+    transaction_id = excluded.transaction_id, pdf = excluded.pdf, key_id = excluded.key_id,
+    sha256 = excluded.sha256, feed_id = NULL, code = NULL, message = NULL,
+    updated_at = excluded.updated_at
+WHERE invoices.state IN ('pending', 'refused');
+
+-- name: get_invoice
+SELECT * FROM invoices WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id
+    AND invoice_number = :invoice_number AND document_type = :document_type;
+
+-- name: invoices_to_send
+-- What goes to Amazon: pending ones, and uploaded ones whose verdict is still to be asked.
+SELECT * FROM invoices WHERE account_id = :account_id AND state IN ('pending', 'uploaded')
+ORDER BY created_at, amazon_order_id, invoice_number, document_type;
+
+-- name: record_invoice_outcome
+-- The outcome of a send: accepted drops the PDF (Amazon has it); the feed id comes from the
+-- outcome (one to retry: only the one it names, so a feed Amazon gave up on is not asked again).
+UPDATE invoices SET state = :state, code = :code, message = :message,
+    feed_id = CASE WHEN :state = 'pending' THEN :feed_id
+        ELSE COALESCE(:feed_id, feed_id) END, attempts = attempts + 1, updated_at = :now,
+    pdf = CASE WHEN :state = 'accepted' THEN NULL ELSE pdf END,
+    key_id = CASE WHEN :state = 'accepted' THEN NULL ELSE key_id END
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id
+    AND invoice_number = :invoice_number AND document_type = :document_type;
+
+-- name: withdraw_invoice
+-- The seller withdraws a refused invoice: it leaves the outbox (Amazon never took it).
+DELETE FROM invoices WHERE account_id = :account_id
+    AND amazon_order_id = :amazon_order_id AND invoice_number = :invoice_number
+    AND document_type = :document_type AND state = 'refused';
+
+-- name: list_invoices
+-- NULL filters: all.
+SELECT * FROM invoices WHERE (:account_id IS NULL OR account_id = :account_id)
+    AND (:state IS NULL OR state = :state)
+    AND (:amazon_order_id IS NULL OR amazon_order_id = :amazon_order_id)
+ORDER BY account_id, created_at, amazon_order_id, invoice_number, document_type;
+
+-- name: invoices_not_under_key
+-- The PDFs a key rotation seals again.
+SELECT account_id, amazon_order_id, invoice_number, document_type, pdf FROM invoices
+WHERE pdf IS NOT NULL AND key_id <> :key_id;
+
+-- name: reseal_invoice
+UPDATE invoices SET pdf = :pdf, key_id = :key_id
+WHERE account_id = :account_id AND amazon_order_id = :amazon_order_id
+    AND invoice_number = :invoice_number AND document_type = :document_type;

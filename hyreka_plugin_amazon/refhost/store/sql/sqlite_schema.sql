@@ -160,6 +160,32 @@ CREATE TABLE IF NOT EXISTS account_keys (
 CREATE INDEX IF NOT EXISTS orders_sealed_by_vault ON orders (account_id)
     WHERE substr(key_id, 1, 1) <> 'k';
 
+-- The outbox of invoice uploads (refhost/store/invoices.py): one row an invoice, identified
+-- at Amazon by its order, number and document type; the PDF sealed under the vault key
+-- (bound to its row) until Amazon accepted it.
+CREATE TABLE IF NOT EXISTS invoices (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    amazon_order_id TEXT NOT NULL,
+    invoice_number TEXT NOT NULL,
+    document_type TEXT NOT NULL,    -- invoice or credit-note
+    state TEXT NOT NULL,            -- pending, uploaded, accepted or refused
+    total_amount TEXT NOT NULL,     -- in the order's currency
+    total_vat_amount TEXT NOT NULL,
+    currency TEXT,
+    transaction_id TEXT,            -- a credit note's refund at Amazon
+    pdf BLOB,                       -- sealed; NULL once accepted
+    key_id TEXT,                    -- the vault key it is sealed under
+    sha256 TEXT NOT NULL,           -- of the PDF
+    feed_id TEXT,                   -- Amazon's feed that carries it
+    code TEXT,                      -- the last outcome's message id and text (the reason)
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (account_id, amazon_order_id, invoice_number, document_type)
+);
+CREATE INDEX IF NOT EXISTS invoices_by_state ON invoices (account_id, state);
+
 -- Columns added after their table was released.
 ALTER TABLE sync_runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE problems ADD COLUMN messages TEXT NOT NULL DEFAULT '{}';
