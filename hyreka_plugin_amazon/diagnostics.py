@@ -128,10 +128,22 @@ def sync_failure(
     if isinstance(exc, errors.CertificateError):
         return _diagnosis(account, "net.certificate", host=_host(exc, account))
     if isinstance(exc, errors.ServerError | errors.TransportError):
-        return _diagnosis(account, "sync.unavailable", detail=_short(exc))
+        return _diagnosis(account, "sync.unavailable", detail=failure_detail(exc, account.locale))
     if isinstance(exc, HeaderError):
         return _diagnosis(account, "sync.header_error", detail=str(exc))
     return _diagnosis(account, "sync.error", detail=_short(exc))
+
+
+def failure_detail(exc: errors.SpApiError, locale: str) -> str:
+    """What went wrong between Amazon and us, in the seller's words, for the texts that say
+    "Amazon is temporarily unavailable (...)": an error status, no answer or no connection;
+    any other error's own first line (Amazon's words)."""
+    if isinstance(exc, errors.ServerError):
+        return messages.translate("net.status", locale, status=exc.status or "5xx")
+    if isinstance(exc, errors.TransportError):
+        timeout = "Timeout" in str(exc)
+        return messages.translate("net.no_answer" if timeout else "net.no_connection", locale)
+    return _short(exc)
 
 
 def is_role_refusal(exc: Exception) -> bool:

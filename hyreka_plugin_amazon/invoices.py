@@ -41,7 +41,7 @@ from hyreka_plugin_amazon.contract import (
     InvoiceState,
     OrderStatus,
 )
-from hyreka_plugin_amazon.diagnostics import login_failure
+from hyreka_plugin_amazon.diagnostics import failure_detail, login_failure
 from hyreka_plugin_amazon.spapi import SpApiClient, errors
 from hyreka_plugin_amazon.spapi.feeds import VAT_INVOICE_FEED, Feed, FeedDocumentUploadError
 
@@ -299,7 +299,7 @@ class _Run:
             return self.outcome(
                 invoice, InvoiceState.REFUSED, "invoice.refused", detail=_amazon_words(exc)
             )
-        detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        detail = failure_detail(exc, self.account.locale)
         return self.outcome(invoice, state, "invoice.unavailable", detail=detail)
 
     def again(self, invoice: Invoice) -> InvoiceOutcome:

@@ -29,7 +29,7 @@ from hyreka_plugin_amazon.contract import (
     ShipmentOutcome,
     ShipmentState,
 )
-from hyreka_plugin_amazon.diagnostics import login_failure
+from hyreka_plugin_amazon.diagnostics import failure_detail, login_failure
 from hyreka_plugin_amazon.spapi import SpApiClient, errors
 
 MAX_TRACKING = 100  # characters; Amazon's own UI takes fewer, a longer one is a paste mistake
@@ -211,7 +211,7 @@ def _failure(account: Account, shipment: Shipment, exc: errors.SpApiError) -> Sh
         return _outcome(account, shipment, state, "ship.throttled")
     if isinstance(exc, errors.AccessDeniedError):
         return _outcome(account, shipment, state, "ship.access_denied")
-    detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    detail = failure_detail(exc, account.locale)
     return _outcome(account, shipment, state, "ship.unavailable", detail=detail)
 
 

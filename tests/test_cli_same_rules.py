@@ -254,3 +254,19 @@ def test_web_says_how_to_stop_it_in_the_runs_language(
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
     assert said.strip().endswith(hint)
+
+
+@pytest.mark.parametrize(
+    ("lang", "note", "button"),
+    [("de", "Hinweis: Die letzte Synchronisierung endete am", "„Synchronisieren“"),
+     ("en", "Note: The last sync ended", '"Synchronise"')],
+)  # fmt: skip
+def test_sync_says_when_the_next_sync_is_useful_and_still_runs(
+    lang: str, note: str, button: str, run: Cli
+) -> None:
+    out, err = run("sync", NAME, "--lang", lang)  # the fixture synced a moment ago
+
+    assert note in err
+    assert button in err
+    assert out  # the sync ran and says how it ended
+    assert ("Hinweis" in err) == (lang == "de")

@@ -125,6 +125,9 @@ def test_every_post_answers_with_a_redirect_to_a_get_page(
     withdrawn = post(f"{ORD}/order/{ORDER}/invoice/withdraw", **invoice)  # none refused
     assert withdrawn == f"{ORD}/order/{ORDER}#invoice"
     assert 'id="invoice-result" class="failed"' in tab.shown
+    package = post(f"{ORD}/order/{ORDER}/package/9/withdraw")  # no refused package 9
+    assert package == f"{ORD}/order/{ORDER}"
+    assert 'id="ship-result" class="failed"' in tab.shown
     host.store.record_problems("acc-1", [Problem(reason="order id is missing", row=4)])
     problem = host.store.open_problems("acc-1")[0].id  # recorded after the sync ended
     ignored = post(f"{ORD}/problems/{problem}/ignore?page=2&q=x")
@@ -156,6 +159,7 @@ def test_a_get_of_a_post_only_address_leads_to_its_page(host: ReferenceHost) -> 
         f"{ORD}/order/{ORDER}/ship": f"{ORD}/order/{ORDER}",
         f"{ORD}/order/{ORDER}/invoice": f"{ORD}/order/{ORDER}#invoice",
         f"{ORD}/order/{ORDER}/invoice/withdraw": f"{ORD}/order/{ORDER}#invoice",
+        f"{ORD}/order/{ORDER}/package/9/withdraw": f"{ORD}/order/{ORDER}",
         f"{ORD}/problems/1/ignore?page=2": LIST + "&status=open&sort=date&dir=desc&page=2",
         "/logout": "/",
         "/c/amazon/connect": "/c/amazon/accounts/new",

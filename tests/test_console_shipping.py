@@ -166,3 +166,34 @@ def test_a_refused_package_is_corrected_and_sent_again_as_itself(
         if o["amazon_order_id"] == order.amazon_order_id
     )
     assert [p["carrier_code"] for p in sent] == ["DHL"]  # one package at Amazon
+
+
+def test_a_refused_package_is_withdrawn_and_its_items_are_left_to_ship_again(
+    host: ReferenceHost, sim: Simulator
+) -> None:
+    tab = Tab(host)
+    touched = {o["amazon_order_id"] for o in sim.ground_truth(packages=True) if o["packages"]}
+    order = next(o for o in _open_mfn(host) if o.amazon_order_id not in touched)
+    page = tab.ship(order, carrier="DHX", tracking="00340434163333333333")  # refused
+    withdraw = re.search(r'action="([^"]+/package/(\d+)/withdraw)"', page)
+    assert withdraw is not None
+    path, package = withdraw.group(1), int(withdraw.group(2))
+    assert 'id="ship-result" class="failed"' in page
+
+    answer = tab.client.post(path, data={"csrf_token": tab.csrf})
+
+    assert answer.status_code == 302
+    page = tab.text(answer.headers["Location"])
+    assert f"Paket {package} der Bestellung {order.amazon_order_id} zurückgezogen" in page
+    assert host.store.list_shipments("acc-1", order.amazon_order_id) == []
+    assert f"/package/{package}/withdraw" not in page
+    again = tab.client.post(path, data={"csrf_token": tab.csrf})  # a second submit: refused
+    assert "kein abgelehntes Paket" in tab.text(again.headers["Location"])
+    # the items count as left again: the next package takes them all, under a new number
+    page = tab.ship(order, carrier="DHL", tracking="00340434164444444444")
+    assert 'id="ship-result" class="ok"' in page
+    [sent] = host.store.list_shipments("acc-1", order.amazon_order_id)
+    assert sent.shipment.package_id > package
+    assert sent.shipment.items == tuple(
+        type(sent.shipment.items[0])(line.order_item_id, line.quantity) for line in order.lines
+    )

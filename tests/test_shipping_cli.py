@@ -17,6 +17,8 @@ import requests
 from helpers.sim import TIMEOUT, add_fault
 
 from hyreka_plugin_amazon.refhost.cli import main as cli
+from hyreka_plugin_amazon.refhost.services import auditing
+from hyreka_plugin_amazon.refhost.store.postgres import DATABASE_ENV
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.simulator.ordermodel import AmazonState, SimOrder
 from hyreka_plugin_amazon.spapi import transport
@@ -31,8 +33,8 @@ class Cli:
 
     def __call__(self, *args: str, code: int = 0) -> str:
         exit_code = cli.main([*args, "--data", str(self.data)])
-        out, err = self.capsys.readouterr()
-        assert exit_code == code, out + err
+        out, self.err = self.capsys.readouterr()
+        assert exit_code == code, out + self.err
         return out
 
     def orders(self) -> dict[str, dict[str, Any]]:
@@ -46,9 +48,12 @@ def run(
     monkeypatch: pytest.MonkeyPatch,
     host_env: dict[str, str],
     simulator: Simulator,
+    database: str | None,
 ) -> Cli:
     for key, value in host_env.items():
         monkeypatch.setenv(key, value)
+    if database is not None:
+        monkeypatch.setenv(DATABASE_ENV, database)
     monkeypatch.delenv(cli.LANG_ENV, raising=False)
     monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)  # retries without wall-clock waits
     creds = simulator.credentials
@@ -135,6 +140,38 @@ def test_an_unknown_carrier_is_refused_without_a_call_and_can_be_corrected(
     assert [p["state"] for p in run.orders()[order.order_id]["packages"]] == ["confirmed"]
     assert confirm_calls(simulator) == before + 1
     assert len(amazon_packages(simulator, order.order_id)) == 1
+
+
+def test_a_refused_package_is_withdrawn_and_nothing_else_is(
+    run: Cli, simulator: Simulator, database: str | None
+) -> None:
+    order, other = unshipped(simulator, skip=1), unshipped(simulator, skip=2)
+    run("ship", order.order_id, "--carrier", "DHX", "--tracking", "W1", code=1)  # refused
+    run("ship", other.order_id, "--carrier", "DHL", "--tracking", "W2")  # confirmed: package 2
+    calls = confirm_calls(simulator)
+
+    out = run("ship", order.order_id, "--package", "1", "--withdraw")
+
+    assert out == (
+        f"Paket 1 der Bestellung {order.order_id} zurückgezogen: es wird nicht gesendet, "
+        "seine Artikel gelten wieder als zu versenden.\n"
+    )
+    assert run.orders()[order.order_id]["packages"] == []
+    run("--lang", "en", "ship", order.order_id, "--package", "1", "--withdraw", code=2)
+    assert f"Order {order.order_id} has no refused package 1" in run.err
+    run("--lang", "en", "ship", other.order_id, "--package", "2", "--withdraw", code=2)
+    assert "no refused package 2" in run.err  # a confirmed package is Amazon's: it stays
+    assert [p["state"] for p in run.orders()[other.order_id]["packages"]] == ["confirmed"]
+    run("--lang", "en", "ship", order.order_id, "--withdraw", code=2)
+    assert "ship --withdraw needs ORDER_ID and --package N" in run.err
+    assert confirm_calls(simulator) == calls
+    [entry] = [e for e in auditing.entries(run.data, database) if e.action == "shipment.withdrawn"]
+    assert (entry.account, dict(entry.facts)) == ("shop", {"order": order.order_id, "package": 1})
+    # its items are left again: the next "every item" package takes them, under number 3
+    run("ship", order.order_id, "--carrier", "DHL", "--tracking", "W3")
+    assert [(p["package_id"], p["state"]) for p in run.orders()[order.order_id]["packages"]] == [
+        (3, "confirmed")
+    ]
 
 
 def test_with_faults_exactly_one_package_is_at_amazon_after_the_next_sync(

@@ -7,6 +7,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -89,28 +90,8 @@ class LwaAuth:
                 "client_secret": self._client_secret.reveal(),
             }
         )
-        response = self._transport.send(
-            OPERATION,
-            "POST",
-            self._token_url,
-            log_path=urlsplit(self._token_url).path,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
-                "Accept": "application/json",
-            },
-            data=form,
-        )
         secrets = (self._client_secret.reveal(), self._refresh_token.reveal())
-        if response.status_code == 429 or response.status_code >= 500:
-            raise error_for_response(response, OPERATION, secrets)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            body = {}
-        if response.status_code != 200:
-            raise _lwa_error(response, body, secrets)
+        response, body = _post_to_lwa(self._transport, self._token_url, form, secrets)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthenticationError(
@@ -150,6 +131,30 @@ def exchange_authorization_code(
             "client_secret": client_secret.reveal(),
         }
     )
+    secrets = (client_secret.reveal(), code.reveal())
+    response, body = _post_to_lwa(transport, token_url, form, secrets, grant="authorization_code")
+    token = body.get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise AuthenticationError(
+            "Login with Amazon answered without a refresh token",
+            operation=OPERATION,
+            status=response.status_code,
+            code="invalid_response",
+            request_id=request_id(response),
+        )
+    return Secret(token)
+
+
+def _post_to_lwa(
+    transport: Transport,
+    token_url: str,
+    form: str,
+    secrets: tuple[str, ...],
+    *,
+    grant: str = "refresh_token",
+) -> tuple[requests.Response, dict[str, Any]]:
+    """POST the form to LWA: the answer and its JSON object; LWA's refusal (``grant``'s
+    errors), a throttle or a server error raised as a typed error without the secrets."""
     response = transport.send(
         OPERATION,
         "POST",
@@ -161,7 +166,6 @@ def exchange_authorization_code(
         },
         data=form,
     )
-    secrets = (client_secret.reveal(), code.reveal())
     if response.status_code == 429 or response.status_code >= 500:
         raise error_for_response(response, OPERATION, secrets)
     try:
@@ -171,17 +175,8 @@ def exchange_authorization_code(
     if not isinstance(body, dict):
         body = {}
     if response.status_code != 200:
-        raise _lwa_error(response, body, secrets, grant="authorization_code")
-    token = body.get("refresh_token")
-    if not isinstance(token, str) or not token:
-        raise AuthenticationError(
-            "Login with Amazon answered without a refresh token",
-            operation=OPERATION,
-            status=response.status_code,
-            code="invalid_response",
-            request_id=request_id(response),
-        )
-    return Secret(token)
+        raise _lwa_error(response, body, secrets, grant=grant)
+    return response, body
 
 
 def _lwa_error(

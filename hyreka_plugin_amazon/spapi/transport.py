@@ -53,6 +53,10 @@ BACKOFF_BASE = 1.0  # seconds; attempt n waits uniform(0, min(cap, base * 2**(n-
 # a request a little late costs nothing, one a hair early costs a 429.
 RATE_LIMIT_MARGIN = 0.05  # seconds
 BACKOFF_CAP = 32.0
+# A connection that fails or times out is not tried again once this long has passed since the
+# call's first attempt: an Amazon that cannot be reached is told within about a minute (one
+# read timeout and what came before it), not after every attempt's timeout.
+GIVE_UP_AFTER_S = 20.0
 MAX_USER_AGENT = 500
 _MESSAGE_LIMIT = 300
 # The CAs trusted for Amazon's hosts: certifi's bundle, never one named by the environment
@@ -237,6 +241,7 @@ class Transport:
         ``secret_url`` (pre-signed downloads) keeps the URL out of a TransportError's chain.
         """
         all_headers = {"User-Agent": self.user_agent, **(headers or {})}
+        first_attempt = time.monotonic()  # real time: how long the network kept us waiting
         for attempt in range(1, self.max_attempts + 1):
             if bucket is not None:
                 self._wait_for_token(bucket, operation)
@@ -268,7 +273,8 @@ class Transport:
                         operation=operation,
                     )
                     raise error from None
-                if not retryable or attempt == self.max_attempts or delay is None:
+                given_up = time.monotonic() - first_attempt >= GIVE_UP_AFTER_S
+                if not retryable or attempt == self.max_attempts or delay is None or given_up:
                     why = " (not repeated: the server may have acted on it)" if unsafe else ""
                     error = TransportError(
                         f"{operation} failed after {attempt} attempt(s){why}: {_describe(exc)}",

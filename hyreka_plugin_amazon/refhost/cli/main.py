@@ -395,6 +395,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     display = ProgressDisplay(sys.stderr, args.lang)
     with open_host(args) as host:
+        wait = runs.pacing(host, args.name)
+        if wait is not None:  # say when a sync is useful; a command asked for runs anyway
+            from hyreka_plugin_amazon.refhost.i18n import formatting
+
+            zone = formatting.seller_zone()
+            ended = formatting.local_time(wait.last_ended, args.lang, zone)
+            useful = formatting.local_time(wait.next_useful, args.lang, zone)
+            why = translate(f"web.pacing.{wait.reason}", args.lang, ended=ended, next=useful)
+            print(translate("cli.sync_paced", args.lang, why=why), file=sys.stderr)
         try:  # in the run's language; the account keeps the seller's (background syncs speak it)
             result = runs.sync(host, args.name, lang=args.lang, on_progress=display)
         finally:

@@ -68,6 +68,11 @@ def add_commands(
         "--package", type=_positive, default=0, metavar="N", help="correct package N and resend"
     )
     ship.add_argument("--retry", action="store_true", help="send every pending confirmation")
+    ship.add_argument(
+        "--withdraw",
+        action="store_true",
+        help="withdraw refused package N of the order (with --package N) instead of correcting it",
+    )
     ship.add_argument("--json", action="store_true")
     ship.set_defaults(func=cmd_ship)
 
@@ -77,6 +82,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
         if args.order_id or args.carrier or args.tracking or args.item or args.package:
             raise CliError(translate("cli.ship_retry_alone", args.lang))
         return _retry(args)
+    if args.withdraw:
+        return _withdraw(args)
     missing = [
         flag
         for flag, value in (("ORDER_ID", args.order_id), ("--carrier", args.carrier),
@@ -104,6 +111,19 @@ def cmd_ship(args: argparse.Namespace) -> int:
     else:
         print(_line(outcome, args.lang))
     return _exit_code([outcome])
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    if not args.order_id or not args.package or args.carrier or args.tracking or args.item:
+        raise CliError(translate("cli.ship.withdraw_needs", args.lang))
+    with open_folder(data_dir(args.data)) as host:
+        shipping.withdraw(host, args.order_id, args.package, account_name=args.account)
+    print(
+        translate(
+            "cli.ship.withdrawn", args.lang, order=printable(args.order_id), package=args.package
+        )
+    )
+    return 0
 
 
 def _retry(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import Final
 
 from hyreka_plugin_amazon.contract import Account, ShipmentOutcome
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
+from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 
 MAX_TEXT: Final = 100  # characters, as the connector's tracking number check (MAX_TRACKING)
@@ -74,6 +75,21 @@ def ship(
         request_token=request_token,
     )
     return outcome
+
+
+def withdraw(
+    host: ReferenceHost, amazon_order_id: str, package_id: int, *, account_name: str | None = None
+) -> None:
+    """The seller withdraws a refused package instead of correcting it: it leaves the outbox
+    (what it held counts as left to ship again). Audited as ``shipment.withdrawn``.
+    ServiceError when the order has no refused package of that number (one that is pending
+    or confirmed stays: Amazon may have it)."""
+    account = shipping_account(host, amazon_order_id, account_name)
+    if not host.store.withdraw_shipment(account.id, amazon_order_id, package_id):
+        raise ServiceError("cli.ship.not_withdrawable", order=amazon_order_id, package=package_id)
+    auditing.record(
+        host, "shipment.withdrawn", account=account.name, order=amazon_order_id, package=package_id
+    )
 
 
 def send_pending(

@@ -291,6 +291,21 @@ class ShipmentStore(Database):
             return "lost"
         return "applied" if int(rows[0]["revision"]) == revision else "stale"
 
+    def withdraw_shipment(self, account_id: str, amazon_order_id: str, package_id: int) -> bool:
+        """Remove a refused package of the order from the outbox (and the form tokens that
+        recorded it); False when the order has no such refused package. Its number is not
+        given out again."""
+        params = {
+            "account_id": account_id,
+            "amazon_order_id": amazon_order_id,
+            "package_id": package_id,
+        }
+        with self._write() as db:
+            if db.execute(self._sql.withdraw_shipment, params).rowcount == 0:
+                return False
+            db.execute(self._sql.forget_requests, params)
+        return True
+
     def release_shipment(self, account_id: str, package_id: int, sender: str) -> None:
         """``sender`` gives the package back without an outcome (it stays pending)."""
         params = {"account_id": account_id, "package_id": package_id, "sender": sender}

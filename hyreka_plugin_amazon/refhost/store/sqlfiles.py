@@ -143,6 +143,8 @@ class Queries:
     get_shipment: str
     record_outcome: str
     release_shipment: str
+    withdraw_shipment: str
+    forget_requests: str
     list_shipments: str
     count_pending_shipments: str
     # fencing

@@ -44,7 +44,7 @@ from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
 from hyreka_plugin_amazon.refhost.services.opening import ReferenceHost
 from hyreka_plugin_amazon.refhost.services.orders import OrderQuery, SortKey
-from hyreka_plugin_amazon.refhost.web import connect, forms, invoices, security
+from hyreka_plugin_amazon.refhost.web import connect, forms, outbox, security
 from hyreka_plugin_amazon.refhost.web.forms import FORM_KEPT, LOGIN_RESULT, LoginShown
 from hyreka_plugin_amazon.refhost.web.jobs import SyncJob, SyncJobs
 from hyreka_plugin_amazon.refhost.web.sessions import IDLE_TIMEOUT, Clock
@@ -343,7 +343,7 @@ def create_app(
         own = OWN_WORDS.get(error.text_id)
         return text(lang(), own) if own else translate(error.text_id, lang(), **error.params)
 
-    invoices.register(app, console, lang, refusal)
+    outbox.register(app, console, lang, refusal)
 
     def save_account(
         info: ConnectorInfo, existing: Account | None

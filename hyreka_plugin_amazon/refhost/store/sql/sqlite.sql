@@ -362,6 +362,16 @@ UPDATE shipments SET
 WHERE account_id = :account_id AND package_id = :package_id AND sender = :sender
 RETURNING revision, state;
 
+-- name: withdraw_shipment
+-- The seller withdraws a refused package (Amazon never took it): it leaves the outbox; its
+-- number is never given out again (package_numbers keeps counting).
+DELETE FROM shipments WHERE account_id = :account_id AND package_id = :package_id
+    AND amazon_order_id = :amazon_order_id AND state = 'refused';
+
+-- name: forget_requests
+-- The one-time tokens of a withdrawn package: sent again, a form records a new package.
+DELETE FROM ship_requests WHERE account_id = :account_id AND package_id = :package_id;
+
 -- name: release_shipment
 -- :sender gives the package back unsent.
 UPDATE shipments SET sender = NULL, sender_until = NULL

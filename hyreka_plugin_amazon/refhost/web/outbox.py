@@ -1,5 +1,6 @@
-"""The console's invoice forms (issue 29): "Rechnung hochladen" and "Zurückziehen" on an
-order's page, through ``services.invoicing``; each POST ends in a redirect to the order."""
+"""The order page's outbox forms beside "Versand bestätigen": "Rechnung hochladen" and
+"Zurückziehen" of a refused invoice (``services.invoicing``) or of a refused package
+(``services.shipping``); each POST ends in a redirect to the order's page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Flask, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
-from hyreka_plugin_amazon.refhost.services import invoicing
+from hyreka_plugin_amazon.refhost.services import invoicing, shipping
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.services.errors import text as error_text
@@ -25,7 +26,7 @@ def register(
     lang: Callable[[], str],
     refusal: Callable[[ServiceError], str],
 ) -> None:
-    """Add the invoice forms to the console's ``app`` (``lang`` and ``refusal``: the
+    """Add the outbox forms to the console's ``app`` (``lang`` and ``refusal``: the
     request's language and a service refusal in its words, as the console says them)."""
 
     @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/invoice")
@@ -91,3 +92,36 @@ def register(
             "order", connector_id=connector_id, account_id=account_id, order_id=order_id
         )
         return redirect(f"{target}#invoice")
+
+    @app.post(
+        "/c/<connector_id>/orders/<account_id>/order/<order_id>/package/<int:package>/withdraw"
+    )
+    def withdraw_package(
+        connector_id: str, account_id: str, order_id: str, package: int
+    ) -> BaseResponse:
+        """A refused package withdrawn instead of corrected: it leaves the outbox."""
+        info = console.connector(connector_id)
+        account = console.account(info, account_id)
+        try:
+            shipping.withdraw(console.host, order_id, package, account_name=account.name)
+        except ServiceError as exc:
+            flash(refusal(exc), "failed")
+        else:
+            flash(
+                translate("cli.ship.withdrawn", lang(), order=order_id, package=package),
+                "confirmed",
+            )
+        return redirect(
+            url_for("order", connector_id=info.id, account_id=account.id, order_id=order_id)
+        )
+
+    @app.get(
+        "/c/<connector_id>/orders/<account_id>/order/<order_id>/package/<int:package>/withdraw"
+    )
+    def package_page(
+        connector_id: str, account_id: str, order_id: str, package: int
+    ) -> BaseResponse:
+        """After Back or a reload: the order's page."""
+        return redirect(
+            url_for("order", connector_id=connector_id, account_id=account_id, order_id=order_id)
+        )
