@@ -125,9 +125,8 @@ def run_peer() -> dict[str, Any]:
     from sp_api.auth import AccessTokenClient
     from sp_api.base import Marketplaces
 
-    from hyreka_plugin_amazon.reports.catalogue import ORDER_REPORT_EU, STATUS_REPORT
-    from hyreka_plugin_amazon.spapi.regions import marketplace
-
+    # Nothing of this package is imported here: its imports would count as the peer's time
+    # and memory. The parent passes the report types and marketplace ids.
     split = urlsplit(_setting("TOKEN_URL"))
 
     class SimulatorLwa(AccessTokenClient):  # type: ignore[misc]
@@ -150,7 +149,7 @@ def run_peer() -> dict[str, Any]:
         made.endpoint = _setting("URL")
         return made
 
-    ids = [marketplace(code).id for code in MARKETPLACES]
+    ids = _setting("MARKETPLACE_IDS").split(",")
     start = (datetime.now(UTC) - timedelta(days=LOOKBACK_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.perf_counter()
     reports = client(Reports)
@@ -158,7 +157,7 @@ def run_peer() -> dict[str, Any]:
         reports.create_report(reportType=kind, marketplaceIds=ids, dataStartTime=start).payload[
             "reportId"
         ]
-        for kind in (STATUS_REPORT, ORDER_REPORT_EU)
+        for kind in _setting("REPORT_TYPES").split(",")  # the status report, the order report
     ]
     documents: list[str] = []
     for report_id in report_ids:
@@ -234,7 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(run_ours() if args.side == "ours" else run_peer()))
         return 0
 
+    from hyreka_plugin_amazon.reports.catalogue import ORDER_REPORT_EU, STATUS_REPORT
     from hyreka_plugin_amazon.simulator import Simulator
+    from hyreka_plugin_amazon.spapi.regions import marketplace
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("HYREKA_", "AMAZON_"))}
     runs: dict[str, list[Run]] = {"ours": [], "peer": []}
@@ -258,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ENV + "CLIENT_ID": creds.client_id,
                 ENV + "CLIENT_SECRET": creds.client_secret,
                 ENV + "REFRESH_TOKEN": creds.refresh_token,
+                ENV + "MARKETPLACE_IDS": ",".join(marketplace(code).id for code in MARKETPLACES),
+                ENV + "REPORT_TYPES": f"{STATUS_REPORT},{ORDER_REPORT_EU}",
             }
             sides = ["ours", "peer"] if repetition % 2 == 0 else ["peer", "ours"]
             for side in sides:

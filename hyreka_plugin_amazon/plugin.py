@@ -6,7 +6,8 @@ sync, so a host's command that only reads its own data starts fast."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -60,9 +61,18 @@ def sync_orders(account: Account, host: HostServices) -> SyncResult | None:
 def map_address(
     row: Mapping[str, str | None], kind: Literal["billing", "shipping"], account: Account
 ) -> Address | None:
+    return _default_mapping()(row, kind)
+
+
+@functools.cache
+def _default_mapping() -> Callable[
+    [Mapping[str, str | None], Literal["billing", "shipping"]], Address | None
+]:
+    """``reports.addresses.default_map_address``, imported at the first address: a sync maps
+    two addresses an order, and an import statement costs several times a cached call."""
     from hyreka_plugin_amazon.reports.addresses import default_map_address
 
-    return default_map_address(row, kind)
+    return default_map_address
 
 
 @hookimpl

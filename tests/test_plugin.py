@@ -7,6 +7,7 @@ import inspect
 from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Literal
 
 import pluggy
 import pytest
@@ -252,6 +253,85 @@ def test_a_host_plugin_overrides_address_mapping_through_a_whole_sync(
     billed = [o.billing_address for o in orders if o.billing_address]
     assert billed
     assert all(a.name != "Packstation 123" and a.lines for a in billed)
+
+
+def _named(name: str) -> Address:
+    return Address(name=name, lines=(), postal_code=None, city=None, country_code="DE")
+
+
+SHIPPING_ROW = {"recipient-name": "Jürgen Groß", "ship-city": "München", "ship-country": "DE"}
+
+
+def test_the_sync_mapper_asks_the_implementations_as_pluggy_does() -> None:
+    """``PluginHost.address_mapper`` (what a sync's ``map_address`` calls) answers as
+    ``pm.hook.map_address``: later plugins first, tryfirst before them, None falls through to
+    the next and in the end to the connector's own trylast mapping; an implementation gets
+    the arguments it names."""
+    asked: list[str] = []
+
+    class Billing:  # registered first: asked after Later
+        @hookspecs.hookimpl
+        def map_address(self, row: dict[str, str | None], kind: str) -> Address | None:
+            asked.append("billing")
+            return _named("billing plugin") if kind == "billing" else None
+
+    class Later:
+        @hookspecs.hookimpl
+        def map_address(self, kind: str, account: Account) -> Address | None:
+            asked.append("later")
+            return _named(f"later for {account.id}") if kind == "billing" else None
+
+    class First:
+        @hookspecs.hookimpl(tryfirst=True)
+        def map_address(self, row: dict[str, str | None]) -> Address | None:
+            asked.append("first")
+            return _named("first") if row.get("recipient-name") == "Packstation" else None
+
+    pm = make_plugin_manager()
+    for extra in (First(), Billing(), Later()):
+        pm.register(extra)
+    host, account = PluginHost(pm), other_account()
+    mapper = host.address_mapper(account)
+    packstation = {**SHIPPING_ROW, "recipient-name": "Packstation"}
+    cases: tuple[tuple[dict[str, str], Literal["billing", "shipping"]], ...] = (
+        (SHIPPING_ROW, "billing"),
+        (SHIPPING_ROW, "shipping"),
+        (packstation, "shipping"),
+    )
+    for row, kind in cases:
+        asked.clear()
+        expected = pm.hook.map_address(row=row, kind=kind, account=account)
+        by_pluggy = list(asked)
+        asked.clear()
+        assert mapper(row, kind) == expected
+        assert asked == by_pluggy
+    asked.clear()
+    assert mapper(SHIPPING_ROW, "billing") == _named("later for x")
+    assert asked == ["first", "later"]
+    asked.clear()
+    shipping = mapper(SHIPPING_ROW, "shipping")  # nobody but the connector's own mapping
+    assert asked == ["first", "later", "billing"]
+    assert shipping is not None
+    assert (shipping.name, shipping.city) == ("Jürgen Groß", "München")
+    assert mapper(packstation, "shipping") == _named("first")
+
+
+def test_the_sync_mapper_goes_through_pluggy_when_a_wrapper_is_registered() -> None:
+    seen: list[str] = []
+
+    class Watcher:
+        @hookspecs.hookimpl(wrapper=True)
+        def map_address(self, kind: str) -> object:
+            address = yield
+            seen.append(kind)
+            return address
+
+    pm = make_plugin_manager()
+    pm.register(Watcher())
+    address = PluginHost(pm).address_mapper(other_account())(SHIPPING_ROW, "shipping")
+    assert address is not None
+    assert address.city == "München"
+    assert seen == ["shipping"]
 
 
 def test_hook_confirm_shipments(simulator: Simulator) -> None:

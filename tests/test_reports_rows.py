@@ -613,6 +613,27 @@ def test_a_custom_mapper_gets_the_whole_row() -> None:
     assert seen == [("billing", "0228 555"), ("shipping", "0228 555")]
 
 
+def test_a_mapper_gets_every_column_of_an_order_s_first_row() -> None:
+    """The reader keeps only the schemas' columns of an order's later rows; the first row,
+    whose addresses are mapped, keeps them all (a host's mapping may read any column)."""
+    rows: list[dict[str, str | None]] = []
+
+    def mapper(row: Mapping[str, str | None], kind: Literal["billing", "shipping"]) -> None:
+        rows.append(dict(row))
+
+    first = item_row("1", "a", buyer_phone_number="0228 555", ship_address_2="Hinterhaus")
+    orders = orders_of(
+        first, item_row("1", "b"), item_row("2", "a", ship_address_2="2. OG"), map_address=mapper
+    )
+    assert [len(order.lines) for order in orders if isinstance(order, ReportOrder)] == [2, 1]
+    assert [set(row) for row in rows] == [set(COLUMNS)] * 4
+    assert [row["ship-address-2"] for row in rows] == ["Hinterhaus"] * 2 + ["2. OG"] * 2
+    assert [row["buyer-phone-number"] for row in rows] == ["0228 555"] * 2 + [None] * 2
+    reader = ReportReader(["\t".join(COLUMNS), first, item_row("1", "b"), item_row("2", "a")])
+    read = list(reader.rows({"order-id", "sku"}, whole_first=True))
+    assert [set(row.values) for row in read] == [set(COLUMNS), {"order-id", "sku"}, set(COLUMNS)]
+
+
 def test_unshipped_real_report_has_no_prices() -> None:
     path = require(REAL / "us-unshipped-littlesnaf-1.txt")
     lines, _ = open_report_file(path)

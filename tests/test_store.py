@@ -12,7 +12,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -46,7 +46,8 @@ from hyreka_plugin_amazon.refhost.store import (
 from hyreka_plugin_amazon.refhost.store import adapter as adapter_module
 from hyreka_plugin_amazon.refhost.store import orderrecords as orders_module
 from hyreka_plugin_amazon.refhost.store.checkpointer import Checkpointer
-from hyreka_plugin_amazon.refhost.store.payload import order_json
+from hyreka_plugin_amazon.refhost.store.payload import order_json, order_record
+from hyreka_plugin_amazon.refhost.store.schema import ts
 from hyreka_plugin_amazon.secret import Secret
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -919,3 +920,45 @@ def test_order_payload_is_the_json_of_as_record_byte_for_byte() -> None:
         expected = json.dumps(order.as_record(), ensure_ascii=False, separators=(",", ":"))
         assert order_json(order) == expected.encode("utf-8")
         assert Order.from_dict(json.loads(order_json(order))) == order
+
+
+AMOUNTS = ("0", "-0", "-0.00", "19.90", "1E+2", "1.5E-7", "0E-8", "0.000001", "1234567.891", "-5")
+
+
+def test_an_order_record_is_its_payload_and_its_plain_columns() -> None:
+    """``order_record`` formats each date and amount once; its payload is ``order_json``'s and
+    its columns are what the store's plain columns hold: ``ts`` dates (UTC, microseconds),
+    the total as ``format(total, "f")``, codes only in their ISO shape."""
+    berlin = timezone(timedelta(hours=1))
+    times = (
+        datetime(2026, 11, 19, 9, 30, tzinfo=UTC),
+        datetime(2026, 11, 19, 9, 30, 0, 120, tzinfo=UTC),
+        datetime(2026, 11, 19, 10, 30, tzinfo=berlin),
+        datetime(2026, 11, 19, 10, 30, 5, 999999, tzinfo=berlin),
+        datetime.fromisoformat("2026-11-19T09:30:00Z"),
+        None,
+    )
+    base = make_order()
+    for n, when in enumerate(times):
+        amount = Decimal(AMOUNTS[n % len(AMOUNTS)])
+        line = OrderLine("1", "S", "T", 1, amount, item_tax=Decimal(AMOUNTS[-n]))
+        order = dataclasses.replace(
+            base, purchase_date=when, last_updated=times[-1 - n], lines=(*base.lines, line)
+        )
+        payload, columns = order_record(order)
+        assert payload == order_json(order)
+        purchase, updated = order.purchase_date, order.last_updated
+        assert columns[4] == (ts(purchase) if purchase else None)
+        assert columns[5] == (ts(updated) if updated else None)
+        assert columns[6] == format(order.total, "f")
+    for text in AMOUNTS:  # amounts (the total among them) are written as format(x, "f") does
+        line = OrderLine("1", "S", "T", 1, Decimal(text))
+        order = dataclasses.replace(base, lines=(line,), currency="eur")
+        payload, columns = order_record(order)
+        assert json.loads(payload)["lines"][0]["item_price"] == format(Decimal(text), "f")
+        assert columns[6] == format(order.total, "f")
+        assert columns[3] is None  # not an ISO currency code: not in a plain column
+    unpriced = dataclasses.replace(base, lines=(OrderLine("1", "S", "T", 1, None),))
+    payload, columns = order_record(unpriced)
+    assert json.loads(payload)["prices_missing"] is True
+    assert columns[6] == ""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import pluggy
 
@@ -160,3 +160,40 @@ class PluginHost:
         if [o.key for o in outcomes] != [i.key for i in invoices]:
             raise RuntimeError("the connector answered for other invoices than it was given")
         return outcomes
+
+    def address_mapper(self, account: Account) -> AddressMapper:
+        """``map_address`` for the many rows of one account's sync: the hook's implementations
+        are looked up once (``get_hookimpls``) and called as pluggy calls a firstresult hook,
+        the last registered first (tryfirst and trylast as pluggy orders them), each with the
+        arguments it names, until one answers other than None. pluggy looks them up and
+        sets up its call again for every row (about 2 us of 5 per address).
+
+        When a ``map_address`` implementation is a wrapper, every row goes through
+        ``pm.hook.map_address`` instead. Plugins registered after this call are not asked by
+        this mapper (a sync makes its own); hook-call monitoring does not see its calls.
+        """
+        impls = self.pm.hook.map_address.get_hookimpls()
+        if any(impl.wrapper or impl.hookwrapper for impl in impls):
+
+            def through_pluggy(
+                row: Mapping[str, str | None], kind: Literal["billing", "shipping"]
+            ) -> Address | None:
+                return self.map_address(row=row, kind=kind, account=account)
+
+            return through_pluggy
+        calls = [(impl.function, impl.argnames) for impl in reversed(impls)]
+
+        def mapper(
+            row: Mapping[str, str | None], kind: Literal["billing", "shipping"]
+        ) -> Address | None:
+            given: dict[str, object] = {"row": row, "kind": kind, "account": account}
+            for function, names in calls:
+                address = function(*[given[name] for name in names])
+                if address is not None:
+                    return cast(Address, address)  # what the hookspec says it returns
+            return None
+
+        return mapper
+
+
+AddressMapper = Callable[[Mapping[str, str | None], Literal["billing", "shipping"]], Address | None]

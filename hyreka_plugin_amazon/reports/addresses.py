@@ -74,7 +74,7 @@ def default_map_address(
     first, second, third, postal_code, city, country, state, phone, name = [
         (get(column) or "").strip() or None for column in _READ[kind]
     ]
-    lines = tuple(line for line in (first, second, third) if line)
+    lines = tuple(filter(None, (first, second, third)))
     if kind == "shipping":
         if not (lines or postal_code or city or country or state or phone):
             return None
@@ -85,13 +85,5 @@ def default_map_address(
     company = None
     if columns.company is not None:
         company = (get(columns.company) or "").strip() or None
-    return Address(
-        name=name,
-        lines=lines,
-        postal_code=postal_code,
-        city=city,
-        country_code=country,
-        state=state,
-        company=company,
-        phone=phone,
-    )
+    # positionally, in the order of Address's fields (cheaper than by keyword)
+    return Address(name, lines, postal_code, city, country, state, company, phone)

@@ -187,7 +187,7 @@ class Timestamp(Cell[datetime]):
         except ValueError:
             spreadsheet = _SPREADSHEET_DATE.fullmatch(text) is not None
             raise ValueError(SPREADSHEET_DATE if spreadsheet else "not a date") from None
-        if value.utcoffset() is None:
+        if value.tzinfo is None:  # fromisoformat's tzinfo is always a fixed offset
             raise ValueError("date without a UTC offset")
         return value
 

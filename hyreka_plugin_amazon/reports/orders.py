@@ -369,8 +369,9 @@ def read_orders(
 ) -> Iterator[ReportOrder | OrderErrors]:
     """The orders of a report, one ReportOrder or OrderErrors each, in file order.
 
-    ``map_address`` None: no addresses (billing and shipping None); then only the columns the
-    schemas read are taken from each row, which makes wide reports (all-orders) faster.
+    ``map_address`` None: no addresses (billing and shipping None). Only the columns the
+    schemas read are taken from each row, which makes wide reports (all-orders) faster;
+    ``map_address`` gets an order's first row with every column.
 
     All rows with one order id form one order, wherever they stand in the file (the reader
     brings them together). If any row of an
@@ -388,7 +389,9 @@ def read_orders(
     that SKU's rows within the order from 1 (stable while Amazon keeps the row order).
     """
     loaders = _Loaders(reader, map_address, default_marketplace_id)
-    rows = reader.rows(loaders.columns if map_address is None else None)
+    # the first row of an order, whose addresses are mapped, with every column (a host's
+    # mapping may read any); the others with the columns the schemas read
+    rows = reader.rows(loaders.columns, whole_first=map_address is not None)
 
     def start(order_id: str) -> _Group:
         return _Group(order_id, loaders)

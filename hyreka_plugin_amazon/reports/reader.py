@@ -144,9 +144,13 @@ class ReportReader:
     def __iter__(self) -> Iterator[Row]:
         return self.rows()
 
-    def rows(self, columns: Collection[str] | None = None) -> Iterator[Row]:
+    def rows(
+        self, columns: Collection[str] | None = None, *, whole_first: bool = False
+    ) -> Iterator[Row]:
         """The data rows; with ``columns``, their values hold only those columns (the others
-        are still counted and checked), which is faster on wide reports."""
+        are still counted and checked), which is faster on wide reports. ``whole_first``:
+        the first row of each order holds every column all the same (what an address
+        mapping may read: ``orders.read_orders`` maps addresses from an order's first row)."""
         header = self.header
         width = len(header)
         id_index = header.index(self.layout.order_id_column)
@@ -154,10 +158,13 @@ class ReportReader:
         split = width  # cells split off; the rest of a line stays one string (not read)
         if columns is not None:
             wanted = [(name, index) for index, name in enumerate(header) if name in columns]
-            split = max((index for _, index in wanted), default=0)
-            split = max(split, id_index) + 1
+            if not whole_first:
+                split = max((index for _, index in wanted), default=0)
+                split = max(split, id_index) + 1
         must_reach = self._must_reach()
         order_id: str | None = None
+        # an order's first line, and its later ones (most orders have one line: not hashed)
+        first_line = ""
         order_lines: set[str] = set()
         regrouping = regrouped(
             self._lines, id_index, memory_chars=self.spill_after, on_end=self._last_lines
@@ -186,14 +193,16 @@ class ReportReader:
             if len(text) > MAX_CELL_CHARS:  # only then can a cell be too long
                 errors += _overlong(number, header, cells, min(split, width))
             cell_id = cells[id_index].strip()
-            if cell_id != order_id:
-                order_id = cell_id
+            first = cell_id != order_id
+            if first:
+                order_id, first_line = cell_id, text
                 order_lines.clear()
-            elif text in order_lines:
+            elif text == first_line or text in order_lines:
                 self.duplicates_skipped += 1
                 continue
-            order_lines.add(text)
-            if wanted is None:
+            else:
+                order_lines.add(text)
+            if wanted is None or (first and whole_first):
                 values = {
                     name: cell or None
                     for name, cell in zip(header, map(str.strip, cells), strict=False)

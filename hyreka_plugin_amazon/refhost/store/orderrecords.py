@@ -20,7 +20,6 @@ from __future__ import annotations
 import collections
 import hmac
 import json
-import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime
@@ -36,8 +35,8 @@ from hyreka_plugin_amazon.refhost.store.database import BATCH, Connection, Row, 
 from hyreka_plugin_amazon.refhost.store.datakeys import is_account_key_id
 from hyreka_plugin_amazon.refhost.store.errors import AccountNotFoundError
 from hyreka_plugin_amazon.refhost.store.fencing import Fence, LeaseLostError
-from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_json
-from hyreka_plugin_amazon.refhost.store.schema import dt, ts
+from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_record
+from hyreka_plugin_amazon.refhost.store.schema import dt
 
 CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
 STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index page writes)
@@ -108,13 +107,14 @@ class _Staged(NamedTuple):
         account_id: str,
         stored: Order,
         seen: RowState | None,
-        payload: bytes,
+        record: tuple[bytes, tuple[Any, ...]],
         mac: bytes,
         key_id: str,
         fence: Fence | None = None,
     ) -> _Staged:
+        """``record``: the order's payload and plain columns (``payload.order_record``)."""
         closed = stored.status in CLOSED_STATUSES
-        columns = _order_columns(stored)
+        payload, columns = record
         return cls(
             account_id, stored.amazon_order_id, seen, columns, closed, payload, mac, key_id, fence
         )
@@ -172,7 +172,8 @@ class OrderStore(AccountStore):
             else:
                 seen = self._row_state(self._db, *key)
             sealing_key = self._sealing_key(account_id)
-            stored, payload, mac = self._prepare(order, seen, sealing_key)
+            stored, record, mac = self._prepare(order, seen, sealing_key)
+            payload = record[0]
             if earlier is not None:
                 if hmac.compare_digest(earlier.mac, mac):
                     return "unchanged"
@@ -184,7 +185,7 @@ class OrderStore(AccountStore):
                 if not self._staged:
                     self._staged_since = time.monotonic()
             self._staged[key] = _Staged.of(
-                account_id, stored, seen, payload, mac, sealing_key[0], fence
+                account_id, stored, seen, record, mac, sealing_key[0], fence
             )
             if (
                 len(self._staged) >= STAGE_ORDERS
@@ -262,10 +263,10 @@ class OrderStore(AccountStore):
         """Compare with the stored order and write it when it differs (in a transaction)."""
         seen = self._row_state(db, account_id, order.amazon_order_id, for_write=True)
         key = self._account_key(db, account_id, for_write=True)
-        stored, payload, mac = self._prepare(order, seen, key)
-        outcome = self._outcome((account_id, order.amazon_order_id), seen, payload, mac, key)
+        stored, record, mac = self._prepare(order, seen, key)
+        outcome = self._outcome((account_id, order.amazon_order_id), seen, record[0], mac, key)
         if outcome != "unchanged":
-            entry = _Staged.of(account_id, stored, seen, payload, mac, key[0])
+            entry = _Staged.of(account_id, stored, seen, record, mac, key[0])
             db.execute(self._sql.upsert_order, self._values(entry, seen, now, key))
         return outcome
 
@@ -311,13 +312,14 @@ class OrderStore(AccountStore):
 
     def _prepare(
         self, order: Order, seen: RowState | None, key: tuple[str, DataKey]
-    ) -> tuple[Order, bytes, bytes]:
-        """The order as it is stored, its payload and the payload's MAC (under ``key``)."""
+    ) -> tuple[Order, tuple[bytes, tuple[Any, ...]], bytes]:
+        """The order as it is stored, its payload and plain columns (``order_record``) and
+        the payload's MAC (under ``key``)."""
         if seen is not None and seen.purged_at and order.status in CLOSED_STATUSES:
             # Its personal data is purged; a report overlap must not bring it back.
             order = anonymised(order)
-        payload = order_json(order)
-        return order, payload, key[1].mac(payload)
+        record = order_record(order)
+        return order, record, key[1].mac(record[0])
 
     def _outcome(
         self,
@@ -514,30 +516,3 @@ class OrderStore(AccountStore):
                 "rowid": rowid,
             },
         )
-
-
-def _order_columns(order: Order) -> tuple[Any, ...]:
-    """The plain columns of ``upsert_order`` from ``status`` to ``billing_address_missing``."""
-    address = order.shipping_address or order.billing_address
-    return (
-        order.status.value,
-        order.marketplace_id,
-        order.fulfillment_channel,
-        _code(order.currency, _CURRENCY),
-        ts(order.purchase_date) if order.purchase_date else None,
-        ts(order.last_updated) if order.last_updated else None,
-        "" if order.total is None else format(order.total, "f"),  # "": prices unknown
-        len(order.lines),
-        _code(address.country_code, _COUNTRY) if address else None,
-        order.billing_address_missing,
-    )
-
-
-# Plain (unencrypted, never purged) columns keep a code only in its ISO shape: whatever else a
-# report or a host's address mapping put there could be personal data.
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-
-
-def _code(value: str | None, shape: re.Pattern[str]) -> str | None:
-    return value if value is not None and shape.fullmatch(value) else None
