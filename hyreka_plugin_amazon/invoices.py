@@ -71,6 +71,18 @@ FEEDS_PAGE: Final = 10
 FEED_WAIT_S: Final = 60.0  # how long one call waits for Amazon's verdict on a feed
 FEED_POLL_S: Final = 2.0
 _DONE, _FATAL, _CANCELLED = "DONE", "FATAL", "CANCELLED"
+# words in Amazon's reason of a refused invoice -> the reason in the seller's words (a text id
+# ``invoice.reason.*``); Amazon's own words follow it in brackets. First match wins.
+_REASONS: Final = (
+    (("amazon will generate the invoice", "vat calculation service"), "vcs"),
+    (("does not match the order total", "exceeds the order total"), "total"),
+    (("already used",), "number_used"),
+    (("not shipped",), "not_shipped"),
+    (("not a pdf",), "not_pdf"),
+    (("was not found",), "order_unknown"),
+    (("marketplace",), "marketplace"),
+    (("feed option", "is required", "must be"), "options"),
+)
 
 
 class _Refused(Exception):
@@ -266,7 +278,8 @@ class _Run:
             return self.outcome(invoice, InvoiceState.ACCEPTED, "invoice.accepted", feed_id)
         report = self.client.read_processing_report(feed.result_feed_document_id)
         if report.errors:
-            detail = "; ".join(e.description for e in report.errors if e.description)
+            amazon = "; ".join(e.description for e in report.errors if e.description)
+            detail = in_sellers_words(amazon or "-", self.account.locale)
             self.ledger.forget(identity(invoice))  # refused: a corrected one is sent anew
             self.ledger.save(self.host, self.account.id)
             return self.outcome(
@@ -354,6 +367,17 @@ def _newer_than_known(feeds: Sequence[Feed], known: set[str]) -> list[Feed] | No
             return newer
         newer.append(feed)
     return newer if len(feeds) < FEEDS_PAGE else None
+
+
+def in_sellers_words(amazon: str, locale: str) -> str:
+    """Amazon's reason for refusing an invoice, said first in the seller's words where it is
+    one the connector knows (Amazon's words then follow in brackets), else as Amazon said it."""
+    lowered = amazon.lower()
+    for needles, reason in _REASONS:
+        if any(needle in lowered for needle in needles):
+            own = messages.translate(f"invoice.reason.{reason}", locale)
+            return f"{own} (Amazon: {amazon})"
+    return amazon
 
 
 def _amazon_words(exc: errors.SpApiError) -> str:

@@ -250,8 +250,10 @@ def test_amazons_refusals_in_the_sellers_words(seller: Seller, account: Account)
     assert (total.state, total.code) == (InvoiceState.REFUSED, "invoice.refused")
     assert total.message.startswith(
         f"Amazon refused invoice RE-2026-0001 for order {order.amazon_order_id}: "
-        "TotalAmount 0.50 does not match"
+        "The invoice total differs from what Amazon charged for the order: give the charged "
+        "amount with --total"
     )
+    assert "(Amazon: TotalAmount 0.50 does not match" in total.message  # Amazon's own words
     assert total.message.endswith("Correct it (a new PDF or number) and upload it again.")
     # corrected (the right total), the same number goes out as a new feed and is accepted
     [fixed] = seller.upload(seller.invoice(order))
@@ -261,10 +263,12 @@ def test_amazons_refusals_in_the_sellers_words(seller: Seller, account: Account)
     [unshipped] = seller.upload(seller.invoice(open_order, "R-9"))
     assert unshipped.code == "invoice.refused"
     assert "is not shipped yet" in unshipped.message
+    assert "Amazon zählt die Bestellung noch nicht als versandt" in unshipped.message
     [taken] = seller.upload(
         seller.invoice(seller.order(marketplace="A13V1IB3VIYZZH"), "RE-2026-0001")
     )
     assert "already used for another order" in taken.message
+    assert "schon für eine andere Bestellung vergeben" in taken.message
     assert len(invoices_at_amazon(seller.sim)) == 1
 
 
@@ -274,6 +278,7 @@ def test_vcs_role_and_fatal(seller: Seller) -> None:
     [vcs] = seller.upload(seller.invoice(order))
     assert (vcs.state, vcs.code) == (InvoiceState.REFUSED, "invoice.refused")
     assert "Amazon will generate the invoice" in vcs.message
+    assert "Umsatzsteuer-Berechnungsservice (VCS)" in vcs.message
     add_fault(seller.sim, "invoice_role_missing", rate=1.0)  # also after a new token
     [role] = seller.upload(seller.invoice(order))
     assert (role.state, role.code) == (InvoiceState.RETRY, "invoice.access_denied")
