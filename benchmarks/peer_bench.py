@@ -238,11 +238,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hyreka_plugin_amazon.spapi.regions import marketplace
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("HYREKA_", "AMAZON_"))}
+    # Both sides with their bytecode cached, as an installed package has it: with
+    # PYTHONDONTWRITEBYTECODE set (as on this machine) every process compiled every module it
+    # imported from source. A first, unmeasured repetition writes the caches.
+    base_env.pop("PYTHONDONTWRITEBYTECODE", None)
     runs: dict[str, list[Run]] = {"ours": [], "peer": []}
     with Simulator(
         orders=0, seed=args.seed, marketplaces=MARKETPLACES, report_delay_s=REPORT_DELAY_S
     ) as sim:
-        for repetition in range(args.repeat):
+        for repetition in range(-1, args.repeat):  # -1: the warm-up, not counted
             # a seller of its own per repetition (Amazon's createReport burst is per seller)
             seller = sim.add_seller(marketplaces=MARKETPLACES, orders=0)
             for n in range(args.orders):
@@ -267,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run = one_side(side, env)
                 if run.orders != args.orders:
                     raise SystemExit(f"{side} saw {run.orders} of {args.orders} orders")
-                runs[side].append(run)
+                if repetition >= 0:
+                    runs[side].append(run)
     figures = report(runs, args.orders)
     if args.json is not None:
         figures["runs"] = {side: [asdict(run) for run in series] for side, series in runs.items()}
