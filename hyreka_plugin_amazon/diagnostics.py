@@ -140,9 +140,10 @@ def failure_detail(exc: errors.SpApiError, locale: str) -> str:
     any other error's own first line (Amazon's words)."""
     if isinstance(exc, errors.ServerError):
         return messages.translate("net.status", locale, status=exc.status or "5xx")
+    if isinstance(exc, errors.NoAnswerError):
+        return messages.translate("net.no_answer", locale)
     if isinstance(exc, errors.TransportError):
-        timeout = "Timeout" in str(exc)
-        return messages.translate("net.no_answer" if timeout else "net.no_connection", locale)
+        return messages.translate("net.no_connection", locale)
     return _short(exc)
 
 

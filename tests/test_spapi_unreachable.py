@@ -74,6 +74,7 @@ def test_a_silent_server_is_given_up_after_the_deadline_not_after_every_attempt(
 
     attempts = client.calls["getReport"]
     assert 2 <= attempts < 5  # retried while young, then given up (0.2 s per attempt)
+    assert isinstance(caught.value, errors.NoAnswerError)
     assert "ReadTimeout" in str(caught.value)
     assert diagnostics.failure_detail(caught.value, "de") == "keine Antwort"
     assert diagnostics.failure_detail(caught.value, "en") == "no answer"

@@ -100,6 +100,10 @@ class TransportError(SpApiError):
     retryable = True
 
 
+class NoAnswerError(TransportError):
+    """The server took the connection (or the request) but answered within no timeout."""
+
+
 class CertificateError(TransportError):
     """The server's TLS certificate could not be verified against the trusted CAs (certifi's
     bundle; the environment's ``REQUESTS_CA_BUNDLE`` is not trusted). Not retried."""

@@ -31,6 +31,7 @@ from hyreka_plugin_amazon.spapi.errors import (
     AccessDeniedError,
     BadRequestError,
     CertificateError,
+    NoAnswerError,
     NotFoundError,
     ServerError,
     SpApiError,
@@ -276,7 +277,8 @@ class Transport:
                 given_up = time.monotonic() - first_attempt >= GIVE_UP_AFTER_S
                 if not retryable or attempt == self.max_attempts or delay is None or given_up:
                     why = " (not repeated: the server may have acted on it)" if unsafe else ""
-                    error = TransportError(
+                    kind = NoAnswerError if isinstance(exc, requests.Timeout) else TransportError
+                    error = kind(
                         f"{operation} failed after {attempt} attempt(s){why}: {_describe(exc)}",
                         operation=operation,
                     )
