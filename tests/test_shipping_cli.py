@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from helpers.cli import clean_environment, set_secrets
 from helpers.sim import TIMEOUT, add_fault
 
 from hyreka_plugin_amazon.refhost.cli import main as cli
@@ -50,16 +51,11 @@ def run(
     simulator: Simulator,
     database: str | None,
 ) -> Cli:
-    for key, value in host_env.items():
-        monkeypatch.setenv(key, value)
+    clean_environment(monkeypatch, host_env)
     if database is not None:
         monkeypatch.setenv(DATABASE_ENV, database)
-    monkeypatch.delenv(cli.LANG_ENV, raising=False)
     monkeypatch.setattr(transport, "BACKOFF_BASE", 0.001)  # retries without wall-clock waits
-    creds = simulator.credentials
-    monkeypatch.setenv("AMAZON_LWA_CLIENT_ID", creds.client_id)
-    monkeypatch.setenv("AMAZON_LWA_CLIENT_SECRET", creds.client_secret)
-    monkeypatch.setenv("AMAZON_REFRESH_TOKEN", creds.refresh_token)
+    set_secrets(simulator, monkeypatch)
     runner = Cli(tmp_path / "data", capsys)
     runner(
         "account", "add", "shop", "--marketplace", "DE", "--marketplace", "FR",
