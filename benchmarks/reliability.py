@@ -186,7 +186,9 @@ def faults(tmp: Path, report: Callable[[str], None]) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------- kills
 
-SLOW_HOST = """
+# The started process's own plugin makes each address take a millisecond: a sync of a few
+# hundred orders takes seconds, so a kill lands mid-sync.
+SLOW_ADDRESSES = """
 import os, sys, time
 from pathlib import Path
 from hyreka_plugin_amazon.hookspecs import hookimpl
@@ -197,21 +199,40 @@ class SlowAddresses:
     def map_address(self, row, kind, account):
         time.sleep(0.001)
         return None
-
+"""
+SLOW_HOST = (
+    SLOW_ADDRESSES
+    + """
 with ReferenceHost(Path(sys.argv[1]), env=os.environ) as host:
     host.plugins.pm.register(SlowAddresses())
     print("started", flush=True)
     host.sync(sys.argv[2])
 """
+)
+
+# Kill one process (given the host and the delay); whether it was mid-sync when killed.
+Killer = Callable[[ReferenceHost, dict[str, str], float], bool]
 
 
-def kills(tmp: Path, count: int, report: Callable[[str], None], seed: int = 19) -> tuple[int, int]:
-    rng = random.Random(seed)
+def kill_rounds(
+    tmp: Path,
+    count: int,
+    report: Callable[[str], None],
+    *,
+    rng: random.Random,
+    delays: tuple[float, float],
+    kill: Killer,
+    name: str,
+    label: str,
+    idle: str,
+) -> tuple[int, int]:
+    """``count`` rounds against one host: 300 new orders, ``kill`` after a random delay, then
+    a sync in this process. Survived: that sync is ok and the host converged."""
     env = {"HYREKA_AMAZON_KEY": Fernet.generate_key().decode()}
     survived = midway = 0
     with (
         Simulator(orders=50, seed=11, time_scale=0, report_delay_s=0) as sim,
-        ReferenceHost(tmp / "kills", env=env) as host,
+        ReferenceHost(tmp / name, env=env) as host,
     ):
         host.store.add_account(account_of(sim, poll_interval="0.05", max_poll_interval="0.2"))
         if not host.sync("sim").ok:
@@ -220,28 +241,42 @@ def kills(tmp: Path, count: int, report: Callable[[str], None], seed: int = 19) 
             sim.clock.advance(600)  # the stopped simulator clock: refill Amazon's buckets
             for i in range(300):
                 sim.add_order(marketplace=MARKETS[i % len(MARKETS)])
-            delay = rng.uniform(0.0, 2.5)
-            with subprocess.Popen(
-                [sys.executable, "-c", SLOW_HOST, str(host.data_dir), "sim"],
-                env={**os.environ, **env},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            ) as syncing:
-                assert syncing.stdout is not None
-                syncing.stdout.readline()
-                time.sleep(delay)
-                mid = syncing.poll() is None
-                syncing.send_signal(signal.SIGKILL)
-                syncing.wait(60)
+            delay = rng.uniform(*delays)
+            mid = kill(host, env, delay)
             result = host.sync("sim")
             ok = result.ok and converged(sim, host)
             survived += ok
             midway += mid
-            where = "mid-sync" if mid else "after it ended"
-            report(f"  {'ok  ' if ok else 'FAIL'} kill {n + 1} after {delay:.2f} s ({where})")
+            where = "mid-sync" if mid else idle
+            report(f"  {'ok  ' if ok else 'FAIL'} {label} {n + 1} after {delay:.2f} s ({where})")
     report(f"  {midway} of {count} killed mid-sync")
     return survived, count
+
+
+def kills(tmp: Path, count: int, report: Callable[[str], None], seed: int = 19) -> tuple[int, int]:
+    """A sync in another process SIGKILLed after 0-2.5 s."""
+
+    def kill(host: ReferenceHost, env: dict[str, str], delay: float) -> bool:
+        with subprocess.Popen(
+            [sys.executable, "-c", SLOW_HOST, str(host.data_dir), "sim"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as syncing:
+            assert syncing.stdout is not None
+            syncing.stdout.readline()
+            time.sleep(delay)
+            mid = syncing.poll() is None
+            syncing.send_signal(signal.SIGKILL)
+            syncing.wait(60)
+        return mid
+
+    rng = random.Random(seed)
+    return kill_rounds(
+        tmp, count, report, rng=rng, delays=(0.0, 2.5), kill=kill, name="kills",
+        label="kill", idle="after it ended",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- shipping
@@ -577,19 +612,17 @@ def _ride_out(
 
 # ---------------------------------------------------------------------------------- console
 
-SLOW_CONSOLE = """
-import os, sys, time
-from pathlib import Path
-from hyreka_plugin_amazon.hookspecs import hookimpl
-from hyreka_plugin_amazon.refhost.host import ReferenceHost
+# The console's "Synchronisieren" waits five minutes after a finished sync (sync pacing,
+# issue 27); each round syncs just before, so the console's process leaves the pacing out:
+# this part kills a console while the sync its button started runs.
+SLOW_CONSOLE = (
+    SLOW_ADDRESSES
+    + """
+from hyreka_plugin_amazon.refhost.services import runs
 from hyreka_plugin_amazon.refhost.web.console import Console
 from hyreka_plugin_amazon.refhost.web.serving import serve
 
-class SlowAddresses:
-    @hookimpl(tryfirst=True)
-    def map_address(self, row, kind, account):
-        time.sleep(0.001)
-        return None
+runs.pacing = lambda host, name, now=None: None
 
 with ReferenceHost(Path(sys.argv[1]), env=os.environ) as host:
     host.plugins.pm.register(SlowAddresses())
@@ -597,6 +630,7 @@ with ReferenceHost(Path(sys.argv[1]), env=os.environ) as host:
     print(f"WEB_URL={running.url}", flush=True)
     running.server.serve_forever()
 """
+)
 
 
 def console(
@@ -607,57 +641,40 @@ def console(
     process. Survived: that sync is ok and the host converged."""
     import requests
 
-    rng = random.Random(seed)
-    env = {"HYREKA_AMAZON_KEY": Fernet.generate_key().decode()}
-    survived = midway = 0
-    with (
-        Simulator(orders=50, seed=11, time_scale=0, report_delay_s=0) as sim,
-        ReferenceHost(tmp / "console", env=env) as host,
-    ):
-        host.store.add_account(account_of(sim, poll_interval="0.05", max_poll_interval="0.2"))
-        if not host.sync("sim").ok:
-            return 0, count
-        for n in range(count):
-            sim.clock.advance(600)  # the stopped simulator clock: refill Amazon's buckets
-            for i in range(300):
-                sim.add_order(marketplace=MARKETS[i % len(MARKETS)])
-            delay = rng.uniform(0.1, 1.2)
-            with subprocess.Popen(
-                [sys.executable, "-c", SLOW_CONSOLE, str(host.data_dir)],
-                env={**os.environ, **env},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            ) as serving:
-                assert serving.stdout is not None
-                url = serving.stdout.readline().strip().removeprefix("WEB_URL=")
-                session = requests.Session()
-                session.trust_env = False
-                base = url.split("/?", 1)[0]
-                session.get(url, timeout=10)  # the token becomes a cookie
-                page = session.get(f"{base}/c/{CONNECTOR_ID}/orders?account=sim", timeout=10)
-                token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-                session.post(
-                    f"{base}/c/{CONNECTOR_ID}/orders/sim/sync",
-                    data={"csrf_token": token},
-                    timeout=10,
-                    allow_redirects=False,
-                )
-                time.sleep(delay)
-                runs = host.store.list_runs("sim", limit=1)
-                mid = bool(runs) and runs[0].finished_at is None
-                serving.send_signal(signal.SIGKILL)
-                serving.wait(60)
-            result = host.sync("sim")
-            ok = result.ok and converged(sim, host)
-            survived += ok
-            midway += mid
-            where = "mid-sync" if mid else "not syncing"
-            report(
-                f"  {'ok  ' if ok else 'FAIL'} console kill {n + 1} after {delay:.2f} s ({where})"
+    def kill(host: ReferenceHost, env: dict[str, str], delay: float) -> bool:
+        with subprocess.Popen(
+            [sys.executable, "-c", SLOW_CONSOLE, str(host.data_dir)],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as serving:
+            assert serving.stdout is not None
+            url = serving.stdout.readline().strip().removeprefix("WEB_URL=")
+            session = requests.Session()
+            session.trust_env = False
+            base = url.split("/?", 1)[0]
+            session.get(url, timeout=10)  # the token becomes a cookie
+            page = session.get(f"{base}/c/{CONNECTOR_ID}/orders?account=sim", timeout=10)
+            token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            session.post(
+                f"{base}/c/{CONNECTOR_ID}/orders/sim/sync",
+                data={"csrf_token": token},
+                timeout=10,
+                allow_redirects=False,
             )
-    report(f"  {midway} of {count} killed mid-sync")
-    return survived, count
+            time.sleep(delay)
+            runs = host.store.list_runs("sim", limit=1)
+            mid = bool(runs) and runs[0].finished_at is None
+            serving.send_signal(signal.SIGKILL)
+            serving.wait(60)
+        return mid
+
+    rng = random.Random(seed)
+    return kill_rounds(
+        tmp, count, report, rng=rng, delays=(0.1, 1.2), kill=kill, name="console",
+        label="console kill", idle="not syncing",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- inputs
