@@ -42,13 +42,15 @@ from hyreka_plugin_amazon.contract import (
     OrderStatus,
 )
 from hyreka_plugin_amazon.diagnostics import failure_detail, login_failure
+from hyreka_plugin_amazon.outbox import (
+    INVOICE_PDF_MAGIC,
+    MAX_INVOICE_NUMBER,
+    MAX_INVOICE_PDF_BYTES,
+    MAX_TRANSACTION_ID,
+)
 from hyreka_plugin_amazon.spapi import SpApiClient, errors
 from hyreka_plugin_amazon.spapi.feeds import VAT_INVOICE_FEED, Feed, FeedDocumentUploadError
 
-PDF_MAGIC: Final = b"%PDF-"
-MAX_PDF_BYTES: Final = 10 * 1024 * 1024  # Amazon takes invoice PDFs up to 10 MB
-MAX_NUMBER: Final = 40  # characters of an invoice number
-MAX_TRANSACTION: Final = 100
 # The marketplaces of Amazon's VAT invoice feed (its VAT Calculation Service guide)
 VAT_INVOICE_MARKETPLACES: Final = frozenset(
     {
@@ -399,8 +401,8 @@ def _check(account: Account, invoice: Invoice, host: HostServices) -> _Checked:
     if mode != "own":
         raise _Refused(_MODE_REFUSALS[mode])
     number = invoice.invoice_number.strip()
-    if not number or len(number) > MAX_NUMBER or not number.isprintable() or ";" in number:
-        raise _Refused("invoice.bad_number", maximum=MAX_NUMBER)
+    if not number or len(number) > MAX_INVOICE_NUMBER or not number.isprintable() or ";" in number:
+        raise _Refused("invoice.bad_number", maximum=MAX_INVOICE_NUMBER)
     for amount in (invoice.total_amount, invoice.total_vat_amount):
         if not amount.is_finite() or amount < 0 or _places(amount) > 2:
             raise _Refused("invoice.bad_amount")
@@ -409,7 +411,7 @@ def _check(account: Account, invoice: Invoice, host: HostServices) -> _Checked:
     transaction = (invoice.transaction_id or "").strip()
     if invoice.document_type is DocumentType.CREDIT_NOTE and not transaction:
         raise _Refused("invoice.no_transaction")
-    if transaction and (len(transaction) > MAX_TRANSACTION or not transaction.isprintable()):
+    if transaction and (len(transaction) > MAX_TRANSACTION_ID or not transaction.isprintable()):
         raise _Refused("invoice.bad_transaction")
     order = host.get_order(account.id, invoice.amazon_order_id)
     if order is None:
@@ -428,10 +430,10 @@ def _check(account: Account, invoice: Invoice, host: HostServices) -> _Checked:
         content = invoice.content()
     except OSError:
         raise _Refused("invoice.no_file") from None
-    if not content.startswith(PDF_MAGIC):
+    if not content.startswith(INVOICE_PDF_MAGIC):
         raise _Refused("invoice.not_pdf")
-    if len(content) > MAX_PDF_BYTES:
-        raise _Refused("invoice.too_large", maximum=MAX_PDF_BYTES // (1024 * 1024))
+    if len(content) > MAX_INVOICE_PDF_BYTES:
+        raise _Refused("invoice.too_large", maximum=MAX_INVOICE_PDF_BYTES // (1024 * 1024))
     options = {
         "metadata:OrderId": invoice.amazon_order_id,
         "metadata:InvoiceNumber": number,

@@ -74,6 +74,14 @@ class ShipmentOutcome:
     items: tuple[ShipmentItem, ...] | None = None  # the package's items when not as asked
 
 
+# What Amazon takes as an invoice upload: the host checks it before storing, the connector
+# before sending.
+INVOICE_PDF_MAGIC = b"%PDF-"  # a PDF file's first bytes
+MAX_INVOICE_PDF_BYTES = 10 * 1024 * 1024  # Amazon takes invoice PDFs up to 10 MB
+MAX_INVOICE_NUMBER = 40  # characters of an invoice number
+MAX_TRANSACTION_ID = 100  # characters of a credit note's transaction id
+
+
 class DocumentType(enum.StrEnum):
     """What an uploaded document is: an invoice, or a credit note for a refund or return."""
 

@@ -25,7 +25,8 @@ from hyreka_plugin_amazon.contract import (
     InvoiceState,
     Order,
 )
-from hyreka_plugin_amazon.invoices import MAX_PDF_BYTES, upload_invoices
+from hyreka_plugin_amazon.invoices import upload_invoices
+from hyreka_plugin_amazon.outbox import MAX_INVOICE_PDF_BYTES
 from hyreka_plugin_amazon.refhost.manager import make_plugin_manager
 from hyreka_plugin_amazon.simulator import Simulator
 from hyreka_plugin_amazon.spapi.feeds import FeedReportError, parse_processing_report
@@ -195,7 +196,7 @@ def test_a_credit_note(seller: Seller) -> None:
     ("change", "code"),
     [
         ({"pdf": b"<html>invoice</html>"}, "invoice.not_pdf"),
-        ({"pdf": b"%PDF-" + b"x" * MAX_PDF_BYTES}, "invoice.too_large"),
+        ({"pdf": b"%PDF-" + b"x" * MAX_INVOICE_PDF_BYTES}, "invoice.too_large"),
         ({"invoice_number": " "}, "invoice.bad_number"),
         ({"invoice_number": "R;1"}, "invoice.bad_number"),
         ({"total_amount": Decimal("-1")}, "invoice.bad_amount"),

@@ -27,16 +27,18 @@ from hyreka_plugin_amazon.contract import (
     Order,
     OrderStatus,
 )
+from hyreka_plugin_amazon.outbox import (
+    INVOICE_PDF_MAGIC,
+    MAX_INVOICE_NUMBER,
+    MAX_INVOICE_PDF_BYTES,
+    MAX_TRANSACTION_ID,
+)
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 from hyreka_plugin_amazon.refhost.store import StoredInvoice
 from hyreka_plugin_amazon.refhost.store.invoices import INVOICE_STATES
 
-PDF_MAGIC: Final = b"%PDF-"
-MAX_PDF_BYTES: Final = 10 * 1024 * 1024  # Amazon takes invoice PDFs up to 10 MB
-MAX_NUMBER: Final = 40
-MAX_TRANSACTION: Final = 100
 DOCUMENT_TYPES: Final = tuple(kind.value for kind in DocumentType)  # invoice, credit-note
 STATES: Final = INVOICE_STATES
 _AMOUNT = re.compile(
@@ -194,8 +196,8 @@ def _number(text: str) -> str:
     number = (text or "").strip()
     if not number:
         raise ServiceError("input.required", field="number")
-    if len(number) > MAX_NUMBER or not number.isprintable() or ";" in number:
-        raise ServiceError("cli.invoice.bad_number", field="number", maximum=MAX_NUMBER)
+    if len(number) > MAX_INVOICE_NUMBER or not number.isprintable() or ";" in number:
+        raise ServiceError("cli.invoice.bad_number", field="number", maximum=MAX_INVOICE_NUMBER)
     return number
 
 
@@ -204,7 +206,7 @@ def _transaction(text: str | None, kind: DocumentType) -> str | None:
     if kind is DocumentType.CREDIT_NOTE and transaction is None:
         raise ServiceError("cli.invoice.no_transaction", field="transaction_id")
     if transaction is not None and (
-        len(transaction) > MAX_TRANSACTION or not transaction.isprintable()
+        len(transaction) > MAX_TRANSACTION_ID or not transaction.isprintable()
     ):
         raise ServiceError("cli.invoice.bad_transaction", field="transaction_id")
     return transaction
@@ -216,16 +218,16 @@ def _pdf(pdf: bytes | None, path: Path | None) -> bytes:
             raise ServiceError("input.required", field="file")
         try:
             with path.open("rb") as file:
-                pdf = file.read(MAX_PDF_BYTES + 1)
+                pdf = file.read(MAX_INVOICE_PDF_BYTES + 1)
         except OSError as exc:
             raise ServiceError(
                 "cli.invoice.no_file", field="file", detail=exc.strerror or type(exc).__name__
             ) from None
-    if not pdf.startswith(PDF_MAGIC):
+    if not pdf.startswith(INVOICE_PDF_MAGIC):
         raise ServiceError("cli.invoice.not_pdf", field="file")
-    if len(pdf) > MAX_PDF_BYTES:
+    if len(pdf) > MAX_INVOICE_PDF_BYTES:
         raise ServiceError(
-            "cli.invoice.too_large", field="file", maximum=MAX_PDF_BYTES // (1024 * 1024)
+            "cli.invoice.too_large", field="file", maximum=MAX_INVOICE_PDF_BYTES // (1024 * 1024)
         )
     return pdf
 

@@ -158,7 +158,6 @@ def create_app(
     """The console's Flask application, guarded by ``security.install``. ``access_token``
     becomes the one-time token of ``console.gate`` (``console.gate.issue()`` makes more)."""
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = invoicing.MAX_PDF_BYTES + 64 * 1024  # an invoice's PDF
     if access_token is not None:
         console.gate.issue(access_token)
     security.install(app, gate=console.gate, allowed_hosts=allowed_hosts, cookie_name=cookie_name)

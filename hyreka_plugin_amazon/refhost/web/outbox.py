@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from hyreka_plugin_amazon.outbox import MAX_INVOICE_PDF_BYTES
 from hyreka_plugin_amazon.refhost.i18n.texts import translate
 from hyreka_plugin_amazon.refhost.services import invoicing, shipping
 from hyreka_plugin_amazon.refhost.services import orders as order_reads
@@ -28,6 +29,7 @@ def register(
 ) -> None:
     """Add the outbox forms to the console's ``app`` (``lang`` and ``refusal``: the
     request's language and a service refusal in its words, as the console says them)."""
+    app.config["MAX_CONTENT_LENGTH"] = MAX_INVOICE_PDF_BYTES + 64 * 1024  # an invoice's PDF
 
     @app.post("/c/<connector_id>/orders/<account_id>/order/<order_id>/invoice")
     def upload_invoice(connector_id: str, account_id: str, order_id: str) -> BaseResponse:
@@ -43,7 +45,7 @@ def register(
             done = invoicing.upload(
                 console.host,
                 order_id,
-                pdf=upload.read(invoicing.MAX_PDF_BYTES + 1) if upload else None,
+                pdf=upload.read(MAX_INVOICE_PDF_BYTES + 1) if upload else None,
                 number=form.get("number", ""),
                 document_type=form.get("document_type", "invoice"),
                 transaction_id=form.get("transaction_id", "").strip() or None,
