@@ -74,6 +74,10 @@ class ShipmentOutcome:
     items: tuple[ShipmentItem, ...] | None = None  # the package's items when not as asked
 
 
+# The longest tracking number the connector sends (Amazon's own UI takes fewer: a longer one is
+# a paste mistake); the host holds a package's other texts to it too.
+MAX_TRACKING_NUMBER = 100
+
 # What Amazon takes as an invoice upload: the host checks it before storing, the connector
 # before sending.
 INVOICE_PDF_MAGIC = b"%PDF-"  # a PDF file's first bytes

@@ -30,9 +30,8 @@ from hyreka_plugin_amazon.contract import (
     ShipmentState,
 )
 from hyreka_plugin_amazon.diagnostics import failure_detail, login_failure
+from hyreka_plugin_amazon.outbox import MAX_TRACKING_NUMBER
 from hyreka_plugin_amazon.spapi import SpApiClient, errors
-
-MAX_TRACKING = 100  # characters; Amazon's own UI takes fewer, a longer one is a paste mistake
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ def _prepare(account: Account, shipment: Shipment, host: HostServices) -> _Packa
     if code == OTHER and carrier_name is None:
         raise _Refused("ship.carrier_name_missing")
     tracking = shipment.tracking_number.strip()
-    if not tracking or len(tracking) > MAX_TRACKING or not tracking.isprintable():
+    if not tracking or len(tracking) > MAX_TRACKING_NUMBER or not tracking.isprintable():
         raise _Refused("ship.bad_tracking")
     if shipment.package_id < 1:
         raise _Refused("ship.bad_package")

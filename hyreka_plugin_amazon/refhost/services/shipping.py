@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Final
 
 from hyreka_plugin_amazon.contract import Account, ShipmentOutcome
+from hyreka_plugin_amazon.outbox import MAX_TRACKING_NUMBER
 from hyreka_plugin_amazon.refhost.host import ReferenceHost
 from hyreka_plugin_amazon.refhost.services import auditing
 from hyreka_plugin_amazon.refhost.services.errors import ServiceError
 
-MAX_TEXT: Final = 100  # characters, as the connector's tracking number check (MAX_TRACKING)
+MAX_TEXT: Final = MAX_TRACKING_NUMBER  # characters, as the connector checks a tracking number
 # field -> the text id of its refusal
 _REFUSALS: Final = {
     "carrier": "cli.ship.bad_carrier",
