@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hyreka_plugin_amazon.simulator.reportstore import DOWNLOAD_LIFETIME, Document, iso
+from hyreka_plugin_amazon.simulator.reportstore import (
+    DOWNLOAD_LIFETIME,
+    Document,
+    iso,
+    processing_status,
+)
 
 
 @dataclass
@@ -69,10 +74,7 @@ class Feed:
     invoice: Invoice | None = None  # what Amazon keeps once the feed is DONE
 
     def status(self, now: datetime) -> str:
-        elapsed = now - self.created
-        if elapsed >= self.delay:
-            return self.outcome
-        return "IN_QUEUE" if elapsed < self.delay / 4 else "IN_PROGRESS"
+        return processing_status(self.created, self.delay, self.outcome, now)
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         """The ``Feed`` object of the Feeds API 2021-06-30."""

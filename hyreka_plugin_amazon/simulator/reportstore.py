@@ -45,10 +45,7 @@ class Report:
     def status(self, now: datetime) -> str:
         if self.cancelled is not None and now >= self.cancelled:
             return "CANCELLED"
-        elapsed = now - self.created
-        if elapsed >= self.delay:
-            return self.outcome
-        return "IN_QUEUE" if elapsed < self.delay / 4 else "IN_PROGRESS"
+        return processing_status(self.created, self.delay, self.outcome, now)
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         """The ``Report`` object of the Reports API 2021-06-30."""
@@ -71,6 +68,15 @@ class Report:
             if self.document is not None and status != "CANCELLED":
                 data["reportDocumentId"] = self.document.document_id
         return data
+
+
+def processing_status(created: datetime, delay: timedelta, outcome: str, now: datetime) -> str:
+    """Where Amazon's processing of a report or feed made at ``created`` stands: IN_QUEUE for
+    the first quarter of ``delay``, IN_PROGRESS for the rest, then ``outcome``."""
+    elapsed = now - created
+    if elapsed >= delay:
+        return outcome
+    return "IN_QUEUE" if elapsed < delay / 4 else "IN_PROGRESS"
 
 
 @dataclass
