@@ -1,5 +1,5 @@
-"""A command imports what it uses: the read commands load no web framework, job queue,
-PostgreSQL driver or scheduler, and a command whose extra is missing says which to install."""
+"""A command whose extra is missing says which to install, and the plain install runs the
+demo without the extras. (What the read commands import: tests/test_cli_startup.py.)"""
 
 from __future__ import annotations
 
@@ -10,62 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.cli import Cli, add_shop, clean_environment, set_secrets
-
-from hyreka_plugin_amazon.simulator import Simulator
-
-HEAVY = ("flask", "jinja2", "werkzeug", "procrastinate", "psycopg", "psycopg_pool", "apscheduler")
-# Runs one command in a fresh interpreter and prints the heavy packages it loaded.
-PROBE = """
-import contextlib, io, json, sys
-from hyreka_plugin_amazon.refhost.cli.main import main
-with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    try:
-        code = main(sys.argv[1:])
-    except SystemExit as exc:
-        code = exc.code
-    except Exception as exc:  # the check only needs what was imported
-        code = type(exc).__name__
-heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(HEAVY)))
-print(json.dumps({"code": code, "heavy": heavy}))
-"""
-
-
-def probe(*args: str, env: dict[str, str]) -> dict[str, object]:
-    script = PROBE.replace("json.loads(HEAVY)", f"json.loads({json.dumps(json.dumps(HEAVY))})")
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-@pytest.mark.slow
-def test_read_commands_import_no_heavy_module(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    host_env: dict[str, str],
-    simulator: Simulator,
-) -> None:
-    clean_environment(monkeypatch, host_env)
-    set_secrets(simulator, monkeypatch)
-    data = tmp_path / "data"
-    cli = Cli(data, capsys)
-    add_shop(cli, simulator, "DE")
-    cli("sync", "shop")
-    for command in (["--version"], ["status"], ["orders"], ["account", "list"]):
-        found = probe(*command, "--data", str(data), env=host_env)
-        assert found == {"code": 0, "heavy": []}, command
-    # the check sees a heavy import: the console's command loads Flask when it runs
-    web = probe("web", "--port", "-1", "--data", str(data), env=host_env)
-    assert isinstance(web["heavy"], list)
-    assert "flask" in web["heavy"]
 
 
 def test_a_missing_extra_is_named_in_one_line(tmp_path: Path) -> None:

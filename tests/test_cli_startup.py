@@ -45,6 +45,8 @@ with contextlib.redirect_stdout(out):
         code = main(sys.argv[1:])
     except SystemExit as exc:
         code = exc.code
+    except Exception as exc:  # a failing command: its name as the code, what it imported
+        code = type(exc).__name__
 print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules)}))
 """
 
@@ -98,6 +100,9 @@ def test_read_commands_load_only_what_they_read(
         assert found["out"], command  # it did its work: the version, the status, the orders
     orders = probe("orders", "--data", str(data), "--lang", "en", env=host_env)
     assert command_modules(orders["modules"]) == ["hyreka_plugin_amazon.refhost.cli.orderlist"]
+    # the check sees a heavy import: the console's command loads Flask when it runs
+    web = probe("web", "--port", "-1", "--data", str(data), "--lang", "en", env=host_env)
+    assert "flask" in loaded(web["modules"], HEAVY)
     assert "shop" in str(probe("account", "list", "--data", str(data), env=host_env)["out"])
     # the check sees a heavy import: a sync loads the HTTP client and the report schemas
     synced = probe("sync", "shop", "--data", str(data), env=host_env)
