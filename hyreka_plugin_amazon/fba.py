@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from hyreka_plugin_amazon.connector import FBA_ORDERS_SETTING as FBA_ORDERS_SETTING
+from hyreka_plugin_amazon.connector import FBA_ORDERS_SETTING
 from hyreka_plugin_amazon.contract import Account, Order, OrderStatus, Problem
 from hyreka_plugin_amazon.reports.catalogue import Layout
 from hyreka_plugin_amazon.reports.reader import HeaderError, ReportReader
