@@ -1,5 +1,5 @@
 """The reference host is a host like any other: of this package it imports only the contract
-(``contract``, ``hookspecs``, ``secret``), its own modules and the simulator."""
+(``contract``, ``outbox``, ``hookspecs``, ``secret``), its own modules and the simulator."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ PACKAGE = Path(hyreka_plugin_amazon.__file__).parent
 NAME = hyreka_plugin_amazon.__name__
 ALLOWED = (
     f"{NAME}.contract",
+    f"{NAME}.outbox",  # the contract's objects of what goes back to Amazon
     f"{NAME}.hookspecs",
     f"{NAME}.secret",
     f"{NAME}.refhost",
