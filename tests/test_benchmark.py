@@ -109,6 +109,8 @@ def test_peer_bench_runs_both_sides_on_the_same_orders(
         assert len(runs) == 2
         assert all(run["orders"] == 40 for run in runs)  # each side saw every order
         assert all(run["peak_rss_mib"] > 0 and run["cpu_s"] > 0 for run in runs)
+        assert all(0 <= run["work_peak_mib"] < run["peak_rss_mib"] for run in runs)
     assert figures["rows"] >= 80  # both reports, one row per order at least in each
-    assert set(figures["ratios"]) == {"wall_s", "work_s", "cpu_s", "peak_rss_mib"}
+    ratios = {"wall_s", "work_s", "cpu_s", "peak_rss_mib", "work_peak_mib"}
+    assert set(figures["ratios"]) == ratios
     assert "python-amazon-sp-api" in capsys.readouterr().out

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from hyreka_plugin_amazon.reports.regroup import (
     BLOCK_CHARS,
     CACHED_BLOCKS,
@@ -83,3 +85,32 @@ def test_a_large_scattered_report_is_grouped_in_bounded_memory() -> None:
     longest = max(map(len, rows))
     bound = 256 * 1024 + CACHED_BLOCKS * BLOCK_CHARS + (CACHED_BLOCKS + CHECK_EVERY) * longest
     assert spill.peak_chars <= bound < text_chars / 8
+
+
+def test_with_a_replay_the_first_pass_keeps_no_line() -> None:
+    lines = [f"302-0000000-{n // 2:07d}\t{NAME}\t{n}\n" for n in range(500)]
+    replays: list[int] = []
+
+    def replay() -> list[str]:
+        replays.append(1)
+        return list(lines)
+
+    spill = LineSpill()
+    assert list(regrouped(iter(lines), 0, spill=spill, replay=replay)) == list(
+        regrouped(iter(lines), 0)
+    )
+    assert replays == [1]  # read once more, for the second pass
+    assert spill.count == 0  # nothing held between the passes
+    assert spill.peak_chars == 0
+
+
+def test_a_scattered_file_with_a_replay_is_grouped_as_without() -> None:
+    lines = ["A\t1", "B\t1", "", "A\t2", "\t-", "C\t1", "B\t2", "A\t3\r\n"]
+    with_replay = regrouped(iter(lines), 0, replay=lambda: list(lines))
+    assert list(with_replay) == list(regrouped(iter(lines), 0))
+
+
+def test_a_replay_with_other_lines_than_the_first_reading_is_an_error() -> None:
+    lines = ["A\t1", "B\t1"]
+    with pytest.raises(ValueError, match="shorter"):  # zip(strict=True): no row out of place
+        list(regrouped(iter(lines), 0, replay=lambda: ["A\t1"]))

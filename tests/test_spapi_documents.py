@@ -21,6 +21,7 @@ from hyreka_plugin_amazon.spapi import (
     DocumentTruncatedError,
     ServerError,
     TransportError,
+    documents,
 )
 from hyreka_plugin_amazon.spapi.documents import SNIFF_SIZE
 
@@ -159,6 +160,76 @@ def test_large_document_streams_in_chunks(httpserver: HTTPServer) -> None:
     assert lines == text.splitlines(keepends=True)
     assert len(progress) > 5  # arrived (and was reported) piece by piece
     assert sum(progress) == len(body)
+
+
+# ------------------------------------------------------------------------------------ replay
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "compression"),
+    [
+        (
+            gzip.compress(b"\xef\xbb\xbf" + ORDERS_TEXT.encode()),
+            "text/plain; charset=UTF-8",
+            "GZIP",
+        ),
+        (
+            gzip.compress(ORDERS_TEXT.replace("\r\n", "\n").encode("cp1252") + b"\x80 tail"),
+            "text/plain; charset=Cp1252",
+            "GZIP",
+        ),
+        (gzip.compress(gzip.compress(big_text(20_000).encode())), "text/plain", "GZIP"),
+        (b"\xef\xbb\xbf" + ORDERS_TEXT.encode(), "text/plain", None),
+        (b"ab", "text/plain", None),  # shorter than a BOM, no line end
+    ],
+    ids=["gzip-utf8-bom", "gzip-cp1252-euro-unterminated", "gzip-twice-large", "plain", "tiny"],
+)
+def test_a_kept_download_replays_the_lines_it_yielded(
+    httpserver: HTTPServer, body: bytes, content_type: str, compression: str | None
+) -> None:
+    expect_token(httpserver)
+    serve_document(httpserver, body, compression=compression, content_type=content_type)
+    seller = make_seller(httpserver)
+    with seller.client.open_document(DOC_ID, restricted=False) as stream:
+        assert stream.replayable
+        with pytest.raises(RuntimeError):
+            stream.replay()  # not read to its end yet
+        first = list(stream)
+        assert list(stream.replay()) == first
+        assert list(stream.replay()) == first  # as often as asked
+    assert len(downloads(httpserver)) == 1  # from memory, not downloaded again
+    assert first[-1].endswith(("tail", "\n", "ab"))
+
+
+def test_a_download_over_the_replay_limit_or_of_unknown_size_is_not_kept(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "REPLAY_MAX_BYTES", 100)
+    expect_token(httpserver)
+    body = gzip.compress(big_text(100).encode())
+    serve_document(httpserver, body)
+    seller = make_seller(httpserver)
+    with seller.client.open_document(DOC_ID, restricted=False) as stream:
+        assert not stream.replayable
+        assert len(list(stream)) == 100
+        with pytest.raises(RuntimeError):
+            stream.replay()
+
+
+def test_a_chunked_download_is_not_kept(httpserver: HTTPServer) -> None:
+    expect_token(httpserver)
+    url = f"{httpserver.url_for(DOWNLOAD)}?{SIGNATURE}"
+    httpserver.expect_request(DOC_PATH).respond_with_json(document_json(url, "GZIP"))
+    body = gzip.compress(ORDERS_TEXT.encode())
+    pieces = (body[n : n + 10] for n in range(0, len(body), 10))
+    httpserver.expect_request(DOWNLOAD).respond_with_response(
+        Response(pieces, content_type="text/plain; charset=UTF-8")  # no Content-Length
+    )
+    seller = make_seller(httpserver)
+    with seller.client.open_document(DOC_ID, restricted=False) as stream:
+        assert stream.size is None
+        assert not stream.replayable
+        assert list(stream) == ORDERS_TEXT.splitlines(keepends=True)
 
 
 # -------------------------------------------------------------------------------- truncation

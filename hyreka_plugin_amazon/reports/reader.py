@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -106,7 +107,9 @@ class ReportReader:
     it): then, like a line with more cells, it is reported as an error. A cell ``--`` is
     empty (Amazon's placeholder for none). Blank lines are skipped; a line byte-identical to
     an earlier line of the same order is skipped and counted in ``duplicates_skipped``.
-    ``rows(columns)`` reads only some columns.
+    ``rows(columns)`` reads only some columns. ``replay``: the same lines (the header
+    included) once more, e.g. ``DocumentStream.replay``: then the lines are read twice
+    instead of being kept between the two passes of the regrouping.
     """
 
     header: tuple[str, ...]
@@ -114,8 +117,15 @@ class ReportReader:
     has_billing_columns: bool
     duplicates_skipped: int
 
-    def __init__(self, lines: Iterable[str], *, spill_after: int = SPILL_AFTER_CHARS) -> None:
+    def __init__(
+        self,
+        lines: Iterable[str],
+        *,
+        spill_after: int = SPILL_AFTER_CHARS,
+        replay: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
         self.spill_after = spill_after
+        self._replay = replay
         self._unterminated = 0  # the row number of a last line without a line end
         self._lines = iter(lines)
         first = next(self._lines, None)
@@ -166,8 +176,13 @@ class ReportReader:
         # an order's first line, and its later ones (most orders have one line: not hashed)
         first_line = ""
         order_lines: set[str] = set()
+        replay = self._replay
         regrouping = regrouped(
-            self._lines, id_index, memory_chars=self.spill_after, on_end=self._last_lines
+            self._lines,
+            id_index,
+            memory_chars=self.spill_after,
+            on_end=self._last_lines,
+            replay=None if replay is None else lambda: islice(replay(), 1, None),  # no header
         )
         for number, line in regrouping:
             text = line.rstrip("\r\n")

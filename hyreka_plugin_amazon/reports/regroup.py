@@ -10,6 +10,10 @@ item shipped in two shipments has two rows). ``regrouped`` reads a report's data
    line, each line once, in file order within the order; a line without an order id is
    yielded at its own place.
 
+With ``replay`` (the lines once more: a download kept in memory, ``DocumentStream.replay``)
+the first pass keeps no line: the second reads them again. Only a file with scattered orders
+is then filed away as below, during that second reading.
+
 Memory: the index holds a few numbers per line and per order; the lines themselves are kept
 in memory up to ``SPILL_AFTER_CHARS`` and beyond that in a temporary file, block by block,
 each block encrypted with AES-256-GCM under a key that exists only in this process's memory
@@ -184,17 +188,27 @@ def regrouped(
     memory_chars: int = SPILL_AFTER_CHARS,
     spill: LineSpill | None = None,
     on_end: LastLines | None = None,
+    replay: Callable[[], Iterable[str]] | None = None,
 ) -> Iterator[tuple[int, str]]:
     """``(row number, line)`` of every non-blank data line (its line end may be kept), the
     lines of one order together (see the module's docstring). Row numbers count every line after
     the header from 1, blank ones included. The first ``next()`` reads all of ``lines``;
     then ``on_end(number, last, before)`` gets the last line's number and the last two raw
     lines (with their line ends). ``spill``: where the lines are kept (a new
-    ``LineSpill(memory_chars)`` when None)."""
+    ``LineSpill(memory_chars)`` when None). ``replay``: ``lines`` once more, read for the
+    second pass instead of keeping them in the first."""
     spill = spill if spill is not None else LineSpill(memory_chars)
     try:
         index = _Index()
-        index.read(lines, id_index, spill, on_end)
+        index.read(lines, id_index, spill, on_end, keep=replay is None)
+        if replay is not None:
+            again = (text for text in replay() if text and not text.isspace())
+            if not index.scattered:  # the usual file: yielded as it is read again
+                yield from zip(index.numbers, again, strict=True)
+                return
+            for text in again:
+                spill.append(text)
+            spill.finish()
         yield from index.regrouped(spill)
     finally:
         spill.close()
@@ -212,9 +226,15 @@ class _Index:
         self.scattered: set[int] = set()
 
     def read(
-        self, lines: Iterable[str], id_index: int, spill: LineSpill, on_end: LastLines | None
+        self,
+        lines: Iterable[str],
+        id_index: int,
+        spill: LineSpill,
+        on_end: LastLines | None,
+        *,
+        keep: bool = True,
     ) -> None:
-        """The first pass: every line filed in ``spill`` and indexed."""
+        """The first pass: every line indexed and (``keep``) filed in ``spill``."""
         numbers, ordinals, scattered = self.numbers, self.ordinals, self.scattered
         ordinal_of: dict[str, int] = {}  # needed while reading only
         previous_id, previous = "", 0
@@ -227,13 +247,14 @@ class _Index:
             before, line = line, text
             if not text or text.isspace():
                 continue
-            if room:
-                held(text)
-                unheld += 1
-                if unheld == CHECK_EVERY:
-                    room, unheld = spill.held_lines(unheld), 0
-            else:
-                spill.append(text)
+            if keep:
+                if room:
+                    held(text)
+                    unheld += 1
+                    if unheld == CHECK_EVERY:
+                        room, unheld = spill.held_lines(unheld), 0
+                else:
+                    spill.append(text)
             numbers.append(number)
             if id_index == 0:  # the usual place: order-id and amazon-order-id come first
                 end = text.find("\t")
@@ -259,7 +280,8 @@ class _Index:
             previous_id, previous = order_id, ordinal
         if unheld:
             spill.held_lines(unheld)
-        spill.finish()
+        if keep:
+            spill.finish()
         if on_end is not None:
             on_end(number, line, before)
 

@@ -15,7 +15,7 @@ import sqlite3
 import stat
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +55,7 @@ class Connection(Protocol):
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ..., /) -> Any: ...
 
     def executemany(
-        self, sql: str, seq: Sequence[Sequence[Any]] | Sequence[Mapping[str, Any]], /
+        self, sql: str, seq: Iterable[Sequence[Any]] | Iterable[Mapping[str, Any]], /
     ) -> Any: ...
 
     def close(self) -> None: ...

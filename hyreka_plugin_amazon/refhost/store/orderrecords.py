@@ -39,7 +39,7 @@ from hyreka_plugin_amazon.refhost.store.payload import anonymised, order_record
 from hyreka_plugin_amazon.refhost.store.schema import dt
 
 CLOSED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED})
-STAGE_ORDERS = 2000  # staged orders committed in one transaction (fewer index page writes)
+STAGE_ORDERS = 1000  # staged orders committed in one transaction (fewer index page writes)
 STAGE_SECONDS = 1.0  # the longest a staged order waits for its commit while orders come in
 CHECKPOINT_AFTER = 500  # a commit of this many staged orders asks for a background checkpoint
 
@@ -222,9 +222,9 @@ class OrderStore(AccountStore):
                     for key, entry in staged.items()
                     if rows.get(key) == entry.seen and entry.key_id == keys[entry.account_id][0]
                 }
-                db.executemany(
+                db.executemany(  # sealed one by one as written, not all held at once
                     self._sql.upsert_order,
-                    [self._values(e, e.seen, now, keys[e.account_id]) for e in as_seen.values()],
+                    (self._values(e, e.seen, now, keys[e.account_id]) for e in as_seen.values()),
                 )
                 for key, entry in staged.items():
                     if key not in as_seen:  # another process purged, rotated or wrote

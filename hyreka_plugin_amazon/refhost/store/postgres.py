@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
@@ -136,9 +136,7 @@ class PgConnection:
         with self._lock:
             return self._conn.execute(sql, params)
 
-    def executemany(self, sql: str, seq: Sequence[Sequence[Any] | Mapping[str, Any]]) -> None:
-        if not seq:
-            return
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
         with self._lock, self._conn.cursor() as cursor:
             cursor.executemany(sql, seq)
 
