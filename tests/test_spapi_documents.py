@@ -197,6 +197,7 @@ def test_a_kept_download_replays_the_lines_it_yielded(
         first = list(stream)
         assert list(stream.replay()) == first
         assert list(stream.replay()) == first  # as often as asked
+    assert not stream.replayable  # the kept download went with the stream
     assert len(downloads(httpserver)) == 1  # from memory, not downloaded again
     assert first[-1].endswith(("tail", "\n", "ab"))
 

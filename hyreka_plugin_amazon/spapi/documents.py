@@ -221,8 +221,8 @@ class DocumentStream:
     already handed over), the one place that repeats a broken download.
 
     A download with a declared size up to ``REPLAY_MAX_BYTES`` is kept as it arrived
-    (``replayable``): once its lines were read to the end, ``replay()`` yields them once more
-    from memory, without a second download.
+    (``replayable``) until the stream is left: once its lines were read to the end,
+    ``replay()`` yields them once more from memory, without a second download.
     """
 
     def __init__(
@@ -270,6 +270,7 @@ class DocumentStream:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+        self._kept = None  # the kept download goes with the stream
 
     def __iter__(self) -> Iterator[str]:
         if self._lines is None:
