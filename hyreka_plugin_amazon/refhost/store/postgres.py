@@ -137,6 +137,8 @@ class PgConnection:
             return self._conn.execute(sql, params)
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
+        if isinstance(seq, Sequence) and not seq:
+            return  # nothing to write: no pipeline round trip
         with self._lock, self._conn.cursor() as cursor:
             cursor.executemany(sql, seq)
 
