@@ -55,6 +55,16 @@ def measure(
     )
 
 
+def status_kib(key: str) -> int:
+    """A figure of this process's ``/proc/self/status`` in KiB: ``VmRSS`` (resident now) or
+    ``VmHWM`` (the peak so far)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {key} in /proc/self/status")
+
+
 def main(argv: Sequence[str]) -> int:
     out, separator, *command = argv
     if separator != "--" or not command:

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from measured import measure
+from measured import measure, status_kib
 
 MARKETPLACES = ("DE", "FR", "IT")
 LOOKBACK_DAYS = 7
@@ -74,15 +74,6 @@ class Run:
 
 def _setting(name: str) -> str:
     return os.environ[ENV + name]
-
-
-def _status_mib(key: str) -> float:
-    """``VmRSS`` or ``VmHWM`` of this process, in MiB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-    raise SystemExit(f"no {key} in /proc/self/status")
 
 
 def run_ours() -> dict[str, Any]:
@@ -120,11 +111,11 @@ def run_ours() -> dict[str, Any]:
         ReferenceHost(Path(folder), env=env) as host,
     ):
         host.store.add_account(account)
-        before = _status_mib("VmRSS")
+        before = status_kib("VmRSS")
         started = time.perf_counter()
         result = host.sync(account.name, locale="en")
         work = time.perf_counter() - started
-        peak = _status_mib("VmHWM") - before
+        peak = (status_kib("VmHWM") - before) / 1024
         if not result.ok:
             raise SystemExit(f"our sync failed: {result.code}: {result.message}")
         stored = len(host.store.order_summaries(account.id))
@@ -166,7 +157,7 @@ def run_peer() -> dict[str, Any]:
 
     ids = _setting("MARKETPLACE_IDS").split(",")
     start = (datetime.now(UTC) - timedelta(days=LOOKBACK_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    before = _status_mib("VmRSS")
+    before = status_kib("VmRSS")
     started = time.perf_counter()
     reports = client(Reports)
     report_ids = [
@@ -203,7 +194,7 @@ def run_peer() -> dict[str, Any]:
             if text is order_text:
                 orders.add(row[id_column])
     work = time.perf_counter() - started
-    peak = _status_mib("VmHWM") - before
+    peak = (status_kib("VmHWM") - before) / 1024
     return {"work_s": work, "work_peak_mib": peak, "orders": len(orders), "rows": rows}
 
 

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import requests
 import urllib3
 from cryptography.fernet import Fernet
+from measured import status_kib
 from requests.adapters import BaseAdapter
 
 from hyreka_plugin_amazon.connector import CONNECTOR_ID
@@ -389,14 +390,6 @@ def baseline_rows(documents: Iterable[bytes]) -> int:
     return rows
 
 
-def peak_rss_kib() -> int:
-    """VmHWM of this process in KiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def import_documents(folder: Path, *, repeat: int) -> dict[str, Any]:
     """The worker: ``repeat`` times a sync of the documents in ``folder`` into a fresh store,
     each followed by the baseline on the same bytes (alternating, so that the machine's drift
@@ -416,7 +409,7 @@ def import_documents(folder: Path, *, repeat: int) -> dict[str, Any]:
             store.add_account(account)
             host = SyncHost(store, plugins)
             client = MemoryClient.serving(account, documents)
-            before = peak_rss_kib()
+            before = status_kib("VmHWM")
             started = time.perf_counter()
             result = sync_account(
                 account, host, map_address=address_mapper(host, account), client=client
@@ -425,7 +418,7 @@ def import_documents(folder: Path, *, repeat: int) -> dict[str, Any]:
             if not result.ok:  # a sync that failed after the import must not count as one
                 raise SystemExit(f"the benchmark sync failed: {result.code}: {result.message}")
             if attempt == 0:
-                rss_growth_kib = peak_rss_kib() - before
+                rss_growth_kib = status_kib("VmHWM") - before
             created = result.created
         started = time.perf_counter()
         rows = baseline_rows(documents.values())
