@@ -289,34 +289,15 @@ class DocumentStream:
 
     def replay(self) -> Iterator[str]:
         """The document's lines once more, from the download kept in memory: the lines the
-        first reading yielded, which must have ended (every line read)."""
+        first reading yielded, which must have ended (every line read), made the same way
+        (its head, a UTF-8 BOM dropped, then the codec's incremental decoder)."""
         kept = self._kept
         if kept is None or not self._read_through:
             raise RuntimeError("replay() needs a kept download whose lines were all read")
-        lines = self._replayed_lines(kept)
-        return map(repair_c1, lines) if is_latin_1(self.charset) else lines
-
-    def _replayed_lines(self, kept: list[bytes]) -> Iterator[str]:
-        """The kept download unpacked, decoded and split as the first reading did (a UTF-8
-        BOM at the start dropped, then the codec's incremental decoder)."""
-        unwrap = _Unwrap()
+        chunks = _unpacked(kept)
         decoder = _decoder(self._codec)
-        splitter = _LineSplitter(self.max_line_chars)
-
-        def unpacked() -> Iterator[bytes]:
-            yield from map(unwrap.feed, kept)
-            yield unwrap.finish()
-
-        head, started = b"", False
-        for data in unpacked():
-            if not started:
-                head += data
-                if len(head) < len(codecs.BOM_UTF8):
-                    continue
-                data, head, started = head.removeprefix(codecs.BOM_UTF8), b"", True
-            yield from splitter.feed(decoder.decode(data))
-        yield from splitter.feed(decoder.decode(head, True))
-        yield from splitter.finish()
+        head_text = decoder.decode(_head(chunks).removeprefix(codecs.BOM_UTF8))
+        return self._lines_of(_LineSplitter(self.max_line_chars), decoder.decode, head_text, chunks)
 
     def _lines_of_download(self) -> Iterator[str]:
         splitter = _LineSplitter(self.max_line_chars)
@@ -332,18 +313,22 @@ class DocumentStream:
                 ) from None
             return text
 
-        if is_latin_1(self.charset):  # Amazon's EU files are Cp1252, whatever they declare
-            yield from map(repair_c1, self._lines_of(splitter, decode))
-        else:
-            yield from self._lines_of(splitter, decode)
+        yield from self._lines_of(splitter, decode, self._head_text, self._chunks)
         self._read_through = True
         self.close()
 
-    def _lines_of(self, splitter: _LineSplitter, decode: Callable[..., str]) -> Iterator[str]:
-        yield from splitter.feed(self._head_text)
-        for chunk in self._chunks:
-            yield from splitter.feed(decode(chunk))
-        yield from splitter.feed(decode(b"", final=True)) + splitter.finish()
+    def _lines_of(
+        self,
+        splitter: _LineSplitter,
+        decode: Callable[..., str],
+        head_text: str,
+        chunks: Iterator[bytes],
+    ) -> Iterator[str]:
+        """The lines of the head's text and of the decoded chunks after it."""
+        lines = _split(splitter, decode, head_text, chunks)
+        if is_latin_1(self.charset):  # Amazon's EU files are Cp1252, whatever they declare
+            return map(repair_c1, lines)
+        return lines
 
     def _start(self) -> None:
         """Open the download and read ahead until the charset is settled."""
@@ -353,14 +338,7 @@ class DocumentStream:
         if self.size is not None and self.size <= REPLAY_MAX_BYTES:
             self._kept = []
         self._chunks = self._decompressed(response)
-        head: list[bytes] = []
-        size = 0
-        for chunk in self._chunks:
-            head.append(chunk)
-            size += len(chunk)
-            if size >= SNIFF_SIZE:
-                break
-        self._settle_charset(response, b"".join(head))
+        self._settle_charset(response, _head(self._chunks))
 
     def _open_response(self) -> requests.Response:
         while True:
@@ -498,6 +476,39 @@ class DocumentStream:
             f"UTF-8 nor {', '.join(self._fallback_charsets) or 'a fallback charset'}",
             operation=OPERATION,
         )
+
+
+def _head(chunks: Iterator[bytes]) -> bytes:
+    """The first chunks, at least ``SNIFF_SIZE`` bytes (or all): what settles the charset."""
+    head: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        head.append(chunk)
+        size += len(chunk)
+        if size >= SNIFF_SIZE:
+            break
+    return b"".join(head)
+
+
+def _unpacked(kept: list[bytes]) -> Iterator[bytes]:
+    """A kept download with its gzip layers removed (it was checked when it was read)."""
+    unwrap = _Unwrap()
+    for raw in kept:
+        data = unwrap.feed(raw)
+        if data:
+            yield data
+    tail = unwrap.finish()
+    if tail:
+        yield tail
+
+
+def _split(
+    splitter: _LineSplitter, decode: Callable[..., str], head_text: str, chunks: Iterator[bytes]
+) -> Iterator[str]:
+    yield from splitter.feed(head_text)
+    for chunk in chunks:
+        yield from splitter.feed(decode(chunk))
+    yield from splitter.feed(decode(b"", final=True)) + splitter.finish()
 
 
 def _where(exc: UnicodeDecodeError, lines_before: int) -> str:
